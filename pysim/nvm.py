@@ -1,0 +1,286 @@
+"""NVM crossbar model: quantised levels, write-on-change, per-cell wear, energy.
+
+A *cell* here is the storage of one weight: ``2**bits`` levels. For binary
+technologies (STT-MRAM, binary FeFET) a weight is ``bits`` one-bit cells, and the
+``per_bit`` pulse rule counts the flipped bits of the level code as pulses.
+
+Level codes are signed integers ``k`` in ``[-2**(bits-1), 2**(bits-1) - 1]``. The
+stored weight is ``k * lsb`` (mid-tread, zero representable) or ``(k + 0.5) * lsb``
+(mid-rise, the seed's choice for 1–2-bit weights), with ``lsb = w_max / 2**(bits-1)``.
+
+Each cell holds an analog value ``g`` (weight units). Programming a level sets
+``g`` exactly on the level (plus optional write noise); drift moves it off. The
+stored level of a cell is ``round(g)`` in level units, which is what a read-compare
+controller sees, so write-on-change compares the target level with that.
+
+Wear: a cell whose write count has reached ``endurance`` is stuck: further writes
+leave its level unchanged, are not counted as writes, and are reported as
+``blocked``. Stuck-at faults (``stuck_fraction``) pin cells at the lowest or highest
+level from fabrication on.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .config import ConfigError, from_mapping, load_yaml, resolve_preset, spec
+
+
+@dataclass(frozen=True)
+class DeviceConfig:
+    """One NVM technology. Energies in pJ, latency in ns, rates per 1e6 steps."""
+
+    name: str = spec(kind=str, doc="preset name")
+    bits: int = spec(kind=int, lo=1, hi=16, doc="bits per weight (2**bits levels)",
+                     fix="use 1..16 bits per weight")
+    w_max: float = spec(kind=float, lo=0.0, lo_open=True, default=1.0,
+                        doc="weights span [-w_max, w_max]")
+    quantizer: str = spec(kind=str, choices=("auto", "mid_tread", "mid_rise"), default="auto",
+                          doc="auto = mid_rise for bits <= 2, else mid_tread")
+    pulses: str = spec(kind=str, choices=("single", "per_level", "per_bit"), default="single",
+                       doc="pulses per written cell: 1, |level change|, or flipped bits")
+    write_energy_per_pulse_pj: float = spec(kind=float, lo=0.0, default=0.0)
+    write_energy_per_cell_pj: float = spec(kind=float, lo=0.0, default=0.0)
+    read_energy_pj: float = spec(kind=float, lo=0.0, default=0.0, doc="per cell read")
+    write_latency_ns: float = spec(kind=float, lo=0.0, default=0.0, doc="per pulse")
+    endurance: float = spec(kind=float, lo=0.0, lo_open=True, default=math.inf,
+                            doc="writes a cell survives; .inf for none",
+                            fix="use a positive number of writes, or .inf")
+    write_noise_lsb: float = spec(kind=float, lo=0.0, default=0.0,
+                                  doc="std of the programmed value, in LSB")
+    drift_sigma_per_1m: float = spec(kind=float, lo=0.0, default=0.0,
+                                     doc="analog random-walk std per 1e6 steps, in w_max units")
+    flip_rate_per_1m: float = spec(kind=float, lo=0.0, default=0.0,
+                                   doc="random bit flips per code bit per 1e6 steps")
+    stuck_fraction: float = spec(kind=float, lo=0.0, hi=1.0, default=0.0,
+                                 doc="cells stuck at the lowest/highest level")
+    description: str = spec(kind=str, default="")
+
+    @property
+    def mid_rise(self) -> bool:
+        return self.quantizer == "mid_rise" or (self.quantizer == "auto" and self.bits <= 2)
+
+    @classmethod
+    def load(cls, name_or_path: str | Path) -> DeviceConfig:
+        """Load a preset by name (``configs/devices/<name>.yaml``) or a YAML path."""
+        path = resolve_preset(name_or_path, "devices")
+        return from_mapping(cls, load_yaml(path), str(path))
+
+
+@dataclass
+class WriteReport:
+    """What one write operation did. Energy in pJ, latency in ns (pulses in series)."""
+
+    cells_written: int = 0
+    pulses: int = 0
+    energy_pj: float = 0.0
+    blocked: int = 0  # writes refused by worn-out or stuck-at cells
+    latency_ns: float = 0.0
+
+    def __iadd__(self, other: WriteReport) -> WriteReport:
+        self.cells_written += other.cells_written
+        self.pulses += other.pulses
+        self.energy_pj += other.energy_pj
+        self.blocked += other.blocked
+        self.latency_ns += other.latency_ns
+        return self
+
+
+@dataclass
+class Crossbar:
+    """A 2-D array of NVM cells holding one weight matrix.
+
+    Build it with :meth:`from_preset`. ``w_max`` overrides the device's weight range
+    (a layer's scale factor). ``rng`` seeds write noise, drift and stuck-at faults.
+    """
+
+    device: DeviceConfig
+    shape: tuple[int, int]
+    rng: np.random.Generator | None = None
+    w_max: float | None = None
+    g: np.ndarray = field(init=False, repr=False)
+    write_counts: np.ndarray = field(init=False, repr=False)
+    stuck: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        shape = tuple(int(s) for s in np.atleast_1d(self.shape))
+        if len(shape) != 2 or min(shape) < 1:
+            raise ValueError(f"shape must be two positive sizes (n_out, n_in), got {self.shape}")
+        self.shape = shape
+        if self.w_max is None:
+            self.w_max = self.device.w_max
+        if not (self.w_max > 0 and math.isfinite(self.w_max)):
+            raise ValueError(f"w_max must be positive and finite, got {self.w_max}")
+        needs_rng = (self.device.write_noise_lsb > 0 or self.device.stuck_fraction > 0
+                     or self.device.drift_sigma_per_1m > 0 or self.device.flip_rate_per_1m > 0)
+        if needs_rng and self.rng is None:
+            raise ValueError(f"device '{self.device.name}' is stochastic (noise, drift or "
+                             "stuck-at faults): pass rng=np.random.default_rng(seed)")
+        self.g = np.full(shape, self._value(np.zeros(shape, np.int64)))
+        self.write_counts = np.zeros(shape, np.int64)
+        self.stuck = np.zeros(shape, bool)
+        if self.device.stuck_fraction > 0:
+            self.stuck = self.rng.random(shape) < self.device.stuck_fraction
+            high = self.rng.random(shape) < 0.5
+            pinned = np.where(high, self.k_max, self.k_min)
+            self.g = np.where(self.stuck, self._value(pinned), self.g)
+
+    @classmethod
+    def from_preset(cls, name_or_path: str | Path, shape: tuple[int, int],
+                    rng: np.random.Generator | None = None,
+                    w_max: float | None = None) -> Crossbar:
+        return cls(DeviceConfig.load(name_or_path), shape, rng, w_max)
+
+    # --- quantisation -------------------------------------------------------------
+    @property
+    def k_min(self) -> int:
+        return -(1 << (self.device.bits - 1))
+
+    @property
+    def k_max(self) -> int:
+        return (1 << (self.device.bits - 1)) - 1
+
+    @property
+    def lsb(self) -> float:
+        """Weight change of one level step (weight units)."""
+        return self.w_max / (1 << (self.device.bits - 1))
+
+    @property
+    def _offset(self) -> float:
+        return 0.5 if self.device.mid_rise else 0.0
+
+    def _value(self, codes: np.ndarray) -> np.ndarray:
+        return (codes + self._offset) * self.lsb
+
+    def quantize(self, w: np.ndarray) -> np.ndarray:
+        """Level codes nearest to weights ``w`` (round half to even, clipped)."""
+        w = np.asarray(w, dtype=float)
+        if not np.all(np.isfinite(w)):
+            raise ValueError("weights contain NaN or inf")
+        return self._nearest_codes(w)
+
+    def _nearest_codes(self, values: np.ndarray) -> np.ndarray:
+        codes = np.rint(values / self.lsb - self._offset)
+        return np.clip(codes, self.k_min, self.k_max).astype(np.int64)
+
+    # --- access -------------------------------------------------------------------
+    def codes(self) -> np.ndarray:
+        """Stored level of every cell as a read-compare controller sees it."""
+        return self._nearest_codes(self.g)
+
+    def read(self) -> np.ndarray:
+        """Analog weights as the MAC array sees them (clipped to the weight range)."""
+        return np.clip(self.g, -self.w_max, self.w_max)
+
+    def read_energy_pj(self, n_cell_reads: int) -> float:
+        return n_cell_reads * self.device.read_energy_pj
+
+    def program(self, w: np.ndarray) -> WriteReport:
+        """Deploy weights ``w`` (float, weight units): same write-on-change as :meth:`write`.
+
+        Deployment wears cells like any other write; callers that want adaptation-only
+        counts subtract the counters saved after this call.
+        """
+        return self.write(w)
+
+    def write(self, w_target: np.ndarray) -> WriteReport:
+        """Quantise ``w_target`` and write only the cells whose level changes."""
+        w_target = np.asarray(w_target, dtype=float)
+        if w_target.shape != self.shape:
+            raise ValueError(f"w_target has shape {w_target.shape}, crossbar is {self.shape}")
+        return self.write_codes(self.quantize(w_target))
+
+    def write_codes(self, target: np.ndarray) -> WriteReport:
+        """Write integer level codes; cells already at their target are not touched."""
+        target = np.asarray(target)
+        if target.shape != self.shape:
+            raise ValueError(f"target codes have shape {target.shape}, crossbar is {self.shape}")
+        if not np.issubdtype(target.dtype, np.integer):
+            raise ValueError(f"target codes must be integers, got dtype {target.dtype}")
+        if target.size and (target.min() < self.k_min or target.max() > self.k_max):
+            raise ValueError(f"target codes outside [{self.k_min}, {self.k_max}] for "
+                             f"{self.device.bits}-bit cells")
+        current = self.codes()
+        change = target != current
+        frozen = self.stuck | (self.write_counts >= self.device.endurance)
+        blocked = int(np.count_nonzero(change & frozen))
+        do = change & ~frozen
+        n = int(np.count_nonzero(do))
+        if n == 0:
+            return WriteReport(blocked=blocked)
+        old, new = current[do], target[do].astype(np.int64)
+        pulses = self._pulses(old, new)
+        value = self._value(new).astype(float)
+        if self.device.write_noise_lsb > 0:
+            value = value + self.rng.normal(0.0, self.device.write_noise_lsb * self.lsb, n)
+        self.g[do] = value
+        self.write_counts[do] += 1
+        total_pulses = int(pulses.sum())
+        dev = self.device
+        energy = n * dev.write_energy_per_cell_pj + total_pulses * dev.write_energy_per_pulse_pj
+        # Rows are written in parallel in a crossbar; latency is the longest pulse train.
+        latency = float(pulses.max()) * dev.write_latency_ns
+        return WriteReport(n, total_pulses, energy, blocked, latency)
+
+    def _pulses(self, old: np.ndarray, new: np.ndarray) -> np.ndarray:
+        rule = self.device.pulses
+        if rule == "single":
+            return np.ones_like(old)
+        if rule == "per_level":  # NeuroSim: one pulse per level step
+            return np.abs(new - old)
+        mask = (1 << self.device.bits) - 1  # per_bit: flipped bits of the two's-complement code
+        return _popcount((old & mask) ^ (new & mask))
+
+    # --- faults over time ---------------------------------------------------------
+    def drift(self, steps: int) -> int:
+        """Advance time by ``steps`` samples: analog random walk and random bit flips.
+
+        Analog drift adds N(0, (sigma_1m * w_max)**2 * steps / 1e6) to every cell (a
+        random walk, so variance is linear in time). Bit flips XOR each code bit with
+        probability ``flip_rate_per_1m * steps / 1e6``. Stuck cells do not move. Returns
+        the number of bit flips applied.
+        """
+        if steps < 0:
+            raise ValueError(f"steps must be ≥ 0, got {steps}")
+        dev, flips = self.device, 0
+        live = ~self.stuck
+        if dev.drift_sigma_per_1m > 0 and steps:
+            sigma = dev.drift_sigma_per_1m * self.w_max * math.sqrt(steps / 1e6)
+            self.g = np.where(live, self.g + self.rng.normal(0.0, sigma, self.shape), self.g)
+            # A conductance cannot leave the device's physical window.
+            lim = self._value(np.array(self.k_max)) + 0.5 * self.lsb
+            self.g = np.clip(self.g, -lim, lim)
+        if dev.flip_rate_per_1m > 0 and steps:
+            p = min(1.0, dev.flip_rate_per_1m * steps / 1e6)
+            bits = self.rng.random((*self.shape, dev.bits)) < p
+            bits &= live[..., None]
+            flips = int(bits.sum())
+            if flips:
+                mask = (bits * (1 << np.arange(dev.bits))).sum(-1)
+                codes = self.codes()
+                width = 1 << dev.bits
+                flipped = ((codes & (width - 1)) ^ mask)
+                flipped = np.where(flipped >= width // 2, flipped - width, flipped)
+                self.g = np.where(mask > 0, self._value(flipped), self.g)
+        return flips
+
+
+def _popcount(a: np.ndarray) -> np.ndarray:
+    a = a.astype(np.uint64)
+    count = np.zeros(a.shape, np.int64)
+    while np.any(a):
+        count += (a & np.uint64(1)).astype(np.int64)
+        a >>= np.uint64(1)
+    return count
+
+
+def load_device_from_mapping(data: dict, source: str = "<mapping>") -> DeviceConfig:
+    """Validate an in-memory device mapping (as a YAML file would give)."""
+    return from_mapping(DeviceConfig, data, source)
+
+
+__all__ = ["ConfigError", "Crossbar", "DeviceConfig", "WriteReport", "load_device_from_mapping"]

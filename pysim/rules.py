@@ -1,0 +1,303 @@
+"""Weight-update rules for a layer whose weights live in an NVM :class:`Crossbar`.
+
+Every rule consumes one sample's gradient factors ``(dy, x)`` (the layer gradient is
+``dy x^T``, n_out × n_in) through :meth:`UpdateRule.step` and keeps the same
+counters in :class:`RuleStats`: NVM writes (from the crossbar's write reports),
+auxiliary-memory words, SRAM word traffic and multiply-accumulates.
+
+Weight changes are applied as whole level steps: ``Δk = round(-update / lsb)``
+(round half to even) is added to each cell's stored level and the crossbar writes
+only cells whose level changes. A sub-LSB update therefore rounds away unless the
+rule accumulates it (mini-batch, mixed precision, LRT) — which is the point.
+
+Learning-rate scaling for batched rules (``B_eff`` = samples since the last write):
+
+* no max-norm: ``ΔW = lr · G_sum / sqrt(B_eff)``
+* max-norm:    ``ΔW = lr · sqrt(B_eff) · maxnorm(G_sum)``
+
+Both are the seed's square-root rule: the learning rate on the *mean* gradient grows
+as ``sqrt(B_eff)``; with ``B = 1`` they reduce to per-sample SGD.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .lrt import LowRankAccumulator, _check_vector
+from .nvm import Crossbar, WriteReport
+
+
+class MaxNorm:
+    """Divide a tensor by max(current max|x| + eps, bias-corrected EMA of that max).
+
+    The seed's stand-in for Adam (lrt-method.md §1): one scalar of state per tensor.
+    """
+
+    def __init__(self, beta: float = 0.999, eps: float = 1e-4):
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"beta must be in [0, 1), got {beta}")
+        self.beta, self.eps = beta, eps
+        self.step = 0
+        self.ema = eps
+
+    def scale(self, current_max: float) -> float:
+        """Advance the tracker with ``current_max`` = max|x|; return the divisor."""
+        self.step += 1
+        cur = current_max + self.eps
+        self.ema = self.beta * self.ema + (1.0 - self.beta) * cur
+        return max(cur, self.ema / (1.0 - self.beta ** self.step))
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return x / self.scale(float(np.max(np.abs(x))) if np.size(x) else 0.0)
+
+
+@dataclass
+class RuleStats:
+    """Counters of one rule. MACs and SRAM traffic in words; NVM as write reports."""
+
+    samples: int = 0
+    commits: int = 0          # write operations on the crossbar
+    gated: int = 0            # commit attempts refused by the ρ_min gate
+    absorbed: int = 0         # LRT samples folded in (not κ-skipped)
+    macs: int = 0
+    aux_reads: int = 0
+    aux_writes: int = 0
+    nvm: WriteReport = field(default_factory=WriteReport)
+
+    def as_dict(self) -> dict:
+        d = {k: v for k, v in self.__dict__.items() if k != "nvm"}
+        d.update({f"nvm_{k}": v for k, v in self.nvm.__dict__.items()})
+        return d
+
+
+class UpdateRule:
+    """Base class: holds the crossbar, the learning rate and the counters."""
+
+    name = "rule"
+
+    def __init__(self, crossbar: Crossbar, lr: float):
+        if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+            raise ValueError(f"lr must be a positive finite number, got {lr!r}")
+        self.xbar = crossbar
+        self.lr = float(lr)
+        self.n_out, self.n_in = crossbar.shape
+        self.stats = RuleStats()
+
+    @property
+    def aux_words(self) -> int:
+        """Words of auxiliary (non-NVM) memory the rule keeps between samples."""
+        return 0
+
+    def step(self, dy, x) -> WriteReport:
+        """Consume one sample's gradient ``dy x^T``; return the NVM write it caused."""
+        dy = _check_vector(dy, self.n_out, "dy")
+        x = _check_vector(x, self.n_in, "x")
+        self.stats.samples += 1
+        report = self._step(dy, x)
+        self.stats.nvm += report
+        return report
+
+    def _step(self, dy: np.ndarray, x: np.ndarray) -> WriteReport:
+        raise NotImplementedError
+
+    def _level_steps(self, delta_w: np.ndarray) -> np.ndarray:
+        """Whole level steps that move the weights by ``-delta_w`` (round half to even)."""
+        return np.rint(-delta_w / self.xbar.lsb).astype(np.int64)
+
+    def _apply(self, steps: np.ndarray) -> WriteReport:
+        """Add integer level ``steps`` to the stored levels (clipped) and write the changes."""
+        if not np.any(steps):
+            return WriteReport()
+        target = np.clip(self.xbar.codes() + steps, self.xbar.k_min, self.xbar.k_max)
+        self.stats.commits += 1
+        return self.xbar.write_codes(target)
+
+
+class SGD(UpdateRule):
+    """Per-sample SGD: every sample writes every cell whose level step is non-zero."""
+
+    name = "sgd"
+
+    def __init__(self, crossbar: Crossbar, lr: float, max_norm: bool = False):
+        super().__init__(crossbar, lr)
+        self.norm = MaxNorm() if max_norm else None
+
+    def _step(self, dy, x):
+        g = np.outer(dy, x)
+        self.stats.macs += g.size
+        if self.norm is not None:
+            g = self.norm(g)
+        return self._apply(self._level_steps(self.lr * g))
+
+
+class MiniBatchSGD(UpdateRule):
+    """Dense n_out × n_in accumulator, written to the crossbar every ``batch`` samples."""
+
+    name = "minibatch"
+
+    def __init__(self, crossbar: Crossbar, lr: float, batch: int, max_norm: bool = False):
+        super().__init__(crossbar, lr)
+        _check_batch(batch)
+        self.batch = int(batch)
+        self.norm = MaxNorm() if max_norm else None
+        self.acc = np.zeros(crossbar.shape)
+        self.pending = 0
+
+    @property
+    def aux_words(self) -> int:
+        return self.n_out * self.n_in
+
+    def _step(self, dy, x):
+        self.acc += np.outer(dy, x)
+        self.pending += 1
+        n = self.acc.size
+        self.stats.macs += n
+        self.stats.aux_reads += n
+        self.stats.aux_writes += n
+        if self.pending < self.batch:
+            return WriteReport()
+        delta = _batch_scaled(self.acc, self.lr, self.pending, self.norm)
+        self.stats.macs += n
+        self.stats.aux_reads += n
+        report = self._apply(self._level_steps(delta))
+        self.acc[:] = 0.0
+        self.pending = 0
+        return report
+
+
+class MixedPrecision(UpdateRule):
+    """Nandakumar et al. (2020): a high-precision χ per weight; write when |χ| ≥ 1 LSB.
+
+    χ accumulates ``-lr · dy x^T``; each cell with |χ| ≥ lsb receives
+    ``trunc(χ / lsb)`` level steps and χ keeps the remainder.
+    """
+
+    name = "mixed"
+
+    def __init__(self, crossbar: Crossbar, lr: float, max_norm: bool = False):
+        super().__init__(crossbar, lr)
+        self.norm = MaxNorm() if max_norm else None
+        self.chi = np.zeros(crossbar.shape)
+
+    @property
+    def aux_words(self) -> int:
+        return self.n_out * self.n_in
+
+    def _step(self, dy, x):
+        g = np.outer(dy, x)
+        if self.norm is not None:
+            g = self.norm(g)
+        self.chi -= self.lr * g
+        n = g.size
+        self.stats.macs += n
+        self.stats.aux_reads += n
+        self.stats.aux_writes += n
+        steps = np.trunc(self.chi / self.xbar.lsb)
+        if not np.any(steps):
+            return WriteReport()
+        self.chi -= steps * self.xbar.lsb
+        return self._apply(steps.astype(np.int64))
+
+
+class LRT(UpdateRule):
+    """Low-rank training: a rank-r streaming gradient sum, written every ``batch`` samples.
+
+    On each commit attempt ``ΔW`` (see module docstring, max-norm applied to
+    ``L·sqrt(σ)`` and ``R·sqrt(σ)`` separately as the seed's ``norm_uv='post'``) is
+    quantised to level steps; it is written only if at least ``rho_min`` of the cells
+    would change, otherwise the sum keeps accumulating (scaled by ``discount``) and
+    ``B_eff`` keeps growing.
+    """
+
+    name = "lrt"
+
+    def __init__(self, crossbar: Crossbar, lr: float, batch: int, rank: int = 4,
+                 mode: str = "biased", rng: np.random.Generator | None = None,
+                 kappa_th: float = 100.0, rho_min: float = 0.01, max_norm: bool = False,
+                 discount: float = 1.0):
+        super().__init__(crossbar, lr)
+        _check_batch(batch)
+        if not 0.0 <= rho_min <= 1.0:
+            raise ValueError(f"rho_min must be in [0, 1], got {rho_min}")
+        if not 0.0 <= discount <= 1.0:
+            raise ValueError(f"discount must be in [0, 1], got {discount}")
+        self.acc = LowRankAccumulator(self.n_out, self.n_in, rank, mode, rng, kappa_th)
+        self.batch, self.rho_min, self.discount = int(batch), float(rho_min), float(discount)
+        self.norms = (MaxNorm(), MaxNorm()) if max_norm else None
+        self.pending = 0
+        self.b_eff = 0.0
+
+    @property
+    def aux_words(self) -> int:
+        return self.acc.aux_words
+
+    def _step(self, dy, x):
+        r, nm = self.acc.rank, self.n_out + self.n_in
+        absorbed = self.acc._update(dy, x)
+        # Gram-Schmidt reads both bases; an absorbed sample also rotates and rewrites them.
+        self.stats.aux_reads += r * nm
+        if absorbed:
+            self.stats.absorbed += 1
+            self.stats.macs += self.acc.macs_per_update()
+            self.stats.aux_reads += r * nm
+            self.stats.aux_writes += r * nm + r
+        else:
+            self.stats.macs += 2 * r * nm + nm
+        self.pending += 1
+        if self.pending % self.batch:
+            return WriteReport()
+        return self._commit()
+
+    def _delta_w(self) -> np.ndarray:
+        """The learning-rate-scaled update of this commit attempt (weight units).
+
+        Advances the max-norm trackers, so call it once per attempt.
+        """
+        L, s, R = self.acc.factors()
+        b_eff = self.b_eff + self.batch
+        if self.norms is None:
+            return (self.lr / math.sqrt(b_eff)) * ((L * s) @ R.T)
+        root = np.sqrt(s)
+        Ln = self.norms[0](L * root)
+        Rn = self.norms[1](R * root)
+        return (self.lr * math.sqrt(b_eff)) * (Ln @ Rn.T)
+
+    def _commit(self) -> WriteReport:
+        steps = self._level_steps(self._delta_w())
+        self.b_eff += self.batch
+        self.stats.macs += self.n_out * self.n_in * self.acc.rank
+        self.stats.aux_reads += self.acc.aux_words
+        if np.count_nonzero(steps) < self.rho_min * steps.size or not np.any(steps):
+            self.stats.gated += 1
+            if self.discount < 1.0:
+                self.acc.decay(self.discount)
+                self.b_eff *= self.discount
+            return WriteReport()
+        report = self._apply(steps)
+        self.acc.reset()
+        self.b_eff = 0.0
+        return report
+
+
+def _check_batch(batch) -> None:
+    if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
+        raise ValueError(f"batch must be an integer ≥ 1, got {batch!r}")
+
+
+def _batch_scaled(g_sum: np.ndarray, lr: float, b_eff: int, norm: MaxNorm | None) -> np.ndarray:
+    if norm is None:
+        return (lr / math.sqrt(b_eff)) * g_sum
+    return (lr * math.sqrt(b_eff)) * norm(g_sum)
+
+
+RULES = {cls.name: cls for cls in (SGD, MiniBatchSGD, MixedPrecision, LRT)}
+
+
+def make_rule(name: str, crossbar: Crossbar, **params) -> UpdateRule:
+    """Build a rule by name (``sgd``, ``minibatch``, ``mixed``, ``lrt``)."""
+    if name not in RULES:
+        raise ValueError(f"unknown update rule {name!r}; use one of {sorted(RULES)}")
+    return RULES[name](crossbar, **params)

@@ -1,0 +1,172 @@
+"""NVM crossbar (pysim.nvm): quantisation, write-on-change, wear, pulses, faults, presets."""
+
+import math
+
+import numpy as np
+import pytest
+
+from pysim.config import ConfigError, preset_names
+from pysim.nvm import Crossbar, DeviceConfig, load_device_from_mapping
+
+
+def device(**kw):
+    base = {"name": "t", "bits": 4, "write_energy_per_pulse_pj": 2.0,
+            "write_energy_per_cell_pj": 10.0}
+    return load_device_from_mapping(base | kw, "<test>")
+
+
+def test_every_preset_loads_and_builds():
+    names = preset_names("devices")
+    assert {"ideal", "rram", "pcm", "stt_mram", "fefet"} <= set(names)
+    for name in names:
+        xb = Crossbar.from_preset(name, (3, 4), rng=np.random.default_rng(0))
+        assert xb.device.name == name
+        assert xb.read().shape == (3, 4)
+
+
+def test_quantise_round_to_nearest_and_clip():
+    xb = Crossbar(device(), (1, 6))  # 4 bits, lsb = 1/8, codes -8..7
+    w = np.array([[0.0, 0.06, 0.07, -0.2, 5.0, -5.0]])
+    np.testing.assert_array_equal(xb.quantize(w), [[0, 0, 1, -2, 7, -8]])
+    assert xb.lsb == 0.125
+
+
+def test_mid_rise_for_two_bits():
+    xb = Crossbar(device(bits=2), (1, 4))
+    assert xb.device.mid_rise
+    xb.write(np.array([[-1.0, -0.3, 0.3, 1.0]]))
+    np.testing.assert_allclose(xb.read(), [[-0.75, -0.25, 0.25, 0.75]])
+
+
+def test_write_only_cells_whose_level_changes():
+    xb = Crossbar(device(), (2, 3))
+    w = np.array([[0.5, -0.25, 0.0], [0.125, 0.0, -1.0]])
+    rep = xb.program(w)
+    assert rep.cells_written == 4  # two cells already at level 0
+    np.testing.assert_array_equal(xb.write_counts, [[1, 1, 0], [1, 0, 1]])
+    # A change smaller than half an LSB rounds to the same level: nothing is written.
+    rep = xb.write(w + 0.05)
+    assert rep.cells_written == 0
+    assert rep.energy_pj == 0.0
+    w2 = w.copy()
+    w2[0, 0] += 0.125
+    rep = xb.write(w2)
+    assert rep.cells_written == 1
+    assert rep.pulses == 1
+    assert rep.energy_pj == pytest.approx(10.0 + 2.0)
+    assert xb.write_counts[0, 0] == 2
+
+
+@pytest.mark.parametrize(("rule", "expected_pulses"), [("single", 2), ("per_level", 3 + 5),
+                                                       ("per_bit", 2 + 3)])
+def test_pulse_rules(rule, expected_pulses):
+    xb = Crossbar(device(pulses=rule), (1, 2))
+    xb.write_codes(np.array([[1, 0]]))       # 0001, 0000
+    rep = xb.write_codes(np.array([[4, -5]]))  # 1 -> 4: 3 levels, bits 0001^0100 = 2 flips
+    # 0 -> -5: 5 levels, 0000 ^ 1011 = 3 flips
+    assert rep.pulses == expected_pulses
+    assert rep.energy_pj == pytest.approx(2 * 10.0 + expected_pulses * 2.0)
+
+
+def test_endurance_sticks_cells_at_their_level():
+    xb = Crossbar(device(endurance=3), (1, 2))
+    for k in (1, 2, 3):
+        rep = xb.write_codes(np.array([[k, 0]]))
+        assert rep.cells_written == 1
+    rep = xb.write_codes(np.array([[5, 1]]))
+    assert rep.cells_written == 1
+    assert rep.blocked == 1
+    np.testing.assert_array_equal(xb.codes(), [[3, 1]])
+    np.testing.assert_array_equal(xb.write_counts, [[3, 1]])
+
+
+def test_stuck_at_faults_pin_extreme_levels():
+    xb = Crossbar(device(stuck_fraction=0.3), (40, 40), rng=np.random.default_rng(1))
+    frac = xb.stuck.mean()
+    assert 0.2 < frac < 0.4
+    assert set(np.unique(xb.codes()[xb.stuck])) == {xb.k_min, xb.k_max}
+    rep = xb.write(np.zeros((40, 40)))
+    assert rep.blocked == int(xb.stuck.sum())
+    assert np.all(xb.write_counts[xb.stuck] == 0)
+
+
+def test_write_noise_is_seeded_and_lands_near_target():
+    a = Crossbar(device(write_noise_lsb=0.4), (20, 20), rng=np.random.default_rng(2))
+    b = Crossbar(device(write_noise_lsb=0.4), (20, 20), rng=np.random.default_rng(2))
+    a.write_codes(np.full((20, 20), 3))
+    b.write_codes(np.full((20, 20), 3))
+    np.testing.assert_array_equal(a.read(), b.read())
+    err = a.codes() - 3
+    assert np.abs(err).max() <= 2
+    assert 0 < np.count_nonzero(err) < 400
+
+
+def test_analog_drift_is_a_random_walk():
+    xb = Crossbar(device(bits=8, drift_sigma_per_1m=1.0), (100, 100), rng=np.random.default_rng(3))
+    xb.drift(250_000)
+    std = xb.read().std()
+    assert std == pytest.approx(1.0 * math.sqrt(0.25), rel=0.1)
+    # Drifted levels differ from the programmed zero: the controller sees them.
+    assert np.count_nonzero(xb.codes()) > 5000
+
+
+def test_bit_flips_change_levels_at_the_stated_rate():
+    xb = Crossbar(device(bits=8, flip_rate_per_1m=100.0), (50, 50), rng=np.random.default_rng(4))
+    flips = xb.drift(1000)  # p = 0.1 per bit
+    assert flips == pytest.approx(0.1 * 8 * 2500, rel=0.1)
+    assert np.count_nonzero(xb.codes()) > 0.5 * 2500
+    assert xb.codes().min() >= xb.k_min
+    assert xb.codes().max() <= xb.k_max
+
+
+def test_stochastic_device_needs_rng():
+    with pytest.raises(ValueError, match="pass rng="):
+        Crossbar(device(write_noise_lsb=0.1), (2, 2))
+
+
+@pytest.mark.parametrize(("codes", "match"), [
+    (np.zeros((2, 3), np.int64), "shape"),
+    (np.full((2, 2), 8), r"outside \[-8, 7\]"),
+    (np.zeros((2, 2)), "must be integers"),
+])
+def test_bad_write_rejected_state_kept(codes, match):
+    xb = Crossbar(device(), (2, 2))
+    xb.write_codes(np.array([[1, 2], [3, 4]]))
+    before = xb.codes().copy(), xb.write_counts.copy()
+    with pytest.raises(ValueError, match=match):
+        xb.write_codes(codes)
+    np.testing.assert_array_equal(xb.codes(), before[0])
+    np.testing.assert_array_equal(xb.write_counts, before[1])
+
+
+def test_unknown_preset_names_the_known_ones():
+    with pytest.raises(ConfigError, match=r"unknown preset; fix: use one of \[.*'rram'"):
+        Crossbar.from_preset("unobtainium", (2, 2))
+
+
+@pytest.mark.parametrize(("field", "value", "match"), [
+    ("bits", 0, "bits = 0: must be ≥ 1"),
+    ("bits", 2.5, "must be int, got float"),
+    ("bits", True, "not a boolean"),
+    ("endurance", 0, "endurance = 0.0: must be > 0.0"),
+    ("write_energy_per_pulse_pj", -1.0, "must be ≥ 0.0"),
+    ("pulses", "many", "must be one of"),
+    ("stuck_fraction", 1.5, "must be ≤ 1.0"),
+    ("bitz", 4, "unknown field; fix: did you mean 'bits'"),
+])
+def test_malformed_device_mapping(field, value, match):
+    with pytest.raises(ConfigError, match=match):
+        device(**{field: value})
+
+
+def test_malformed_yaml_file_names_line(tmp_path):
+    p = tmp_path / "bad.yaml"
+    p.write_text("name: x\nbits: [4\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml: line \d+, column \d+"):
+        DeviceConfig.load(p)
+    p.write_text("- just\n- a list\n")
+    with pytest.raises(ConfigError, match="must be a mapping"):
+        DeviceConfig.load(p)
+    p.write_text("bits: 4\n")
+    with pytest.raises(ConfigError, match="name = <missing>: is required"):
+        DeviceConfig.load(p)

@@ -1,0 +1,148 @@
+"""Update rules (pysim.rules): write behaviour, accumulation, gating, counters, bad input."""
+
+import math
+
+import numpy as np
+import pytest
+
+from pysim.nvm import Crossbar, load_device_from_mapping
+from pysim.rules import LRT, SGD, MaxNorm, MiniBatchSGD, MixedPrecision, make_rule
+
+
+def xbar(shape=(4, 6), bits=8):
+    dev = load_device_from_mapping({"name": "t", "bits": bits, "write_energy_per_pulse_pj": 1.0})
+    return Crossbar(dev, shape)
+
+
+def test_sgd_rounds_away_sub_lsb_updates_and_writes_large_ones():
+    xb = xbar()
+    rule = SGD(xb, lr=0.1)
+    lsb = xb.lsb  # 1/128
+    small = rule.step(np.full(4, 0.1), np.full(6, 0.1 * lsb))  # 1e-3 lsb per cell
+    assert small.cells_written == 0
+    big = rule.step(np.array([1.0, 0, 0, 0]), np.array([10 * lsb, 0, 0, 0, 0, 0]))
+    assert big.cells_written == 1
+    assert xb.codes()[0, 0] == -1  # W <- W - lr*g = -1 LSB
+    assert rule.stats.samples == 2
+    assert rule.stats.macs == 2 * 24
+    assert rule.aux_words == 0
+
+
+def test_minibatch_writes_every_b_samples_and_accumulates_sub_lsb():
+    xb = xbar()
+    rule = MiniBatchSGD(xb, lr=1.0, batch=16)
+    g_cell = 0.2 * xb.lsb  # each sample moves a cell by 0.2 LSB: SGD would never write
+    for i in range(16):
+        rep = rule.step(np.ones(4), np.full(6, g_cell))
+        assert rep.cells_written == (24 if i == 15 else 0)
+    # lr * sum / sqrt(B) = 16 * 0.2 / 4 = 0.8 LSB -> one level down everywhere
+    assert np.all(xb.codes() == -1)
+    assert rule.aux_words == 24
+    assert rule.stats.commits == 1
+
+
+def test_mixed_precision_keeps_the_remainder():
+    xb = xbar((1, 3))
+    rule = MixedPrecision(xb, lr=1.0)
+    lsb = xb.lsb
+    x = np.array([0.25, 0.5, 1.25]) * lsb
+    for _ in range(5):
+        rule.step(np.ones(1), x)
+    applied = xb.codes()[0] * lsb
+    np.testing.assert_allclose(applied + rule.chi[0], -5 * x)
+    assert np.all(np.abs(rule.chi) < lsb)
+    np.testing.assert_array_equal(xb.codes()[0], [-1, -2, -6])
+
+
+def test_lrt_equals_minibatch_when_the_gradient_has_rank_at_most_r():
+    rng = np.random.default_rng(0)
+    A, B = rng.normal(size=(10, 2)), rng.normal(size=(64, 2))
+    stream = [(A @ rng.normal(size=2) * 0.1, B @ rng.normal(size=2) * 0.1) for _ in range(200)]
+    xa, xm = xbar((10, 64)), xbar((10, 64))
+    lrt = LRT(xa, lr=5.0, batch=20, rank=4, kappa_th=np.inf, rho_min=0.0)
+    mb = MiniBatchSGD(xm, lr=5.0, batch=20)
+    for dy, x in stream:
+        lrt.step(dy, x)
+        mb.step(dy, x)
+    assert lrt.stats.commits == 10
+    np.testing.assert_array_equal(xa.codes(), xm.codes())
+    np.testing.assert_array_equal(xa.write_counts, xm.write_counts)
+    assert lrt.aux_words == 4 * (10 + 64 + 1) < mb.aux_words == 640
+
+
+def test_lrt_rho_min_gates_sparse_commits_and_grows_b_eff():
+    xb = xbar((10, 10))
+    lrt = LRT(xb, lr=1.0, batch=4, rank=2, kappa_th=np.inf, rho_min=0.05)
+    tiny = 0.05 * xb.lsb
+    for _ in range(4):
+        lrt.step(np.eye(10)[0], np.eye(10)[0] * tiny)  # one cell, far below an LSB
+    assert lrt.stats.gated == 1
+    assert lrt.stats.commits == 0
+    assert lrt.b_eff == 4
+    # Accumulation continues: a denser, larger gradient then commits and resets.
+    for _ in range(4):
+        lrt.step(np.ones(10), np.ones(10) * 0.5 * xb.lsb)
+    assert lrt.stats.commits == 1
+    assert lrt.b_eff == 0
+    assert xb.write_counts.sum() > 5
+
+
+def test_lrt_max_norm_bounds_the_update():
+    xb = xbar((6, 8))
+    lrt = LRT(xb, lr=2 * xb.lsb, batch=4, rank=2, max_norm=True, rho_min=0.0,
+              kappa_th=np.inf)
+    rng = np.random.default_rng(1)
+    for _ in range(4):
+        lrt.step(rng.normal(size=6) * 1e3, rng.normal(size=8) * 1e3)
+    # Max-norm makes the step independent of the gradient's scale: at most
+    # lr * sqrt(B) * 1 = 4 LSB per cell, whatever the 1e6-sized gradient.
+    assert np.abs(xb.codes()).max() <= 4
+
+
+def test_maxnorm_tracks_the_bias_corrected_max():
+    mn = MaxNorm(beta=0.9, eps=0.0)
+    out = mn(np.array([2.0, -4.0]))
+    np.testing.assert_allclose(out, [0.5, -1.0])
+    # A small tensor is divided by the remembered (larger) max, not its own.
+    out = mn(np.array([1.0]))
+    assert out[0] < 1.0
+
+
+def test_counts_and_unbiased_mode_are_deterministic_for_a_seed():
+    def run(seed):
+        xb = xbar((10, 64))
+        rule = LRT(xb, lr=0.5, batch=10, rank=4, mode="unbiased",
+                   rng=np.random.default_rng(seed))
+        rng = np.random.default_rng(99)
+        for _ in range(100):
+            rule.step(rng.normal(size=10) * 0.1, rng.normal(size=64) * 0.1)
+        return xb.codes(), rule.stats.as_dict()
+    (c1, s1), (c2, s2) = run(3), run(3)
+    np.testing.assert_array_equal(c1, c2)
+    assert s1 == s2
+    assert s1["nvm_cells_written"] > 0
+
+
+@pytest.mark.parametrize(("name", "params", "match"), [
+    ("adam", {"lr": 0.1}, "unknown update rule 'adam'"),
+    ("sgd", {"lr": -1.0}, "lr must be a positive finite number"),
+    ("sgd", {"lr": math.nan}, "lr must be a positive finite number"),
+    ("minibatch", {"lr": 0.1, "batch": 0}, "batch must be an integer ≥ 1"),
+    ("lrt", {"lr": 0.1, "batch": 10, "rank": 7}, "rank must be in 1..min"),
+    ("lrt", {"lr": 0.1, "batch": 10, "rho_min": 2.0}, "rho_min must be in"),
+])
+def test_bad_rule_parameters(name, params, match):
+    with pytest.raises(ValueError, match=match):
+        make_rule(name, xbar((4, 6)), **params)
+
+
+def test_bad_sample_leaves_rule_untouched():
+    xb = xbar()
+    rule = MiniBatchSGD(xb, lr=0.1, batch=3)
+    rule.step(np.ones(4), np.ones(6))
+    acc = rule.acc.copy()
+    with pytest.raises(ValueError, match="x contains NaN"):
+        rule.step(np.ones(4), np.array([1, 2, 3, np.nan, 5, 6]))
+    np.testing.assert_array_equal(rule.acc, acc)
+    assert rule.stats.samples == 1
+    assert rule.pending == 1
