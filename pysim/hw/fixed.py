@@ -38,10 +38,12 @@ def rshift(a: int, s: int) -> int:
 
 
 def rshift_np(a: np.ndarray, s: int) -> np.ndarray:
-    """Vector :func:`rshift` on int64 arrays."""
+    """Vector :func:`rshift` on int64 arrays (``|a| < 2**62``; ``s >= 63`` gives 0)."""
     a = np.asarray(a, dtype=np.int64)
     if s <= 0:
         return a << np.int64(-s)
+    if s >= 63:
+        return np.zeros_like(a)
     q = a >> np.int64(s)
     rem = a & np.int64((1 << s) - 1)
     half = np.int64(1 << (s - 1))

@@ -60,6 +60,7 @@ class LrtUnit:
     def __init__(self, arch: ArchParams):
         self.a = arch
         self.lfsr = 0xACE1
+        self.last_k = None
         self.mn_steps = 0
         self.ema = [0, 0]
         self.reset()
@@ -98,6 +99,7 @@ class LrtUnit:
                ) -> tuple[bool, int]:
         """Fold one int8 sample; return ``(absorbed, cycles)``."""
         a, r, q = self.a, self.a.rank, self.a.q
+        self.last_k = None  # slots of the unbiased reduction (for the timing formula)
         stats[Stat.SAMPLES] += 1
         self.pending += 1
         cl, rl, n2l, cyc_l = self.gram_schmidt(self.L, dy, stats)
@@ -273,6 +275,7 @@ class LrtUnit:
         if tail[m] == 0:
             return ([row[:r] for row in Us], [row[:r] for row in Vs], s[:r], cycles)
         k, s1 = r - m, tail[m]
+        self.last_k = k
         y1, e1 = rsqrt(s1)
         x0 = []
         for j in range(m, q):
@@ -316,7 +319,9 @@ class LrtUnit:
     # --- commit -----------------------------------------------------------------------
     def commit_scale(self, regs: dict, stats: list[int]) -> tuple[list[int], int, int]:
         """Per-rank coefficients ``g_t`` and shift ``SH`` with
-        ``Δk_ij = -rshift(sum_t L_it R_jt g_t, SH)`` (docs/hw-spec.md §6).
+        ``Δk_ij = -rshift(sum_t L_it R_jt g_t, SH)`` (docs/hw-spec.md §6), so that
+        ``Δk ≈ -lr/sqrt(B) · L_real diag(sigma_real) R_real^T`` with sigma_real in
+        LSB_dy·LSB_x units (no max-norm).
 
         Scale ``lr/sqrt(B)`` or, with max-norm, ``lr·sqrt(B)/(d_L d_R)`` as a 24-bit
         mantissa chain; ``B`` = samples since the last write. Returns (g, SH, cycles).
@@ -358,6 +363,10 @@ class LrtUnit:
             scale = mul_norm(scale, (yb, -eb))
             cycles += 1
             stats[Stat.SFU_CYCLES] += cycles
+        # Without max-norm, Δk = lr/sqrt(B)·sum_t L_t R_t sigma_t in real units: the
+        # factors' 2**-(F-1) and sigma's 2**-2G come off the shift. With max-norm both
+        # cancel against the divisors d_L, d_R, which carry the same units.
+        units = 0 if regs[Reg.MAXNORM] else 2 * (a.f_bits - 1) + 2 * a.g_bits
         zs = max(0, bitlen(self.sigma[0]) - SCALE_W)
         sm = [rshift(s, zs) for s in self.sigma]
         zg = max(0, bitlen(sm[0] * scale[0]) - (a.gw_bits - 1))
@@ -365,7 +374,7 @@ class LrtUnit:
         exponent = scale[1] + zs + zg
         cycles += 2 + r
         stats[Stat.SFU_CYCLES] += 2 + r
-        return g, 2 * (a.f_bits - 1) - exponent, cycles
+        return g, units - exponent, cycles
 
     def delta_levels(self, g: list[int], sh: int, stats: list[int]) -> tuple[np.ndarray, int]:
         """One commit pass: the level steps ``Δk`` (N_OUT × N_IN), saturated to ±(2**w_bits-1).

@@ -1,0 +1,74 @@
+"""Closed-form cycle counts of every command (docs/hw-spec.md §7).
+
+Written from the spec, independently of the step-by-step counting in the model, so
+that the tests can check one against the other. Data-dependent terms (κ-skip, Jacobi
+rotations applied, the unbiased slot count k, rows written) are arguments.
+"""
+
+from __future__ import annotations
+
+from .fixed import RSQ_CYCLES as RSQ
+from .lrt_unit import PASS_OVH as OVH
+from .lrt_unit import blocks
+from .params import ArchParams
+
+
+def _b(a: ArchParams) -> tuple[int, int]:
+    return blocks(a.n_out, a.lanes), blocks(a.n_in, a.lanes)
+
+
+def update_cycles(a: ArchParams, absorbed: bool, trivial: bool = False, rotations: int = 0,
+                  unbiased: bool = False, k: int | None = None) -> int:
+    """UPDATE: decode + Gram-Schmidt + norms + κ test [+ the fold when absorbed]."""
+    r, q, p = a.rank, a.q, a.lanes
+    bo, bi = _b(a)
+    cycles = 1 + (2 * r + 1) * (bo + bi + 2 * OVH) + 2 * RSQ + 1
+    if not absorbed or trivial:
+        return cycles
+    pairs = q * (q - 1) // 2
+    cycles += bo + bi + 2 * OVH                                    # normalise
+    cycles += 1 + q * blocks(q, p)                                 # core
+    cycles += a.sweeps * pairs * (blocks(3 * q, p) + 1)            # Jacobi dots + tests
+    cycles += rotations * (3 + 2 * RSQ + blocks(8 * q, p))         # rotations applied
+    cycles += q * blocks(q, p) + q * (RSQ + blocks(q, p) + 1)      # sigma, U
+    cycles += pairs                                                # sort
+    if unbiased:
+        cycles += q + r + 1
+        if k is not None:
+            cycles += (RSQ + (k + 1) * (RSQ + 3) + RSQ + 1 + k * (1 + blocks(k + 1, p)) + 1
+                       + 2 * r * blocks(q * q, p))
+    cycles += r * q * (bo + bi) + 2 * OVH                          # rotate L, R
+    return cycles
+
+
+def commit_cycles(a: ArchParams, maxnorm: bool, written: bool, rows_written: int = 0,
+                  wlat: int = 0) -> int:
+    """COMMIT: decode + scale + count pass [+ write pass, NVM latency, factor clear]."""
+    r, p = a.rank, a.lanes
+    bo, bi = _b(a)
+    scale = RSQ + 2 + r
+    if maxnorm:
+        scale += r * (bo + bi) + 2 * OVH + 2 * r * (RSQ + 1) + 8 + RSQ
+    else:
+        scale += 1
+    one_pass = a.n_out * (blocks(r, p) + r * bi) + OVH
+    cycles = 1 + scale + one_pass
+    if written:
+        cycles += one_pass + rows_written * wlat + bo + bi
+    return cycles
+
+
+def infer_cycles(a: ArchParams) -> int:
+    return 1 + a.n_out * _b(a)[1] + OVH
+
+
+def row_cycles(a: ArchParams, wlat: int = 0) -> int:
+    """LOAD_W (``wlat`` when a cell changed), READ_W, READ_WCNT, INJECT, SET_STUCK."""
+    return 1 + _b(a)[1] + wlat
+
+
+def reset_cycles(a: ArchParams) -> int:
+    return 1 + sum(_b(a))
+
+
+SIMPLE_CYCLES = 1  # NOP, SET_CFG, GET_CFG, READ_STATS, CLEAR_STATS, READ_LRT, any error
