@@ -47,7 +47,8 @@ def test_deterministic_for_a_seed():
         rng = np.random.default_rng(1)
         out = [acc.execute(d.set_cfg(Reg.MODE, 1)), acc.execute(d.set_cfg(Reg.LFSR_SEED, 77))]
         load_random(acc, rng)
-        out += [acc.execute(d.set_cfg(Reg.LR_MANT, 40000)), acc.execute(d.set_cfg(Reg.LR_SHIFT, 30))]
+        out += [acc.execute(d.set_cfg(Reg.LR_MANT, 40000)),
+                acc.execute(d.set_cfg(Reg.LR_SHIFT, 30))]
         for _ in range(30):
             out.append(acc.execute(d.update(rng.integers(-128, 128, 64),
                                             rng.integers(-128, 128, 10))))
@@ -138,7 +139,7 @@ def test_stuck_cells_refuse_writes_and_inject_is_uncounted():
     ok(acc.execute(d.set_stuck(1, flags)))
     ok(acc.execute(d.inject(1, np.full(40, 5))))
     assert acc.xbar.counts.sum() == 0 and np.all(acc.xbar.codes[1] == 5)
-    info, (written,) = ok(acc.execute(d.load_w(1, np.full(40, -7))))
+    _, (written,) = ok(acc.execute(d.load_w(1, np.full(40, -7))))
     assert written == 38 and acc.xbar.codes[1, 3] == 5 and acc.stats[Stat.NVM_BLOCKED] == 2
 
 
@@ -202,7 +203,7 @@ def test_commit_with_nothing_accumulated_is_an_error():
 def test_illegal_python_input_raises():
     acc = Accelerator()
     for bad in ([], [1 << 32], [-1], ["x"], [1.5], "abc"):
-        with pytest.raises(ValueError, match="32-bit|non-empty"):
+        with pytest.raises(ValueError, match=r"32-bit|non-empty"):
             acc.execute(bad)
     with pytest.raises(ValueError, match="int8"):
         d.update(np.full(64, 200), np.zeros(10, int))

@@ -5,8 +5,17 @@ import math
 import numpy as np
 import pytest
 
-from pysim.hw.fixed import (LFSR_TAPS, lfsr_step, recip_small, rshift, rshift_np, rsqrt, sat,
-                            sat_np, usat)
+from pysim.hw.fixed import (
+    LFSR_TAPS,
+    lfsr_step,
+    recip_small,
+    rshift,
+    rshift_np,
+    rsqrt,
+    sat,
+    sat_np,
+    usat,
+)
 
 
 @pytest.mark.parametrize(("a", "s", "expected"), [
