@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .hw import bench as hw_bench
 from .lrt import LowRankAccumulator
 
 SHAPES = [(10, 64, 4), (512, 2048, 4), (128, 1152, 8)]
@@ -61,6 +62,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=1.0, help="time per measurement (s)")
     ap.add_argument("--json", type=Path, default=Path("bench.json"), help="where to write figures")
+    ap.add_argument("--quick", action="store_true", help="fewer widths and samples")
     args = ap.parse_args(argv)
     rows = [bench_lrt(*shape, seconds=args.seconds) for shape in SHAPES]
     print(f"Float LRT vs dense accumulator ({platform.processor() or platform.machine()}, "
@@ -80,7 +82,7 @@ def main(argv: list[str] | None = None) -> dict:
               f"{r['dense_aux_words']:>13,}{r['lrt_aux_words'] / r['dense_aux_words']:>8.3f}")
     print("LRT columns absorb every sample (κ-skip off); 'κ=100 b/u' uses the seed's skip "
           "(biased/unbiased).")
-    result = {"float_lrt": rows}
+    result = {"float_lrt": rows, "hw": hw_bench.report(quick=args.quick)}
     args.json.write_text(json.dumps(result, indent=2))
     print(f"wrote {args.json}")
     return result

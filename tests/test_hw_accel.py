@@ -262,3 +262,18 @@ def test_cycle_formulas_for_every_command(seed):
 def test_accel_config_loads_by_name():
     cfg = AccelConfig.load("default")
     assert cfg.arch.n_in == 64 and cfg.energy.infer_mac_pj > 0
+
+
+def test_energy_from_counters():
+    from pysim.hw.energy import energy_pj
+    from pysim.nvm import DeviceConfig
+    acc = commit_setup(n=10)
+    ok(acc.execute(d.simple(Op.COMMIT)))
+    dev, tech = DeviceConfig.load("rram"), AccelConfig.load("default").energy
+    e = energy_pj(acc.stats, dev, tech)
+    s = acc.stats
+    assert e["nvm_write"] == pytest.approx(s[Stat.NVM_WRITES] * 10.9 + s[Stat.NVM_PULSES] * 1.0)
+    assert e["sram"] == pytest.approx((s[Stat.SRAM_READS] + s[Stat.SRAM_WRITES]) * 2.5)
+    assert e["total"] == pytest.approx(e["mac"] + e["sram"] + e["nvm_write"] + e["nvm_read"])
+    assert energy_pj(acc.stats_dict(), dev, tech) == e
+    assert energy_pj(acc.stats, DeviceConfig.load("ideal"), tech)["nvm_write"] == 0.0

@@ -27,7 +27,7 @@ class ArchParams:
     w_bits: int = spec(kind=int, lo=2, hi=8, default=8, doc="weight level-code width")
     cnt_bits: int = spec(kind=int, lo=8, hi=32, default=32, doc="per-cell write counter width")
     sigma_bits: int = spec(kind=int, lo=40, hi=64, default=64, doc="sigma register width")
-    acc_bits: int = spec(kind=int, lo=16, hi=40, default=32, doc="inference accumulator width")
+    acc_bits: int = spec(kind=int, lo=16, hi=32, default=32, doc="inference accumulator width")
     gw_bits: int = spec(kind=int, lo=12, hi=24, default=20, doc="commit scale mantissa width")
 
     @property
@@ -54,7 +54,6 @@ class EnergyParams:
 
     lane_mac_pj: float = spec(kind=float, lo=0.0, default=0.0, doc="one vector-lane MAC")
     sfu_cycle_pj: float = spec(kind=float, lo=0.0, default=0.0, doc="one scalar-unit cycle")
-    rsqrt_pj: float = spec(kind=float, lo=0.0, default=0.0, doc="one rsqrt operation")
     sram_read_pj: float = spec(kind=float, lo=0.0, default=0.0, doc="one factor word read")
     sram_write_pj: float = spec(kind=float, lo=0.0, default=0.0, doc="one factor word write")
     infer_mac_pj: float = spec(kind=float, lo=0.0, default=0.0, doc="one int8 inference MAC")
