@@ -41,6 +41,7 @@ _MISSING = object()
 
 
 def spec(*, kind: type | tuple[type, ...], default: Any = dataclasses.MISSING,
+         default_factory: Any = dataclasses.MISSING,
          lo: float | None = None, hi: float | None = None, lo_open: bool = False,
          choices: tuple[Any, ...] | None = None, fix: str = "", doc: str = "") -> Any:
     """Declare a validated dataclass field.
@@ -51,6 +52,8 @@ def spec(*, kind: type | tuple[type, ...], default: Any = dataclasses.MISSING,
     """
     meta = {"kind": kind, "lo": lo, "hi": hi, "lo_open": lo_open, "choices": choices,
             "fix": fix, "doc": doc}
+    if default_factory is not dataclasses.MISSING:
+        return dataclasses.field(default_factory=default_factory, metadata=meta)
     if default is dataclasses.MISSING:
         return dataclasses.field(metadata=meta)
     return dataclasses.field(default=default, metadata=meta)

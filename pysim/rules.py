@@ -3,7 +3,15 @@
 Every rule consumes one sample's gradient factors ``(dy, x)`` (the layer gradient is
 ``dy x^T``, n_out × n_in) through :meth:`UpdateRule.step` and keeps the same
 counters in :class:`RuleStats`: NVM writes (from the crossbar's write reports),
-auxiliary-memory words, SRAM word traffic and multiply-accumulates.
+auxiliary-memory words, SRAM word traffic and multiply-accumulates. A sample may be
+several outer-product terms (a convolution: one term per output pixel, rows of 2-D
+``dy``/``x``); batch sizes count samples, not terms.
+
+Besides the physical count (the crossbar's ``write_counts``: level changes), each rule
+keeps the seed's count in ``pixel_writes`` (``count_version 2`` of its code): SGD and
+mixed precision add, per cell and sample, the number of terms whose activation and
+gradient are both non-zero; the batched rules add one per non-zero cell of each
+written update.
 
 Weight changes are applied as whole level steps: ``Δk = round(-update / lsb)``
 (round half to even) is added to each cell's stored level and the crossbar writes
@@ -85,6 +93,7 @@ class UpdateRule:
         self.lr = float(lr)
         self.n_out, self.n_in = crossbar.shape
         self.stats = RuleStats()
+        self.pixel_writes = np.zeros(crossbar.shape, np.int64)
 
     @property
     def aux_words(self) -> int:
@@ -92,16 +101,21 @@ class UpdateRule:
         return 0
 
     def step(self, dy, x) -> WriteReport:
-        """Consume one sample's gradient ``dy x^T``; return the NVM write it caused."""
-        dy = _check_vector(dy, self.n_out, "dy")
-        x = _check_vector(x, self.n_in, "x")
+        """Consume one sample's gradient ``sum_p dy_p x_p^T``; return the NVM write it caused.
+
+        ``dy``, ``x``: 1-D (one term) or 2-D with one term per row.
+        """
+        dY, X = _check_terms(dy, x, self.n_out, self.n_in)
         self.stats.samples += 1
-        report = self._step(dy, x)
+        report = self._step(dY, X)
         self.stats.nvm += report
         return report
 
-    def _step(self, dy: np.ndarray, x: np.ndarray) -> WriteReport:
+    def _step(self, dY: np.ndarray, X: np.ndarray) -> WriteReport:
         raise NotImplementedError
+
+    def _count_pixel_pairs(self, dY: np.ndarray, X: np.ndarray) -> None:
+        self.pixel_writes += (dY != 0).T.astype(np.int64) @ (X != 0).astype(np.int64)
 
     def _level_steps(self, delta_w: np.ndarray) -> np.ndarray:
         """Whole level steps that move the weights by ``-delta_w`` (round half to even)."""
@@ -115,6 +129,11 @@ class UpdateRule:
         self.stats.commits += 1
         return self.xbar.write_codes(target)
 
+    def _apply_batched(self, steps: np.ndarray) -> WriteReport:
+        """:meth:`_apply` for the batched rules, which count one write per non-zero cell."""
+        self.pixel_writes += steps != 0
+        return self._apply(steps)
+
 
 class SGD(UpdateRule):
     """Per-sample SGD: every sample writes every cell whose level step is non-zero."""
@@ -125,9 +144,10 @@ class SGD(UpdateRule):
         super().__init__(crossbar, lr)
         self.norm = MaxNorm() if max_norm else None
 
-    def _step(self, dy, x):
-        g = np.outer(dy, x)
-        self.stats.macs += g.size
+    def _step(self, dY, X):
+        g = dY.T @ X
+        self.stats.macs += g.size * dY.shape[0]
+        self._count_pixel_pairs(dY, X)
         if self.norm is not None:
             g = self.norm(g)
         return self._apply(self._level_steps(self.lr * g))
@@ -150,11 +170,11 @@ class MiniBatchSGD(UpdateRule):
     def aux_words(self) -> int:
         return self.n_out * self.n_in
 
-    def _step(self, dy, x):
-        self.acc += np.outer(dy, x)
+    def _step(self, dY, X):
+        self.acc += dY.T @ X
         self.pending += 1
         n = self.acc.size
-        self.stats.macs += n
+        self.stats.macs += n * dY.shape[0]
         self.stats.aux_reads += n
         self.stats.aux_writes += n
         if self.pending < self.batch:
@@ -162,7 +182,7 @@ class MiniBatchSGD(UpdateRule):
         delta = _batch_scaled(self.acc, self.lr, self.pending, self.norm)
         self.stats.macs += n
         self.stats.aux_reads += n
-        report = self._apply(self._level_steps(delta))
+        report = self._apply_batched(self._level_steps(delta))
         self.acc[:] = 0.0
         self.pending = 0
         return report
@@ -186,13 +206,14 @@ class MixedPrecision(UpdateRule):
     def aux_words(self) -> int:
         return self.n_out * self.n_in
 
-    def _step(self, dy, x):
-        g = np.outer(dy, x)
+    def _step(self, dY, X):
+        g = dY.T @ X
+        self._count_pixel_pairs(dY, X)
         if self.norm is not None:
             g = self.norm(g)
         self.chi -= self.lr * g
         n = g.size
-        self.stats.macs += n
+        self.stats.macs += n * dY.shape[0]
         self.stats.aux_reads += n
         self.stats.aux_writes += n
         steps = np.trunc(self.chi / self.xbar.lsb)
@@ -234,18 +255,19 @@ class LRT(UpdateRule):
     def aux_words(self) -> int:
         return self.acc.aux_words
 
-    def _step(self, dy, x):
+    def _step(self, dY, X):
         r, nm = self.acc.rank, self.n_out + self.n_in
-        absorbed = self.acc._update(dy, x)
-        # Gram-Schmidt reads both bases; an absorbed sample also rotates and rewrites them.
-        self.stats.aux_reads += r * nm
-        if absorbed:
-            self.stats.absorbed += 1
-            self.stats.macs += self.acc.macs_per_update()
+        for dy, x in zip(dY, X, strict=True):
+            absorbed = self.acc._update(dy, x)
+            # Gram-Schmidt reads both bases; an absorbed term also rotates and rewrites them.
             self.stats.aux_reads += r * nm
-            self.stats.aux_writes += r * nm + r
-        else:
-            self.stats.macs += 2 * r * nm + nm
+            if absorbed:
+                self.stats.absorbed += 1
+                self.stats.macs += self.acc.macs_per_update()
+                self.stats.aux_reads += r * nm
+                self.stats.aux_writes += r * nm + r
+            else:
+                self.stats.macs += 2 * r * nm + nm
         self.pending += 1
         if self.pending % self.batch:
             return WriteReport()
@@ -276,10 +298,30 @@ class LRT(UpdateRule):
                 self.acc.decay(self.discount)
                 self.b_eff *= self.discount
             return WriteReport()
-        report = self._apply(steps)
+        report = self._apply_batched(steps)
         self.acc.reset()
         self.b_eff = 0.0
         return report
+
+
+def _check_terms(dy, x, n_out: int, n_in: int) -> tuple[np.ndarray, np.ndarray]:
+    """Validate one sample's terms; return 2-D float arrays (terms × n_out, terms × n_in)."""
+    dY = np.asarray(dy, dtype=float)
+    X = np.asarray(x, dtype=float)
+    if dY.ndim == 1 and X.ndim == 1:
+        _check_vector(dY, n_out, "dy")
+        _check_vector(X, n_in, "x")
+        return dY[None, :], X[None, :]
+    if dY.ndim != 2 or dY.shape[1] != n_out:
+        raise ValueError(f"dy must have shape ({n_out},) or (terms, {n_out}), got {dY.shape}")
+    if X.ndim != 2 or X.shape[1] != n_in:
+        raise ValueError(f"x must have shape ({n_in},) or (terms, {n_in}), got {X.shape}")
+    if dY.shape[0] != X.shape[0] or dY.shape[0] == 0:
+        raise ValueError(f"dy and x need the same, non-zero number of terms, got "
+                         f"{dY.shape[0]} and {X.shape[0]}")
+    if not (np.all(np.isfinite(dY)) and np.all(np.isfinite(X))):
+        raise ValueError("dy or x contains NaN or inf")
+    return dY, X
 
 
 def _check_batch(batch) -> None:

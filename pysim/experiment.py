@@ -1,0 +1,433 @@
+"""Online-adaptation experiments: configuration, one job, checkpoints, the whole study.
+
+A study (`configs/experiments/*.yaml`) pretrains a network offline on the train pool
+(float, per-sample SGD, quantisation-aware at the end), deploys it to NVM crossbars,
+then streams samples from the online pool at batch size 1 with supervised feedback
+while the scenario shifts the input or drifts the crossbars. Every method adapts the
+same stream from the same pretrained network with the same seeds.
+
+Fair tuning: every method's learning rate comes from its grid, chosen by the same
+score (the online EMA accuracy at the end of a shorter tuning stream on a tuning
+seed that is not among the reported seeds).
+
+Jobs are pure functions of (config, method, seed, lr, samples): each writes its result
+to ``<out>/jobs/<job>.json`` and checkpoints its whole state to ``<out>/ckpt/<job>.pkl``
+every ``eval_every`` samples (write to a temporary file, then rename), so a killed run
+resumes to exactly the result an uninterrupted one gives.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import pickle
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import data as data_mod
+from .config import ConfigError, from_mapping, load_yaml, spec
+from .hw.params import AccelConfig
+from .nn import Network, Quant, build
+from .nvm import DeviceConfig
+from .rules import LRT, SGD, MiniBatchSGD, MixedPrecision, UpdateRule
+from .scenarios import transform, validate_segments
+
+RULE_NAMES = ("none", "bias", "sgd", "minibatch", "mixed", "lrt")
+CKPT_MAGIC = "pysim-job-checkpoint-v1"
+
+
+# --- configuration ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DataCfg:
+    dataset: str = spec(kind=str, choices=("digits", "mnist"), default="digits")
+    mnist_images: str = spec(kind=str, default="", doc="IDX images file (mnist)")
+    mnist_labels: str = spec(kind=str, default="", doc="IDX labels file (mnist)")
+    n_train: int = spec(kind=int, lo=1, default=600)
+    n_test: int = spec(kind=int, lo=1, default=300)
+
+    def validate(self, source):
+        if self.dataset == "mnist" and not (self.mnist_images and self.mnist_labels):
+            raise ConfigError(source, "data.mnist_images", self.mnist_images,
+                              "mnist needs both IDX files", "set mnist_images and mnist_labels")
+
+
+@dataclass(frozen=True)
+class StreamCfg:
+    samples: int = spec(kind=int, lo=1, default=20000)
+    eval_every: int = spec(kind=int, lo=1, default=1000)
+    ema: float = spec(kind=float, lo=0.0, hi=0.99999, default=0.99)
+    adaptation_rate: float = spec(kind=float, lo=0.0, lo_open=True, default=1.0,
+                                  doc="samples/s for the lifetime forecast")
+    test_images: int = spec(kind=int, lo=1, default=300, doc="test images per evaluation")
+
+
+@dataclass(frozen=True)
+class PretrainCfg:
+    epochs: int = spec(kind=int, lo=0, default=15)
+    lr: float = spec(kind=float, lo=0.0, lo_open=True, default=0.05)
+    qat_epochs: int = spec(kind=int, lo=0, default=3)
+
+
+@dataclass(frozen=True)
+class ScenarioCfg:
+    every: int = spec(kind=int, lo=1, default=1_000_000_000, doc="samples per segment")
+    segments: list = spec(kind=list, default_factory=lambda: [{}])
+    drift_sigma_per_1m: float = spec(kind=float, lo=0.0, default=0.0)
+    flips_per_1m: float = spec(kind=float, lo=0.0, default=0.0)
+    stuck_fraction: float = spec(kind=float, lo=0.0, hi=1.0, default=0.0)
+    drift_every: int = spec(kind=int, lo=1, default=10)
+
+    def validate(self, source):
+        validate_segments(self.segments, source)
+
+
+@dataclass(frozen=True)
+class TuningCfg:
+    samples: int = spec(kind=int, lo=1, default=4000)
+    seed: int = spec(kind=int, lo=0, default=1000)
+
+
+@dataclass(frozen=True)
+class MethodCfg:
+    """One method; list-valued ``lr`` is the tuning grid, ``max_norm: [false, true]``
+    expands into two methods."""
+
+    name: str = spec(kind=str)
+    rule: str = spec(kind=str, choices=RULE_NAMES)
+    lr: list = spec(kind=(list, float), default_factory=lambda: [0.01])
+    bias_lr: float = spec(kind=float, lo=0.0, default=0.01)
+    max_norm: list = spec(kind=(list, bool), default_factory=lambda: [False])
+    mode: str = spec(kind=str, choices=("biased", "unbiased"), default="biased")
+    batch: int = spec(kind=int, lo=1, default=100, doc="samples per write, dense layers")
+    batch_conv: int = spec(kind=int, lo=1, default=10, doc="samples per write, conv layers")
+    rank: int = spec(kind=int, lo=1, default=4)
+    rho_min: float = spec(kind=float, lo=0.0, hi=1.0, default=0.01)
+    kappa_th: float = spec(kind=float, lo=0.0, lo_open=True, default=100.0)
+    hw: bool = spec(kind=bool, default=False, doc="last layer's LRT on pysim.hw")
+
+
+@dataclass(frozen=True)
+class ExperimentCfg:
+    name: str = spec(kind=str)
+    network: str = spec(kind=str, choices=("mlp", "cnn"), default="mlp")
+    device: str = spec(kind=str, default="ideal")
+    accel: str = spec(kind=str, default="default")
+    seeds: list = spec(kind=list, default_factory=lambda: [0, 1, 2])
+    description: str = spec(kind=str, default="")
+    data: DataCfg = field(default_factory=DataCfg)
+    stream: StreamCfg = field(default_factory=StreamCfg)
+    pretrain: PretrainCfg = field(default_factory=PretrainCfg)
+    scenario: ScenarioCfg = field(default_factory=ScenarioCfg)
+    tuning: TuningCfg = field(default_factory=TuningCfg)
+    methods: tuple = ()
+
+    @classmethod
+    def load(cls, path: str | Path) -> ExperimentCfg:
+        return experiment_from_mapping(load_yaml(path), str(path))
+
+
+_SECTIONS = {"data": DataCfg, "stream": StreamCfg, "pretrain": PretrainCfg,
+             "scenario": ScenarioCfg, "tuning": TuningCfg}
+
+
+def experiment_from_mapping(raw, source: str = "<mapping>") -> ExperimentCfg:
+    if not isinstance(raw, dict):
+        raise ConfigError(source, "<top level>", raw, "must be a mapping",
+                          "see configs/experiments/ for examples")
+    top = {k: v for k, v in raw.items() if k not in _SECTIONS and k != "methods"}
+    base = from_mapping(ExperimentCfg, top, source)
+    parts = {k: from_mapping(c, raw.get(k) or {}, source, f"{k}.") for k, c in _SECTIONS.items()}
+    methods = raw.get("methods")
+    if not isinstance(methods, list) or not methods:
+        raise ConfigError(source, "methods", methods, "must be a non-empty list",
+                          "list the methods to compare, e.g. - {name: sgd, rule: sgd}")
+    parsed = tuple(from_mapping(MethodCfg, m, source, f"methods[{i}].")
+                   for i, m in enumerate(methods))
+    for i, m in enumerate(parsed):
+        grid = m.lr if isinstance(m.lr, list) else [m.lr]
+        if not grid or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                               and v > 0 for v in grid):
+            raise ConfigError(source, f"methods[{i}].lr", m.lr, "must be positive numbers",
+                              "give a learning rate or a list of them")
+    seeds = base.seeds
+    if not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
+        raise ConfigError(source, "seeds", seeds, "must be a list of integers ≥ 0",
+                          "e.g. [0, 1, 2]")
+    return dataclasses.replace(base, methods=parsed, **parts)
+
+
+@dataclass(frozen=True)
+class Method:
+    """An expanded method: one max-norm choice, its lr grid."""
+
+    name: str
+    cfg: MethodCfg
+    max_norm: bool
+    grid: tuple
+
+
+def expand_methods(cfg: ExperimentCfg) -> list[Method]:
+    out = []
+    for m in cfg.methods:
+        norms = m.max_norm if isinstance(m.max_norm, list) else [m.max_norm]
+        grid = tuple(float(v) for v in (m.lr if isinstance(m.lr, list) else [m.lr]))
+        if m.rule in ("none", "bias"):
+            norms = [False]
+        for norm in norms:
+            suffix = "-maxnorm" if norm else ""
+            out.append(Method(m.name + suffix, m, bool(norm), grid))
+    return out
+
+
+# --- one job --------------------------------------------------------------------------------
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_splits(cfg: ExperimentCfg, seed: int) -> data_mod.Splits:
+    d = cfg.data
+    if d.dataset == "digits":
+        ds = data_mod.load_digits()
+    else:
+        ds = data_mod.load_mnist(d.mnist_images, d.mnist_labels)
+    return data_mod.split(ds, d.n_train, d.n_test, np.random.default_rng([seed, 0]))
+
+
+def pretrain(cfg: ExperimentCfg, seed: int, splits: data_mod.Splits,
+             device: DeviceConfig) -> Network:
+    """Float per-sample SGD, then ``qat_epochs`` with weights fake-quantised to the device."""
+    rng = np.random.default_rng([seed, 2])
+    quant = Quant()
+    net = build(cfg.network, rng, quant, splits.train.images.shape[1:])
+    from .nvm import Crossbar
+
+    p = cfg.pretrain
+    for epoch in range(p.epochs + p.qat_epochs):
+        if epoch == p.epochs:
+            for layer in net.affine:
+                clean = dataclasses.replace(device, write_noise_lsb=0.0, drift_sigma_per_1m=0.0,
+                                            flip_rate_per_1m=0.0, stuck_fraction=0.0)
+                layer.store.fake_quant = Crossbar(clean, layer.store.w.shape)
+        lr = p.lr * (0.5 ** (epoch / max(1, p.epochs / 3)))
+        for i in rng.permutation(len(splits.train)):
+            net.step(splits.train.images[i], int(splits.train.labels[i]))
+            for layer in net.affine:
+                dY, X = layer.terms
+                layer.store.w -= lr * (dY.T @ X)
+                layer.store.w = np.clip(layer.store.w, -device.w_max, device.w_max)
+            for layer in net.layers:
+                layer.update_digital(lr)
+    for layer in net.affine:
+        layer.store.fake_quant = None
+    return net
+
+
+def _cached_pretrain(cfg: ExperimentCfg, seed: int, splits, device, out: Path) -> Network:
+    key = hashlib.sha1(json.dumps([cfg.network, dataclasses.asdict(cfg.data),
+                                   dataclasses.asdict(cfg.pretrain), cfg.device, seed],
+                                  sort_keys=True).encode()).hexdigest()[:12]
+    path = out / "pretrained" / f"{cfg.network}-{key}.pkl"
+    if path.exists():
+        with open(path, "rb") as fh:
+            return pickle.load(fh)
+    net = pretrain(cfg, seed, splits, device)
+    _atomic_write(path, pickle.dumps(net))
+    return net
+
+
+def job_id(method: Method, seed: int, lr: float, samples: int) -> str:
+    return f"{method.name}__s{seed}__lr{lr:g}__n{samples}"
+
+
+def make_rules(method: Method, lr: float, net: Network, xbars, rng, accel: AccelConfig
+               ) -> list[UpdateRule | None]:
+    m = method.cfg
+    rules: list[UpdateRule | None] = []
+    for k, (layer, xb) in enumerate(zip(net.affine, xbars, strict=True)):
+        conv = layer.__class__.__name__ == "Conv2D"
+        batch = m.batch_conv if conv else m.batch
+        last = k == len(xbars) - 1
+        if m.rule in ("none", "bias"):
+            rules.append(None)
+        elif m.rule == "sgd":
+            rules.append(SGD(xb, lr, method.max_norm))
+        elif m.rule == "minibatch":
+            rules.append(MiniBatchSGD(xb, lr, batch, method.max_norm))
+        elif m.rule == "mixed":
+            rules.append(MixedPrecision(xb, lr, method.max_norm))
+        elif m.hw and last:
+            from .hw.engine import HwLRT
+
+            rules.append(HwLRT(xb, lr, batch, layer, net.quant, accel, rank=m.rank,
+                               mode=m.mode, kappa_th=m.kappa_th, rho_min=m.rho_min,
+                               max_norm=method.max_norm, seed=int(rng.integers(1, 65535))))
+        else:
+            rank = min(m.rank, *xb.shape)
+            rules.append(LRT(xb, lr, batch, rank, m.mode, rng, m.kappa_th, m.rho_min,
+                             method.max_norm))
+    return rules
+
+
+class Job:
+    """The complete state of one (method, seed, lr) run; pickled as its checkpoint."""
+
+    def __init__(self, cfg: ExperimentCfg, method: Method, seed: int, lr: float, samples: int,
+                 out: Path):
+        self.cfg, self.method, self.seed, self.lr, self.samples = cfg, method, seed, lr, samples
+        self.id = job_id(method, seed, lr, samples)
+        device = DeviceConfig.load(cfg.device)
+        sc = cfg.scenario
+        device = dataclasses.replace(device, drift_sigma_per_1m=sc.drift_sigma_per_1m,
+                                     flip_rate_per_1m=sc.flips_per_1m,
+                                     stuck_fraction=sc.stuck_fraction or device.stuck_fraction)
+        self.device = device
+        self.accel = AccelConfig.load(cfg.accel)
+        self.splits = load_splits(cfg, seed)
+        self.net = _cached_pretrain(cfg, seed, self.splits, device, out)
+        self.rng = np.random.default_rng([seed, 3])
+        self.xbars = self.net.deploy(device, self.rng)
+        self.base_counts = [xb.write_counts.copy() for xb in self.xbars]
+        self.rules = make_rules(method, lr, self.net, self.xbars, self.rng, self.accel)
+        self.t = 0
+        self.ema = 0.0
+        self.curve: list[dict] = []
+
+    def run(self, out: Path, progress=None) -> dict:
+        cfg, st = self.cfg, self.cfg.stream
+        segs, every = cfg.scenario.segments, cfg.scenario.every
+        pool = self.splits.online
+        by_class = {c: np.flatnonzero(pool.labels == c) for c in np.unique(pool.labels)}
+        adapt = self.method.cfg.rule != "none"
+        weights = self.method.cfg.rule not in ("none", "bias")
+        bias_lr = self.method.cfg.bias_lr
+        ckpt = out / "ckpt" / f"{self.id}.pkl"
+        while self.t < self.samples:
+            seg = segs[(self.t // every) % len(segs)]
+            if "classes" in seg:
+                idx = self.rng.choice(np.concatenate([by_class[c] for c in seg["classes"]
+                                                      if c in by_class]))
+            else:
+                idx = self.rng.integers(len(pool))
+            img = transform(pool.images[idx], seg, self.rng)
+            label = int(pool.labels[idx])
+            if adapt:
+                _, correct = self.net.step(img, label)
+                for layer in self.net.layers:
+                    layer.update_digital(bias_lr)
+                if weights:
+                    for layer, rule in zip(self.net.affine, self.rules, strict=True):
+                        rule.step(*layer.terms)
+            else:
+                correct = self.net.predict(img) == label
+            self.t += 1
+            self.ema = st.ema * self.ema + (1 - st.ema) * float(correct)
+            if self.t % cfg.scenario.drift_every == 0:
+                for xb in self.xbars:
+                    xb.drift(cfg.scenario.drift_every)
+            if self.t % st.eval_every == 0 or self.t == self.samples:
+                self.curve.append(self._evaluate(seg))
+                _atomic_write(ckpt, pickle.dumps((CKPT_MAGIC, self.id, self)))
+                if progress:
+                    progress(self)
+        return self.result()
+
+    def _evaluate(self, seg: dict) -> dict:
+        test = self.splits.test
+        rng = np.random.default_rng([self.seed, 4, self.t])
+        n = min(len(test), self.cfg.stream.test_images)
+        keep = [i for i in range(len(test))
+                if "classes" not in seg or int(test.labels[i]) in seg["classes"]][:n]
+        self.net.set_tracking(False)
+        acc = np.mean([self.net.predict(transform(test.images[i], seg, rng)) == test.labels[i]
+                       for i in keep])
+        self.net.set_tracking(True)
+        counts = [xb.write_counts - b for xb, b in zip(self.xbars, self.base_counts, strict=True)]
+        pixel = [r.pixel_writes if r is not None else np.zeros(1, np.int64) for r in self.rules]
+        corr = 1 - self.cfg.stream.ema ** self.t
+        return {"t": self.t, "ema_acc": self.ema / corr, "test_acc": float(acc),
+                "max_writes": int(max(c.max() for c in counts)),
+                "total_writes": int(sum(c.sum() for c in counts)),
+                "max_pixel_writes": int(max(p.max() for p in pixel)),
+                "total_pixel_writes": int(sum(p.sum() for p in pixel))}
+
+    def result(self) -> dict:
+        tech, dev = self.accel.energy, self.device
+        e = {"mac": 0.0, "sram": 0.0, "nvm": 0.0}
+        aux = 0
+        for rule in self.rules:
+            if rule is None:
+                continue
+            e["mac"] += rule.stats.macs * tech.lane_mac_pj
+            e["sram"] += (rule.stats.aux_reads * tech.sram_read_pj
+                          + rule.stats.aux_writes * tech.sram_write_pj)
+            e["nvm"] += rule.stats.nvm.energy_pj
+            aux += rule.aux_words
+        last = self.curve[-1]
+        per_sample = {k: v / self.t for k, v in e.items()}
+        rate = last["max_writes"] / self.t * self.cfg.stream.adaptation_rate
+        years = (dev.endurance / rate / (3600 * 24 * 365.25)) if rate > 0 else math.inf
+        return {"job": self.id, "method": self.method.name, "seed": self.seed, "lr": self.lr,
+                "samples": self.t, "curve": self.curve, "final_ema_acc": last["ema_acc"],
+                "final_test_acc": last["test_acc"], "max_writes": last["max_writes"],
+                "total_writes": last["total_writes"],
+                "max_pixel_writes": last["max_pixel_writes"],
+                "total_pixel_writes": last["total_pixel_writes"], "aux_words": aux,
+                "energy_pj_per_sample": per_sample,
+                "lifetime_years": years if math.isfinite(years) else None,
+                "hw_check": [getattr(r, "check", None) for r in self.rules if r is not None
+                             and getattr(r, "check", None) is not None]}
+
+
+def load_checkpoint(path: Path, expect_id: str) -> Job:
+    """Load a job checkpoint; a corrupted or foreign file is an error, never overwritten."""
+    try:
+        with open(path, "rb") as fh:
+            magic, jid, job = pickle.load(fh)
+    except Exception as exc:
+        raise RuntimeError(f"{path}: corrupted checkpoint ({type(exc).__name__}); move it away "
+                           "to restart that job from scratch") from exc
+    if magic != CKPT_MAGIC or jid != expect_id:
+        raise RuntimeError(f"{path}: checkpoint of another job ({jid!r}, expected "
+                           f"{expect_id!r}); move it away to restart that job")
+    return job
+
+
+def run_job(cfg: ExperimentCfg, method: Method, seed: int, lr: float, samples: int,
+            out: str | Path, verbose: bool = True) -> dict:
+    """Run (or resume, or just return) one job; the result is also written to disk."""
+    out = Path(out)
+    jid = job_id(method, seed, lr, samples)
+    done = out / "jobs" / f"{jid}.json"
+    if done.exists():
+        return json.loads(done.read_text())
+    ckpt = out / "ckpt" / f"{jid}.pkl"
+    job = load_checkpoint(ckpt, jid) if ckpt.exists() else Job(cfg, method, seed, lr, samples, out)
+
+    def progress(j):
+        if verbose:
+            c = j.curve[-1]
+            bar = "#" * int(20 * j.t / j.samples)
+            print(f"  {j.method.name:<28} seed {j.seed} lr {j.lr:<8g} [{bar:<20}] "
+                  f"{j.t}/{j.samples} acc {c['ema_acc']:.3f} max writes {c['max_writes']}",
+                  file=sys.stderr, flush=True)
+
+    result = job.run(out, progress)
+    _atomic_write(done, json.dumps(result, indent=1).encode())
+    return result

@@ -1,0 +1,336 @@
+"""Numpy networks trained one sample at a time, with weights in NVM crossbars.
+
+Layers: :class:`Dense`, :class:`Conv2D` (valid 3×3-style, im2col: every output pixel is
+one outer-product term, as in the seed), :class:`ReLU`, :class:`MaxPool2`,
+:class:`StreamBatchNorm`, :class:`Flatten`; :func:`softmax_xent` for the loss.
+
+Weights are stored in a :class:`WeightStore`: a float array during offline
+pretraining (optionally fake-quantised to the device's levels), a
+:class:`~pysim.nvm.Crossbar` after :meth:`Network.deploy`. A layer's effective weight is
+``alpha · stored`` with a per-layer power-of-two ``alpha`` (the seed's He-style scale), so
+stored weights use the device range [-w_max, w_max]. Biases (and batch-norm γ, β) sit in
+16-bit digital registers in [-8, 8) updated every sample by SGD (optionally max-normed).
+
+Quantisation (:class:`Quant`): activations on a signed 8-bit grid of step act_max/128
+(ReLU outputs use codes 0..127: the int8 the accelerator takes), back-propagated
+gradients on an 8-bit grid of step grad_max/128; straight-through estimator.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .nvm import Crossbar, DeviceConfig
+from .rules import MaxNorm
+
+
+@dataclass(frozen=True)
+class Quant:
+    """Fixed clip ranges and widths of activations, gradients and biases."""
+
+    enabled: bool = True
+    act_max: float = 2.0
+    grad_max: float = 1.0
+    bias_max: float = 8.0
+    bias_bits: int = 16
+
+    @property
+    def act_step(self) -> float:
+        return self.act_max / 128
+
+    @property
+    def grad_step(self) -> float:
+        return self.grad_max / 128
+
+    def act(self, x: np.ndarray) -> np.ndarray:
+        if not self.enabled:
+            return x
+        return np.clip(np.rint(x / self.act_step), -128, 127) * self.act_step
+
+    def grad(self, g: np.ndarray) -> np.ndarray:
+        if not self.enabled:
+            return g
+        return np.clip(np.rint(g / self.grad_step), -128, 127) * self.grad_step
+
+    def bias(self, b: np.ndarray) -> np.ndarray:
+        if not self.enabled:
+            return b
+        half = 1 << (self.bias_bits - 1)
+        step = self.bias_max / half
+        return np.clip(np.rint(b / step), -half, half - 1) * step
+
+
+class WeightStore:
+    """Float weights (pretraining) or a crossbar (deployed); ``value()`` = stored weights."""
+
+    def __init__(self, w: np.ndarray):
+        self.w = np.asarray(w, dtype=float)
+        self.xbar: Crossbar | None = None
+        self.fake_quant: Crossbar | None = None
+
+    def value(self) -> np.ndarray:
+        if self.xbar is not None:
+            return self.xbar.read()
+        if self.fake_quant is not None:
+            xb = self.fake_quant
+            return (xb.quantize(self.w) + (0.5 if xb.device.mid_rise else 0.0)) * xb.lsb
+        return self.w
+
+    def deploy(self, device: DeviceConfig, rng: np.random.Generator) -> Crossbar:
+        self.xbar = Crossbar(device, self.w.shape, rng)
+        self.xbar.program(self.w)
+        return self.xbar
+
+
+class Layer:
+    trainable_weight = False
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, g: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def update_digital(self, lr: float) -> None:
+        """Per-sample SGD of the layer's digital registers (biases, γ, β)."""
+
+
+class _Affine(Layer):
+    """Shared part of Dense and Conv2D: weight store, alpha, bias register."""
+
+    trainable_weight = True
+
+    def __init__(self, n_out: int, n_in: int, rng: np.random.Generator, quant: Quant,
+                 fan_in: int, max_norm_bias: bool = True):
+        # Seed: alpha = 2**floor(log2(sqrt(3·2/fan_in))), weights uniform in [-1, 1].
+        self.alpha = 2.0 ** math.floor(math.log2(math.sqrt(6.0 / fan_in)))
+        limit = math.sqrt(6.0 / fan_in) / self.alpha
+        self.store = WeightStore(rng.uniform(-limit, limit, (n_out, n_in)))
+        self.b = np.zeros(n_out)
+        self.quant = quant
+        self.bias_norm = MaxNorm() if max_norm_bias else None
+        self.terms: tuple[np.ndarray, np.ndarray] | None = None
+        self.db = np.zeros(n_out)
+
+    def weight(self) -> np.ndarray:
+        return self.alpha * self.store.value()
+
+    def update_digital(self, lr: float) -> None:
+        db = self.db if self.bias_norm is None else self.bias_norm(self.db)
+        self.b = self.quant.bias(self.b - lr * db)
+
+
+class Dense(_Affine):
+    def __init__(self, n_in: int, n_out: int, rng: np.random.Generator, quant: Quant):
+        super().__init__(n_out, n_in, rng, quant, fan_in=n_in)
+
+    def forward(self, x):
+        self.x = x
+        return self.weight() @ x + self.b
+
+    def backward(self, g):
+        # Weight-gradient terms in stored units: dL/dW_stored = alpha · g x^T.
+        self.terms = (self.alpha * g[None, :], self.x[None, :])
+        self.db = g
+        return self.weight().T @ g
+
+
+def im2col(x: np.ndarray, k: int) -> np.ndarray:
+    """(h, w, c) -> (h_out·w_out, k·k·c) patches of a valid k×k convolution."""
+    h, w, c = x.shape
+    ho, wo = h - k + 1, w - k + 1
+    s = x.strides
+    view = np.lib.stride_tricks.as_strided(x, (ho, wo, k, k, c), (s[0], s[1], s[0], s[1], s[2]),
+                                           writeable=False)
+    return view.reshape(ho * wo, k * k * c)
+
+
+def col2im(cols: np.ndarray, shape: tuple[int, int, int], k: int) -> np.ndarray:
+    h, w, c = shape
+    ho, wo = h - k + 1, w - k + 1
+    out = np.zeros(shape)
+    cols = cols.reshape(ho, wo, k, k, c)
+    for i in range(k):
+        for j in range(k):
+            out[i:i + ho, j:j + wo, :] += cols[:, :, i, j, :]
+    return out
+
+
+class Conv2D(_Affine):
+    """Valid k×k convolution, stride 1: W is (c_out, k·k·c_in)."""
+
+    def __init__(self, c_in: int, c_out: int, k: int, rng: np.random.Generator, quant: Quant):
+        super().__init__(c_out, k * k * c_in, rng, quant, fan_in=k * k * c_in)
+        self.k = k
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        self.cols = im2col(np.ascontiguousarray(x), self.k)
+        ho, wo = x.shape[0] - self.k + 1, x.shape[1] - self.k + 1
+        self.out_hw = (ho, wo)
+        return (self.cols @ self.weight().T + self.b).reshape(ho, wo, -1)
+
+    def backward(self, g):
+        dY = g.reshape(-1, g.shape[-1])
+        self.terms = (self.alpha * dY, self.cols)  # one term per output pixel
+        self.db = dY.sum(axis=0)
+        return col2im(dY @ self.weight(), self.in_shape, self.k)
+
+
+class ReLU(Layer):
+    def __init__(self, quant: Quant):
+        self.quant = quant
+
+    def forward(self, x):
+        self.mask = x > 0
+        return self.quant.act(np.where(self.mask, x, 0.0))
+
+    def backward(self, g):
+        return self.quant.grad(np.where(self.mask, g, 0.0))
+
+
+class MaxPool2(Layer):
+    def forward(self, x):
+        h, w, c = x.shape
+        self.shape = x.shape
+        blocks = x[: h // 2 * 2, : w // 2 * 2].reshape(h // 2, 2, w // 2, 2, c)
+        out = blocks.max(axis=(1, 3))
+        self.argmask = blocks == out[:, None, :, None, :]
+        # Keep one winner per window (ties: the first) so the gradient is not duplicated.
+        flat = self.argmask.transpose(0, 2, 4, 1, 3).reshape(h // 2, w // 2, c, 4)
+        first = np.cumsum(flat, axis=-1) == 1
+        self.argmask = (flat & first).reshape(h // 2, w // 2, c, 2, 2).transpose(0, 3, 1, 4, 2)
+        return out
+
+    def backward(self, g):
+        h, w, c = self.shape
+        out = np.zeros(self.shape)
+        up = self.argmask * g[:, None, :, None, :]
+        out[: h // 2 * 2, : w // 2 * 2] = up.reshape(h // 2 * 2, w // 2 * 2, c)
+        return out
+
+
+class Flatten(Layer):
+    def forward(self, x):
+        self.shape = x.shape
+        return x.reshape(-1)
+
+    def backward(self, g):
+        return g.reshape(self.shape)
+
+
+class StreamBatchNorm(Layer):
+    """Per-channel batch norm with running statistics updated every sample (seed App. E).
+
+    mean and mean-square are EMAs with momentum ``m``; var = E[x²] − mean². γ, β are
+    digital registers trained per sample like biases.
+    """
+
+    def __init__(self, channels: int, quant: Quant, momentum: float = 0.9, eps: float = 1e-3):
+        self.gamma = np.ones(channels)
+        self.beta = np.zeros(channels)
+        self.mean = np.zeros(channels)
+        self.sq = np.ones(channels)
+        self.m, self.eps, self.quant = momentum, eps, quant
+        self.norms = (MaxNorm(), MaxNorm())
+        self.track = True
+
+    def forward(self, x):
+        axes = tuple(range(x.ndim - 1))
+        if self.track:
+            self.mean = self.m * self.mean + (1 - self.m) * x.mean(axis=axes)
+            self.sq = self.m * self.sq + (1 - self.m) * (x ** 2).mean(axis=axes)
+        self.std = np.sqrt(np.maximum(self.sq - self.mean ** 2, 0.0) + self.eps)
+        self.xhat = (x - self.mean) / self.std
+        return self.gamma * self.xhat + self.beta
+
+    def backward(self, g):
+        axes = tuple(range(g.ndim - 1))
+        self.dgamma = (g * self.xhat).sum(axis=axes)
+        self.dbeta = g.sum(axis=axes)
+        # Running statistics are treated as constants (streaming BN).
+        return g * self.gamma / self.std
+
+    def update_digital(self, lr):
+        self.gamma = self.quant.bias(self.gamma - lr * self.norms[0](self.dgamma))
+        self.beta = self.quant.bias(self.beta - lr * self.norms[1](self.dbeta))
+
+
+def softmax_xent(z: np.ndarray, label: int) -> tuple[float, np.ndarray, np.ndarray]:
+    """Loss, class probabilities and dL/dz for one sample."""
+    e = np.exp(z - z.max())
+    p = e / e.sum()
+    g = p.copy()
+    g[label] -= 1.0
+    return float(-math.log(max(p[label], 1e-300))), p, g
+
+
+class Network:
+    """A sequence of layers; ``step`` runs forward and backward for one sample."""
+
+    def __init__(self, layers: list[Layer], quant: Quant):
+        self.layers = layers
+        self.quant = quant
+
+    @property
+    def affine(self) -> list[_Affine]:
+        return [layer for layer in self.layers if layer.trainable_weight]
+
+    def forward(self, image: np.ndarray) -> np.ndarray:
+        h = self.quant.act(image)
+        for layer in self.layers:
+            h = layer.forward(h)
+        return h
+
+    def predict(self, image: np.ndarray) -> int:
+        return int(np.argmax(self.forward(image)))
+
+    def step(self, image: np.ndarray, label: int) -> tuple[float, bool]:
+        """Forward + backward of one sample; leaves each affine layer's ``terms`` and
+        bias gradient ready for its update rule. Returns (loss, correct)."""
+        z = self.forward(image)
+        loss, p, g = softmax_xent(z, label)
+        g = self.quant.grad(g)
+        for layer in reversed(self.layers):
+            g = layer.backward(g)
+        return loss, int(np.argmax(p)) == label
+
+    def deploy(self, device: DeviceConfig, rng: np.random.Generator) -> list[Crossbar]:
+        """Program every affine layer's weights into a crossbar of ``device``."""
+        return [layer.store.deploy(device, rng) for layer in self.affine]
+
+    def set_tracking(self, on: bool) -> None:
+        for layer in self.layers:
+            if isinstance(layer, StreamBatchNorm):
+                layer.track = on
+
+
+def build(arch: str, rng: np.random.Generator, quant: Quant, image_shape=(8, 8),
+          n_classes: int = 10) -> Network:
+    """``mlp``: 64-64-10 (input flattened); ``cnn``: conv3×3 1→8, ReLU, conv3×3 8→16,
+    streaming BN, ReLU, 2×2 max-pool, dense → 10."""
+    h, w = image_shape
+    if arch == "mlp":
+        layers = [Flatten(), Dense(h * w, 64, rng, quant), ReLU(quant),
+                  Dense(64, n_classes, rng, quant)]
+    elif arch == "cnn":
+        ho, wo = (h - 4) // 2, (w - 4) // 2
+        layers = [_Expand(), Conv2D(1, 8, 3, rng, quant), ReLU(quant),
+                  Conv2D(8, 16, 3, rng, quant), StreamBatchNorm(16, quant), ReLU(quant),
+                  MaxPool2(), Flatten(), Dense(ho * wo * 16, n_classes, rng, quant)]
+    else:
+        raise ValueError(f"unknown network {arch!r}; use 'mlp' or 'cnn'")
+    return Network(layers, quant)
+
+
+class _Expand(Layer):
+    """(h, w) image -> (h, w, 1)."""
+
+    def forward(self, x):
+        return x[..., None]
+
+    def backward(self, g):
+        return g[..., 0]
