@@ -1,0 +1,144 @@
+"""Experiment runner: determinism, checkpoints (SIGKILL + resume), hw engine, config errors."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from pysim.config import ConfigError
+from pysim.experiment import ExperimentCfg, expand_methods, experiment_from_mapping, run_job
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def tiny(**over):
+    cfg = {
+        "name": "tiny", "network": "mlp", "device": "rram", "seeds": [0],
+        "data": {"dataset": "digits", "n_train": 300, "n_test": 100},
+        "stream": {"samples": 600, "eval_every": 100, "test_images": 50},
+        "pretrain": {"epochs": 2, "lr": 0.05, "qat_epochs": 1},
+        "scenario": {"every": 200, "segments": [{"rotate": 0}, {"rotate": 25}],
+                     "drift_sigma_per_1m": 1000.0},
+        "tuning": {"samples": 200},
+        "methods": [{"name": "lrt", "rule": "lrt", "lr": [0.05], "batch": 10,
+                     "mode": "unbiased"}],
+    }
+    for k, v in over.items():
+        cfg[k] = v
+    return cfg
+
+
+def test_job_is_deterministic(tmp_path):
+    cfg = experiment_from_mapping(tiny())
+    m = expand_methods(cfg)[0]
+    a = run_job(cfg, m, 0, 0.05, 600, tmp_path / "a", verbose=False)
+    b = run_job(cfg, m, 0, 0.05, 600, tmp_path / "b", verbose=False)
+    assert a == b
+    assert a["max_writes"] > 0 and len(a["curve"]) == 6
+
+
+def test_sigkill_then_resume_gives_the_uninterrupted_result(tmp_path):
+    cfg_path = tmp_path / "tiny.yaml"
+    raw = tiny(stream={"samples": 3000, "eval_every": 100, "test_images": 50})
+    cfg_path.write_text(yaml.safe_dump(raw))
+    cmd = [sys.executable, "-m", "pysim", "run", str(cfg_path), "--out"]
+    ref = subprocess.run(cmd + [str(tmp_path / "ref")], capture_output=True, text=True,
+                         cwd=ROOT, timeout=300)
+    assert ref.returncode == 0, ref.stderr
+    out = tmp_path / "killed"
+    proc = subprocess.Popen(cmd + [str(out)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    rng = np.random.default_rng(int(time.time()))
+    deadline = time.time() + 120
+    while not list((out / "ckpt").glob("*.pkl")) and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(float(rng.uniform(0.0, 1.0)))  # a random point after the first checkpoint
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (out / "results.json").exists()
+    again = subprocess.run(cmd + [str(out)], capture_output=True, text=True, cwd=ROOT,
+                           timeout=300)
+    assert again.returncode == 0, again.stderr
+    a = json.loads((tmp_path / "ref" / "results.json").read_text())
+    b = json.loads((out / "results.json").read_text())
+    assert a["jobs"] == b["jobs"]
+
+
+def test_corrupted_checkpoint_is_reported_and_kept(tmp_path):
+    cfg = experiment_from_mapping(tiny())
+    m = expand_methods(cfg)[0]
+    ckpt = tmp_path / "ckpt" / "lrt__s0__lr0.05__n600.pkl"
+    ckpt.parent.mkdir(parents=True)
+    ckpt.write_bytes(b"not a pickle")
+    with pytest.raises(RuntimeError, match="corrupted checkpoint"):
+        run_job(cfg, m, 0, 0.05, 600, tmp_path, verbose=False)
+    assert ckpt.read_bytes() == b"not a pickle"
+
+
+def test_hw_engine_matches_float_lrt_and_counts_the_same_writes(tmp_path):
+    raw = tiny(device="ideal", stream={"samples": 1500, "eval_every": 500, "test_images": 100},
+               scenario={"every": 500, "segments": [{"rotate": 0}, {"rotate": 20}]})
+    raw["methods"] = [{"name": "lrt", "rule": "lrt", "lr": 0.05, "batch": 10},
+                      {"name": "lrt-hw", "rule": "lrt", "lr": 0.05, "batch": 10, "hw": True}]
+    cfg = experiment_from_mapping(raw)
+    fl, hw = (run_job(cfg, m, 0, 0.05, 1500, tmp_path, verbose=False)
+              for m in expand_methods(cfg))
+    check = hw["hw_check"][0]
+    assert check["commits"] > 50
+    assert check["cells_written_hw"] == check["cells_written_float"]
+    assert abs(hw["final_ema_acc"] - fl["final_ema_acc"]) < 0.05
+
+
+def test_example_configs_load():
+    for path in sorted((ROOT / "configs" / "experiments").glob("*.yaml")):
+        cfg = ExperimentCfg.load(path)
+        assert expand_methods(cfg)
+
+
+BAD = [
+    ({"network": "resnet"}, "network = 'resnet': must be one of"),
+    ({"seeds": [0, -1]}, "seeds"),
+    ({"seeds": []}, "seeds"),
+    ({"netwrok": "mlp"}, "unknown field; fix: did you mean 'network'"),
+    ({"stream": {"samples": 0}}, "stream.samples = 0: must be ≥ 1"),
+    ({"stream": {"ema": 1.5}}, "stream.ema = 1.5: must be ≤"),
+    ({"stream": {"eval_every": "often"}}, "stream.eval_every = 'often': must be int"),
+    ({"data": {"dataset": "cifar"}}, "data.dataset"),
+    ({"data": {"dataset": "mnist"}}, "mnist needs both IDX files"),
+    ({"pretrain": {"lr": -0.1}}, "pretrain.lr = -0.1: must be > 0.0"),
+    ({"scenario": {"segments": []}}, "scenario.segments"),
+    ({"scenario": {"segments": [{"spin": 3}]}}, "unknown transform"),
+    ({"scenario": {"segments": [{"scale": 0}]}}, r"segments\[0\].scale = 0: must be > 0"),
+    ({"scenario": {"segments": [{"shift": 3}]}}, r"must be \[dy, dx\]"),
+    ({"scenario": {"segments": [{"classes": []}]}}, "non-empty list of labels"),
+    ({"scenario": {"stuck_fraction": 2.0}}, "scenario.stuck_fraction = 2.0: must be ≤ 1.0"),
+    ({"methods": []}, "methods = \\[\\]: must be a non-empty list"),
+    ({"methods": [{"name": "x", "rule": "adam"}]}, r"methods\[0\].rule = 'adam'"),
+    ({"methods": [{"name": "x", "rule": "lrt", "batch": 0}]}, r"methods\[0\].batch = 0"),
+    ({"methods": [{"name": "x", "rule": "lrt", "lr": [0.1, -1]}]},
+     r"methods\[0\].lr .*must be positive"),
+    ({"methods": [{"name": "x", "rule": "lrt", "mode": "exact"}]}, r"methods\[0\].mode"),
+    ({"methods": [{"rule": "lrt"}]}, r"methods\[0\].name = <missing>: is required"),
+    ({"methods": [{"name": "x", "rule": "lrt", "rho_min": 1.5}]}, r"methods\[0\].rho_min"),
+    ({"methods": [{"name": "x", "rule": "lrt", "kappa_th": 0}]}, r"methods\[0\].kappa_th = 0"),
+    ({"methods": [{"name": "x", "rule": "lrt", "hw": "yes"}]}, r"methods\[0\].hw = 'yes'"),
+]
+
+
+@pytest.mark.parametrize(("over", "match"), BAD, ids=[m for _, m in BAD])
+def test_malformed_experiment_configs(over, match):
+    raw = tiny()
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(raw.get(key), dict):
+            raw[key] = {**raw[key], **value}
+        else:
+            raw[key] = value
+    with pytest.raises(ConfigError, match=match):
+        experiment_from_mapping(raw, "exp.yaml")
