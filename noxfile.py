@@ -29,3 +29,10 @@ def bench(session: nox.Session) -> None:
     """Print throughput and memory figures of the golden model (see pysim/bench.py)."""
     session.install("-e", ".[bench]")
     session.run("python", "-m", "pysim.bench", *session.posargs)
+
+
+@nox.session
+def experiments(session: nox.Session) -> None:
+    """The digits suite (configs/experiments/*.yaml) and docs/results.md; resumable."""
+    session.install("-e", ".")
+    session.run("python", "-m", "pysim.suite", *session.posargs)

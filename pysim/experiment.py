@@ -212,20 +212,23 @@ def load_splits(cfg: ExperimentCfg, seed: int) -> data_mod.Splits:
 
 def pretrain(cfg: ExperimentCfg, seed: int, splits: data_mod.Splits,
              device: DeviceConfig) -> Network:
-    """Float per-sample SGD, then ``qat_epochs`` with weights fake-quantised to the device."""
+    """Float per-sample SGD, then ``qat_epochs`` at a fifth of the rate with weights
+    fake-quantised to the device and activations/gradients on their 8-bit grids."""
     rng = np.random.default_rng([seed, 2])
-    quant = Quant()
-    net = build(cfg.network, rng, quant, splits.train.images.shape[1:])
+    net = build(cfg.network, rng, Quant(enabled=False), splits.train.images.shape[1:])
     from .nvm import Crossbar
 
     p = cfg.pretrain
     for epoch in range(p.epochs + p.qat_epochs):
         if epoch == p.epochs:
+            net.set_quant(Quant())
             for layer in net.affine:
                 clean = dataclasses.replace(device, write_noise_lsb=0.0, drift_sigma_per_1m=0.0,
                                             flip_rate_per_1m=0.0, stuck_fraction=0.0)
                 layer.store.fake_quant = Crossbar(clean, layer.store.w.shape)
-        lr = p.lr * (0.5 ** (epoch / max(1, p.epochs / 3)))
+        lr = p.lr * (0.5 ** (min(epoch, p.epochs) / max(1, p.epochs / 3)))
+        if epoch >= p.epochs:
+            lr /= 5
         for i in rng.permutation(len(splits.train)):
             net.step(splits.train.images[i], int(splits.train.labels[i]))
             for layer in net.affine:
@@ -236,6 +239,7 @@ def pretrain(cfg: ExperimentCfg, seed: int, splits: data_mod.Splits,
                 layer.update_digital(lr)
     for layer in net.affine:
         layer.store.fake_quant = None
+    net.set_quant(Quant())
     return net
 
 

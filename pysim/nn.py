@@ -302,6 +302,13 @@ class Network:
         """Program every affine layer's weights into a crossbar of ``device``."""
         return [layer.store.deploy(device, rng) for layer in self.affine]
 
+    def set_quant(self, quant: Quant) -> None:
+        """Switch activation/gradient/bias quantisation (float pretraining, then QAT)."""
+        self.quant = quant
+        for layer in self.layers:
+            if hasattr(layer, "quant"):
+                layer.quant = quant
+
     def set_tracking(self, on: bool) -> None:
         for layer in self.layers:
             if isinstance(layer, StreamBatchNorm):
