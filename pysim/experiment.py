@@ -111,6 +111,7 @@ class MethodCfg:
     rho_min: float = spec(kind=float, lo=0.0, hi=1.0, default=0.01)
     kappa_th: float = spec(kind=float, lo=0.0, lo_open=True, default=100.0)
     hw: bool = spec(kind=bool, default=False, doc="last layer's LRT on pysim.hw")
+    stochastic_round: bool = spec(kind=bool, default=False, doc="LRT: stochastic ΔW rounding")
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,8 @@ class ExperimentCfg:
     name: str = spec(kind=str)
     network: str = spec(kind=str, choices=("mlp", "cnn"), default="mlp")
     device: str = spec(kind=str, default="ideal")
+    bits: int = spec(kind=(int, type(None)), lo=1, hi=16, default=None,
+                     doc="override the device's bits per weight (rank × bits sweeps)")
     accel: str = spec(kind=str, default="default")
     seeds: list = spec(kind=list, default_factory=lambda: [0, 1, 2])
     description: str = spec(kind=str, default="")
@@ -245,7 +248,7 @@ def pretrain(cfg: ExperimentCfg, seed: int, splits: data_mod.Splits,
 
 def _cached_pretrain(cfg: ExperimentCfg, seed: int, splits, device, out: Path) -> Network:
     key = hashlib.sha1(json.dumps([cfg.network, dataclasses.asdict(cfg.data),
-                                   dataclasses.asdict(cfg.pretrain), cfg.device, seed],
+                                   dataclasses.asdict(cfg.pretrain), cfg.device, cfg.bits, seed],
                                   sort_keys=True).encode()).hexdigest()[:12]
     path = out / "pretrained" / f"{cfg.network}-{key}.pkl"
     if path.exists():
@@ -285,7 +288,7 @@ def make_rules(method: Method, lr: float, net: Network, xbars, rng, accel: Accel
         else:
             rank = min(m.rank, *xb.shape)
             rules.append(LRT(xb, lr, batch, rank, m.mode, rng, m.kappa_th, m.rho_min,
-                             method.max_norm))
+                             method.max_norm, stochastic_round=m.stochastic_round))
     return rules
 
 
@@ -298,6 +301,8 @@ class Job:
         self.id = job_id(method, seed, lr, samples)
         device = DeviceConfig.load(cfg.device)
         sc = cfg.scenario
+        if cfg.bits is not None:
+            device = dataclasses.replace(device, bits=cfg.bits)
         device = dataclasses.replace(device, drift_sigma_per_1m=sc.drift_sigma_per_1m,
                                      flip_rate_per_1m=sc.flips_per_1m,
                                      stuck_fraction=sc.stuck_fraction or device.stuck_fraction)

@@ -228,7 +228,9 @@ class LRT(UpdateRule):
 
     On each commit attempt ``ΔW`` (see module docstring, max-norm applied to
     ``L·sqrt(σ)`` and ``R·sqrt(σ)`` separately as the seed's ``norm_uv='post'``) is
-    quantised to level steps; it is written only if at least ``rho_min`` of the cells
+    quantised to level steps (round to nearest, or stochastically with
+    ``stochastic_round``: an unbiased rounding that our study tries beyond the seed);
+    it is written only if at least ``rho_min`` of the cells
     would change, otherwise the sum keeps accumulating (scaled by ``discount``) and
     ``B_eff`` keeps growing.
     """
@@ -238,9 +240,12 @@ class LRT(UpdateRule):
     def __init__(self, crossbar: Crossbar, lr: float, batch: int, rank: int = 4,
                  mode: str = "biased", rng: np.random.Generator | None = None,
                  kappa_th: float = 100.0, rho_min: float = 0.01, max_norm: bool = False,
-                 discount: float = 1.0):
+                 discount: float = 1.0, stochastic_round: bool = False):
         super().__init__(crossbar, lr)
         _check_batch(batch)
+        if stochastic_round and rng is None:
+            raise ValueError("stochastic_round draws random numbers: pass rng=")
+        self.stochastic_round, self.rng = stochastic_round, rng
         if not 0.0 <= rho_min <= 1.0:
             raise ValueError(f"rho_min must be in [0, 1], got {rho_min}")
         if not 0.0 <= discount <= 1.0:
@@ -288,7 +293,13 @@ class LRT(UpdateRule):
         return (self.lr * math.sqrt(b_eff)) * (Ln @ Rn.T)
 
     def _commit(self) -> WriteReport:
-        steps = self._level_steps(self._delta_w())
+        delta = self._delta_w()
+        if self.stochastic_round:
+            # Unbiased rounding: E[steps] = -delta/lsb, so sub-LSB parts are not lost.
+            u = self.rng.random(delta.shape)
+            steps = np.floor(-delta / self.xbar.lsb + u).astype(np.int64)
+        else:
+            steps = self._level_steps(delta)
         self.b_eff += self.batch
         self.stats.macs += self.n_out * self.n_in * self.acc.rank
         self.stats.aux_reads += self.acc.aux_words

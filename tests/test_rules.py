@@ -146,3 +146,28 @@ def test_bad_sample_leaves_rule_untouched():
     np.testing.assert_array_equal(rule.acc, acc)
     assert rule.stats.samples == 1
     assert rule.pending == 1
+
+
+def test_lrt_stochastic_rounding_is_unbiased():
+    rng = np.random.default_rng(11)
+    total = 0
+    for _ in range(200):
+        xb = xbar((4, 4))
+        lrt = LRT(xb, lr=1.0, batch=1, rank=1, kappa_th=np.inf, rho_min=0.0, rng=rng,
+                  stochastic_round=True)
+        lrt.step(np.ones(4), np.ones(4) * 0.3 * xb.lsb)  # ΔW = 0.3 LSB per cell
+        total += xb.codes().sum()
+    # Round-to-nearest would never move; stochastic rounding moves 30 % of cells down.
+    assert total / (200 * 16) == pytest.approx(-0.3, abs=0.03)
+
+
+def test_multi_term_sample_equals_the_summed_gradient():
+    rng = np.random.default_rng(12)
+    dY, X = rng.normal(size=(5, 4)), rng.normal(size=(5, 6))
+    a = xbar()
+    SGD(a, lr=0.1).step(dY, X)  # one sample of five terms: one write of their sum
+    want = np.clip(np.rint(-0.1 * (dY.T @ X) / a.lsb), a.k_min, a.k_max)
+    np.testing.assert_array_equal(a.codes(), want)
+    rule = SGD(xbar(), lr=0.1)
+    rule.step(dY, X)
+    np.testing.assert_array_equal(rule.pixel_writes, (dY != 0).T.astype(int) @ (X != 0))
