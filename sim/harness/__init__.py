@@ -1,0 +1,1 @@
+"""cocotb harness: build and run one RTL block against its pysim.hw golden model."""
