@@ -102,11 +102,15 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # keep the other studies' results
             failed.append(name)
             print(f"{name} failed: {exc}", file=sys.stderr)
-    for name in names:
+    # The page shows every study with results on disk, not only the ones run now.
+    page = {}
+    for name in [p.stem for p in sorted(CONFIGS.glob("*.yaml")) if p.stem != "quick"]:
         path = args.out / name / "results.json"
-        if name not in done and path.exists():
-            done[name] = json.loads(path.read_text())
-    print(results_page(done, args.out, args.docs))
+        if name in done:
+            page[name] = done[name]
+        elif path.exists():
+            page[name] = json.loads(path.read_text())
+    print(results_page(page, args.out, args.docs))
     if failed:
         print(f"failed studies: {failed}; rerun to resume", file=sys.stderr)
         return 1
