@@ -58,16 +58,19 @@ def plots(summary: dict, out: Path) -> list[Path]:
     for job in summary["jobs"]:
         by_method.setdefault(job["method"], []).append(job["curve"])
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    for name, curves in by_method.items():
+    colors = plt.get_cmap("tab20").colors
+    for k, (name, curves) in enumerate(by_method.items()):
+        style = {"color": colors[(2 * k) % 20 if k < 10 else (2 * k + 1) % 20],
+                 "linestyle": "--" if "maxnorm" in name else "-"}
         t = [c["t"] for c in curves[0]]
         acc = np.mean([[c["ema_acc"] for c in cur] for cur in curves], axis=0)
         writes = np.mean([[c["max_writes"] for c in cur] for cur in curves], axis=0)
-        axes[0].plot(t, acc, label=name)
-        axes[1].plot(t, np.maximum(writes, 0.5), label=name)
+        axes[0].plot(t, acc, label=name, **style)
+        axes[1].plot(t, np.maximum(writes, 0.5), label=name, **style)
     axes[0].set(xlabel="samples", ylabel="online accuracy (EMA)",
                 title=f"{summary['name']}: accuracy")
-    axes[1].set(xlabel="samples", ylabel="worst-case writes per cell", yscale="log",
-                title="worst-case cell writes (level changes)")
+    axes[1].set(xlabel="samples", ylabel="worst-case writes per cell (0 drawn at 0.5)",
+                yscale="log", title="worst-case cell writes (level changes)")
     axes[0].legend(fontsize=7)
     axes[0].grid(alpha=0.3)
     axes[1].grid(alpha=0.3)

@@ -87,11 +87,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--only", nargs="*", help="study names to run (default: all)")
     ap.add_argument("--docs", type=Path, default=ROOT / "docs" / "results.md")
+    ap.add_argument("--report-only", action="store_true",
+                    help="rebuild tables, plots and the page from finished studies")
     args = ap.parse_args(argv)
     names = [p.stem for p in sorted(CONFIGS.glob("*.yaml")) if p.stem != "quick"]
     if args.only:
         names = [n for n in names if n in args.only]
     done, failed = {}, []
+    if args.report_only:
+        names = [n for n in names if (args.out / n / "results.json").exists()]
+        for name in names:
+            done[name] = json.loads((args.out / name / "results.json").read_text())
+            write_report(done[name], args.out / name)
+        names = []
     for name in names:
         print(f"== {name}", file=sys.stderr, flush=True)
         try:
