@@ -61,3 +61,11 @@ def experiments(session: nox.Session) -> None:
     """The digits suite (configs/experiments/*.yaml) and docs/results.md; resumable."""
     session.install("-e", ".")
     session.run("python", "-m", "pysim.suite", *session.posargs)
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """Long fuzz runs: 10,000 random command streams into the accelerator model."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "tests/test_accel_fuzz.py", *session.posargs,
+                env={"PYSIM_FUZZ_EXAMPLES": "10000"})

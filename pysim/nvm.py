@@ -13,6 +13,10 @@ Each cell holds an analog value ``g`` (weight units). Programming a level sets
 stored level of a cell is ``round(g)`` in level units, which is what a read-compare
 controller sees, so write-on-change compares the target level with that.
 
+Write-verify (``write_verify`` > 0): after programming, cells whose read-back level
+misses the target are re-programmed, up to that many times; the extra pulses and
+energy are counted, the write count stays one per level change.
+
 Wear: a cell whose write count has reached ``endurance`` is stuck: further writes
 leave its level unchanged, are not counted as writes, and are reported as
 ``blocked``. Stuck-at faults (``stuck_fraction``) pin cells at the lowest or highest
@@ -58,6 +62,8 @@ class DeviceConfig:
                                    doc="random bit flips per code bit per 1e6 steps")
     stuck_fraction: float = spec(kind=float, lo=0.0, hi=1.0, default=0.0,
                                  doc="cells stuck at the lowest/highest level")
+    write_verify: int = spec(kind=int, lo=0, hi=1000, default=0,
+                             doc="max re-program attempts after a read-back mismatch (0: off)")
     description: str = spec(kind=str, default="")
 
     @property
@@ -214,17 +220,36 @@ class Crossbar:
             return WriteReport(blocked=blocked)
         old, new = current[do], target[do].astype(np.int64)
         pulses = self._pulses(old, new)
-        value = self._value(new).astype(float)
-        if self.device.write_noise_lsb > 0:
-            value = value + self.rng.normal(0.0, self.device.write_noise_lsb * self.lsb, n)
-        self.g[do] = value
+        self.g[do] = self._programmed(new)
         self.write_counts[do] += 1
-        total_pulses = int(pulses.sum())
         dev = self.device
-        energy = n * dev.write_energy_per_cell_pj + total_pulses * dev.write_energy_per_pulse_pj
+        programs = n
+        # Write-verify: read back, re-program the cells that missed their level; each
+        # attempt costs its pulses (from the level read back to the target) and energy.
+        cells = np.flatnonzero(do.ravel())
+        for _ in range(dev.write_verify):
+            got = self.codes().ravel()[cells]
+            miss = got != new
+            if not miss.any():
+                break
+            cells, new = cells[miss], new[miss]
+            pulses = np.concatenate([pulses, self._pulses(got[miss], new)])
+            self.g.ravel()[cells] = self._programmed(new)
+            programs += len(cells)
+        total_pulses = int(pulses.sum())
+        energy = (programs * dev.write_energy_per_cell_pj
+                  + total_pulses * dev.write_energy_per_pulse_pj)
         # Rows are written in parallel in a crossbar; latency is the longest pulse train.
         latency = float(pulses.max()) * dev.write_latency_ns
         return WriteReport(n, total_pulses, energy, blocked, latency)
+
+    def _programmed(self, codes: np.ndarray) -> np.ndarray:
+        """Analog values a program operation leaves: the levels plus write noise."""
+        value = self._value(codes).astype(float)
+        if self.device.write_noise_lsb > 0:
+            value = value + self.rng.normal(0.0, self.device.write_noise_lsb * self.lsb,
+                                            value.shape)
+        return value
 
     def _pulses(self, old: np.ndarray, new: np.ndarray) -> np.ndarray:
         rule = self.device.pulses

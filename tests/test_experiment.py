@@ -82,6 +82,20 @@ def test_corrupted_checkpoint_is_reported_and_kept(tmp_path):
     assert ckpt.read_bytes() == b"not a pickle"
 
 
+def test_foreign_checkpoint_is_refused(tmp_path):
+    import pickle
+
+    from pysim.experiment import CKPT_MAGIC
+
+    cfg = experiment_from_mapping(tiny())
+    m = expand_methods(cfg)[0]
+    ckpt = tmp_path / "ckpt" / "lrt__s0__lr0.05__n600.pkl"
+    ckpt.parent.mkdir(parents=True)
+    ckpt.write_bytes(pickle.dumps((CKPT_MAGIC, "someone-else", None)))
+    with pytest.raises(RuntimeError, match="checkpoint of another job"):
+        run_job(cfg, m, 0, 0.05, 600, tmp_path, verbose=False)
+
+
 def test_hw_engine_matches_float_lrt_and_counts_the_same_writes(tmp_path):
     raw = tiny(device="ideal", stream={"samples": 1500, "eval_every": 500, "test_images": 100},
                scenario={"every": 500, "segments": [{"rotate": 0}, {"rotate": 20}]})

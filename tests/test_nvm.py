@@ -170,3 +170,16 @@ def test_malformed_yaml_file_names_line(tmp_path):
     p.write_text("bits: 4\n")
     with pytest.raises(ConfigError, match="name = <missing>: is required"):
         DeviceConfig.load(p)
+
+
+def test_write_verify_retries_until_the_level_reads_back():
+    noisy = {"write_noise_lsb": 0.6}
+    plain = Crossbar(device(**noisy), (30, 30), rng=np.random.default_rng(7))
+    verified = Crossbar(device(**noisy, write_verify=20), (30, 30), rng=np.random.default_rng(7))
+    target = np.full((30, 30), 3)
+    r_plain, r_ver = plain.write_codes(target), verified.write_codes(target)
+    assert np.count_nonzero(plain.codes() != 3) > 50
+    assert np.count_nonzero(verified.codes() != 3) == 0
+    assert r_ver.cells_written == r_plain.cells_written == 900  # one write per cell
+    assert r_ver.pulses > r_plain.pulses and r_ver.energy_pj > r_plain.energy_pj
+    assert verified.write_counts.max() == 1
