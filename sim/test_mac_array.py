@@ -9,12 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from harness import runner
-from test_nvm_crossbar import pack, unpack
 
 try:
     import cocotb
-    from cocotb.clock import Clock
-    from cocotb.triggers import FallingEdge, RisingEdge
+    from harness.bench import clock_and_reset, pack, start_and_wait, unpack
 except ImportError:  # pragma: no cover
     cocotb = None
 
@@ -31,14 +29,7 @@ if cocotb is not None:
         arch = ArchParams(n_in=p["N_IN"], n_out=p["N_OUT"], rank=1, lanes=p["LANES"],
                           w_bits=p["WB"], acc_bits=p["ACC_W"])
         rng = np.random.default_rng(cocotb.RANDOM_SEED)
-        cocotb.start_soon(Clock(dut.clk_i, 10, unit="ns").start())
-        dut.rst_i.value = 1
-        dut.start_i.value = 0
-        dut.codes_i.value = 0
-        dut.x_i.value = 0
-        for _ in range(2):
-            await RisingEdge(dut.clk_i)
-        dut.rst_i.value = 0
+        await clock_and_reset(dut, {"start_i": 0, "codes_i": 0, "x_i": 0})
         lo, hi = -(1 << (p["WB"] - 1)), (1 << (p["WB"] - 1)) - 1
         for it in range(runner.iterations(40)):
             if it % 4 == 0:  # extremes drive the saturation path
@@ -48,20 +39,11 @@ if cocotb is not None:
                 W = rng.integers(lo, hi + 1, (arch.n_out, arch.n_in))
                 x = rng.integers(-128, 128, arch.n_in)
             y_model, cycles = infer(W, x, arch, [0] * N_STATS)
-            await FallingEdge(dut.clk_i)
-            dut.x_i.value = pack(x, 8)
-            dut.start_i.value = 1
-            await RisingEdge(dut.clk_i)  # edge that samples start_i
-            edges = 0
-            while True:
-                await FallingEdge(dut.clk_i)
-                dut.start_i.value = 0
-                # The crossbar answers the row address combinationally.
+
+            def crossbar(W=W):  # answers the row address combinationally
                 dut.codes_i.value = pack(W[int(dut.row_o.value)], p["WB"])
-                if int(dut.done_o.value):
-                    break
-                await RisingEdge(dut.clk_i)
-                edges += 1
+
+            edges = await start_and_wait(dut, {"x_i": pack(x, 8)}, crossbar)
             y = unpack(int(dut.y_o.value), arch.n_out, p["ACC_W"], True)
             assert np.array_equal(y, y_model), f"iteration {it}: rtl {y} model {y_model}"
             assert 1 + edges == infer_cycles(arch) == 1 + cycles, \

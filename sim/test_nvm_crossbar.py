@@ -13,27 +13,10 @@ from harness import runner
 
 try:
     import cocotb
-    from cocotb.clock import Clock
     from cocotb.triggers import ReadOnly, RisingEdge
+    from harness.bench import clock_and_reset, pack, unpack
 except ImportError:  # pragma: no cover - cocotb is a declared dependency
     cocotb = None
-
-
-def pack(values, width: int) -> int:
-    word = 0
-    for i, v in enumerate(values):
-        word |= (int(v) & ((1 << width) - 1)) << (i * width)
-    return word
-
-
-def unpack(word: int, n: int, width: int, signed: bool) -> np.ndarray:
-    out = []
-    for i in range(n):
-        v = (word >> (i * width)) & ((1 << width) - 1)
-        if signed and v >> (width - 1):
-            v -= 1 << width
-        out.append(v)
-    return np.array(out, dtype=np.int64)
 
 
 if cocotb is not None:
@@ -50,15 +33,8 @@ if cocotb is not None:
         arch = ArchParams(n_in=n_in, n_out=n_out, rank=1, w_bits=wb, cnt_bits=cw)
         model = HwCrossbar(arch)
         regs, stats = dict(REG_RESET), [0] * N_STATS
-        cocotb.start_soon(Clock(dut.clk_i, 10, unit="ns").start())
-        dut.rst_i.value = 1
-        dut.wr_valid_i.value = 0
-        dut.rd_row_i.value = 0
-        dut.endurance_i.value = 0
-        dut.pulse_mode_i.value = 0
-        for _ in range(2):
-            await RisingEdge(dut.clk_i)
-        dut.rst_i.value = 0
+        await clock_and_reset(dut, {"wr_valid_i": 0, "rd_row_i": 0, "endurance_i": 0,
+                                    "pulse_mode_i": 0})
         lo, hi = -(1 << (wb - 1)), (1 << (wb - 1)) - 1
         for step in range(runner.iterations(300)):
             if step % 50 == 0:

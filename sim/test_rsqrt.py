@@ -12,8 +12,7 @@ from harness import runner
 
 try:
     import cocotb
-    from cocotb.clock import Clock
-    from cocotb.triggers import FallingEdge, RisingEdge
+    from harness.bench import clock_and_reset, start_and_wait
 except ImportError:  # pragma: no cover
     cocotb = None
 
@@ -25,13 +24,7 @@ if cocotb is not None:
 
         tw = runner.params()["TW"]
         rng = np.random.default_rng(cocotb.RANDOM_SEED)
-        cocotb.start_soon(Clock(dut.clk_i, 10, unit="ns").start())
-        dut.rst_i.value = 1
-        dut.start_i.value = 0
-        dut.t_i.value = 0
-        for _ in range(2):
-            await RisingEdge(dut.clk_i)
-        dut.rst_i.value = 0
+        await clock_and_reset(dut, {"start_i": 0, "t_i": 0})
         corners = [0, 1, 2, 3, (1 << tw) - 1, 1 << (tw - 1)]
         corners += [(1 << k) + d for k in range(2, tw - 1, 7) for d in (-1, 0, 1)]
         n = runner.iterations(400)
@@ -39,18 +32,7 @@ if cocotb is not None:
         randoms += [int.from_bytes(rng.bytes(tw // 8), "little") >> int(rng.integers(0, tw))
                     for _ in range(n // 4)]
         for i, t in enumerate(corners + randoms):
-            await FallingEdge(dut.clk_i)
-            dut.t_i.value = t
-            dut.start_i.value = 1
-            await RisingEdge(dut.clk_i)
-            edges = 0
-            while True:
-                await FallingEdge(dut.clk_i)
-                dut.start_i.value = 0
-                if int(dut.done_o.value):
-                    break
-                await RisingEdge(dut.clk_i)
-                edges += 1
+            edges = await start_and_wait(dut, {"t_i": t})
             got = (int(dut.y_o.value), int(dut.e_o.value))
             assert got == rsqrt(t), f"operand {i}: t={t}: rtl {got} model {rsqrt(t)}"
             assert edges == RSQ_CYCLES, f"latency {edges}, spec {RSQ_CYCLES}"

@@ -1,0 +1,66 @@
+"""Shared cocotb driver pieces: clock and reset, start/done transactions, bus packing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from cocotb import start_soon
+from cocotb.clock import Clock
+from cocotb.triggers import FallingEdge, RisingEdge
+
+
+async def clock_and_reset(dut, idle: dict[str, int], cycles: int = 2) -> None:
+    """Start a 10 ns clock on ``clk_i``, drive ``idle`` values, hold ``rst_i`` ``cycles``."""
+    start_soon(Clock(dut.clk_i, 10, unit="ns").start())
+    dut.rst_i.value = 1
+    for name, value in idle.items():
+        getattr(dut, name).value = value
+    for _ in range(cycles):
+        await RisingEdge(dut.clk_i)
+    dut.rst_i.value = 0
+
+
+async def start_and_wait(dut, inputs: dict[str, int],
+                         each_cycle: Callable[[], None] | None = None) -> int:
+    """Drive ``inputs`` with ``start_i`` for one edge, then wait for ``done_o``.
+
+    Inputs change on falling edges. ``each_cycle`` runs at every falling edge while the
+    block works (e.g. a memory answering an address). Returns the number of rising
+    edges after the one that sampled ``start_i`` until ``done_o`` was seen: the block's
+    latency in the spec's sense.
+    """
+    await FallingEdge(dut.clk_i)
+    for name, value in inputs.items():
+        getattr(dut, name).value = value
+    dut.start_i.value = 1
+    await RisingEdge(dut.clk_i)
+    edges = 0
+    while True:
+        await FallingEdge(dut.clk_i)
+        dut.start_i.value = 0
+        if each_cycle is not None:
+            each_cycle()
+        if int(dut.done_o.value):
+            return edges
+        await RisingEdge(dut.clk_i)
+        edges += 1
+
+
+def pack(values, width: int) -> int:
+    """Concatenate integers into one bus value, element 0 in the low bits."""
+    word = 0
+    for i, v in enumerate(values):
+        word |= (int(v) & ((1 << width) - 1)) << (i * width)
+    return word
+
+
+def unpack(word: int, n: int, width: int, signed: bool) -> np.ndarray:
+    """Inverse of :func:`pack`."""
+    out = []
+    for i in range(n):
+        v = (word >> (i * width)) & ((1 << width) - 1)
+        if signed and v >> (width - 1):
+            v -= 1 << width
+        out.append(v)
+    return np.array(out, dtype=np.int64)
