@@ -33,7 +33,7 @@ module core_svd #(
     localparam int Q     = RANK + 1;
     localparam int AW    = WC + 3;   // core entries with rotation growth
     localparam int CS    = 22;
-    localparam int RSQ   = 5;
+    localparam int QW    = (Q > 1) ? $clog2(Q) : 1;  // index of a column
     localparam int CEIL_Q  = (Q + LANES - 1) / LANES;
     localparam int CEIL_3Q = (3 * Q + LANES - 1) / LANES;
     localparam int CEIL_8Q = (8 * Q + LANES - 1) / LANES;
@@ -82,7 +82,7 @@ module core_svd #(
     reg signed [23:0]   u_q [0:Q*Q-1];
     reg [63:0]          alpha_q [0:Q-1];
     reg [31:0]          sig_q [0:Q-1];
-    reg [3:0]           order_q [0:Q-1];
+    reg [QW-1:0]        order_q [0:Q-1];
 
     genvar gi;
     generate
@@ -92,7 +92,7 @@ module core_svd #(
         end
         for (gi = 0; gi < Q; gi = gi + 1) begin : g_sig
             assign sig_o[gi*32 +: 32] = sig_q[gi];
-            assign order_o[gi*4 +: 4] = order_q[gi];
+            assign order_o[gi*4 +: 4] = 4'(order_q[gi]);
         end
     endgenerate
 
@@ -101,9 +101,9 @@ module core_svd #(
                            S_ALPHA = 4'd8, S_RSQ3 = 4'd9, S_PU = 4'd10, S_SORT = 4'd11;
     reg [3:0]  state_q;
     reg [15:0] wait_q;          // remaining edges of a multi-cycle state
-    reg [3:0]  pi_q, pj_q;      // Jacobi pair
+    reg [QW-1:0] pi_q, pj_q;    // Jacobi pair
     reg [3:0]  sweep_q;
-    reg [3:0]  col_q;           // post-processing column
+    reg [QW-1:0] col_q;         // post-processing column
     reg [7:0]  ce_q;            // sort compare-exchange index
     reg signed [127:0] d_q, g_q, sin2_q, cc4_q, c_q, s_q;
 
@@ -128,9 +128,9 @@ module core_svd #(
         beta_c = '0;
         gamma_c = '0;
         for (k = 0; k < Q; k = k + 1) begin
-            alpha_c = alpha_c + 128'(a_q[k*Q + pi_q]) * 128'(a_q[k*Q + pi_q]);
-            beta_c  = beta_c  + 128'(a_q[k*Q + pj_q]) * 128'(a_q[k*Q + pj_q]);
-            gamma_c = gamma_c + 128'(a_q[k*Q + pi_q]) * 128'(a_q[k*Q + pj_q]);
+            alpha_c = alpha_c + 128'(a_q[k*Q + 32'(pi_q)]) * 128'(a_q[k*Q + 32'(pi_q)]);
+            beta_c  = beta_c  + 128'(a_q[k*Q + 32'(pj_q)]) * 128'(a_q[k*Q + 32'(pj_q)]);
+            gamma_c = gamma_c + 128'(a_q[k*Q + 32'(pi_q)]) * 128'(a_q[k*Q + 32'(pj_q)]);
         end
         mx_c = (alpha_c > beta_c) ? alpha_c : beta_c;
         if (absval(gamma_c) > mx_c) mx_c = absval(gamma_c);
@@ -158,22 +158,23 @@ module core_svd #(
                                  rne(128'(absval(d_q)) * 128'(rsq_y), 32'(rsq_e) - CS)) <<< 1;
 
     // Next Jacobi pair in row-cyclic order; pair_last: the sweeps are over.
-    reg [3:0] npi_c, npj_c, nsweep_c;
+    reg [QW-1:0] npi_c, npj_c;
+    reg [3:0] nsweep_c;
     reg       pair_last_c;
     always @* begin
         npi_c = pi_q;
         npj_c = pj_q + 1'b1;
         nsweep_c = sweep_q;
         pair_last_c = 1'b0;
-        if (pj_q == 4'(Q - 1)) begin
-            if (pi_q == 4'(Q - 2)) begin
+        if (pj_q == QW'(Q - 1)) begin
+            if (pi_q == QW'(Q - 2)) begin
                 npi_c = '0;
-                npj_c = 4'd1;
+                npj_c = QW'(1);
                 nsweep_c = sweep_q + 1'b1;
                 pair_last_c = sweep_q == 4'(SWEEPS - 1);
             end else begin
                 npi_c = pi_q + 1'b1;
-                npj_c = pi_q + 4'd2;
+                npj_c = pi_q + QW'(2);
             end
         end
     end
@@ -187,11 +188,13 @@ module core_svd #(
             if (128'(alpha_q[m]) > amax_c) amax_c = 128'(alpha_q[m]);
     end
     wire flush_c = alpha_q[col_q] == 0 || ((128'(alpha_q[col_q]) <<< (2 * (WC - 2))) < amax_c);
+    wire [QW-1:0] ord_a = order_q[i_c];
+    wire [QW-1:0] ord_b = order_q[i_c + 1];
 
     // Sort network position of compare-exchange ce_q: pass p, index i.
     integer i_c, n_c;
     always @* begin
-        i_c = ce_q;
+        i_c = 32'(ce_q);
         n_c = Q - 1;
         while (i_c >= n_c && n_c > 0) begin
             i_c = i_c - n_c;
@@ -210,15 +213,69 @@ module core_svd #(
             rsq_start = 1'b1;
             rsq_t = 128'(cc4_c);
         end else if ((state_q == S_ALPHA && wait_q == 0) ||
-                     (state_q == S_PU && wait_q == 0 && col_q != 4'(Q - 1))) begin
+                     (state_q == S_PU && wait_q == 0 && col_q != QW'(Q - 1))) begin
             rsq_start = 1'b1;
-            rsq_t = 128'(alpha_q[(state_q == S_ALPHA) ? 4'd0 : col_q + 1'b1]);
+            rsq_t = 128'(alpha_q[(state_q == S_ALPHA) ? QW'(0) : col_q + 1'b1]);
         end
     end
 
-    integer ii, jj, r, ebits;
-    reg signed [127:0] bound, ent, acc, ua, va;
-    reg [127:0] maxa, maxb;
+    // Core entries: E from max|a|·max|b| + sigma_0, A = rshift(a b^T + diag(sigma), E).
+    integer ii, jj, r, ebits_c;
+    reg signed [127:0] ent;
+    reg [127:0] maxa, maxb, bound;
+    reg signed [AW-1:0] core_c [0:Q*Q-1];
+    always @* begin
+        maxa = 0;
+        maxb = 0;
+        for (ii = 0; ii < Q; ii = ii + 1) begin
+            if (absval(128'($signed(a_i[ii*CIN_W +: CIN_W]))) > maxa)
+                maxa = absval(128'($signed(a_i[ii*CIN_W +: CIN_W])));
+            if (absval(128'($signed(b_i[ii*CIN_W +: CIN_W]))) > maxb)
+                maxb = absval(128'($signed(b_i[ii*CIN_W +: CIN_W])));
+        end
+        bound = maxa * maxb + 128'(sigma_i[0 +: SIG_W]);
+        ebits_c = bitlen(bound) - (WC - 1);
+        if (ebits_c < 0) ebits_c = 0;
+        for (ii = 0; ii < Q; ii = ii + 1)
+            for (jj = 0; jj < Q; jj = jj + 1) begin
+                ent = 128'($signed(a_i[ii*CIN_W +: CIN_W])) * 128'($signed(b_i[jj*CIN_W +: CIN_W]));
+                if (ii == jj && ii < RANK) ent = ent + 128'(sigma_i[ii*SIG_W +: SIG_W]);
+                core_c[ii*Q + jj] = AW'(rne(ent, ebits_c));
+            end
+    end
+
+    // Rotated columns i, j of A and V with (c_q, s_q).
+    reg signed [AW-1:0] rai_c [0:Q-1];
+    reg signed [AW-1:0] raj_c [0:Q-1];
+    reg signed [23:0]   rvi_c [0:Q-1];
+    reg signed [23:0]   rvj_c [0:Q-1];
+    reg signed [127:0] ua, va, ub, vb;
+    always @* begin
+        for (r = 0; r < Q; r = r + 1) begin
+            ua = 128'(a_q[r*Q + 32'(pi_q)]);
+            va = 128'(a_q[r*Q + 32'(pj_q)]);
+            ub = 128'(v_q[r*Q + 32'(pi_q)]);
+            vb = 128'(v_q[r*Q + 32'(pj_q)]);
+            rai_c[r] = AW'(sat(rne(c_q * ua - s_q * va, CS), AW));
+            raj_c[r] = AW'(sat(rne(s_q * ua + c_q * va, CS), AW));
+            rvi_c[r] = 24'(sat(rne(c_q * ub - s_q * vb, CS), 24));
+            rvj_c[r] = 24'(sat(rne(s_q * ub + c_q * vb, CS), 24));
+        end
+    end
+
+    // Column norms alpha_j = |A_j|^2.
+    reg [63:0] alpha_arr_c [0:Q-1];
+    reg signed [127:0] acc;
+    always @* begin
+        for (jj = 0; jj < Q; jj = jj + 1) begin
+            acc = 0;
+            for (ii = 0; ii < Q; ii = ii + 1)
+                acc = acc + 128'(a_q[ii*Q + jj]) * 128'(a_q[ii*Q + jj]);
+            alpha_arr_c[jj] = 64'(acc);
+        end
+    end
+
+    integer x;
     always @(posedge clk_i) begin
         if (rst_i) begin
             state_q <= S_IDLE;
@@ -226,47 +283,31 @@ module core_svd #(
             wait_q <= '0;
             rotations_o <= '0;
             e_o <= '0;
-            for (ii = 0; ii < Q * Q; ii = ii + 1) begin
-                a_q[ii] <= '0;
-                v_q[ii] <= '0;
-                u_q[ii] <= '0;
+            for (x = 0; x < Q * Q; x = x + 1) begin
+                a_q[x] <= '0;
+                v_q[x] <= '0;
+                u_q[x] <= '0;
             end
-            for (ii = 0; ii < Q; ii = ii + 1) begin
-                alpha_q[ii] <= '0;
-                sig_q[ii] <= '0;
-                order_q[ii] <= 4'(ii);
+            for (x = 0; x < Q; x = x + 1) begin
+                alpha_q[x] <= '0;
+                sig_q[x] <= '0;
+                order_q[x] <= QW'(x);
             end
         end else begin
             done_o <= 1'b0;
             case (state_q)
                 S_IDLE: if (start_i) begin
-                    // Block exponent from max|a|·max|b| + sigma_0, then the core entries.
-                    maxa = 0;
-                    maxb = 0;
-                    for (ii = 0; ii < Q; ii = ii + 1) begin
-                        if (absval(128'($signed(a_i[ii*CIN_W +: CIN_W]))) > maxa)
-                            maxa = absval(128'($signed(a_i[ii*CIN_W +: CIN_W])));
-                        if (absval(128'($signed(b_i[ii*CIN_W +: CIN_W]))) > maxb)
-                            maxb = absval(128'($signed(b_i[ii*CIN_W +: CIN_W])));
+                    e_o <= 8'(ebits_c);
+                    for (x = 0; x < Q * Q; x = x + 1) begin
+                        a_q[x] <= core_c[x];
+                        v_q[x] <= (x % (Q + 1) == 0) ? 24'sd4194304 : 24'sd0;
+                        u_q[x] <= '0;
                     end
-                    bound = maxa * maxb + 128'(sigma_i[0 +: SIG_W]);
-                    ebits = bitlen(bound) - (WC - 1);
-                    if (ebits < 0) ebits = 0;
-                    e_o <= 8'(ebits);
-                    for (ii = 0; ii < Q; ii = ii + 1)
-                        for (jj = 0; jj < Q; jj = jj + 1) begin
-                            ent = 128'($signed(a_i[ii*CIN_W +: CIN_W])) *
-                                  128'($signed(b_i[jj*CIN_W +: CIN_W]));
-                            if (ii == jj && ii < RANK) ent = ent + 128'(sigma_i[ii*SIG_W +: SIG_W]);
-                            a_q[ii*Q + jj] <= AW'(rne(ent, ebits));
-                            v_q[ii*Q + jj] <= (ii == jj) ? 24'sd4194304 : 24'sd0;
-                            u_q[ii*Q + jj] <= '0;
-                        end
-                    for (ii = 0; ii < Q; ii = ii + 1) order_q[ii] <= 4'(ii);
+                    for (x = 0; x < Q; x = x + 1) order_q[x] <= QW'(x);
                     rotations_o <= '0;
                     sweep_q <= '0;
                     pi_q <= '0;
-                    pj_q <= 4'd1;
+                    pj_q <= QW'(1);
                     state_q <= S_CORE;
                     wait_q <= 16'(Q * CEIL_Q);  // 1 + q·ceil(q/P) edges
                 end
@@ -306,38 +347,28 @@ module core_svd #(
                     state_q <= S_CS;
                 end
                 S_CS: begin
-                    for (r = 0; r < Q; r = r + 1) begin
-                        ua = 128'(a_q[r*Q + pi_q]);
-                        va = 128'(a_q[r*Q + pj_q]);
-                        a_q[r*Q + pi_q] <= AW'(sat(rne(c_q * ua - s_q * va, CS), AW));
-                        a_q[r*Q + pj_q] <= AW'(sat(rne(s_q * ua + c_q * va, CS), AW));
-                        ua = 128'(v_q[r*Q + pi_q]);
-                        va = 128'(v_q[r*Q + pj_q]);
-                        v_q[r*Q + pi_q] <= 24'(sat(rne(c_q * ua - s_q * va, CS), 24));
-                        v_q[r*Q + pj_q] <= 24'(sat(rne(s_q * ua + c_q * va, CS), 24));
+                    for (x = 0; x < Q; x = x + 1) begin
+                        a_q[x*Q + 32'(pi_q)] <= rai_c[x];
+                        a_q[x*Q + 32'(pj_q)] <= raj_c[x];
+                        v_q[x*Q + 32'(pi_q)] <= rvi_c[x];
+                        v_q[x*Q + 32'(pj_q)] <= rvj_c[x];
                     end
                     rotations_o <= rotations_o + 1'b1;
                     state_q <= S_ROT;
                     wait_q <= 16'(CEIL_8Q - 1);
                 end
                 S_ALPHA: begin
-                    if (wait_q == 16'(Q * CEIL_Q - 1)) begin
-                        for (jj = 0; jj < Q; jj = jj + 1) begin
-                            acc = 0;
-                            for (ii = 0; ii < Q; ii = ii + 1)
-                                acc = acc + 128'(a_q[ii*Q + jj]) * 128'(a_q[ii*Q + jj]);
-                            alpha_q[jj] <= 64'(acc);
-                        end
-                    end
+                    if (wait_q == 16'(Q * CEIL_Q - 1))
+                        for (x = 0; x < Q; x = x + 1) alpha_q[x] <= alpha_arr_c[x];
                     if (wait_q == 0) begin  // rsqrt(alpha_0) starts at this edge
                         state_q <= S_RSQ3;
                         col_q <= '0;
                     end else wait_q <= wait_q - 1'b1;
                 end
                 S_RSQ3: if (rsq_done) begin
-                    for (ii = 0; ii < Q; ii = ii + 1)
-                        u_q[ii*Q + col_q] <= flush_c ? 24'sd0 :
-                            24'(sat(rne(128'(a_q[ii*Q + col_q]) * 128'(rsq_y),
+                    for (x = 0; x < Q; x = x + 1)
+                        u_q[x*Q + 32'(col_q)] <= flush_c ? 24'sd0 :
+                            24'(sat(rne(128'(a_q[x*Q + 32'(col_q)]) * 128'(rsq_y),
                                         32'(rsq_e) - CS), 24));
                     sig_q[col_q] <= flush_c ? 32'd0 :
                         32'(rne(128'(alpha_q[col_q]) * 128'(rsq_y), 32'(rsq_e)));
@@ -346,7 +377,7 @@ module core_svd #(
                 end
                 S_PU: begin
                     if (wait_q == 0) begin
-                        if (col_q == 4'(Q - 1)) begin
+                        if (col_q == QW'(Q - 1)) begin
                             state_q <= S_SORT;
                             ce_q <= '0;
                         end else begin  // rsqrt(alpha_{col+1}) starts at this edge
@@ -356,9 +387,9 @@ module core_svd #(
                     end else wait_q <= wait_q - 1'b1;
                 end
                 S_SORT: begin
-                    if (sig_q[order_q[i_c]] < sig_q[order_q[i_c + 1]]) begin
-                        order_q[i_c] <= order_q[i_c + 1];
-                        order_q[i_c + 1] <= order_q[i_c];
+                    if (sig_q[ord_a] < sig_q[ord_b]) begin
+                        order_q[i_c] <= ord_b;
+                        order_q[i_c + 1] <= ord_a;
                     end
                     if (ce_q == 8'(Q * (Q - 1) / 2 - 1)) begin
                         state_q <= S_IDLE;
