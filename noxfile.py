@@ -69,3 +69,17 @@ def fuzz(session: nox.Session) -> None:
     session.install("-e", ".[test]")
     session.run("pytest", "tests/test_accel_fuzz.py", *session.posargs,
                 env={"PYSIM_FUZZ_EXAMPLES": "10000"})
+
+
+@nox.session(name="cocotb-long")
+def cocotb_long(session: nox.Session) -> None:
+    """Every RTL bench over many seeds: `nox -s cocotb-long -- [N_SEEDS] [pytest args]`.
+
+    Default 1,000 seeds per bench (hours); the seed of any failure is printed.
+    """
+    session.install("-e", ".[test]")
+    args = list(session.posargs)
+    n = int(args.pop(0)) if args and args[0].isdigit() else 1000
+    for seed in range(1, n + 1):
+        session.log(f"seed {seed}/{n}")
+        session.run("pytest", "-q", "sim", "--seed", str(seed), *args)

@@ -58,6 +58,54 @@ def derived(summary: dict) -> list[str]:
     return out
 
 
+def _acc(summary: dict, method: str) -> str:
+    r = _row(summary, method)
+    return "–" if r is None else f"{r['ema_acc']['mean']:.3f} ± {r['ema_acc']['std']:.3f}"
+
+
+def sweep_tables(done: dict[str, dict]) -> list[str]:
+    """Cross-study views: rank × weight bits, stuck-at fractions, biased vs unbiased."""
+    parts = []
+    sweeps = {int(n.removeprefix("sweep_rank_bits")): s for n, s in done.items()
+              if n.startswith("sweep_rank_bits")}
+    if sweeps:
+        ranks = (1, 2, 4, 8)
+        parts.append("### Rank × weight bits (MLP, rotation, LRT unbiased max-norm, online "
+                     "accuracy; configs/experiments/sweep_rank_bits*.yaml)\n")
+        parts.append("| bits | inference | " + " | ".join(f"r = {r}" for r in ranks) + " |")
+        parts.append("|---" * (len(ranks) + 2) + "|")
+        for bits in sorted(sweeps):
+            cells = [_acc(sweeps[bits], f"lrt-r{r}-maxnorm") for r in ranks]
+            parts.append(f"| {bits} | {_acc(sweeps[bits], 'inference')} | "
+                         + " | ".join(cells) + " |")
+        parts.append("")
+    stuck = {int(n.removeprefix("stuck_")): s for n, s in done.items() if n.startswith("stuck_")}
+    if stuck:
+        methods = ("inference", "sgd", "sgd-maxnorm", "minibatch-maxnorm",
+                   "lrt-unbiased-maxnorm")
+        parts.append("### Stuck-at faults (MLP, no shift, cells pinned at the lowest/highest "
+                     "level from deployment; online accuracy; configs/experiments/stuck_*.yaml)\n")
+        parts.append("| stuck cells | " + " | ".join(methods) + " |")
+        parts.append("|---" * (len(methods) + 1) + "|")
+        for pct in sorted(stuck):
+            parts.append(f"| {pct} % | " + " | ".join(_acc(stuck[pct], m) for m in methods)
+                         + " |")
+        parts.append("")
+    table1 = [(n, s) for n, s in done.items()
+              if _row(s, "lrt-biased") and _row(s, "lrt-unbiased")]
+    if table1:
+        parts.append("### Biased vs unbiased rank reduction (like the seed's Table 1; online "
+                     "accuracy, mean ± std over seeds)\n")
+        parts.append("| study | biased | biased max-norm | unbiased | unbiased max-norm |")
+        parts.append("|---|---|---|---|---|")
+        for n, s in table1:
+            parts.append(f"| {n} | " + " | ".join(_acc(s, m) for m in (
+                "lrt-biased", "lrt-biased-maxnorm", "lrt-unbiased", "lrt-unbiased-maxnorm"))
+                + " |")
+        parts.append("")
+    return parts
+
+
 def results_page(done: dict[str, dict], out: Path, docs: Path) -> str:
     img = docs.parent / "img"
     img.mkdir(parents=True, exist_ok=True)
@@ -69,6 +117,7 @@ def results_page(done: dict[str, dict], out: Path, docs: Path) -> str:
              "tuning stream (see each YAML); writes are level changes of cells (physical) "
              "and the seed's per-pixel count; energy per adapted sample from the "
              "`rram` preset and `configs/accel/default.yaml`.\n"]
+    parts += sweep_tables(done)
     for name, summary in done.items():
         parts.append(markdown_table(summary))
         parts.append("\n".join(derived(summary)) + "\n")
