@@ -108,7 +108,9 @@ class LrtUnit:
         yr, er = rsqrt(n2r)
         nl, nr = rshift(n2l * yl, el), rshift(n2r * yr, er)
         stats[Stat.RSQRT] += 2
-        sfu = 2 * RSQ_CYCLES + 1  # two norms, κ compare
+        # rsqrt of the dy norm overlaps the x-side Gram-Schmidt; the x norm's rsqrt, its
+        # capture and the κ compare follow it (docs/hw-spec.md §7).
+        sfu = RSQ_CYCLES + 2
         vec = cyc_l + cyc_r
         kappa = regs[Reg.KAPPA_Q4]
         if kappa and (self.sigma[0] << 4) > kappa * nl * nr:
@@ -134,14 +136,16 @@ class LrtUnit:
         sfu += cyc
         if regs[Reg.MODE]:
             T_L, T_R, new_sig, cyc = self.reduce_unbiased(sig_c, order, U, V, stats)
+            cyc += 2  # hand-offs core SVD -> reduction -> rotation
         else:
             keep = order[:r]
             T_L = [[U[i][k] for k in keep] for i in range(q)]
             T_R = [[V[i][k] for k in keep] for i in range(q)]
-            new_sig, cyc = [sig_c[k] for k in keep], 0
+            new_sig, cyc = [sig_c[k] for k in keep], 1  # hand-off core SVD -> rotation
         sfu += cyc
         vec += self.rotate(np.array(T_L, np.int64), np.array(T_R, np.int64), stats)
         self.sigma = [usat(s << E, a.sigma_bits) for s in new_sig]
+        sfu += 1  # write-back of the rotated factors and sigma
         return self._done(True, vec, sfu, stats)
 
     @staticmethod

@@ -22,7 +22,7 @@ def update_cycles(a: ArchParams, absorbed: bool, trivial: bool = False, rotation
     """UPDATE: decode + Gram-Schmidt + norms + κ test [+ the fold when absorbed]."""
     r, q, p = a.rank, a.q, a.lanes
     bo, bi = _b(a)
-    cycles = 1 + (2 * r + 1) * (bo + bi + 2 * OVH) + 2 * RSQ + 1
+    cycles = 1 + (2 * r + 1) * (bo + bi + 2 * OVH) + RSQ + 2
     if not absorbed or trivial:
         return cycles
     pairs = q * (q - 1) // 2
@@ -32,13 +32,14 @@ def update_cycles(a: ArchParams, absorbed: bool, trivial: bool = False, rotation
     cycles += rotations * (3 + 2 * RSQ + blocks(8 * q, p))         # rotations applied
     cycles += q * blocks(q, p) + q * (RSQ + blocks(q, p) + 1)      # sigma, U
     cycles += pairs                                                # sort
+    cycles += 1                                                    # hand-off to rotation
     if unbiased:
-        cycles += q + r + 1
+        cycles += 1 + q + r + 1                                    # hand-off, signs, m
         if k is not None:
             cycles += (RSQ + (k + 1) * (RSQ + 3) + RSQ + 1 + k * (1 + blocks(k + 1, p)) + 1
                        + 2 * r * blocks(q * q, p))
     cycles += r * q * (bo + bi) + 2 * OVH                          # rotate L, R
-    return cycles
+    return cycles + 1                                              # write-back
 
 
 def commit_cycles(a: ArchParams, maxnorm: bool, written: bool, rows_written: int = 0,
