@@ -32,6 +32,7 @@ module lrt_unit #(
     input  wire [15:0]                kappa_q4_i,  // 0: no skip
     output reg                        done_o,
     output reg                        absorbed_o,
+    output reg                        folded_o,    // absorbed and not a zero sample
     output reg  [15:0]                rotations_o, // Jacobi rotations of the last sample
     output reg  [3:0]                 k_o,         // unbiased slots of the last sample
     // factor state (READ_LRT, COMMIT)
@@ -259,6 +260,7 @@ module lrt_unit #(
             t_q <= '0;
             done_o <= 1'b0;
             absorbed_o <= 1'b0;
+            folded_o <= 1'b0;
             rotations_o <= '0;
             k_o <= '0;
             l_q <= '0;
@@ -302,6 +304,7 @@ module lrt_unit #(
                     if (t_q == 16'(T_DY + T_X + 7)) begin  // x norm, kappa, zero sample
                         nr_q <= 32'(nr_c);
                         absorbed_o <= !skip_c;
+                        folded_o <= !skip_c && !zero_c;
                         if (skip_c || zero_c) begin
                             done_o <= 1'b1;
                             state_q <= S_IDLE;

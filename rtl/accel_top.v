@@ -1,0 +1,560 @@
+// Accelerator top: command interface, registers, error checks, stats counters, and the
+// sequencing of the MAC array, the LRT unit, the COMMIT datapath and the NVM crossbar.
+// Specification: docs/hw-spec.md section 3 (commands, errors, registers, stats) and 7
+// (cycles); golden model pysim/hw/accel.py:Accelerator. A command's words are accepted
+// while cmd_ready_o is high; its response is streamed on rsp_* before the next command
+// is accepted. CYCLES counts execution cycles only (decode + the spec's cycles).
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+module accel_top #(
+    parameter int N_IN   = 64,
+    parameter int N_OUT  = 10,
+    parameter int RANK   = 4,
+    parameter int LANES  = 8,
+    parameter int F      = 16,
+    parameter int G      = 8,
+    parameter int WC     = 24,
+    parameter int SWEEPS = 4,
+    parameter int WB     = 8,
+    parameter int CNT_W  = 32,
+    parameter int SIG_W  = 64,
+    parameter int ACC_W  = 32,
+    parameter int GW     = 20
+) (
+    input  wire        clk_i,
+    input  wire        rst_i,
+    input  wire        cmd_valid_i,
+    output wire        cmd_ready_o,
+    input  wire [31:0] cmd_data_i,
+    input  wire        cmd_last_i,
+    output wire        rsp_valid_o,
+    input  wire        rsp_ready_i,
+    output wire [31:0] rsp_data_o,
+    output wire        rsp_last_o
+);
+    `include "accel_defs.vh"
+
+    localparam int Q     = RANK + 1;
+    localparam int R     = RANK;
+    localparam int OVH   = 2;
+    localparam int RSQ   = 5;
+    localparam int BO    = (N_OUT + LANES - 1) / LANES;
+    localparam int BI    = (N_IN + LANES - 1) / LANES;
+    localparam int XW    = (N_IN + 3) / 4;
+    localparam int DW    = (N_OUT + 3) / 4;
+    localparam int SW    = (N_IN + 31) / 32;
+    localparam int MAXP  = XW + DW;
+    localparam int MAXR  = ((N_IN > N_OUT) ? N_IN : N_OUT) + 2 * RANK + 2;
+    localparam int NM    = N_OUT + N_IN;
+    localparam int PASS  = N_OUT * ((R + LANES - 1) / LANES + R * BI) + OVH;
+    localparam int ROW_W = (N_OUT > 1) ? $clog2(N_OUT) : 1;
+    localparam int CELLS = N_OUT * N_IN;
+
+    // ---------------------------------------------------------------- command buffer
+    localparam logic [3:0] S_RECV = 4'd0, S_EXEC = 4'd1, S_WLRT = 4'd2, S_WMAC = 4'd3,
+                           S_WCM = 4'd4, S_WPASS = 4'd5, S_WLAT = 4'd6, S_CLEAR = 4'd7,
+                           S_WAITN = 4'd8, S_RESP = 4'd9, S_LWLAT = 4'd10;
+    reg [3:0]  state_q;
+    reg [31:0] hdr_q;
+    reg [31:0] buf_q [0:MAXP];
+    reg [15:0] nw_q;          // payload words received (saturating)
+    reg [31:0] rsp_q [0:MAXR];
+    reg [15:0] rlen_q, ridx_q;
+    reg [31:0] wait_q, exec_q;
+    reg        first_q;       // the next command word is a header
+
+    assign cmd_ready_o = state_q == S_RECV;
+    assign rsp_valid_o = state_q == S_RESP;
+    assign rsp_data_o  = rsp_q[ridx_q];
+    assign rsp_last_o  = ridx_q == rlen_q - 1'b1;
+
+    // ---------------------------------------------------------------- registers, stats
+    reg [31:0] reg_q [0:9];
+    reg [63:0] stat_q [0:N_STATS-1];
+
+    // ---------------------------------------------------------------- decode
+    wire [7:0]  op      = hdr_q[31:24];
+    wire [7:0]  rsv     = hdr_q[23:16];
+    wire [15:0] operand = hdr_q[15:0];
+    reg         op_ok;
+    reg [15:0]  need;
+    always @* begin
+        op_ok = 1'b1;
+        need = 16'd0;
+        case (op)
+            OP_NOP, OP_GET_CFG, OP_READ_W, OP_COMMIT, OP_RESET_LRT, OP_READ_STATS,
+            OP_READ_WCNT, OP_READ_LRT, OP_CLEAR_STATS: need = 16'd0;
+            OP_SET_CFG: need = 16'd1;
+            OP_LOAD_W, OP_INJECT, OP_INFER: need = 16'(XW);
+            OP_UPDATE: need = 16'(XW + DW);
+            OP_SET_STUCK: need = 16'(SW);
+            default: op_ok = 1'b0;
+        endcase
+    end
+    wire no_operand = op == OP_NOP || op == OP_INFER || op == OP_UPDATE || op == OP_COMMIT ||
+                      op == OP_RESET_LRT || op == OP_CLEAR_STATS;
+    wire row_op = op == OP_LOAD_W || op == OP_READ_W || op == OP_READ_WCNT ||
+                  op == OP_INJECT || op == OP_SET_STUCK;
+
+    // Payload as vectors.
+    reg [N_IN*8-1:0]  x_c;
+    reg [N_OUT*8-1:0] dy_c;
+    reg [N_IN-1:0]    flags_c;
+    reg               codes_ok_c;
+    integer i, j;
+    reg signed [7:0] cv;
+    always @* begin
+        codes_ok_c = 1'b1;
+        for (i = 0; i < N_IN; i = i + 1) begin
+            x_c[i*8 +: 8] = buf_q[i / 4][(i % 4)*8 +: 8];
+            cv = $signed(x_c[i*8 +: 8]);
+            if (cv < -(8'sd1 <<< (WB - 1)) || cv > (8'sd1 <<< (WB - 1)) - 8'sd1)
+                codes_ok_c = 1'b0;
+            flags_c[i] = buf_q[i / 32][i % 32];
+        end
+        for (i = 0; i < N_OUT; i = i + 1) dy_c[i*8 +: 8] = buf_q[XW + i / 4][(i % 4)*8 +: 8];
+    end
+    wire stuck_extra = (N_IN % 32 != 0) && ((buf_q[SW - 1] >> (N_IN % 32)) != 0);
+
+    // SET_CFG/GET_CFG register checks.
+    reg        reg_ok;
+    reg [31:0] reg_limit;
+    always @* begin
+        reg_ok = operand <= 16'd9;
+        case (operand)
+            REG_MODE, REG_MAXNORM: reg_limit = 32'd1;
+            REG_LFSR_SEED, REG_KAPPA_Q4, REG_LR_MANT: reg_limit = 32'hFFFF;
+            REG_RHO_COUNT: reg_limit = 32'(CELLS);
+            REG_LR_SHIFT: reg_limit = 32'd63;
+            REG_ENDURANCE: reg_limit = 32'hFFFFFFFF;
+            REG_PULSE_MODE: reg_limit = 32'd2;
+            default: reg_limit = 32'd255;  // WLAT
+        endcase
+    end
+
+    wire [31:0] pending;
+    reg  [7:0]  err_c;
+    always @* begin
+        err_c = ERR_OK;
+        if (!op_ok) err_c = ERR_BAD_OPCODE;
+        else if (nw_q != need) err_c = ERR_BAD_LENGTH;
+        else if (rsv != 0 || (no_operand && operand != 0)) err_c = ERR_BAD_OPERAND;
+        else if (row_op && operand >= 16'(N_OUT)) err_c = ERR_BAD_OPERAND;
+        else begin
+            case (op)
+                OP_SET_CFG:
+                    if (!reg_ok || buf_q[0] > reg_limit ||
+                        (operand == REG_LFSR_SEED && buf_q[0] == 0)) err_c = ERR_BAD_OPERAND;
+                    else if ((operand == REG_MODE || operand == REG_MAXNORM) && pending != 0)
+                        err_c = ERR_CFG_LOCKED;
+                OP_GET_CFG: if (!reg_ok) err_c = ERR_BAD_OPERAND;
+                OP_LOAD_W, OP_INJECT: if (!codes_ok_c) err_c = ERR_BAD_OPERAND;
+                OP_SET_STUCK: if (stuck_extra) err_c = ERR_BAD_OPERAND;
+                OP_COMMIT: if (pending == 0) err_c = ERR_COMMIT_EMPTY;
+                OP_READ_STATS: if (operand >= 16'(N_STATS)) err_c = ERR_BAD_OPERAND;
+                OP_READ_LRT:
+                    if (!((operand[15:14] == 2'd0 && operand[13:0] < 14'(N_OUT)) ||
+                          (operand[15:14] == 2'd1 && operand[13:0] < 14'(N_IN)) ||
+                          (operand[15:14] == 2'd2 && operand[13:0] == 14'd0)))
+                        err_c = ERR_BAD_OPERAND;
+                default: ;
+            endcase
+        end
+    end
+
+    // ---------------------------------------------------------------- crossbar
+    reg  [ROW_W-1:0] xb_rd_row;
+    wire [N_IN*WB-1:0] xb_codes;
+    wire [N_IN*CNT_W-1:0] xb_counts;
+    reg              xb_wr_valid;
+    reg  [1:0]       xb_wr_op;
+    reg  [ROW_W-1:0] xb_wr_row;
+    reg  [N_IN*WB-1:0] xb_wr_codes;
+    wire             xb_done;
+    wire [$clog2(N_IN * (1 << WB) + 1):0] xb_written, xb_blocked, xb_pulses;
+    wire             unused_xb_ready;
+    nvm_crossbar #(.N_IN(N_IN), .N_OUT(N_OUT), .WB(WB), .CNT_W(CNT_W)) u_xbar (
+        .clk_i(clk_i), .rst_i(rst_i), .rd_row_i(xb_rd_row), .rd_codes_o(xb_codes),
+        .rd_counts_o(xb_counts), .wr_valid_i(xb_wr_valid), .wr_ready_o(unused_xb_ready),
+        .wr_op_i(xb_wr_op), .wr_row_i(xb_wr_row), .wr_codes_i(xb_wr_codes),
+        .wr_flags_i(flags_c), .endurance_i(reg_q[REG_ENDURANCE]),
+        .pulse_mode_i(reg_q[REG_PULSE_MODE][1:0]), .wr_done_o(xb_done),
+        .wr_written_o(xb_written), .wr_blocked_o(xb_blocked), .wr_pulses_o(xb_pulses));
+
+    // ---------------------------------------------------------------- MAC array
+    wire mac_start = state_q == S_EXEC && err_c == ERR_OK && op == OP_INFER;
+    wire [ROW_W-1:0] mac_row;
+    wire [N_OUT*ACC_W-1:0] mac_y;
+    wire mac_done, unused_mac_busy;
+    mac_array #(.N_IN(N_IN), .N_OUT(N_OUT), .WB(WB), .LANES(LANES), .ACC_W(ACC_W)) u_mac (
+        .clk_i(clk_i), .rst_i(rst_i), .start_i(mac_start), .x_i(x_c), .row_o(mac_row),
+        .codes_i(xb_codes), .y_o(mac_y), .busy_o(unused_mac_busy), .done_o(mac_done));
+
+    // ---------------------------------------------------------------- LRT unit
+    wire lrt_start = state_q == S_EXEC && err_c == ERR_OK && op == OP_UPDATE;
+    reg  lrt_clear;
+    wire lrt_lfsr_load = state_q == S_EXEC && err_c == ERR_OK && op == OP_SET_CFG &&
+                         operand == REG_LFSR_SEED;
+    wire lrt_done, lrt_absorbed, lrt_folded;
+    wire [15:0] lrt_rot;
+    wire [3:0]  lrt_k;
+    wire [N_OUT*Q*F-1:0] l_all;
+    wire [N_IN*Q*F-1:0]  r_all;
+    wire [R*SIG_W-1:0]   sigma;
+    wire [15:0] lfsr_state;
+    lrt_unit #(.N_IN(N_IN), .N_OUT(N_OUT), .RANK(R), .LANES(LANES), .F(F), .G(G), .WC(WC),
+               .SWEEPS(SWEEPS), .SIG_W(SIG_W)) u_lrt (
+        .clk_i(clk_i), .rst_i(rst_i), .start_i(lrt_start), .x_i(x_c), .dy_i(dy_c),
+        .mode_i(reg_q[REG_MODE][0]), .kappa_q4_i(reg_q[REG_KAPPA_Q4][15:0]),
+        .done_o(lrt_done), .absorbed_o(lrt_absorbed), .folded_o(lrt_folded),
+        .rotations_o(lrt_rot), .k_o(lrt_k), .clear_i(lrt_clear),
+        .lfsr_load_i(lrt_lfsr_load), .lfsr_seed_i(buf_q[0][15:0]), .l_o(l_all), .r_o(r_all),
+        .sigma_o(sigma), .pending_o(pending), .lfsr_o(lfsr_state));
+
+    // First r columns for the commit datapath.
+    wire [N_OUT*R*F-1:0] l_r;
+    wire [N_IN*R*F-1:0]  r_r;
+    genvar gi, gj;
+    generate
+        for (gi = 0; gi < N_OUT; gi = gi + 1) begin : g_l
+            for (gj = 0; gj < R; gj = gj + 1) begin : g_c
+                assign l_r[(gi*R + gj)*F +: F] = l_all[(gi*Q + gj)*F +: F];
+            end
+        end
+        for (gi = 0; gi < N_IN; gi = gi + 1) begin : g_r
+            for (gj = 0; gj < R; gj = gj + 1) begin : g_c
+                assign r_r[(gi*R + gj)*F +: F] = r_all[(gi*Q + gj)*F +: F];
+            end
+        end
+    endgenerate
+
+    // ---------------------------------------------------------------- COMMIT datapath
+    wire cm_start = state_q == S_EXEC && err_c == ERR_OK && op == OP_COMMIT;
+    reg  [31:0] mn_steps_q;
+    reg  [63:0] ema_l_q, ema_r_q;
+    wire [CELLS*(WB+1)-1:0] dk;
+    wire [31:0] cm_nonzero, cm_mn_steps;
+    wire [63:0] cm_ema_l, cm_ema_r;
+    wire cm_done;
+    commit_unit #(.N_IN(N_IN), .N_OUT(N_OUT), .RANK(R), .LANES(LANES), .F(F), .G(G),
+                  .WB(WB), .GW(GW), .SIG_W(SIG_W)) u_cm (
+        .clk_i(clk_i), .rst_i(rst_i), .start_i(cm_start), .l_i(l_r), .r_i(r_r),
+        .sigma_i(sigma), .b_i(pending), .lr_mant_i(reg_q[REG_LR_MANT][15:0]),
+        .lr_shift_i(reg_q[REG_LR_SHIFT][5:0]), .maxnorm_i(reg_q[REG_MAXNORM][0]),
+        .mn_steps_i(mn_steps_q), .ema_l_i(ema_l_q), .ema_r_i(ema_r_q), .dk_o(dk),
+        .nonzero_o(cm_nonzero), .ema_l_o(cm_ema_l), .ema_r_o(cm_ema_r),
+        .mn_steps_o(cm_mn_steps), .done_o(cm_done));
+
+    // Target codes of a COMMIT row: clamp(code + dk) to the code range.
+    reg [15:0] wrow_q;       // row being written in the write pass
+    reg [N_IN*WB-1:0] commit_row_c;
+    reg signed [15:0] sum;
+    always @* begin
+        for (j = 0; j < N_IN; j = j + 1) begin
+            sum = 16'($signed(xb_codes[j*WB +: WB])) +
+                  16'($signed(dk[(32'(wrow_q)*N_IN + j)*(WB+1) +: WB+1]));
+            if (sum > 16'sd0 + ((16'sd1 <<< (WB - 1)) - 16'sd1)) sum = (16'sd1 <<< (WB - 1)) - 16'sd1;
+            if (sum < -(16'sd1 <<< (WB - 1))) sum = -(16'sd1 <<< (WB - 1));
+            commit_row_c[j*WB +: WB] = WB'(sum);
+        end
+    end
+
+    // Crossbar port use by state.
+    always @* begin
+        xb_rd_row = ROW_W'(operand);
+        if (state_q == S_WMAC) xb_rd_row = mac_row;
+        if (state_q == S_WPASS) xb_rd_row = ROW_W'(wrow_q);
+        xb_wr_valid = 1'b0;
+        xb_wr_op = 2'd0;
+        xb_wr_row = ROW_W'(operand);
+        xb_wr_codes = x_c[N_IN*WB-1:0];
+        for (j = 0; j < N_IN; j = j + 1) xb_wr_codes[j*WB +: WB] = x_c[j*8 +: WB];
+        if (state_q == S_EXEC && err_c == ERR_OK) begin
+            if (op == OP_LOAD_W) xb_wr_valid = 1'b1;
+            if (op == OP_INJECT) begin
+                xb_wr_valid = 1'b1;
+                xb_wr_op = 2'd1;
+            end
+            if (op == OP_SET_STUCK) begin
+                xb_wr_valid = 1'b1;
+                xb_wr_op = 2'd2;
+            end
+        end
+        if (state_q == S_WPASS && wrow_q < 16'(N_OUT)) begin
+            xb_wr_valid = 1'b1;
+            xb_wr_row = ROW_W'(wrow_q);
+            xb_wr_codes = commit_row_c;
+        end
+    end
+
+    // ---------------------------------------------------------------- sequencing
+    localparam int VEC_U0 = (2 * R + 1) * (BO + BI + 2 * OVH);
+    localparam int VEC_U1 = (BO + BI + 2 * OVH) + R * Q * (BO + BI) + 2 * OVH;
+    localparam int SFU_SCALE_MN = RSQ + 2 * R * (RSQ + 1) + 8 + RSQ + 2 + R;
+    localparam int SFU_SCALE = RSQ + 1 + 2 + R;
+    reg [31:0] cells_written_q, rows_written_q;
+    reg        count;  // this edge is an execution cycle
+    always @* begin
+        case (state_q)
+            S_EXEC, S_WPASS, S_WLAT, S_CLEAR, S_WAITN, S_LWLAT: count = 1'b1;
+            S_WLRT: count = !lrt_done;
+            S_WMAC: count = !mac_done;
+            S_WCM:  count = !cm_done;
+            default: count = 1'b0;
+        endcase
+    end
+
+    task automatic respond(input [7:0] e, input [15:0] info, input [15:0] len);
+        begin
+            rsp_q[0] <= {op, e, info};
+            rlen_q <= len + 16'd1;
+            ridx_q <= '0;
+            state_q <= S_RESP;
+        end
+    endtask
+
+    integer k;
+    always @(posedge clk_i) begin
+        if (rst_i) begin
+            state_q <= S_RECV;
+            nw_q <= '0;
+            first_q <= 1'b1;
+            hdr_q <= '0;
+            rlen_q <= '0;
+            ridx_q <= '0;
+            wait_q <= '0;
+            exec_q <= '0;
+            lrt_clear <= 1'b0;
+            wrow_q <= '0;
+            cells_written_q <= '0;
+            rows_written_q <= '0;
+            mn_steps_q <= '0;
+            ema_l_q <= '0;
+            ema_r_q <= '0;
+            for (k = 0; k <= MAXP; k = k + 1) buf_q[k] <= '0;
+            for (k = 0; k <= MAXR; k = k + 1) rsp_q[k] <= '0;
+            for (k = 0; k < 10; k = k + 1) reg_q[k] <= '0;
+            reg_q[REG_LFSR_SEED] <= 32'hACE1;
+            reg_q[REG_KAPPA_Q4] <= 32'd1600;
+            for (k = 0; k < N_STATS; k = k + 1) stat_q[k] <= '0;
+        end else begin
+            lrt_clear <= 1'b0;
+            if (count) begin
+                stat_q[STAT_CYCLES] <= stat_q[STAT_CYCLES] + 1'b1;
+                exec_q <= exec_q + 1'b1;
+            end
+            case (state_q)
+                S_RECV: if (cmd_valid_i) begin
+                    if (first_q) hdr_q <= cmd_data_i;
+                    else begin
+                        if (nw_q <= 16'(MAXP)) buf_q[nw_q] <= cmd_data_i;
+                        if (nw_q != 16'hFFFF) nw_q <= nw_q + 1'b1;
+                    end
+                    first_q <= cmd_last_i;
+                    if (cmd_last_i) begin
+                        state_q <= S_EXEC;
+                        exec_q <= '0;
+                    end
+                end
+                S_EXEC: begin
+                    if (err_c != ERR_OK) begin
+                        stat_q[STAT_ERRORS] <= stat_q[STAT_ERRORS] + 1'b1;
+                        respond(err_c, 16'd0, 16'd0);
+                    end else begin
+                        case (op)
+                            OP_NOP: respond(ERR_OK, 16'd0, 16'd0);
+                            OP_SET_CFG: begin
+                                reg_q[operand] <= buf_q[0];
+                                respond(ERR_OK, 16'd0, 16'd0);
+                            end
+                            OP_GET_CFG: begin
+                                rsp_q[1] <= reg_q[operand];
+                                respond(ERR_OK, 16'd0, 16'd1);
+                            end
+                            OP_READ_STATS: begin
+                                rsp_q[1] <= stat_q[operand][31:0];
+                                rsp_q[2] <= stat_q[operand][63:32];
+                                respond(ERR_OK, 16'd0, 16'd2);
+                            end
+                            OP_CLEAR_STATS: begin
+                                for (k = 0; k < N_STATS; k = k + 1) stat_q[k] <= '0;
+                                stat_q[STAT_CYCLES] <= 64'd1;  // this command's decode cycle
+                                respond(ERR_OK, 16'd0, 16'd0);
+                            end
+                            OP_READ_LRT: begin
+                                for (k = 0; k < 2 * R; k = k + 1) begin
+                                    if (operand[15:14] == 2'd2)
+                                        rsp_q[1 + k] <= (k % 2 == 0)
+                                            ? sigma[(k / 2)*SIG_W +: 32]
+                                            : 32'(sigma[(k / 2)*SIG_W + 32 +: SIG_W - 32]);
+                                    else if (k < R)
+                                        rsp_q[1 + k] <= (operand[15:14] == 2'd0)
+                                            ? 32'($signed(l_all[(32'(operand[13:0])*Q + k)*F +: F]))
+                                            : 32'($signed(r_all[(32'(operand[13:0])*Q + k)*F +: F]));
+                                end
+                                respond(ERR_OK, 16'd0,
+                                        (operand[15:14] == 2'd2) ? 16'(2 * R) : 16'(R));
+                            end
+                            OP_LOAD_W, OP_READ_W, OP_READ_WCNT, OP_INJECT, OP_SET_STUCK: begin
+                                state_q <= S_WAITN;
+                                wait_q <= 32'(BI);
+                            end
+                            OP_INFER: state_q <= S_WMAC;
+                            OP_UPDATE: state_q <= S_WLRT;
+                            OP_COMMIT: state_q <= S_WCM;
+                            OP_RESET_LRT: begin
+                                lrt_clear <= 1'b1;
+                                state_q <= S_CLEAR;
+                                wait_q <= 32'(BO + BI);
+                            end
+                            default: respond(ERR_BAD_OPCODE, 16'd0, 16'd0);
+                        endcase
+                    end
+                end
+                S_WAITN: begin  // row operations: ceil(N_IN/P) cycles (+ WLAT on a write)
+                    if (wait_q == 1) begin
+                        case (op)
+                            OP_LOAD_W: begin
+                                stat_q[STAT_NVM_READS] <= stat_q[STAT_NVM_READS] + 64'(N_IN);
+                                stat_q[STAT_NVM_WRITES] <= stat_q[STAT_NVM_WRITES] + 64'(xb_written);
+                                stat_q[STAT_NVM_PULSES] <= stat_q[STAT_NVM_PULSES] + 64'(xb_pulses);
+                                stat_q[STAT_NVM_BLOCKED] <= stat_q[STAT_NVM_BLOCKED] + 64'(xb_blocked);
+                                rsp_q[1] <= 32'(xb_written);
+                                if (xb_written != 0 && reg_q[REG_WLAT] != 0) begin
+                                    state_q <= S_LWLAT;
+                                    wait_q <= reg_q[REG_WLAT];
+                                end else respond(ERR_OK, 16'd0, 16'd1);
+                            end
+                            OP_READ_W: begin
+                                for (k = 0; k < XW; k = k + 1)
+                                    rsp_q[1 + k] <= {
+                                        (4*k + 3 < N_IN) ? 8'($signed(xb_codes[(4*k+3)*WB +: WB])) : 8'd0,
+                                        (4*k + 2 < N_IN) ? 8'($signed(xb_codes[(4*k+2)*WB +: WB])) : 8'd0,
+                                        (4*k + 1 < N_IN) ? 8'($signed(xb_codes[(4*k+1)*WB +: WB])) : 8'd0,
+                                        8'($signed(xb_codes[(4*k)*WB +: WB]))};
+                                respond(ERR_OK, 16'd0, 16'(XW));
+                            end
+                            OP_READ_WCNT: begin
+                                for (k = 0; k < N_IN; k = k + 1)
+                                    rsp_q[1 + k] <= 32'(xb_counts[k*CNT_W +: CNT_W]);
+                                respond(ERR_OK, 16'd0, 16'(N_IN));
+                            end
+                            default: respond(ERR_OK, 16'd0, 16'd0);
+                        endcase
+                    end else wait_q <= wait_q - 1'b1;
+                end
+                S_LWLAT: begin
+                    if (wait_q == 1) respond(ERR_OK, 16'd0, 16'd1);
+                    else wait_q <= wait_q - 1'b1;
+                end
+                S_WMAC: if (mac_done) begin
+                    for (k = 0; k < N_OUT; k = k + 1)
+                        rsp_q[1 + k] <= 32'($signed(mac_y[k*ACC_W +: ACC_W]));
+                    stat_q[STAT_INFER_MACS] <= stat_q[STAT_INFER_MACS] + 64'(CELLS);
+                    stat_q[STAT_NVM_READS] <= stat_q[STAT_NVM_READS] + 64'(CELLS);
+                    stat_q[STAT_INFER_CYCLES] <= stat_q[STAT_INFER_CYCLES] + 64'(exec_q);
+                    respond(ERR_OK, 16'd0, 16'(N_OUT));
+                end
+                S_WLRT: if (lrt_done) begin
+                    stat_q[STAT_SAMPLES] <= stat_q[STAT_SAMPLES] + 1'b1;
+                    stat_q[STAT_ABSORBED] <= stat_q[STAT_ABSORBED] + 64'(lrt_absorbed);
+                    stat_q[STAT_LRT_CYCLES] <= stat_q[STAT_LRT_CYCLES] + 64'(exec_q);
+                    stat_q[STAT_MACS] <= stat_q[STAT_MACS] + 64'((2 * R + 1) * NM) +
+                                         (lrt_folded ? 64'(NM + NM * Q * R) : 64'd0);
+                    stat_q[STAT_SRAM_READS] <= stat_q[STAT_SRAM_READS] + 64'(2 * R * NM) +
+                                               (lrt_folded ? 64'(NM * Q) : 64'd0);
+                    stat_q[STAT_SRAM_WRITES] <= stat_q[STAT_SRAM_WRITES] +
+                                                (lrt_folded ? 64'(NM + NM * R) : 64'd0);
+                    stat_q[STAT_RSQRT] <= stat_q[STAT_RSQRT] + 64'd2 + (lrt_folded ?
+                        64'(Q) + 64'(2 * lrt_rot) + ((lrt_k != 0) ? 64'(lrt_k) + 64'd3 : 64'd0)
+                        : 64'd0);
+                    stat_q[STAT_ROTATIONS] <= stat_q[STAT_ROTATIONS] + 64'(lrt_rot);
+                    stat_q[STAT_SFU_CYCLES] <= stat_q[STAT_SFU_CYCLES] + 64'(exec_q) - 64'd1 -
+                                               64'(VEC_U0) - (lrt_folded ? 64'(VEC_U1) : 64'd0);
+                    respond(ERR_OK, {15'd0, lrt_absorbed}, 16'd0);
+                end
+                S_WCM: if (cm_done) begin
+                    mn_steps_q <= cm_mn_steps;
+                    ema_l_q <= cm_ema_l;
+                    ema_r_q <= cm_ema_r;
+                    stat_q[STAT_RSQRT] <= stat_q[STAT_RSQRT] + 64'd1 +
+                                          (reg_q[REG_MAXNORM][0] ? 64'(2 * R + 1) : 64'd0);
+                    stat_q[STAT_SFU_CYCLES] <= stat_q[STAT_SFU_CYCLES] +
+                        (reg_q[REG_MAXNORM][0] ? 64'(SFU_SCALE_MN) : 64'(SFU_SCALE));
+                    rsp_q[1] <= cm_nonzero;
+                    rsp_q[2] <= 32'd0;
+                    if (cm_nonzero == 0 || cm_nonzero < reg_q[REG_RHO_COUNT]) begin
+                        stat_q[STAT_MACS] <= stat_q[STAT_MACS] + 64'(N_OUT * R + CELLS * R);
+                        stat_q[STAT_SRAM_READS] <= stat_q[STAT_SRAM_READS] +
+                            64'(N_OUT * R + CELLS * R) +
+                            (reg_q[REG_MAXNORM][0] ? 64'(R * NM) : 64'd0);
+                        stat_q[STAT_GATED] <= stat_q[STAT_GATED] + 1'b1;
+                        stat_q[STAT_COMMIT_CYCLES] <= stat_q[STAT_COMMIT_CYCLES] + 64'(exec_q);
+                        respond(ERR_OK, 16'd0, 16'd2);
+                    end else begin
+                        stat_q[STAT_MACS] <= stat_q[STAT_MACS] + 64'(2 * (N_OUT * R + CELLS * R));
+                        stat_q[STAT_SRAM_READS] <= stat_q[STAT_SRAM_READS] +
+                            64'(2 * (N_OUT * R + CELLS * R)) +
+                            (reg_q[REG_MAXNORM][0] ? 64'(R * NM) : 64'd0);
+                        stat_q[STAT_NVM_READS] <= stat_q[STAT_NVM_READS] + 64'(CELLS);
+                        wrow_q <= '0;
+                        cells_written_q <= '0;
+                        rows_written_q <= '0;
+                        state_q <= S_WPASS;
+                        wait_q <= 32'(PASS);
+                    end
+                end
+                S_WPASS: begin  // the write pass: one row per cycle into the crossbar
+                    if (wrow_q <= 16'(N_OUT)) wrow_q <= wrow_q + 1'b1;
+                    if (xb_done && wrow_q >= 16'd1 && wrow_q <= 16'(N_OUT)) begin
+                        cells_written_q <= cells_written_q + 32'(xb_written);
+                        if (xb_written != 0) rows_written_q <= rows_written_q + 1'b1;
+                        stat_q[STAT_NVM_WRITES] <= stat_q[STAT_NVM_WRITES] + 64'(xb_written);
+                        stat_q[STAT_NVM_PULSES] <= stat_q[STAT_NVM_PULSES] + 64'(xb_pulses);
+                        stat_q[STAT_NVM_BLOCKED] <= stat_q[STAT_NVM_BLOCKED] + 64'(xb_blocked);
+                    end
+                    if (wait_q == 1) begin
+                        if (reg_q[REG_WLAT] * rows_written_q == 0) begin
+                            lrt_clear <= 1'b1;
+                            state_q <= S_CLEAR;
+                            wait_q <= 32'(BO + BI);
+                        end else begin
+                            state_q <= S_WLAT;
+                            wait_q <= reg_q[REG_WLAT] * rows_written_q;
+                        end
+                    end else wait_q <= wait_q - 1'b1;
+                end
+                S_WLAT: begin  // NVM write latency of the rows written
+                    if (wait_q == 1) begin
+                        lrt_clear <= 1'b1;
+                        state_q <= S_CLEAR;
+                        wait_q <= 32'(BO + BI);
+                    end else wait_q <= wait_q - 1'b1;
+                end
+                S_CLEAR: begin
+                    if (wait_q == 1) begin
+                        if (op == OP_COMMIT) begin
+                            stat_q[STAT_COMMITS] <= stat_q[STAT_COMMITS] + 1'b1;
+                            stat_q[STAT_COMMIT_CYCLES] <= stat_q[STAT_COMMIT_CYCLES] +
+                                                          64'(exec_q) + 64'd1;
+                            rsp_q[2] <= cells_written_q;
+                            respond(ERR_OK, 16'd1, 16'd2);
+                        end else respond(ERR_OK, 16'd0, 16'd0);
+                    end else wait_q <= wait_q - 1'b1;
+                end
+                S_RESP: if (rsp_ready_i) begin
+                    if (ridx_q == rlen_q - 1'b1) begin
+                        state_q <= S_RECV;
+                        nw_q <= '0;
+                    end
+                    ridx_q <= ridx_q + 1'b1;
+                end
+                default: state_q <= S_RECV;
+            endcase
+        end
+    end
+endmodule
+
+`resetall
