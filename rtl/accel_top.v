@@ -51,6 +51,9 @@ module accel_top #(
     localparam int PASS  = N_OUT * ((R + LANES - 1) / LANES + R * BI) + OVH;
     localparam int ROW_W = (N_OUT > 1) ? $clog2(N_OUT) : 1;
     localparam int CELLS = N_OUT * N_IN;
+    localparam int BUF_W = $clog2(MAXP + 1);
+    localparam int RSP_W = $clog2(MAXR + 1);
+    localparam int STI_W = $clog2(N_STATS);
 
     // ---------------------------------------------------------------- command buffer
     localparam logic [3:0] S_RECV = 4'd0, S_EXEC = 4'd1, S_WLRT = 4'd2, S_WMAC = 4'd3,
@@ -67,7 +70,7 @@ module accel_top #(
 
     assign cmd_ready_o = state_q == S_RECV;
     assign rsp_valid_o = state_q == S_RESP;
-    assign rsp_data_o  = rsp_q[ridx_q];
+    assign rsp_data_o  = rsp_q[ridx_q[RSP_W-1:0]];
     assign rsp_last_o  = ridx_q == rlen_q - 1'b1;
 
     // ---------------------------------------------------------------- registers, stats
@@ -78,6 +81,7 @@ module accel_top #(
     wire [7:0]  op      = hdr_q[31:24];
     wire [7:0]  rsv     = hdr_q[23:16];
     wire [15:0] operand = hdr_q[15:0];
+    wire [31:0] operand32 = {16'd0, operand};  // compared with the int register numbers
     reg         op_ok;
     reg [15:0]  need;
     always @* begin
@@ -123,7 +127,7 @@ module accel_top #(
     reg [31:0] reg_limit;
     always @* begin
         reg_ok = operand <= 16'd9;
-        case (operand)
+        case (operand32)
             REG_MODE, REG_MAXNORM: reg_limit = 32'd1;
             REG_LFSR_SEED, REG_KAPPA_Q4, REG_LR_MANT: reg_limit = 32'hFFFF;
             REG_RHO_COUNT: reg_limit = 32'(CELLS);
@@ -146,8 +150,8 @@ module accel_top #(
             case (op)
                 OP_SET_CFG:
                     if (!reg_ok || buf_q[0] > reg_limit ||
-                        (operand == REG_LFSR_SEED && buf_q[0] == 0)) err_c = ERR_BAD_OPERAND;
-                    else if ((operand == REG_MODE || operand == REG_MAXNORM) && pending != 0)
+                        (operand32 == REG_LFSR_SEED && buf_q[0] == 0)) err_c = ERR_BAD_OPERAND;
+                    else if ((operand32 == REG_MODE || operand32 == REG_MAXNORM) && pending != 0)
                         err_c = ERR_CFG_LOCKED;
                 OP_GET_CFG: if (!reg_ok) err_c = ERR_BAD_OPERAND;
                 OP_LOAD_W, OP_INJECT: if (!codes_ok_c) err_c = ERR_BAD_OPERAND;
@@ -196,14 +200,14 @@ module accel_top #(
     wire lrt_start = state_q == S_EXEC && err_c == ERR_OK && op == OP_UPDATE;
     reg  lrt_clear;
     wire lrt_lfsr_load = state_q == S_EXEC && err_c == ERR_OK && op == OP_SET_CFG &&
-                         operand == REG_LFSR_SEED;
+                         operand32 == REG_LFSR_SEED;
     wire lrt_done, lrt_absorbed, lrt_folded;
     wire [15:0] lrt_rot;
     wire [3:0]  lrt_k;
     wire [N_OUT*Q*F-1:0] l_all;
     wire [N_IN*Q*F-1:0]  r_all;
     wire [R*SIG_W-1:0]   sigma;
-    wire [15:0] lfsr_state;
+    wire [15:0] unused_lfsr_state;  // READ_LRT does not expose the LFSR
     lrt_unit #(.N_IN(N_IN), .N_OUT(N_OUT), .RANK(R), .LANES(LANES), .F(F), .G(G), .WC(WC),
                .SWEEPS(SWEEPS), .SIG_W(SIG_W)) u_lrt (
         .clk_i(clk_i), .rst_i(rst_i), .start_i(lrt_start), .x_i(x_c), .dy_i(dy_c),
@@ -211,7 +215,7 @@ module accel_top #(
         .done_o(lrt_done), .absorbed_o(lrt_absorbed), .folded_o(lrt_folded),
         .rotations_o(lrt_rot), .k_o(lrt_k), .clear_i(lrt_clear),
         .lfsr_load_i(lrt_lfsr_load), .lfsr_seed_i(buf_q[0][15:0]), .l_o(l_all), .r_o(r_all),
-        .sigma_o(sigma), .pending_o(pending), .lfsr_o(lfsr_state));
+        .sigma_o(sigma), .pending_o(pending), .lfsr_o(unused_lfsr_state));
 
     // First r columns for the commit datapath.
     wire [N_OUT*R*F-1:0] l_r;
@@ -349,7 +353,7 @@ module accel_top #(
                 S_RECV: if (cmd_valid_i) begin
                     if (first_q) hdr_q <= cmd_data_i;
                     else begin
-                        if (nw_q <= 16'(MAXP)) buf_q[nw_q] <= cmd_data_i;
+                        if (nw_q <= 16'(MAXP)) buf_q[nw_q[BUF_W-1:0]] <= cmd_data_i;
                         if (nw_q != 16'hFFFF) nw_q <= nw_q + 1'b1;
                     end
                     first_q <= cmd_last_i;
@@ -366,16 +370,16 @@ module accel_top #(
                         case (op)
                             OP_NOP: respond(ERR_OK, 16'd0, 16'd0);
                             OP_SET_CFG: begin
-                                reg_q[operand] <= buf_q[0];
+                                reg_q[operand[3:0]] <= buf_q[0];
                                 respond(ERR_OK, 16'd0, 16'd0);
                             end
                             OP_GET_CFG: begin
-                                rsp_q[1] <= reg_q[operand];
+                                rsp_q[1] <= reg_q[operand[3:0]];
                                 respond(ERR_OK, 16'd0, 16'd1);
                             end
                             OP_READ_STATS: begin
-                                rsp_q[1] <= stat_q[operand][31:0];
-                                rsp_q[2] <= stat_q[operand][63:32];
+                                rsp_q[1] <= stat_q[operand[STI_W-1:0]][31:0];
+                                rsp_q[2] <= stat_q[operand[STI_W-1:0]][63:32];
                                 respond(ERR_OK, 16'd0, 16'd2);
                             end
                             OP_CLEAR_STATS: begin

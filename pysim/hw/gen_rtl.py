@@ -34,11 +34,14 @@ def rsqrt_rom() -> str:
 
 def accel_defs() -> str:
     lines = [HEADER]
-    for enum, prefix, width in ((Op, "OP", 8), (Err, "ERR", 8), (Reg, "REG", 16),
-                                (Stat, "STAT", 8)):
+    for enum, prefix, width in ((Op, "OP", 8), (Err, "ERR", 8), (Reg, "REG", 0),
+                                (Stat, "STAT", 0)):
         for item in enum:
-            lines.append(f"localparam logic [{width - 1}:0] {prefix}_{item.name} = "
-                         f"{width}'d{int(item)};")
+            if width:  # compared with command fields of that width
+                lines.append(f"localparam logic [{width - 1}:0] {prefix}_{item.name} = "
+                             f"{width}'d{int(item)};")
+            else:      # array indices
+                lines.append(f"localparam int {prefix}_{item.name} = {int(item)};")
         lines.append("")
     lines.append(f"localparam int N_STATS = {len(Stat)};")
     return "\n".join(lines) + "\n"
