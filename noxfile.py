@@ -83,3 +83,10 @@ def cocotb_long(session: nox.Session) -> None:
     for seed in range(1, n + 1):
         session.log(f"seed {seed}/{n}")
         session.run("pytest", "-q", "sim", "--seed", str(seed), *args)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The main job: digits adaptation with the classifier layer's LRT on the RTL (Icarus)."""
+    session.install("-e", ".")
+    session.run("python", "-m", "pysim.demo", *session.posargs)

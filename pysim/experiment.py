@@ -112,6 +112,8 @@ class MethodCfg:
     kappa_th: float = spec(kind=float, lo=0.0, lo_open=True, default=100.0)
     hw: bool = spec(kind=bool, default=False, doc="last layer's LRT on pysim.hw")
     stochastic_round: bool = spec(kind=bool, default=False, doc="LRT: stochastic ΔW rounding")
+    train_layers: str = spec(kind=str, choices=("all", "last"), default="all",
+                             doc="weights adapted: every layer, or the classifier only")
 
 
 @dataclass(frozen=True)
@@ -259,8 +261,14 @@ def _cached_pretrain(cfg: ExperimentCfg, seed: int, splits, device, out: Path) -
     return net
 
 
-def job_id(method: Method, seed: int, lr: float, samples: int) -> str:
-    return f"{method.name}__s{seed}__lr{lr:g}__n{samples}"
+def job_id(cfg: ExperimentCfg, method: Method, seed: int, lr: float, samples: int) -> str:
+    """Names a job's files; the hash covers everything its result depends on, so a changed
+    config never picks up a stale result or checkpoint."""
+    parts = [cfg.network, cfg.device, cfg.bits, cfg.accel, dataclasses.asdict(cfg.data),
+             dataclasses.asdict(cfg.stream), dataclasses.asdict(cfg.pretrain),
+             dataclasses.asdict(cfg.scenario), dataclasses.asdict(method.cfg), method.max_norm]
+    digest = hashlib.sha1(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+    return f"{method.name}__s{seed}__lr{lr:g}__n{samples}__{digest[:10]}"
 
 
 def make_rules(method: Method, lr: float, net: Network, xbars, rng, accel: AccelConfig
@@ -271,7 +279,7 @@ def make_rules(method: Method, lr: float, net: Network, xbars, rng, accel: Accel
         conv = layer.__class__.__name__ == "Conv2D"
         batch = m.batch_conv if conv else m.batch
         last = k == len(xbars) - 1
-        if m.rule in ("none", "bias"):
+        if m.rule in ("none", "bias") or (m.train_layers == "last" and not last):
             rules.append(None)
         elif m.rule == "sgd":
             rules.append(SGD(xb, lr, method.max_norm))
@@ -298,7 +306,7 @@ class Job:
     def __init__(self, cfg: ExperimentCfg, method: Method, seed: int, lr: float, samples: int,
                  out: Path):
         self.cfg, self.method, self.seed, self.lr, self.samples = cfg, method, seed, lr, samples
-        self.id = job_id(method, seed, lr, samples)
+        self.id = job_id(cfg, method, seed, lr, samples)
         device = DeviceConfig.load(cfg.device)
         sc = cfg.scenario
         if cfg.bits is not None:
@@ -318,7 +326,7 @@ class Job:
         self.ema = 0.0
         self.curve: list[dict] = []
 
-    def run(self, out: Path, progress=None) -> dict:
+    def run(self, out: Path, progress=None, checkpoint: bool = True) -> dict:
         cfg, st = self.cfg, self.cfg.stream
         segs, every = cfg.scenario.segments, cfg.scenario.every
         pool = self.splits.online
@@ -342,7 +350,8 @@ class Job:
                     layer.update_digital(bias_lr)
                 if weights:
                     for layer, rule in zip(self.net.affine, self.rules, strict=True):
-                        rule.step(*layer.terms)
+                        if rule is not None:
+                            rule.step(*layer.terms)
             else:
                 correct = self.net.predict(img) == label
             self.t += 1
@@ -352,7 +361,8 @@ class Job:
                     xb.drift(cfg.scenario.drift_every)
             if self.t % st.eval_every == 0 or self.t == self.samples:
                 self.curve.append(self._evaluate(seg))
-                _atomic_write(ckpt, pickle.dumps((CKPT_MAGIC, self.id, self)))
+                if checkpoint:
+                    _atomic_write(ckpt, pickle.dumps((CKPT_MAGIC, self.id, self)))
                 if progress:
                     progress(self)
         return self.result()
@@ -401,7 +411,8 @@ class Job:
                 "energy_pj_per_sample": per_sample,
                 "lifetime_years": years if math.isfinite(years) else None,
                 "hw_check": [getattr(r, "check", None) for r in self.rules if r is not None
-                             and getattr(r, "check", None) is not None]}
+                             and getattr(r, "check", None) is not None],
+                "hw_stats": [r.hw_stats() for r in self.rules if hasattr(r, "hw_stats")]}
 
 
 def load_checkpoint(path: Path, expect_id: str) -> Job:
@@ -422,7 +433,7 @@ def run_job(cfg: ExperimentCfg, method: Method, seed: int, lr: float, samples: i
             out: str | Path, verbose: bool = True) -> dict:
     """Run (or resume, or just return) one job; the result is also written to disk."""
     out = Path(out)
-    jid = job_id(method, seed, lr, samples)
+    jid = job_id(cfg, method, seed, lr, samples)
     done = out / "jobs" / f"{jid}.json"
     if done.exists():
         return json.loads(done.read_text())

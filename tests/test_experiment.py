@@ -35,6 +35,17 @@ def tiny(**over):
     return cfg
 
 
+def test_changed_config_does_not_reuse_a_result(tmp_path):
+    a = experiment_from_mapping(tiny())
+    raw = tiny()
+    raw["scenario"] = {**raw["scenario"], "drift_sigma_per_1m": 2000.0}
+    b = experiment_from_mapping(raw)
+    ra = run_job(a, expand_methods(a)[0], 0, 0.05, 600, tmp_path, verbose=False)
+    rb = run_job(b, expand_methods(b)[0], 0, 0.05, 600, tmp_path, verbose=False)
+    assert ra["job"] != rb["job"]
+    assert ra["curve"] != rb["curve"]
+
+
 def test_job_is_deterministic(tmp_path):
     cfg = experiment_from_mapping(tiny())
     m = expand_methods(cfg)[0]
@@ -74,7 +85,9 @@ def test_sigkill_then_resume_gives_the_uninterrupted_result(tmp_path):
 def test_corrupted_checkpoint_is_reported_and_kept(tmp_path):
     cfg = experiment_from_mapping(tiny())
     m = expand_methods(cfg)[0]
-    ckpt = tmp_path / "ckpt" / "lrt__s0__lr0.05__n600.pkl"
+    from pysim.experiment import job_id
+
+    ckpt = tmp_path / "ckpt" / f"{job_id(cfg, m, 0, 0.05, 600)}.pkl"
     ckpt.parent.mkdir(parents=True)
     ckpt.write_bytes(b"not a pickle")
     with pytest.raises(RuntimeError, match="corrupted checkpoint"):
@@ -89,7 +102,9 @@ def test_foreign_checkpoint_is_refused(tmp_path):
 
     cfg = experiment_from_mapping(tiny())
     m = expand_methods(cfg)[0]
-    ckpt = tmp_path / "ckpt" / "lrt__s0__lr0.05__n600.pkl"
+    from pysim.experiment import job_id
+
+    ckpt = tmp_path / "ckpt" / f"{job_id(cfg, m, 0, 0.05, 600)}.pkl"
     ckpt.parent.mkdir(parents=True)
     ckpt.write_bytes(pickle.dumps((CKPT_MAGIC, "someone-else", None)))
     with pytest.raises(RuntimeError, match="checkpoint of another job"):

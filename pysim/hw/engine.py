@@ -9,7 +9,8 @@ levels in with INJECT (uncounted), after it the host reads the new levels back a
 writes them to the float crossbar, whose write-on-change counts must match the
 accelerator's NVM_WRITES (checked in ``check``).
 
-The same class drives the RTL through cocotb (``sim/``) by swapping ``execute``.
+Given ``execute`` (the RTL through cocotb, ``sim/cosim_demo.py``), every command runs
+on the RTL and on the model, and the responses must agree word for word.
 """
 
 from __future__ import annotations
@@ -59,7 +60,11 @@ class HwLRT(UpdateRule):
 
             arch = dataclasses.replace(arch, w_bits=crossbar.device.bits)
         self.model = Accelerator(AccelConfig(accel.name, accel.description, arch, accel.energy))
-        self.execute = execute or self.model.execute
+        # With an external executor (the RTL through cocotb) every command also runs on
+        # the model, and any difference in any response word stops the run.
+        self.external = execute
+        self.mismatches = 0
+        self._init_log: list[tuple[list[int], list[int]]] = []
         self.batch, self.layer, self.quant = int(batch), layer, quant
         self.pending = 0
         # Gradient terms arrive as alpha·g x^T (stored-weight units); the hardware sees
@@ -84,8 +89,24 @@ class HwLRT(UpdateRule):
     def aux_words(self) -> int:
         return self.model.arch.rank * (self.n_out + self.n_in + 1)
 
+    def attach(self, execute: Callable[[list[int]], list[int]]) -> None:
+        """Route every later command to ``execute`` too (the RTL); replay the set-up."""
+        for words, resp in self._init_log:
+            if execute(words) != resp:
+                raise RuntimeError(f"RTL and pysim.hw disagree during set-up on "
+                                   f"{Op(words[0] >> 24).name}")
+        self.external = execute
+
     def _cmd(self, words: list[int]) -> list[int]:
-        resp = self.execute(words)
+        resp = self.model.execute(words)
+        if self.external is None and self.model.stats[Stat.SAMPLES] == 0:
+            self._init_log.append((list(words), list(resp)))
+        if self.external is not None:
+            other = self.external(words)
+            if other != resp:
+                self.mismatches += 1
+                raise RuntimeError(f"RTL and pysim.hw disagree on {Op(words[0] >> 24).name}: "
+                                   f"rtl {other} model {resp}")
         err = d.parse(resp)[1]
         if err != Err.OK:
             raise RuntimeError(f"accelerator refused {Op(words[0] >> 24).name}: {err.name}")
@@ -107,7 +128,7 @@ class HwLRT(UpdateRule):
         if self.pending % self.batch:
             return WriteReport()
         self._sync_levels()
-        before = self.model.stats[Stat.NVM_WRITES] if self.execute == self.model.execute else 0
+        before = self.model.stats[Stat.NVM_WRITES]
         info, payload = d.parse(self._cmd(d.simple(Op.COMMIT)))[2:]
         if not info & 1:
             self.stats.gated += 1
@@ -121,20 +142,18 @@ class HwLRT(UpdateRule):
         self.check["commits"] += 1
         self.check["cells_written_hw"] += int(payload[1])
         self.check["cells_written_float"] += report.cells_written
-        if self.execute == self.model.execute and \
-                self.model.stats[Stat.NVM_WRITES] - before != payload[1]:
+        if self.model.stats[Stat.NVM_WRITES] - before != payload[1]:
             raise RuntimeError("accelerator's NVM_WRITES disagrees with its COMMIT response")
         self._mirror_counters()
         return report
 
     def _mirror_counters(self) -> None:
         """Copy the accelerator's event counters into the rule's (energy accounting)."""
-        if self.execute == self.model.execute:
-            st = self.model.stats
-            self.stats.macs = st[Stat.MACS]
-            self.stats.aux_reads = st[Stat.SRAM_READS]
-            self.stats.aux_writes = st[Stat.SRAM_WRITES]
-            self.stats.absorbed = st[Stat.ABSORBED]
+        st = self.model.stats
+        self.stats.macs = st[Stat.MACS]
+        self.stats.aux_reads = st[Stat.SRAM_READS]
+        self.stats.aux_writes = st[Stat.SRAM_WRITES]
+        self.stats.absorbed = st[Stat.ABSORBED]
 
     def hw_stats(self) -> dict[str, int]:
         return self.model.stats_dict()

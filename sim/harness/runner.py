@@ -29,7 +29,8 @@ def simulator(sim: str | None = None) -> str:
 
 
 def run(block: str, params: dict, seed: int | None = None, sim: str | None = None,
-        sources: list[str] | None = None, iterations: int | None = None) -> None:
+        sources: list[str] | None = None, iterations: int | None = None,
+        test_module: str | None = None, env: dict | None = None) -> None:
     """Build ``rtl/<block>.v`` (+ ``sources``) with ``params``; run ``sim/test_<block>.py``."""
     from cocotb_tools.runner import get_results, get_runner
 
@@ -48,14 +49,16 @@ def run(block: str, params: dict, seed: int | None = None, sim: str | None = Non
                                    " CFG_CXXFLAGS_PCH_I=-include").strip()
     runner.build(sources=files, hdl_toplevel=block, parameters=params, build_dir=build_dir,
                  timescale=("1ns", "1ps"), includes=[RTL], build_args=args)
+    extra = dict(env or {})
     env = {"PYSIM_PARAMS": json.dumps(params), "PYTHONPATH": os.pathsep.join(
-        [str(ROOT / "sim"), str(ROOT), os.environ.get("PYTHONPATH", "")])}
+        [str(ROOT / "sim"), str(ROOT), os.environ.get("PYTHONPATH", "")]), **extra}
     if iterations is not None:
         env["PYSIM_ITERATIONS"] = str(iterations)
     rerun = f"nox -s cocotb -- --seed {seed} -k {block}"
     print(f"[{block} {params} on {sim}] seed {seed}; rerun: {rerun}")
     try:
-        xml = runner.test(hdl_toplevel=block, test_module=f"test_{block}", build_dir=build_dir,
+        xml = runner.test(hdl_toplevel=block, test_module=test_module or f"test_{block}",
+                          build_dir=build_dir,
                           test_dir=build_dir, seed=seed, extra_env=env)
     except SystemExit as exc:  # the runner exits on a failed test: name the seed instead
         raise AssertionError(f"{block} {params}: cocotb tests failed with seed {seed}; "
