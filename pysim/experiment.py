@@ -264,7 +264,8 @@ def _cached_pretrain(cfg: ExperimentCfg, seed: int, splits, device, out: Path) -
 def job_id(cfg: ExperimentCfg, method: Method, seed: int, lr: float, samples: int) -> str:
     """Names a job's files; the hash covers everything its result depends on, so a changed
     config never picks up a stale result or checkpoint."""
-    parts = [cfg.network, cfg.device, cfg.bits, cfg.accel, dataclasses.asdict(cfg.data),
+    accel = dataclasses.asdict(AccelConfig.load(cfg.accel)) if method.cfg.hw else cfg.accel
+    parts = [cfg.network, cfg.device, cfg.bits, accel, dataclasses.asdict(cfg.data),
              dataclasses.asdict(cfg.stream), dataclasses.asdict(cfg.pretrain),
              dataclasses.asdict(cfg.scenario), dataclasses.asdict(method.cfg), method.max_norm]
     digest = hashlib.sha1(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
