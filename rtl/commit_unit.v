@@ -39,6 +39,7 @@ module commit_unit #(
     output reg  [31:0]                 mn_steps_o,
     output reg                         done_o
 );
+    `include "fixed_fns.vh"
     localparam int R    = RANK;
     localparam int BO   = (N_OUT + LANES - 1) / LANES;
     localparam int BI   = (N_IN + LANES - 1) / LANES;
@@ -46,31 +47,7 @@ module commit_unit #(
     localparam int PASS = N_OUT * ((R + LANES - 1) / LANES + R * BI) + PASS_OVH;
     localparam int CAP  = (1 << WB) - 1;
 
-    function automatic signed [127:0] rne(input signed [127:0] a, input integer s);
-        reg signed [127:0] q;
-        reg guard, sticky;
-        begin
-            if (s <= 0) begin
-                rne = a <<< (-s);
-            end else if (s >= 126) begin
-                rne = '0;
-            end else begin
-                q = a >>> s;
-                guard = a[s-1];
-                sticky = (s > 1) ? |(a & ((128'sd1 <<< (s - 1)) - 128'sd1)) : 1'b0;
-                rne = q + {127'd0, guard & (sticky | q[0])};
-            end
-        end
-    endfunction
 
-    function automatic integer bitlen(input [127:0] a);
-        integer k;
-        begin
-            bitlen = 0;
-            for (k = 0; k < 128; k = k + 1)
-                if (a[k]) bitlen = k + 1;
-        end
-    endfunction
 
     // (m, e) * (m2, e2) renormalised to a 24-bit mantissa: mul_norm of the model.
     function automatic [127:0] mn_m(input [127:0] a, input [127:0] b);

@@ -30,6 +30,7 @@ module core_svd #(
     output wire [(RANK+1)*4-1:0]  order_o,      // column indices, descending sigma
     output reg  [15:0]            rotations_o   // rotations applied in this run
 );
+    `include "fixed_fns.vh"
     localparam int Q     = RANK + 1;
     localparam int AW    = WC + 3;   // core entries with rotation growth
     localparam int CS    = 22;
@@ -40,37 +41,8 @@ module core_svd #(
 
     // ---------------------------------------------------------------- arithmetic
     // Round half to even of a >> s (s <= 0: exact left shift), 128-bit signed.
-    function automatic signed [127:0] rne(input signed [127:0] a, input integer s);
-        reg signed [127:0] q;
-        reg guard, sticky;
-        begin
-            if (s <= 0) begin
-                rne = a <<< (-s);
-            end else begin
-                q = a >>> s;
-                guard = a[s-1];
-                sticky = (s > 1) ? |(a & ((128'sd1 <<< (s - 1)) - 128'sd1)) : 1'b0;
-                rne = q + {127'd0, guard & (sticky | q[0])};
-            end
-        end
-    endfunction
 
-    function automatic signed [127:0] sat(input signed [127:0] a, input integer w);
-        reg signed [127:0] hi;
-        begin
-            hi = (128'sd1 <<< (w - 1)) - 128'sd1;
-            sat = (a > hi) ? hi : ((a < -hi - 128'sd1) ? -hi - 128'sd1 : a);
-        end
-    endfunction
 
-    function automatic integer bitlen(input [127:0] a);
-        integer k;
-        begin
-            bitlen = 0;
-            for (k = 0; k < 128; k = k + 1)
-                if (a[k]) bitlen = k + 1;
-        end
-    endfunction
 
     function automatic [127:0] absval(input signed [127:0] a);
         absval = a[127] ? -a : a;

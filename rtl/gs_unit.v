@@ -28,19 +28,10 @@ module gs_unit #(
     output reg  [63:0]           norm2_o,
     output reg                   done_o
 );
+    `include "fixed_fns.vh"
     localparam int PASS  = (N + LANES - 1) / LANES + PASS_OVH;
     localparam int JW    = $clog2(RANK + 1);
 
-    function automatic signed [127:0] rne(input signed [127:0] a, input integer s);
-        reg signed [127:0] q;
-        reg guard, sticky;
-        begin
-            q = a >>> s;
-            guard = a[s-1];
-            sticky = (s > 1) ? |(a & ((128'sd1 <<< (s - 1)) - 128'sd1)) : 1'b0;
-            rne = q + {127'd0, guard & (sticky | q[0])};
-        end
-    endfunction
 
     reg signed [RES_W-1:0] res_q [0:N-1];
     genvar gi;

@@ -45,6 +45,7 @@ module lrt_unit #(
     output wire [31:0]                pending_o,
     output wire [15:0]                lfsr_o
 );
+    `include "fixed_fns.vh"
     localparam int Q     = RANK + 1;
     localparam int R     = RANK;
     localparam int BO    = (N_OUT + LANES - 1) / LANES;
@@ -55,27 +56,9 @@ module lrt_unit #(
     localparam int RES_O = 8 + G + ($clog2(N_OUT) + 1) / 2 + 2;
     localparam int RES_I = 8 + G + ($clog2(N_IN) + 1) / 2 + 2;
 
-    function automatic signed [127:0] rne(input signed [127:0] a, input integer s);
-        reg signed [127:0] qv;
-        reg guard, sticky;
-        begin
-            if (s <= 0) begin
-                rne = a <<< (-s);
-            end else begin
-                qv = a >>> s;
-                guard = a[s-1];
-                sticky = (s > 1) ? |(a & ((128'sd1 <<< (s - 1)) - 128'sd1)) : 1'b0;
-                rne = qv + {127'd0, guard & (sticky | qv[0])};
-            end
-        end
-    endfunction
 
     function automatic signed [F-1:0] sat_f(input signed [127:0] a);
-        reg signed [127:0] hi;
-        begin
-            hi = (128'sd1 <<< (F - 1)) - 128'sd1;
-            sat_f = F'((a > hi) ? hi : ((a < -hi - 128'sd1) ? -hi - 128'sd1 : a));
-        end
+        sat_f = F'(sat(a, F));
     endfunction
 
     // ---------------------------------------------------------------- state

@@ -28,21 +28,12 @@ module reduce_ok #(
     output reg  [3:0]                    k_o,      // slots of the tail (0: zero tail)
     output reg                           done_o
 );
+    `include "fixed_fns.vh"
     localparam int Q   = RANK + 1;
     localparam int R   = RANK;
     localparam int CS  = 22;
     localparam int CEIL_QQ = (Q * Q + LANES - 1) / LANES;
 
-    function automatic signed [127:0] rne(input signed [127:0] a, input integer s);
-        reg signed [127:0] qv;
-        reg guard, sticky;
-        begin
-            qv = a >>> s;
-            guard = a[s-1];
-            sticky = (s > 1) ? |(a & ((128'sd1 <<< (s - 1)) - 128'sd1)) : 1'b0;
-            rne = qv + {127'd0, guard & (sticky | qv[0])};
-        end
-    endfunction
 
     function automatic [31:0] recip(input integer k);  // round(2^24 / k), k = 1..8
         case (k)

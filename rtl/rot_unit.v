@@ -22,27 +22,14 @@ module rot_unit #(
     output reg  [N*RANK*F-1:0]         q_o,   // new Q[i][t] at (i*RANK + t)*F
     output reg                         done_o
 );
+    `include "fixed_fns.vh"
     localparam int Q      = RANK + 1;
     localparam int CYCLES = RANK * Q * ((N + LANES - 1) / LANES) + PASS_OVH;
     localparam int CS     = 22;
 
-    function automatic signed [127:0] rne(input signed [127:0] a, input integer s);
-        reg signed [127:0] q;
-        reg guard, sticky;
-        begin
-            q = a >>> s;
-            guard = a[s-1];
-            sticky = |(a & ((128'sd1 <<< (s - 1)) - 128'sd1));
-            rne = q + {127'd0, guard & (sticky | q[0])};
-        end
-    endfunction
 
     function automatic signed [F-1:0] sat_f(input signed [127:0] a);
-        reg signed [127:0] hi;
-        begin
-            hi = (128'sd1 <<< (F - 1)) - 128'sd1;
-            sat_f = F'((a > hi) ? hi : ((a < -hi - 128'sd1) ? -hi - 128'sd1 : a));
-        end
+        sat_f = F'(sat(a, F));
     endfunction
 
     reg [N*RANK*F-1:0] next_c;
