@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--seconds", type=float, default=1.0, help="time per measurement (s)")
     ap.add_argument("--json", type=Path, default=Path("bench.json"), help="where to write figures")
     ap.add_argument("--quick", action="store_true", help="fewer widths and samples")
+    ap.add_argument("--no-rtl", action="store_true", help="skip the RTL speed rows")
     args = ap.parse_args(argv)
     rows = [bench_lrt(*shape, seconds=args.seconds) for shape in SHAPES]
     print(f"Float LRT vs dense accumulator ({platform.processor() or platform.machine()}, "
@@ -83,6 +84,8 @@ def main(argv: list[str] | None = None) -> dict:
     print("LRT columns absorb every sample (κ-skip off); 'κ=100 b/u' uses the seed's skip "
           "(biased/unbiased).")
     result = {"float_lrt": rows, "hw": hw_bench.report(quick=args.quick)}
+    if not args.no_rtl:
+        result["rtl"] = hw_bench.rtl_report()
     args.json.write_text(json.dumps(result, indent=2))
     print(f"wrote {args.json}")
     return result

@@ -136,3 +136,54 @@ def report(quick: bool = False) -> dict:
           "spec's formula at the 64x256 run's rotations per sample; 'dense upd.' = "
           "n_out·n_in/P, the floor of a dense SGD/mini-batch update on the same lanes)")
     return result
+
+
+RTL_SMALL = dict(N_IN=16, N_OUT=8, RANK=2, LANES=3, F=14, WC=20, SWEEPS=3)
+RTL_SOURCES = ["lrt_unit.v", "gs_unit.v", "core_svd.v", "reduce_ok.v", "rot_unit.v", "rsqrt.v",
+               "commit_unit.v", "mac_array.v", "nvm_crossbar.v"]
+
+
+def rtl_speed(sim: str, iterations: int = 120) -> dict | None:
+    """Simulated cycles per second of the full-system test (accel_top, 16×8, r=2) on ``sim``;
+    None when the simulator is missing. Wall time includes cocotb and the model."""
+    import sys
+    import xml.etree.ElementTree as ET
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    sys.path.insert(0, str(root / "sim"))
+    from harness import runner
+
+    try:
+        runner.simulator(sim)
+    except RuntimeError as exc:
+        print(f"  {sim}: skipped ({exc})")
+        return None
+    t0 = time.perf_counter()
+    runner.run("accel_top", RTL_SMALL, seed=7, sim=sim, iterations=iterations,
+               sources=RTL_SOURCES)
+    total = time.perf_counter() - t0
+    tag = "-".join(f"{k}{v}" for k, v in sorted(RTL_SMALL.items()))
+    xml = ET.parse(root / "sim_build" / f"accel_top-{sim}-{tag}" / "results.xml")
+    sim_ns = wall = 0.0
+    for case in xml.iter("testcase"):
+        wall += float(case.get("time", 0.0))
+        props = {p.get("name"): p.get("value") for p in case.iter("property")}
+        sim_ns += float(props.get("sim_time_stop", 0.0)) - float(props.get("sim_time_start", 0.0))
+    cycles = sim_ns / 10.0  # 10 ns clock
+    return {"sim": sim, "cycles": cycles, "wall_s": wall, "cycles_per_s": cycles / wall,
+            "with_build_s": total}
+
+
+def rtl_report() -> dict:
+    print("\nRTL full-system test (accel_top 16×8, r=2; command streams + digits stream)")
+    rows = {s: rtl_speed(s) for s in ("icarus", "verilator")}
+    for s, r in rows.items():
+        if r:
+            print(f"  {s:<10} {r['cycles']:>10,.0f} cycles in {r['wall_s']:.1f} s: "
+                  f"{r['cycles_per_s']:>9,.0f} cycles/s (with build {r['with_build_s']:.0f} s)")
+    if rows["icarus"] and rows["verilator"]:
+        ratio = rows["verilator"]["cycles_per_s"] / rows["icarus"]["cycles_per_s"]
+        print(f"  Verilator / Icarus speed: {ratio:.2f}×")
+        rows["ratio"] = ratio
+    return rows
