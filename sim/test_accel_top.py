@@ -4,6 +4,8 @@
   (bad opcode, reserved bits, operands out of range, short/long payloads, locked
   registers, COMMIT with nothing accumulated), SET_CFG of every register — each
   response compared word for word with the model's.
+* ``fuzz_streams``: many short random streams from reset (20 by default, 2,000 in
+  ``nox -s fuzz``), each response and the end state compared.
 * ``digits_adaptation``: a digits stream through the command interface: the host runs
   INFER, forms the softmax gradient, sends UPDATE, and COMMITs every 40 samples, in
   biased then unbiased mode (with max-norm, ρ gating both ways, endurance and pulses
@@ -12,6 +14,8 @@
 """
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import pytest
@@ -84,6 +88,45 @@ async def check(host, model, words, where):
     return got
 
 
+def random_command(rng, n_in: int, n_out: int) -> list[int]:
+    """One random command: legal ones of every opcode and the errors of section 3."""
+    from pysim.hw import driver as d
+    from pysim.hw.isa import Op, Reg
+
+    kind = int(rng.integers(0, 14))
+    if kind == 0:
+        return d.set_cfg(int(rng.integers(0, 11)), int(rng.choice(
+            [0, 1, 2, 3, 63, 64, 255, 256, 0xFFFF, 0x10000, n_in * n_out + 1])))
+    if kind == 1:
+        return d.load_w(int(rng.integers(0, n_out + 1)), rng.integers(-128, 128, n_in))
+    if kind == 2:
+        return d.update(rng.integers(-128, 128, n_in), rng.integers(-128, 128, n_out))
+    if kind == 3:
+        return d.infer(rng.integers(-128, 128, n_in))
+    if kind == 4:
+        return d.simple(Op.COMMIT)
+    if kind == 5:
+        return d.simple(rng.choice([Op.READ_W, Op.READ_WCNT]), int(rng.integers(0, n_out + 1)))
+    if kind == 6:
+        return d.simple(Op.READ_STATS, int(rng.integers(0, 22)))
+    if kind == 7:
+        return d.simple(Op.READ_LRT, (int(rng.integers(0, 4)) << 14)
+                        | int(rng.integers(0, max(n_in, n_out) + 1)))
+    if kind == 8:
+        return [int(rng.integers(0, 1 << 32))]  # garbage header
+    if kind == 9:  # payload one word short or long
+        words = d.update(rng.integers(-128, 128, n_in), rng.integers(-128, 128, n_out))
+        return words[:-1] if rng.random() < 0.5 else [*words, 0]
+    if kind == 10:
+        return d.inject(int(rng.integers(0, n_out)), rng.integers(-128, 128, n_in))
+    if kind == 11:
+        return d.set_stuck(int(rng.integers(0, n_out)), rng.random(n_in) < 0.1)
+    if kind == 12:
+        return d.simple(rng.choice([Op.RESET_LRT, Op.NOP, Op.GET_CFG]),
+                        int(rng.integers(0, 2)) * int(rng.integers(0, 12)))
+    return d.set_cfg(Reg.LR_MANT, int(rng.integers(1, 1 << 16)))
+
+
 async def compare_state(host, model, where):
     """Every stats counter, crossbar level and write counter, read through commands."""
     from pysim.hw import driver as d
@@ -100,9 +143,7 @@ if cocotb is not None:
 
     @cocotb.test()
     async def command_streams(dut):
-        from pysim.hw import driver as d
         from pysim.hw.accel import Accelerator
-        from pysim.hw.isa import Op, Reg
 
         p = runner.params()
         arch = arch_of(p)
@@ -111,42 +152,36 @@ if cocotb is not None:
         rng = np.random.default_rng(cocotb.RANDOM_SEED)
         n_in, n_out = arch.n_in, arch.n_out
         for i in range(runner.iterations(120)):
-            kind = int(rng.integers(0, 14))
-            if kind == 0:
-                words = d.set_cfg(int(rng.integers(0, 11)), int(rng.choice(
-                    [0, 1, 2, 3, 63, 64, 255, 256, 0xFFFF, 0x10000, n_in * n_out + 1])))
-            elif kind == 1:
-                words = d.load_w(int(rng.integers(0, n_out + 1)), rng.integers(-128, 128, n_in))
-            elif kind == 2:
-                words = d.update(rng.integers(-128, 128, n_in), rng.integers(-128, 128, n_out))
-            elif kind == 3:
-                words = d.infer(rng.integers(-128, 128, n_in))
-            elif kind == 4:
-                words = d.simple(Op.COMMIT)
-            elif kind == 5:
-                words = d.simple(rng.choice([Op.READ_W, Op.READ_WCNT]),
-                                 int(rng.integers(0, n_out + 1)))
-            elif kind == 6:
-                words = d.simple(Op.READ_STATS, int(rng.integers(0, 22)))
-            elif kind == 7:
-                words = d.simple(Op.READ_LRT, (int(rng.integers(0, 4)) << 14)
-                                 | int(rng.integers(0, max(n_in, n_out) + 1)))
-            elif kind == 8:
-                words = [int(rng.integers(0, 1 << 32))]  # garbage header
-            elif kind == 9:  # payload one word short or long
-                words = d.update(rng.integers(-128, 128, n_in), rng.integers(-128, 128, n_out))
-                words = words[:-1] if rng.random() < 0.5 else words + [0]
-            elif kind == 10:
-                words = d.inject(int(rng.integers(0, n_out)), rng.integers(-128, 128, n_in))
-            elif kind == 11:
-                words = d.set_stuck(int(rng.integers(0, n_out)), rng.random(n_in) < 0.1)
-            elif kind == 12:
-                words = d.simple(rng.choice([Op.RESET_LRT, Op.NOP, Op.GET_CFG]),
-                                 int(rng.integers(0, 2)) * int(rng.integers(0, 12)))
-            else:
-                words = d.set_cfg(Reg.LR_MANT, int(rng.integers(1, 1 << 16)))
+            words = random_command(rng, n_in, n_out)
             await check(host, model, words, f"command {i}")
         await compare_state(host, model, "end")
+
+    @cocotb.test()
+    async def fuzz_streams(dut):
+        """Many short random command streams, each from reset: every response, and the
+        state read back at each stream's end, equal the model's
+        (PYSIM_FUZZ_STREAMS streams; `nox -s fuzz` runs 2,000)."""
+        from pysim.hw import driver as d
+        from pysim.hw.accel import Accelerator
+        from pysim.hw.isa import Op, Stat
+
+        p = runner.params()
+        arch = arch_of(p)
+        rng = np.random.default_rng(cocotb.RANDOM_SEED)
+        host = await start(dut)
+        streams = int(os.environ.get("PYSIM_FUZZ_STREAMS", "20"))
+        for k in range(streams):
+            dut.rst_i.value = 1
+            await RisingEdge(dut.clk_i)
+            await RisingEdge(dut.clk_i)
+            dut.rst_i.value = 0
+            model = Accelerator(arch)
+            for i in range(int(rng.integers(3, 12))):
+                await check(host, model, random_command(rng, arch.n_in, arch.n_out),
+                            f"stream {k} command {i}")
+            for s in (Stat.CYCLES, Stat.ERRORS, Stat.NVM_WRITES, Stat.SAMPLES):
+                await check(host, model, d.simple(Op.READ_STATS, s), f"stream {k} {s.name}")
+        dut._log.info(f"{streams} random command streams: 0 mismatches")
 
     @cocotb.test()
     async def digits_adaptation(dut):

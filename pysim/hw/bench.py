@@ -160,11 +160,10 @@ def rtl_speed(sim: str, iterations: int = 120) -> dict | None:
         print(f"  {sim}: skipped ({exc})")
         return None
     t0 = time.perf_counter()
-    runner.run("accel_top", RTL_SMALL, seed=7, sim=sim, iterations=iterations,
-               sources=RTL_SOURCES)
+    path = runner.run("accel_top", RTL_SMALL, seed=7, sim=sim, iterations=iterations,
+                      sources=RTL_SOURCES)
     total = time.perf_counter() - t0
-    tag = "-".join(f"{k}{v}" for k, v in sorted(RTL_SMALL.items()))
-    xml = ET.parse(root / "sim_build" / f"accel_top-{sim}-{tag}" / "results.xml")
+    xml = ET.parse(path)
     sim_ns = wall = 0.0
     for case in xml.iter("testcase"):
         wall += float(case.get("time", 0.0))

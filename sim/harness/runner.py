@@ -30,7 +30,7 @@ def simulator(sim: str | None = None) -> str:
 
 def run(block: str, params: dict, seed: int | None = None, sim: str | None = None,
         sources: list[str] | None = None, iterations: int | None = None,
-        test_module: str | None = None, env: dict | None = None) -> None:
+        test_module: str | None = None, env: dict | None = None) -> Path:
     """Build ``rtl/<block>.v`` (+ ``sources``) with ``params``; run ``sim/test_<block>.py``."""
     from cocotb_tools.runner import get_results, get_runner
 
@@ -67,6 +67,7 @@ def run(block: str, params: dict, seed: int | None = None, sim: str | None = Non
     if n_tests == 0 or n_failed:
         raise AssertionError(f"{block} {params}: {n_failed} of {n_tests} cocotb tests failed "
                              f"with seed {seed}; rerun: {rerun}; results in {xml}")
+    return Path(xml)
 
 
 def params() -> dict:
