@@ -24,6 +24,7 @@ from pathlib import Path
 
 from .experiment import ExperimentCfg, expand_methods, run_job
 from .hw.params import AccelConfig
+from .report import fmt_life
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ["lrt_unit.v", "gs_unit.v", "core_svd.v", "reduce_ok.v", "rot_unit.v", "rsqrt.v",
@@ -66,12 +67,11 @@ def row(name: str, r: dict, samples: int) -> dict:
     if hw:
         s = hw[0]
         cyc = f"{(s['lrt_cycles'] + s['commit_cycles']) / samples:.0f}"
-    life = r["lifetime_years"]
     return {"method": name, "start": r["curve"][0]["ema_acc"], "end": r["final_ema_acc"],
             "test": r["final_test_acc"], "max_writes": r["max_writes"],
             "total_writes": r["total_writes"], "mac": e["mac"], "sram": e["sram"],
             "nvm": e["nvm"], "cycles": cyc, "aux": r["aux_words"],
-            "life": "∞" if life is None else (f"{life:.2g}" if life < 1e6 else f"{life:.1e}")}
+            "life": fmt_life(r["lifetime_years"])}
 
 
 def table(name: str, rows: list[dict]) -> str:

@@ -248,10 +248,14 @@ def pretrain(cfg: ExperimentCfg, seed: int, splits: data_mod.Splits,
     return net
 
 
+def _digest(parts) -> str:
+    """Stable hash of JSON-able configuration parts (file names of cached results)."""
+    return hashlib.sha1(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def _cached_pretrain(cfg: ExperimentCfg, seed: int, splits, device, out: Path) -> Network:
-    key = hashlib.sha1(json.dumps([cfg.network, dataclasses.asdict(cfg.data),
-                                   dataclasses.asdict(cfg.pretrain), cfg.device, cfg.bits, seed],
-                                  sort_keys=True).encode()).hexdigest()[:12]
+    key = _digest([cfg.network, dataclasses.asdict(cfg.data), dataclasses.asdict(cfg.pretrain),
+                   cfg.device, cfg.bits, seed])[:12]
     path = out / "pretrained" / f"{cfg.network}-{key}.pkl"
     if path.exists():
         with open(path, "rb") as fh:
@@ -268,8 +272,7 @@ def job_id(cfg: ExperimentCfg, method: Method, seed: int, lr: float, samples: in
     parts = [cfg.network, cfg.device, cfg.bits, accel, dataclasses.asdict(cfg.data),
              dataclasses.asdict(cfg.stream), dataclasses.asdict(cfg.pretrain),
              dataclasses.asdict(cfg.scenario), dataclasses.asdict(method.cfg), method.max_norm]
-    digest = hashlib.sha1(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
-    return f"{method.name}__s{seed}__lr{lr:g}__n{samples}__{digest[:10]}"
+    return f"{method.name}__s{seed}__lr{lr:g}__n{samples}__{_digest(parts)[:10]}"
 
 
 def make_rules(method: Method, lr: float, net: Network, xbars, rng, accel: AccelConfig
@@ -411,8 +414,7 @@ class Job:
                 "total_pixel_writes": last["total_pixel_writes"], "aux_words": aux,
                 "energy_pj_per_sample": per_sample,
                 "lifetime_years": years if math.isfinite(years) else None,
-                "hw_check": [getattr(r, "check", None) for r in self.rules if r is not None
-                             and getattr(r, "check", None) is not None],
+                "hw_check": [r.check for r in self.rules if hasattr(r, "check")],
                 "hw_stats": [r.hw_stats() for r in self.rules if hasattr(r, "hw_stats")]}
 
 

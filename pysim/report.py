@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 
-def _fmt_life(v) -> str:
+def fmt_life(v) -> str:
+    """Lifetime in years for tables: ∞ when no cell is ever written."""
     return "∞" if v is None else (f"{v:.3g}" if v < 1e6 else f"{v:.1e}")
 
 
@@ -29,7 +30,7 @@ def markdown_table(summary: dict) -> str:
             f" | {r['max_writes']['mean']:.0f} | {r['total_writes']['mean']:.0f}"
             f" | {r['max_pixel_writes']['mean']:.0f} | {r['aux_words']}"
             f" | {e['mac']:.0f} / {e['sram']:.0f} / {e['nvm']:.0f}"
-            f" | {_fmt_life(r['lifetime_years'])} |")
+            f" | {fmt_life(r['lifetime_years'])} |")
     return "\n".join(lines) + "\n"
 
 

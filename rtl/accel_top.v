@@ -273,7 +273,6 @@ module accel_top #(
         xb_wr_valid = 1'b0;
         xb_wr_op = 2'd0;
         xb_wr_row = ROW_W'(operand);
-        xb_wr_codes = x_c[N_IN*WB-1:0];
         for (j = 0; j < N_IN; j = j + 1) xb_wr_codes[j*WB +: WB] = x_c[j*8 +: WB];
         if (state_q == S_EXEC && err_c == ERR_OK) begin
             if (op == OP_LOAD_W) xb_wr_valid = 1'b1;

@@ -326,22 +326,20 @@ module lrt_unit #(
                 end
                 S_ROT: begin
                     t_q <= t_q + 1'b1;
-
+                    if (rot_r_done) begin  // write-back in the edge that sees R rotated
+                        for (x = 0; x < N_OUT; x = x + 1)
+                            for (t = 0; t < R; t = t + 1)
+                                l_q[(x*Q + t)*F +: F] <= rot_l_q[(x*R + t)*F +: F];
+                        for (x = 0; x < N_IN; x = x + 1)
+                            for (t = 0; t < R; t = t + 1)
+                                r_q[(x*Q + t)*F +: F] <= rot_r_q[(x*R + t)*F +: F];
+                        sigma_q <= sig_new_c;
+                        done_o <= 1'b1;
+                        state_q <= S_IDLE;
+                    end
                 end
                 default: state_q <= S_IDLE;
             endcase
-            // Write-back, in the edge that sees the R rotation done.
-            if (state_q == S_ROT && rot_r_done) begin
-                    for (x = 0; x < N_OUT; x = x + 1)
-                        for (t = 0; t < R; t = t + 1)
-                            l_q[(x*Q + t)*F +: F] <= rot_l_q[(x*R + t)*F +: F];
-                    for (x = 0; x < N_IN; x = x + 1)
-                        for (t = 0; t < R; t = t + 1)
-                            r_q[(x*Q + t)*F +: F] <= rot_r_q[(x*R + t)*F +: F];
-                    sigma_q <= sig_new_c;
-                    done_o <= 1'b1;
-                    state_q <= S_IDLE;
-            end
         end
     end
 endmodule

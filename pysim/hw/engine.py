@@ -15,6 +15,7 @@ on the RTL and on the model, and the responses must agree word for word.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 
@@ -50,15 +51,9 @@ class HwLRT(UpdateRule):
                  seed: int = 0xACE1, execute: Callable[[list[int]], list[int]] | None = None):
         super().__init__(crossbar, lr)
         n_out, n_in = crossbar.shape
-        arch = accel.arch
-        if (arch.n_out, arch.n_in) != (n_out, n_in) or arch.rank != rank:
-            import dataclasses
-
-            arch = dataclasses.replace(arch, n_out=n_out, n_in=n_in, rank=rank)
-        if crossbar.device.bits != arch.w_bits:
-            import dataclasses
-
-            arch = dataclasses.replace(arch, w_bits=crossbar.device.bits)
+        # The accelerator takes the layer's shape, the rank and the device's level width.
+        arch = dataclasses.replace(accel.arch, n_out=n_out, n_in=n_in, rank=rank,
+                                   w_bits=crossbar.device.bits)
         self.model = Accelerator(AccelConfig(accel.name, accel.description, arch, accel.energy))
         # With an external executor (the RTL through cocotb) every command also runs on
         # the model, and any difference in any response word stops the run.
