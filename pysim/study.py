@@ -30,13 +30,13 @@ def _submit_all(tasks: list[tuple], out: Path, workers: int, scheduler: str | No
             from distributed import Client
         except ImportError as exc:
             raise RuntimeError("--scheduler needs Dask: pip install distributed") from exc
-        client = Client(scheduler)
-        futures = [client.submit(run_job, *t, str(out), pure=False) for t in tasks]
-        for i, fut in enumerate(futures):
-            try:
-                results[i] = fut.result()
-            except Exception as exc:  # keep going: other jobs' results must not be lost
-                errors.append((tasks[i], exc))
+        with Client(scheduler) as client:
+            futures = [client.submit(run_job, *t, str(out), pure=False) for t in tasks]
+            for i, fut in enumerate(futures):
+                try:
+                    results[i] = fut.result()
+                except Exception as exc:  # keep going: other jobs' results must not be lost
+                    errors.append((tasks[i], exc))
     elif workers <= 1:
         for i, t in enumerate(tasks):
             try:

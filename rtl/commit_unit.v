@@ -195,15 +195,20 @@ module commit_unit #(
     // Max-norm scale chain: (LR) x (B, 0) x (yb, -eb) x (yd, -ed) x (yd, -ed), yd = rsq_y.
     reg [127:0] m1, m2, m3, mn_chain_m;
     integer e1, e2, e3, mn_chain_e;
+    // The exponents as integers: Yosys 0.70 rejects a size cast in the same expression
+    // as a call of the integer function mn_z ("Static cast with zero or negative size").
+    wire integer lr_shift_n = 32'(lr_shift_i);
+    wire integer rsq_e_n = 32'(rsq_e);
+    wire integer eb_n = 32'(eb_q);
     always @* begin
         m1 = mn_m(128'(lr_mant_i), 128'(b_i));
-        e1 = -32'(lr_shift_i) + mn_z(128'(lr_mant_i), 128'(b_i));
+        e1 = mn_z(128'(lr_mant_i), 128'(b_i)) - lr_shift_n;
         m2 = mn_m(m1, 128'(yb_q));
-        e2 = e1 - 32'(eb_q) + mn_z(m1, 128'(yb_q));
+        e2 = e1 - eb_n + mn_z(m1, 128'(yb_q));
         m3 = mn_m(m2, 128'(rsq_y));
-        e3 = e2 - 32'(rsq_e) + mn_z(m2, 128'(rsq_y));
+        e3 = e2 - rsq_e_n + mn_z(m2, 128'(rsq_y));
         mn_chain_m = mn_m(m3, 128'(rsq_y));
-        mn_chain_e = e3 - 32'(rsq_e) + mn_z(m3, 128'(rsq_y));
+        mn_chain_e = e3 - rsq_e_n + mn_z(m3, 128'(rsq_y));
     end
 
     integer x;
@@ -239,7 +244,7 @@ module commit_unit #(
                         wait_q <= 16'(VEC - 2);   // this edge is the pass's first
                     end else begin
                         sc_m_q <= mn_m(128'(lr_mant_i), 128'(rsq_y));
-                        sc_e_q <= -32'(lr_shift_i) - 32'(rsq_e) + mn_z(128'(lr_mant_i), 128'(rsq_y));
+                        sc_e_q <= mn_z(128'(lr_mant_i), 128'(rsq_y)) - lr_shift_n - rsq_e_n;
                         state_q <= S_G;
                         wait_q <= 16'(2 + R - 1);
                     end

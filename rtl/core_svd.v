@@ -163,15 +163,17 @@ module core_svd #(
     wire [QW-1:0] ord_a = order_q[i_c];
     wire [QW-1:0] ord_b = order_q[i_c + 1];
 
-    // Sort network position of compare-exchange ce_q: pass p, index i.
-    integer i_c, n_c;
+    // Sort network position of compare-exchange ce_q: pass p, index i. A bounded loop
+    // (at most Q-1 passes) so that synthesis can unroll it.
+    integer i_c, n_c, pass_c;
     always @* begin
         i_c = 32'(ce_q);
         n_c = Q - 1;
-        while (i_c >= n_c && n_c > 0) begin
-            i_c = i_c - n_c;
-            n_c = n_c - 1;
-        end
+        for (pass_c = 0; pass_c < Q - 1; pass_c = pass_c + 1)
+            if (i_c >= n_c && n_c > 0) begin
+                i_c = i_c - n_c;
+                n_c = n_c - 1;
+            end
     end
 
     // rsqrt operands are issued in the cycle whose edge starts the unit.

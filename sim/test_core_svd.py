@@ -8,13 +8,12 @@ saturation widths, the cycle count of every phase.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from harness import runner
 
 try:
     import cocotb
-    from harness.bench import clock_and_reset, pack, start_and_wait, unpack
+    from harness.bench import each_seed, pack, start_and_wait, unpack
 except ImportError:  # pragma: no cover
     cocotb = None
 
@@ -67,28 +66,27 @@ if cocotb is not None:
         q = r + 1
         arch = ArchParams(n_in=16, n_out=8, rank=r, lanes=p["LANES"], wc_bits=p["WC"],
                           sweeps=p["SWEEPS"])
-        rng = np.random.default_rng(cocotb.RANDOM_SEED)
-        await clock_and_reset(dut, {"start_i": 0, "a_i": 0, "b_i": 0, "sigma_i": 0})
-        for i, (a, b, sig) in enumerate(operands(arch, rng, runner.iterations(60))):
-            model = LrtUnit(arch)
-            model.sigma = list(sig)
-            st = [0] * N_STATS
-            A, E, c1 = model.core(a, b)
-            A, V, c2 = model.jacobi(A, st)
-            sv, U, c3 = model.post(A, st)
-            order, c4 = model.sort(sv)
-            edges = await start_and_wait(dut, {"a_i": pack(a, 32), "b_i": pack(b, 32),
-                                               "sigma_i": pack(sig, 64)})
-            where = f"operand set {i} a={a} b={b} sigma={sig}"
-            assert int(dut.e_o.value) == E, where
-            assert int(dut.rotations_o.value) == st[Stat.ROTATIONS], where
-            flat_v, flat_u = [v for row in V for v in row], [v for row in U for v in row]
-            assert list(unpack(int(dut.v_o.value), q * q, 24, True)) == flat_v, where
-            assert list(unpack(int(dut.u_o.value), q * q, 24, True)) == flat_u, where
-            assert list(unpack(int(dut.sig_o.value), q, 32, False)) == sv, where
-            assert list(unpack(int(dut.order_o.value), q, 4, False)) == order, where
-            assert edges == c1 + c2 + c3 + c4, f"{where}: rtl {edges} cycles, spec " \
-                f"{c1 + c2 + c3 + c4}"
+        async for rng in each_seed(dut, {"start_i": 0, "a_i": 0, "b_i": 0, "sigma_i": 0}):
+            for i, (a, b, sig) in enumerate(operands(arch, rng, runner.iterations(60))):
+                model = LrtUnit(arch)
+                model.sigma = list(sig)
+                st = [0] * N_STATS
+                A, E, c1 = model.core(a, b)
+                A, V, c2 = model.jacobi(A, st)
+                sv, U, c3 = model.post(A, st)
+                order, c4 = model.sort(sv)
+                edges = await start_and_wait(dut, {"a_i": pack(a, 32), "b_i": pack(b, 32),
+                                                   "sigma_i": pack(sig, 64)})
+                where = f"operand set {i} a={a} b={b} sigma={sig}"
+                assert int(dut.e_o.value) == E, where
+                assert int(dut.rotations_o.value) == st[Stat.ROTATIONS], where
+                flat_v, flat_u = [v for row in V for v in row], [v for row in U for v in row]
+                assert list(unpack(int(dut.v_o.value), q * q, 24, True)) == flat_v, where
+                assert list(unpack(int(dut.u_o.value), q * q, 24, True)) == flat_u, where
+                assert list(unpack(int(dut.sig_o.value), q, 32, False)) == sv, where
+                assert list(unpack(int(dut.order_o.value), q, 4, False)) == order, where
+                assert edges == c1 + c2 + c3 + c4, f"{where}: rtl {edges} cycles, spec " \
+                    f"{c1 + c2 + c3 + c4}"
 
 
 PARAMS = [dict(RANK=4, LANES=8, WC=24, SWEEPS=4), dict(RANK=2, LANES=3, WC=20, SWEEPS=3)]
@@ -96,5 +94,4 @@ PARAMS = [dict(RANK=4, LANES=8, WC=24, SWEEPS=4), dict(RANK=2, LANES=3, WC=20, S
 
 @pytest.mark.parametrize("params", PARAMS, ids=lambda p: f"r{p['RANK']}P{p['LANES']}")
 def test_core_svd(params, cocotb_opts):
-    seed, sim, iters = cocotb_opts
-    runner.run("core_svd", params, seed, sim, sources=["rsqrt.v"], iterations=iters)
+    runner.run("core_svd", params, sources=["rsqrt.v"], **cocotb_opts)

@@ -15,7 +15,7 @@ from harness import runner
 try:
     import cocotb
     from cocotb.triggers import FallingEdge, RisingEdge
-    from harness.bench import clock_and_reset, pack, start_and_wait, unpack
+    from harness.bench import each_seed, pack, start_and_wait, unpack
 except ImportError:  # pragma: no cover
     cocotb = None
 
@@ -33,43 +33,42 @@ if cocotb is not None:
         q, f = r + 1, p["F"]
         arch = ArchParams(n_in=n_in, n_out=n_out, rank=r, lanes=p["LANES"], f_bits=f,
                           wc_bits=p["WC"], sweeps=p["SWEEPS"])
-        model = LrtUnit(arch)
-        rng = np.random.default_rng(cocotb.RANDOM_SEED)
-        await clock_and_reset(dut, {"start_i": 0, "x_i": 0, "dy_i": 0, "mode_i": 0,
-                                    "kappa_q4_i": 0, "clear_i": 0, "lfsr_load_i": 0,
-                                    "lfsr_seed_i": 0})
-        n = runner.iterations(24)
-        for phase, (mode, kappa) in enumerate(((0, 0), (0, 1600), (1, 0), (1, 1600))):
-            if phase:  # clear between phases, as RESET_LRT does
-                await FallingEdge(dut.clk_i)
-                dut.clear_i.value = 1
-                await RisingEdge(dut.clk_i)
-                await FallingEdge(dut.clk_i)
-                dut.clear_i.value = 0
-                model.reset()
-            regs = dict(REG_RESET)
-            regs[Reg.MODE], regs[Reg.KAPPA_Q4] = mode, kappa
-            for i in range(n):
-                x = rng.integers(-128, 128, n_in) * (i % 11 != 7)  # some zero samples
-                dy = rng.integers(-128, 128, n_out)
-                st = [0] * N_STATS
-                absorbed, cycles = model.update(x, dy, regs, st)
-                edges = await start_and_wait(dut, {"x_i": pack(x, 8), "dy_i": pack(dy, 8),
-                                                   "mode_i": mode, "kappa_q4_i": kappa})
-                where = f"phase {phase} (mode {mode}, kappa {kappa}) sample {i}"
-                assert bool(int(dut.absorbed_o.value)) == absorbed, where
-                assert edges == cycles, f"{where}: rtl {edges} cycles, model {cycles}"
-                L = unpack(int(dut.l_o.value), n_out * q, f, True).reshape(n_out, q)
-                R = unpack(int(dut.r_o.value), n_in * q, f, True).reshape(n_in, q)
-                assert np.array_equal(L, model.L), f"{where}: L"
-                assert np.array_equal(R, model.R), f"{where}: R"
-                sig = list(unpack(int(dut.sigma_o.value), r, 64, False))
-                assert sig == model.sigma, f"{where}: sigma"
-                assert int(dut.lfsr_o.value) == model.lfsr, f"{where}: lfsr"
-                assert int(dut.pending_o.value) == model.pending, f"{where}: pending"
-                if absorbed and cycles > 200:
-                    assert int(dut.rotations_o.value) == st[Stat.ROTATIONS], where
-                    assert int(dut.k_o.value) == (model.last_k or 0), where
+        async for rng in each_seed(dut, {"start_i": 0, "x_i": 0, "dy_i": 0, "mode_i": 0,
+                                         "kappa_q4_i": 0, "clear_i": 0, "lfsr_load_i": 0,
+                                         "lfsr_seed_i": 0}):
+            model = LrtUnit(arch)
+            n = runner.iterations(24)
+            for phase, (mode, kappa) in enumerate(((0, 0), (0, 1600), (1, 0), (1, 1600))):
+                if phase:  # clear between phases, as RESET_LRT does
+                    await FallingEdge(dut.clk_i)
+                    dut.clear_i.value = 1
+                    await RisingEdge(dut.clk_i)
+                    await FallingEdge(dut.clk_i)
+                    dut.clear_i.value = 0
+                    model.reset()
+                regs = dict(REG_RESET)
+                regs[Reg.MODE], regs[Reg.KAPPA_Q4] = mode, kappa
+                for i in range(n):
+                    x = rng.integers(-128, 128, n_in) * (i % 11 != 7)  # some zero samples
+                    dy = rng.integers(-128, 128, n_out)
+                    st = [0] * N_STATS
+                    absorbed, cycles = model.update(x, dy, regs, st)
+                    edges = await start_and_wait(dut, {"x_i": pack(x, 8), "dy_i": pack(dy, 8),
+                                                       "mode_i": mode, "kappa_q4_i": kappa})
+                    where = f"phase {phase} (mode {mode}, kappa {kappa}) sample {i}"
+                    assert bool(int(dut.absorbed_o.value)) == absorbed, where
+                    assert edges == cycles, f"{where}: rtl {edges} cycles, model {cycles}"
+                    L = unpack(int(dut.l_o.value), n_out * q, f, True).reshape(n_out, q)
+                    R = unpack(int(dut.r_o.value), n_in * q, f, True).reshape(n_in, q)
+                    assert np.array_equal(L, model.L), f"{where}: L"
+                    assert np.array_equal(R, model.R), f"{where}: R"
+                    sig = list(unpack(int(dut.sigma_o.value), r, 64, False))
+                    assert sig == model.sigma, f"{where}: sigma"
+                    assert int(dut.lfsr_o.value) == model.lfsr, f"{where}: lfsr"
+                    assert int(dut.pending_o.value) == model.pending, f"{where}: pending"
+                    if absorbed and cycles > 200:
+                        assert int(dut.rotations_o.value) == st[Stat.ROTATIONS], where
+                        assert int(dut.k_o.value) == (model.last_k or 0), where
 
 
 PARAMS = [dict(N_IN=64, N_OUT=10, RANK=4, LANES=8, F=16, WC=24, SWEEPS=4),
@@ -78,6 +77,6 @@ PARAMS = [dict(N_IN=64, N_OUT=10, RANK=4, LANES=8, F=16, WC=24, SWEEPS=4),
 
 @pytest.mark.parametrize("params", PARAMS, ids=lambda p: f"{p['N_IN']}x{p['N_OUT']}r{p['RANK']}")
 def test_lrt_unit(params, cocotb_opts):
-    seed, sim, iters = cocotb_opts
-    runner.run("lrt_unit", params, seed, sim, iterations=iters,
-               sources=["gs_unit.v", "core_svd.v", "reduce_ok.v", "rot_unit.v", "rsqrt.v"])
+    runner.run("lrt_unit", params,
+               sources=["gs_unit.v", "core_svd.v", "reduce_ok.v", "rot_unit.v", "rsqrt.v"],
+               **cocotb_opts)

@@ -14,7 +14,7 @@ from harness import runner
 try:
     import cocotb
     from cocotb.triggers import ReadOnly, RisingEdge
-    from harness.bench import clock_and_reset, pack, unpack
+    from harness.bench import each_seed, pack, unpack
 except ImportError:  # pragma: no cover - cocotb is a declared dependency
     cocotb = None
 
@@ -29,56 +29,55 @@ if cocotb is not None:
 
         p = runner.params()
         n_in, n_out, wb, cw = p["N_IN"], p["N_OUT"], p["WB"], p["CNT_W"]
-        rng = np.random.default_rng(cocotb.RANDOM_SEED)
-        arch = ArchParams(n_in=n_in, n_out=n_out, rank=1, w_bits=wb, cnt_bits=cw)
-        model = HwCrossbar(arch)
-        regs, stats = dict(REG_RESET), [0] * N_STATS
-        await clock_and_reset(dut, {"wr_valid_i": 0, "rd_row_i": 0, "endurance_i": 0,
-                                    "pulse_mode_i": 0})
-        lo, hi = -(1 << (wb - 1)), (1 << (wb - 1)) - 1
-        for step in range(runner.iterations(300)):
-            if step % 50 == 0:
-                regs[Reg.ENDURANCE] = int(rng.choice([0, 0, 3, 20]))
-                regs[Reg.PULSE_MODE] = int(rng.integers(0, 3))
-            row = int(rng.integers(0, n_out))
-            op = int(rng.choice([0, 0, 0, 0, 0, 1, 2]))
-            cur = model.codes[row].copy()
-            codes = np.where(rng.random(n_in) < 0.5, cur, rng.integers(lo, hi + 1, n_in))
-            flags = rng.random(n_in) < 0.1
-            dut.wr_valid_i.value = 1
-            dut.wr_op_i.value = op
-            dut.wr_row_i.value = row
-            dut.wr_codes_i.value = pack(codes, wb)
-            dut.wr_flags_i.value = pack(flags, 1)
-            dut.endurance_i.value = regs[Reg.ENDURANCE]
-            dut.pulse_mode_i.value = regs[Reg.PULSE_MODE]
-            before = list(stats)
-            if op == 0:
-                model.write(row, codes, regs, stats)
-            elif op == 1:
-                model.codes[row] = codes
-            else:
-                model.stuck[row] = flags
-            await RisingEdge(dut.clk_i)
-            dut.wr_valid_i.value = 0
-            await RisingEdge(dut.clk_i)
-            await ReadOnly()
-            if op == 0:
-                got = (int(dut.wr_written_o.value), int(dut.wr_blocked_o.value),
-                       int(dut.wr_pulses_o.value))
-                want = (stats[Stat.NVM_WRITES] - before[Stat.NVM_WRITES],
-                        stats[Stat.NVM_BLOCKED] - before[Stat.NVM_BLOCKED],
-                        stats[Stat.NVM_PULSES] - before[Stat.NVM_PULSES])
-                assert got == want, f"step {step} row {row}: rtl {got} model {want}"
-            await RisingEdge(dut.clk_i)
-            for r in range(n_out):
-                dut.rd_row_i.value = r
-                await ReadOnly()
-                rc = unpack(int(dut.rd_codes_o.value), n_in, wb, True)
-                cc = unpack(int(dut.rd_counts_o.value), n_in, cw, False)
-                assert np.array_equal(rc, model.codes[r]), f"step {step} codes row {r}"
-                assert np.array_equal(cc, model.counts[r]), f"step {step} counts row {r}"
+        async for rng in each_seed(dut, {"wr_valid_i": 0, "rd_row_i": 0, "endurance_i": 0,
+                                         "pulse_mode_i": 0}):
+            arch = ArchParams(n_in=n_in, n_out=n_out, rank=1, w_bits=wb, cnt_bits=cw)
+            model = HwCrossbar(arch)
+            regs, stats = dict(REG_RESET), [0] * N_STATS
+            lo, hi = -(1 << (wb - 1)), (1 << (wb - 1)) - 1
+            for step in range(runner.iterations(300)):
+                if step % 50 == 0:
+                    regs[Reg.ENDURANCE] = int(rng.choice([0, 0, 3, 20]))
+                    regs[Reg.PULSE_MODE] = int(rng.integers(0, 3))
+                row = int(rng.integers(0, n_out))
+                op = int(rng.choice([0, 0, 0, 0, 0, 1, 2]))
+                cur = model.codes[row].copy()
+                codes = np.where(rng.random(n_in) < 0.5, cur, rng.integers(lo, hi + 1, n_in))
+                flags = rng.random(n_in) < 0.1
+                dut.wr_valid_i.value = 1
+                dut.wr_op_i.value = op
+                dut.wr_row_i.value = row
+                dut.wr_codes_i.value = pack(codes, wb)
+                dut.wr_flags_i.value = pack(flags, 1)
+                dut.endurance_i.value = regs[Reg.ENDURANCE]
+                dut.pulse_mode_i.value = regs[Reg.PULSE_MODE]
+                before = list(stats)
+                if op == 0:
+                    model.write(row, codes, regs, stats)
+                elif op == 1:
+                    model.codes[row] = codes
+                else:
+                    model.stuck[row] = flags
                 await RisingEdge(dut.clk_i)
+                dut.wr_valid_i.value = 0
+                await RisingEdge(dut.clk_i)
+                await ReadOnly()
+                if op == 0:
+                    got = (int(dut.wr_written_o.value), int(dut.wr_blocked_o.value),
+                           int(dut.wr_pulses_o.value))
+                    want = (stats[Stat.NVM_WRITES] - before[Stat.NVM_WRITES],
+                            stats[Stat.NVM_BLOCKED] - before[Stat.NVM_BLOCKED],
+                            stats[Stat.NVM_PULSES] - before[Stat.NVM_PULSES])
+                    assert got == want, f"step {step} row {row}: rtl {got} model {want}"
+                await RisingEdge(dut.clk_i)
+                for r in range(n_out):
+                    dut.rd_row_i.value = r
+                    await ReadOnly()
+                    rc = unpack(int(dut.rd_codes_o.value), n_in, wb, True)
+                    cc = unpack(int(dut.rd_counts_o.value), n_in, cw, False)
+                    assert np.array_equal(rc, model.codes[r]), f"step {step} codes row {r}"
+                    assert np.array_equal(cc, model.counts[r]), f"step {step} counts row {r}"
+                    await RisingEdge(dut.clk_i)
 
 
 PARAMS = [dict(N_IN=64, N_OUT=10, WB=8, CNT_W=32), dict(N_IN=16, N_OUT=8, WB=4, CNT_W=8)]
@@ -86,5 +85,4 @@ PARAMS = [dict(N_IN=64, N_OUT=10, WB=8, CNT_W=32), dict(N_IN=16, N_OUT=8, WB=4, 
 
 @pytest.mark.parametrize("params", PARAMS, ids=lambda p: f"{p['N_IN']}x{p['N_OUT']}")
 def test_nvm_crossbar(params, cocotb_opts):
-    seed, sim, iters = cocotb_opts
-    runner.run("nvm_crossbar", params, seed, sim, iterations=iters)
+    runner.run("nvm_crossbar", params, **cocotb_opts)

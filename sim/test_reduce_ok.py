@@ -8,13 +8,12 @@ the zero-tail path and the data-dependent cycle count.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from harness import runner
 
 try:
     import cocotb
-    from harness.bench import clock_and_reset, pack, start_and_wait, unpack
+    from harness.bench import each_seed, pack, start_and_wait, unpack
 except ImportError:  # pragma: no cover
     cocotb = None
 
@@ -55,26 +54,26 @@ if cocotb is not None:
         r = p["RANK"]
         q = r + 1
         arch = ArchParams(n_in=12, n_out=7, rank=r, lanes=p["LANES"])
-        rng = np.random.default_rng(cocotb.RANDOM_SEED)
-        await clock_and_reset(dut, {"start_i": 0, "sig_i": 0, "order_i": 0, "u_i": 0,
-                                    "v_i": 0, "lfsr_i": 0})
-        for i, (sig, order, U, V, lfsr) in enumerate(operands(arch, rng, runner.iterations(40))):
-            model = LrtUnit(arch)
-            model.lfsr = lfsr
-            T_L, T_R, new, cycles = model.reduce_unbiased(sig, order, U, V, [0] * N_STATS)
-            edges = await start_and_wait(dut, {
-                "sig_i": pack(sig, 32), "order_i": pack(order, 4),
-                "u_i": pack([v for row in U for v in row], 24),
-                "v_i": pack([v for row in V for v in row], 24), "lfsr_i": lfsr})
-            where = f"operand set {i}: sigma={sig} order={order}"
-            tl = unpack(int(dut.tl_o.value), q * r, 24, True)
-            tr = unpack(int(dut.tr_o.value), q * r, 24, True)
-            assert list(tl) == [v for row in T_L for v in row], where
-            assert list(tr) == [v for row in T_R for v in row], where
-            assert list(unpack(int(dut.sig_o.value), r, 40, False)) == new, where
-            assert int(dut.lfsr_o.value) == model.lfsr, where
-            assert int(dut.k_o.value) == (model.last_k or 0), where
-            assert edges == cycles, f"{where}: rtl {edges} cycles, model {cycles}"
+        async for rng in each_seed(dut, {"start_i": 0, "sig_i": 0, "order_i": 0, "u_i": 0,
+                                         "v_i": 0, "lfsr_i": 0}):
+            ops = operands(arch, rng, runner.iterations(40))
+            for i, (sig, order, U, V, lfsr) in enumerate(ops):
+                model = LrtUnit(arch)
+                model.lfsr = lfsr
+                T_L, T_R, new, cycles = model.reduce_unbiased(sig, order, U, V, [0] * N_STATS)
+                edges = await start_and_wait(dut, {
+                    "sig_i": pack(sig, 32), "order_i": pack(order, 4),
+                    "u_i": pack([v for row in U for v in row], 24),
+                    "v_i": pack([v for row in V for v in row], 24), "lfsr_i": lfsr})
+                where = f"operand set {i}: sigma={sig} order={order}"
+                tl = unpack(int(dut.tl_o.value), q * r, 24, True)
+                tr = unpack(int(dut.tr_o.value), q * r, 24, True)
+                assert list(tl) == [v for row in T_L for v in row], where
+                assert list(tr) == [v for row in T_R for v in row], where
+                assert list(unpack(int(dut.sig_o.value), r, 40, False)) == new, where
+                assert int(dut.lfsr_o.value) == model.lfsr, where
+                assert int(dut.k_o.value) == (model.last_k or 0), where
+                assert edges == cycles, f"{where}: rtl {edges} cycles, model {cycles}"
 
 
 PARAMS = [dict(RANK=4, LANES=8), dict(RANK=2, LANES=3)]
@@ -82,5 +81,4 @@ PARAMS = [dict(RANK=4, LANES=8), dict(RANK=2, LANES=3)]
 
 @pytest.mark.parametrize("params", PARAMS, ids=lambda p: f"r{p['RANK']}P{p['LANES']}")
 def test_reduce_ok(params, cocotb_opts):
-    seed, sim, iters = cocotb_opts
-    runner.run("reduce_ok", params, seed, sim, sources=["rsqrt.v"], iterations=iters)
+    runner.run("reduce_ok", params, sources=["rsqrt.v"], **cocotb_opts)

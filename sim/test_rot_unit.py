@@ -13,7 +13,7 @@ from harness import runner
 
 try:
     import cocotb
-    from harness.bench import clock_and_reset, pack, start_and_wait, unpack
+    from harness.bench import each_seed, pack, start_and_wait, unpack
 except ImportError:  # pragma: no cover
     cocotb = None
 
@@ -29,28 +29,27 @@ if cocotb is not None:
         p = runner.params()
         n, r, f = p["N"], p["RANK"], p["F"]
         q = r + 1
-        rng = np.random.default_rng(cocotb.RANDOM_SEED)
-        await clock_and_reset(dut, {"start_i": 0, "q_i": 0, "t_i": 0})
-        lim = 1 << (f - 1)
-        for it in range(runner.iterations(40)):
-            basis = np.linalg.qr(rng.normal(size=(n, q)))[0]
-            Qm = np.clip(np.rint(basis * lim), -lim, lim - 1).astype(np.int64)
-            if it % 4 == 3:  # large entries drive the saturation path
-                T = rng.integers(-(1 << 23), 1 << 23, (q, r))
-            else:  # an orthogonal rotation, as the core SVD hands over
-                T = np.rint(np.linalg.qr(rng.normal(size=(q, q)))[0][:, :r] * (1 << 22))
-                T = T.astype(np.int64)
-            model = LrtUnit(ArchParams(n_in=n, n_out=n, rank=r, lanes=p["LANES"], f_bits=f,
-                                       wc_bits=f + 8))
-            model.L, model.R = Qm.copy(), Qm.copy()
-            cycles = model.rotate(T, T, [0] * N_STATS)  # both sides: 2 passes
-            want = model.L[:, :r]
-            edges = await start_and_wait(dut, {"q_i": pack(Qm.reshape(-1), f),
-                                               "t_i": pack(T.reshape(-1), 24)})
-            got = unpack(int(dut.q_o.value), n * r, f, True).reshape(n, r)
-            assert np.array_equal(got, want), f"iteration {it}"
-            assert 2 * edges == cycles == 2 * (r * q * blocks(n, p["LANES"]) + PASS_OVH), \
-                f"iteration {it}"
+        async for rng in each_seed(dut, {"start_i": 0, "q_i": 0, "t_i": 0}):
+            lim = 1 << (f - 1)
+            for it in range(runner.iterations(40)):
+                basis = np.linalg.qr(rng.normal(size=(n, q)))[0]
+                Qm = np.clip(np.rint(basis * lim), -lim, lim - 1).astype(np.int64)
+                if it % 4 == 3:  # large entries drive the saturation path
+                    T = rng.integers(-(1 << 23), 1 << 23, (q, r))
+                else:  # an orthogonal rotation, as the core SVD hands over
+                    T = np.rint(np.linalg.qr(rng.normal(size=(q, q)))[0][:, :r] * (1 << 22))
+                    T = T.astype(np.int64)
+                model = LrtUnit(ArchParams(n_in=n, n_out=n, rank=r, lanes=p["LANES"], f_bits=f,
+                                           wc_bits=f + 8))
+                model.L, model.R = Qm.copy(), Qm.copy()
+                cycles = model.rotate(T, T, [0] * N_STATS)  # both sides: 2 passes
+                want = model.L[:, :r]
+                edges = await start_and_wait(dut, {"q_i": pack(Qm.reshape(-1), f),
+                                                   "t_i": pack(T.reshape(-1), 24)})
+                got = unpack(int(dut.q_o.value), n * r, f, True).reshape(n, r)
+                assert np.array_equal(got, want), f"iteration {it}"
+                assert 2 * edges == cycles == 2 * (r * q * blocks(n, p["LANES"]) + PASS_OVH), \
+                    f"iteration {it}"
 
 
 PARAMS = [dict(N=64, RANK=4, LANES=8, F=16), dict(N=13, RANK=2, LANES=3, F=12)]
@@ -58,5 +57,4 @@ PARAMS = [dict(N=64, RANK=4, LANES=8, F=16), dict(N=13, RANK=2, LANES=3, F=12)]
 
 @pytest.mark.parametrize("params", PARAMS, ids=lambda p: f"n{p['N']}r{p['RANK']}")
 def test_rot_unit(params, cocotb_opts):
-    seed, sim, iters = cocotb_opts
-    runner.run("rot_unit", params, seed, sim, iterations=iters)
+    runner.run("rot_unit", params, **cocotb_opts)

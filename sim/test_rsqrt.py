@@ -6,13 +6,12 @@ width, random operands of every bit length, the 5-cycle latency.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from harness import runner
 
 try:
     import cocotb
-    from harness.bench import clock_and_reset, start_and_wait
+    from harness.bench import each_seed, start_and_wait
 except ImportError:  # pragma: no cover
     cocotb = None
 
@@ -23,22 +22,20 @@ if cocotb is not None:
         from pysim.hw.fixed import RSQ_CYCLES, rsqrt
 
         tw = runner.params()["TW"]
-        rng = np.random.default_rng(cocotb.RANDOM_SEED)
-        await clock_and_reset(dut, {"start_i": 0, "t_i": 0})
-        corners = [0, 1, 2, 3, (1 << tw) - 1, 1 << (tw - 1)]
-        corners += [(1 << k) + d for k in range(2, tw - 1, 7) for d in (-1, 0, 1)]
-        n = runner.iterations(400)
-        randoms = [int(rng.integers(1, 1 << 62)) >> int(rng.integers(0, 62)) for _ in range(n)]
-        randoms += [int.from_bytes(rng.bytes(tw // 8), "little") >> int(rng.integers(0, tw))
-                    for _ in range(n // 4)]
-        for i, t in enumerate(corners + randoms):
-            edges = await start_and_wait(dut, {"t_i": t})
-            got = (int(dut.y_o.value), int(dut.e_o.value))
-            assert got == rsqrt(t), f"operand {i}: t={t}: rtl {got} model {rsqrt(t)}"
-            assert edges == RSQ_CYCLES, f"latency {edges}, spec {RSQ_CYCLES}"
+        async for rng in each_seed(dut, {"start_i": 0, "t_i": 0}):
+            corners = [0, 1, 2, 3, (1 << tw) - 1, 1 << (tw - 1)]
+            corners += [(1 << k) + d for k in range(2, tw - 1, 7) for d in (-1, 0, 1)]
+            n = runner.iterations(400)
+            randoms = [int(rng.integers(1, 1 << 62)) >> int(rng.integers(0, 62)) for _ in range(n)]
+            randoms += [int.from_bytes(rng.bytes(tw // 8), "little") >> int(rng.integers(0, tw))
+                        for _ in range(n // 4)]
+            for i, t in enumerate(corners + randoms):
+                edges = await start_and_wait(dut, {"t_i": t})
+                got = (int(dut.y_o.value), int(dut.e_o.value))
+                assert got == rsqrt(t), f"operand {i}: t={t}: rtl {got} model {rsqrt(t)}"
+                assert edges == RSQ_CYCLES, f"latency {edges}, spec {RSQ_CYCLES}"
 
 
 @pytest.mark.parametrize("params", [dict(TW=128), dict(TW=64)], ids=lambda p: f"TW{p['TW']}")
 def test_rsqrt(params, cocotb_opts):
-    seed, sim, iters = cocotb_opts
-    runner.run("rsqrt", params, seed, sim, iterations=iters)
+    runner.run("rsqrt", params, **cocotb_opts)

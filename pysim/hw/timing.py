@@ -42,6 +42,18 @@ def update_cycles(a: ArchParams, absorbed: bool, trivial: bool = False, rotation
     return cycles + 1                                              # write-back
 
 
+def update_lower_bound(a: ArchParams) -> int:
+    """Cycles an absorbed UPDATE needs at least on ``a.lanes`` multipliers: the
+    length-n work alone — Gram–Schmidt (r coefficients, r subtractions, one norm per
+    side), normalising both new columns, and rotating the r·q factor columns — with every
+    lane busy every cycle, no pass overhead, no rsqrt latency and a free (q×q) core SVD.
+    Measured cycles over this bound is what the schedule's overheads cost.
+    """
+    n = a.n_in + a.n_out
+    macs = (2 * a.rank + 1) * n + n + a.rank * a.q * n
+    return -(-macs // a.lanes)
+
+
 def commit_cycles(a: ArchParams, maxnorm: bool, written: bool, rows_written: int = 0,
                   wlat: int = 0) -> int:
     """COMMIT: decode + scale + count pass [+ write pass, NVM latency, factor clear]."""

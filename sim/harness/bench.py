@@ -1,18 +1,44 @@
-"""Shared cocotb driver pieces: clock and reset, start/done transactions, bus packing."""
+"""Shared cocotb driver pieces: clock and reset, per-seed runs, start/done transactions,
+bus packing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import numpy as np
 from cocotb import start_soon
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge
 
+from harness import runner
+
 
 async def clock_and_reset(dut, idle: dict[str, int], cycles: int = 2) -> None:
     """Start a 10 ns clock on ``clk_i``, drive ``idle`` values, hold ``rst_i`` ``cycles``."""
     start_soon(Clock(dut.clk_i, 10, unit="ns").start())
+    await reset(dut, idle, cycles)
+
+
+async def each_seed(dut, idle: dict[str, int]) -> AsyncIterator[np.random.Generator]:
+    """One seeded stimulus generator per seed of this simulation, each after a reset.
+
+    A run covers the seeds ``seed .. seed + n - 1`` (``--seed``, ``--seeds n``) in one
+    simulator process, so a thousand seeds cost one build and one start-up. The seed
+    being run is recorded for the runner, which names it if the run fails; the first
+    seed's stimulus is exactly what ``--seed`` alone gives.
+    """
+    start_soon(Clock(dut.clk_i, 10, unit="ns").start())
+    for k, seed in enumerate(runner.seeds()):
+        runner.record_seed(seed)
+        if k:  # the previous seed may have ended at any phase: drive on a falling edge
+            await FallingEdge(dut.clk_i)
+        await reset(dut, idle)
+        yield np.random.default_rng(seed)
+    runner.record_seed(None)
+
+
+async def reset(dut, idle: dict[str, int], cycles: int = 2) -> None:
+    """Drive ``idle`` values and hold ``rst_i`` for ``cycles`` rising edges."""
     dut.rst_i.value = 1
     for name, value in idle.items():
         getattr(dut, name).value = value

@@ -2,11 +2,15 @@
 
 The seed comes from ``--seed`` (pytest option, e.g. ``nox -s cocotb -- --seed 7``), else
 ``PYSIM_SEED``, else a fresh one; it is printed as a paste-ready rerun line and named
-in the failure message. The simulator comes from ``--sim`` / ``SIM`` (icarus default).
+in the failure message. ``--seeds n`` runs the seeds ``seed .. seed + n - 1`` one after
+another in one simulation (each from reset); a failure names the seed that failed. The
+simulator comes from ``--sim`` / ``SIM`` (icarus default).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import random
@@ -30,8 +34,10 @@ def simulator(sim: str | None = None) -> str:
 
 def run(block: str, params: dict, seed: int | None = None, sim: str | None = None,
         sources: list[str] | None = None, iterations: int | None = None,
-        test_module: str | None = None, env: dict | None = None) -> Path:
-    """Build ``rtl/<block>.v`` (+ ``sources``) with ``params``; run ``sim/test_<block>.py``."""
+        test_module: str | None = None, env: dict | None = None,
+        seeds: int | None = None) -> Path:
+    """Build ``rtl/<block>.v`` (+ ``sources``) with ``params``; run ``sim/test_<block>.py``
+    over ``seeds`` consecutive seeds (1 by default)."""
     from cocotb_tools.runner import get_results, get_runner
 
     sim = simulator(sim)
@@ -47,32 +53,99 @@ def run(block: str, params: dict, seed: int | None = None, sim: str | None = Non
         # models then fail to link ("Vtop__pch.h.fast: linker input file not found").
         os.environ["MAKEFLAGS"] = (os.environ.get("MAKEFLAGS", "") +
                                    " CFG_CXXFLAGS_PCH_I=-include").strip()
-    runner.build(sources=files, hdl_toplevel=block, parameters=params, build_dir=build_dir,
-                 timescale=("1ns", "1ps"), includes=[RTL], build_args=args)
+    with open_lock(build_dir):  # shards of one bench may start together
+        runner.build(sources=files, hdl_toplevel=block, parameters=params,
+                     build_dir=build_dir, timescale=("1ns", "1ps"), includes=[RTL],
+                     build_args=args)
     extra = dict(env or {})
     env = {"PYSIM_PARAMS": json.dumps(params), "PYTHONPATH": os.pathsep.join(
         [str(ROOT / "sim"), str(ROOT), os.environ.get("PYTHONPATH", "")]), **extra}
     if iterations is not None:
         env["PYSIM_ITERATIONS"] = str(iterations)
-    rerun = f"nox -s cocotb -- --seed {seed} -k {block}"
-    print(f"[{block} {params} on {sim}] seed {seed}; rerun: {rerun}")
+    n_seeds = seeds or 1
+    # A span of seeds runs in its own folder, so that spans of one bench can run at once.
+    test_dir = build_dir if n_seeds == 1 else build_dir / f"seeds{seed}-{seed + n_seeds - 1}"
+    test_dir.mkdir(parents=True, exist_ok=True)
+    seed_file = test_dir / "seed_in_progress"
+    for f in (seed_file, seed_file.with_suffix(".failed")):
+        f.unlink(missing_ok=True)
+    env.update(PYSIM_SEED=str(seed), PYSIM_N_SEEDS=str(n_seeds),
+               PYSIM_SEED_FILE=str(seed_file))
+    iters = f" --iterations {iterations}" if iterations is not None else ""
+    span = f"seeds {seed}..{seed + n_seeds - 1}" if n_seeds > 1 else f"seed {seed}"
+    print(f"[{block} {params} on {sim}] {span}; rerun: "
+          f"nox -s cocotb -- --seed {seed}{iters} -k {block}")
+
+    def failure(what: str) -> AssertionError:
+        bad = sorted(set(failed_seeds(seed_file))) or [seed]
+        rerun = f"nox -s cocotb -- --seed {bad[0]}{iters} -k {block}"
+        return AssertionError(f"{block} {params}: {what} on seed(s) {bad} ({span}); "
+                              f"rerun: {rerun}; log above, results in {test_dir}")
+
     try:
         xml = runner.test(hdl_toplevel=block, test_module=test_module or f"test_{block}",
                           build_dir=build_dir,
-                          test_dir=build_dir, seed=seed, extra_env=env)
+                          test_dir=test_dir, seed=seed, extra_env=env)
     except SystemExit as exc:  # the runner exits on a failed test: name the seed instead
-        raise AssertionError(f"{block} {params}: cocotb tests failed with seed {seed}; "
-                             f"rerun: {rerun}; log above, results in {build_dir}") from exc
+        raise failure("cocotb tests failed") from exc
     n_tests, n_failed = get_results(xml)
     if n_tests == 0 or n_failed:
-        raise AssertionError(f"{block} {params}: {n_failed} of {n_tests} cocotb tests failed "
-                             f"with seed {seed}; rerun: {rerun}; results in {xml}")
+        raise failure(f"{n_failed} of {n_tests} cocotb tests failed")
     return Path(xml)
+
+
+@contextlib.contextmanager
+def open_lock(folder: Path):
+    """An exclusive lock on ``folder`` (created) for the duration of the block."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def params() -> dict:
     """The HDL parameters of the running simulation (inside a cocotb test)."""
     return json.loads(os.environ["PYSIM_PARAMS"])
+
+
+def seeds() -> range:
+    """The seeds this simulation runs (inside a cocotb test): the given seed onwards."""
+    return range(base_seed(), base_seed() + int(os.environ.get("PYSIM_N_SEEDS", 1)))
+
+
+def record_seed(seed: int | None) -> None:
+    """Note the seed now running (None: this test passed every seed).
+
+    A seed still noted when the next test starts belongs to a test that failed on it; it
+    moves to the failed list the runner reports.
+    """
+    if "PYSIM_SEED_FILE" not in os.environ:
+        return
+    current = Path(os.environ["PYSIM_SEED_FILE"])
+    if seed is None:
+        current.unlink(missing_ok=True)
+        return
+    if seed == base_seed() and current.exists():
+        with current.with_suffix(".failed").open("a") as f:
+            f.write(current.read_text() + "\n")
+    current.write_text(str(seed))
+
+
+def failed_seeds(seed_file: Path) -> list[int]:
+    """Seeds on which a test of the last run failed (see :func:`record_seed`)."""
+    found = []
+    for f in (seed_file.with_suffix(".failed"), seed_file):
+        if f.exists():
+            found += [int(t) for t in f.read_text().split()]
+    return found
+
+
+def base_seed() -> int:
+    """The run's seed as given (cocotb 2 hashes the test name into ``RANDOM_SEED``)."""
+    return int(os.environ["PYSIM_SEED"])
 
 
 def iterations(default: int) -> int:
