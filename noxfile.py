@@ -89,8 +89,8 @@ def cocotb_long(session: nox.Session) -> None:
     args = list(session.posargs)
     n = int(args.pop(0)) if args and args[0].isdigit() else 1000
     workers = str(os.cpu_count() or 1)
-    session.run("pytest", "sim", "-n", workers, "--seed", "1", "--seeds", str(n),
-                "--shards", "4", "--iterations", "6", *args,
+    session.run("pytest", "sim", "-n", workers, "--dist", "worksteal", "--seed", "1",
+                "--seeds", str(n), "--shards", "4", "--iterations", "6", *args,
                 env={"COCOTB_TEST_FILTER": "matches_golden_model|command_streams|fuzz_streams",
                      "PYSIM_FUZZ_STREAMS": "2"})
     session.run("pytest", "sim/test_accel_top.py", "-n", workers, "--seed", "1",

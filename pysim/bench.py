@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .hw import bench as hw_bench
+from .hw import synth
 from .lrt import LowRankAccumulator
 
 SHAPES = [(10, 64, 4), (512, 2048, 4), (128, 1152, 8)]
@@ -64,6 +65,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--json", type=Path, default=Path("bench.json"), help="where to write figures")
     ap.add_argument("--quick", action="store_true", help="fewer widths and samples")
     ap.add_argument("--no-rtl", action="store_true", help="skip the RTL speed rows")
+    ap.add_argument("--no-synth", action="store_true", help="skip the Yosys cell counts")
     args = ap.parse_args(argv)
     rows = [bench_lrt(*shape, seconds=args.seconds) for shape in SHAPES]
     print(f"Float LRT vs dense accumulator ({platform.processor() or platform.machine()}, "
@@ -86,6 +88,8 @@ def main(argv: list[str] | None = None) -> dict:
     result = {"float_lrt": rows, "hw": hw_bench.report(quick=args.quick)}
     if not args.no_rtl:
         result["rtl"] = hw_bench.rtl_report()
+    if not args.no_synth:
+        result["synth"] = synth.report(dict(hw_bench.RTL_SMALL))
     args.json.write_text(json.dumps(result, indent=2))
     print(f"wrote {args.json}")
     return result

