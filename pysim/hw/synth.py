@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ["accel_top.v", "lrt_unit.v", "gs_unit.v", "core_svd.v", "reduce_ok.v",
            "rot_unit.v", "rsqrt.v", "commit_unit.v", "mac_array.v", "nvm_crossbar.v"]
-# The three the issue compares, then the rest of the top level.
+# Table rows: the forward pass, the update unit's two halves, the array, the top level.
 GROUPS = {"mac_array": "MAC array (forward pass)",
           "lrt_unit": "low-rank update unit (UPDATE)",
           "commit_unit": "low-rank update unit (COMMIT: ΔW, max-norm, ρ gate)",

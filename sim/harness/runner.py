@@ -73,8 +73,9 @@ def run(block: str, params: dict, seed: int | None = None, sim: str | None = Non
                PYSIM_SEED_FILE=str(seed_file))
     iters = f" --iterations {iterations}" if iterations is not None else ""
     span = f"seeds {seed}..{seed + n_seeds - 1}" if n_seeds > 1 else f"seed {seed}"
+    more = f" --seeds {n_seeds}" if n_seeds > 1 else ""
     print(f"[{block} {params} on {sim}] {span}; rerun: "
-          f"nox -s cocotb -- --seed {seed}{iters} -k {block}")
+          f"nox -s cocotb -- --seed {seed}{more}{iters} -k {block}")
 
     def failure(what: str) -> AssertionError:
         bad = sorted(set(failed_seeds(seed_file))) or [seed]
