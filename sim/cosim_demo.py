@@ -16,7 +16,8 @@ from pathlib import Path
 
 import cocotb
 from cocotb.task import bridge, resume
-from test_accel_top import start
+from harness.bench import clock_and_reset
+from test_accel_top import IDLE, Host
 
 
 @cocotb.test()
@@ -33,7 +34,8 @@ async def cosim(dut):
     out = Path(os.environ["PYSIM_DEMO_OUT"])
     method = next(m for m in expand_methods(cfg) if m.cfg.hw)
     seed, samples = cfg.seeds[0], cfg.stream.samples
-    host = await start(dut)
+    await clock_and_reset(dut, IDLE)
+    host = Host(dut)
     rtl = resume(host.command)
 
     def progress(job):
