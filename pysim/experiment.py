@@ -90,8 +90,17 @@ class ScenarioCfg:
 
 @dataclass(frozen=True)
 class TuningCfg:
+    """The tuning stream: ``samples`` long, on ``seed`` (not a reported seed).
+
+    With ``compress`` the shift schedule is squeezed into the shorter stream (segment
+    length × samples / stream.samples), so that the learning rate is chosen on every
+    segment of the scenario, not on the first one only; drift rates stay physical.
+    """
+
     samples: int = spec(kind=int, lo=1, default=4000)
     seed: int = spec(kind=int, lo=0, default=1000)
+    compress: bool = spec(kind=bool, default=True,
+                          doc="squeeze the segment schedule into the tuning stream")
 
 
 @dataclass(frozen=True)
@@ -111,9 +120,17 @@ class MethodCfg:
     rho_min: float = spec(kind=float, lo=0.0, hi=1.0, default=0.01)
     kappa_th: float = spec(kind=float, lo=0.0, lo_open=True, default=100.0)
     hw: bool = spec(kind=bool, default=False, doc="last layer's LRT on pysim.hw")
-    stochastic_round: bool = spec(kind=bool, default=False, doc="LRT: stochastic ΔW rounding")
+    stochastic_round: bool = spec(kind=bool, default=False,
+                                  doc="sgd, minibatch, lrt: round ΔW to levels stochastically")
     train_layers: str = spec(kind=str, choices=("all", "last"), default="all",
                              doc="weights adapted: every layer, or the classifier only")
+
+    def validate(self, source):
+        if self.stochastic_round and (self.rule not in ("sgd", "minibatch", "lrt") or self.hw):
+            why = "the accelerator rounds to nearest" if self.hw else \
+                f"rule {self.rule!r} has no ΔW rounding of its own"
+            raise ConfigError(source, f"methods[{self.name}].stochastic_round", True, why,
+                              "use it with rule sgd, minibatch or lrt (float), or drop it")
 
 
 @dataclass(frozen=True)
@@ -192,6 +209,18 @@ def expand_methods(cfg: ExperimentCfg) -> list[Method]:
 
 
 # --- one job --------------------------------------------------------------------------------
+def tuning_cfg(cfg: ExperimentCfg) -> ExperimentCfg:
+    """The configuration of the tuning jobs (see :class:`TuningCfg`)."""
+    t, sc, st = cfg.tuning, cfg.scenario, cfg.stream
+    if not t.compress or t.samples >= st.samples:
+        return cfg
+    every = max(1, round(sc.every * t.samples / st.samples)) if sc.every < st.samples \
+        else sc.every
+    eval_every = max(1, min(st.eval_every, t.samples // 4))
+    return dataclasses.replace(cfg, scenario=dataclasses.replace(sc, every=every),
+                               stream=dataclasses.replace(st, eval_every=eval_every))
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
@@ -286,9 +315,9 @@ def make_rules(method: Method, lr: float, net: Network, xbars, rng, accel: Accel
         if m.rule in ("none", "bias") or (m.train_layers == "last" and not last):
             rules.append(None)
         elif m.rule == "sgd":
-            rules.append(SGD(xb, lr, method.max_norm))
+            rules.append(SGD(xb, lr, method.max_norm, m.stochastic_round, rng))
         elif m.rule == "minibatch":
-            rules.append(MiniBatchSGD(xb, lr, batch, method.max_norm))
+            rules.append(MiniBatchSGD(xb, lr, batch, method.max_norm, m.stochastic_round, rng))
         elif m.rule == "mixed":
             rules.append(MixedPrecision(xb, lr, method.max_norm))
         elif m.hw and last:

@@ -16,7 +16,9 @@ written update.
 Weight changes are applied as whole level steps: ``Δk = round(-update / lsb)``
 (round half to even) is added to each cell's stored level and the crossbar writes
 only cells whose level changes. A sub-LSB update therefore rounds away unless the
-rule accumulates it (mini-batch, mixed precision, LRT) — which is the point.
+rule accumulates it (mini-batch, mixed precision, LRT) — which is the point — or
+rounds stochastically (``stochastic_round``: SGD, mini-batch, LRT), which keeps it in
+expectation and writes a cell with probability |update| / lsb.
 
 Learning-rate scaling for batched rules (``B_eff`` = samples since the last write):
 
@@ -86,9 +88,13 @@ class UpdateRule:
 
     name = "rule"
 
-    def __init__(self, crossbar: Crossbar, lr: float):
+    def __init__(self, crossbar: Crossbar, lr: float, stochastic_round: bool = False,
+                 rng: np.random.Generator | None = None):
         if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
             raise ValueError(f"lr must be a positive finite number, got {lr!r}")
+        if stochastic_round and rng is None:
+            raise ValueError("stochastic_round draws random numbers: pass rng=")
+        self.stochastic_round, self.rng = bool(stochastic_round), rng
         self.xbar = crossbar
         self.lr = float(lr)
         self.n_out, self.n_in = crossbar.shape
@@ -118,8 +124,16 @@ class UpdateRule:
         self.pixel_writes += (dY != 0).T.astype(np.int64) @ (X != 0).astype(np.int64)
 
     def _level_steps(self, delta_w: np.ndarray) -> np.ndarray:
-        """Whole level steps that move the weights by ``-delta_w`` (round half to even)."""
-        return np.rint(-delta_w / self.xbar.lsb).astype(np.int64)
+        """Whole level steps that move the weights by ``-delta_w``.
+
+        Round half to even, or with ``stochastic_round`` up with probability equal to the
+        fractional part, so that ``E[steps] = -delta_w / lsb`` and a sub-LSB update is
+        not lost on average (Gupta et al. 2015) — at the price of writing more often.
+        """
+        x = -delta_w / self.xbar.lsb
+        if self.stochastic_round:
+            return np.floor(x + self.rng.random(x.shape)).astype(np.int64)
+        return np.rint(x).astype(np.int64)
 
     def _apply(self, steps: np.ndarray) -> WriteReport:
         """Add integer level ``steps`` to the stored levels (clipped) and write the changes."""
@@ -140,8 +154,9 @@ class SGD(UpdateRule):
 
     name = "sgd"
 
-    def __init__(self, crossbar: Crossbar, lr: float, max_norm: bool = False):
-        super().__init__(crossbar, lr)
+    def __init__(self, crossbar: Crossbar, lr: float, max_norm: bool = False,
+                 stochastic_round: bool = False, rng: np.random.Generator | None = None):
+        super().__init__(crossbar, lr, stochastic_round, rng)
         self.norm = MaxNorm() if max_norm else None
 
     def _step(self, dY, X):
@@ -158,8 +173,9 @@ class MiniBatchSGD(UpdateRule):
 
     name = "minibatch"
 
-    def __init__(self, crossbar: Crossbar, lr: float, batch: int, max_norm: bool = False):
-        super().__init__(crossbar, lr)
+    def __init__(self, crossbar: Crossbar, lr: float, batch: int, max_norm: bool = False,
+                 stochastic_round: bool = False, rng: np.random.Generator | None = None):
+        super().__init__(crossbar, lr, stochastic_round, rng)
         _check_batch(batch)
         self.batch = int(batch)
         self.norm = MaxNorm() if max_norm else None
@@ -229,7 +245,7 @@ class LRT(UpdateRule):
     On each commit attempt ``ΔW`` (see module docstring, max-norm applied to
     ``L·sqrt(σ)`` and ``R·sqrt(σ)`` separately as the seed's ``norm_uv='post'``) is
     quantised to level steps (round to nearest, or stochastically with
-    ``stochastic_round``: an unbiased rounding that our study tries beyond the seed);
+    ``stochastic_round``, see :meth:`UpdateRule._level_steps`);
     it is written only if at least ``rho_min`` of the cells
     would change, otherwise the sum keeps accumulating (scaled by ``discount``) and
     ``B_eff`` keeps growing.
@@ -241,11 +257,8 @@ class LRT(UpdateRule):
                  mode: str = "biased", rng: np.random.Generator | None = None,
                  kappa_th: float = 100.0, rho_min: float = 0.01, max_norm: bool = False,
                  discount: float = 1.0, stochastic_round: bool = False):
-        super().__init__(crossbar, lr)
+        super().__init__(crossbar, lr, stochastic_round, rng)
         _check_batch(batch)
-        if stochastic_round and rng is None:
-            raise ValueError("stochastic_round draws random numbers: pass rng=")
-        self.stochastic_round, self.rng = stochastic_round, rng
         if not 0.0 <= rho_min <= 1.0:
             raise ValueError(f"rho_min must be in [0, 1], got {rho_min}")
         if not 0.0 <= discount <= 1.0:
@@ -293,13 +306,7 @@ class LRT(UpdateRule):
         return (self.lr * math.sqrt(b_eff)) * (Ln @ Rn.T)
 
     def _commit(self) -> WriteReport:
-        delta = self._delta_w()
-        if self.stochastic_round:
-            # Unbiased rounding: E[steps] = -delta/lsb, so sub-LSB parts are not lost.
-            u = self.rng.random(delta.shape)
-            steps = np.floor(-delta / self.xbar.lsb + u).astype(np.int64)
-        else:
-            steps = self._level_steps(delta)
+        steps = self._level_steps(self._delta_w())
         self.b_eff += self.batch
         self.stats.macs += self.n_out * self.n_in * self.acc.rank
         self.stats.aux_reads += self.acc.aux_words

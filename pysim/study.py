@@ -1,95 +1,165 @@
-"""A whole study: tune every method on its grid, run the reported seeds, aggregate.
+"""Studies: tune every method on its grid, run the reported seeds, aggregate.
 
 Jobs run in parallel on a local process pool (``workers``) or on a Dask cluster
-(``scheduler`` address, needs the ``distributed`` package). Finished jobs are on disk,
-so a rerun of the same command skips them and resumes the unfinished ones from their
-checkpoints; a job that fails does not lose the others' results.
+(``scheduler`` address, needs the ``distributed`` package). Several studies share one
+pool (:func:`run_studies`, the suite): a study's final runs are submitted as soon as
+its own tuning has finished, so no worker waits for another study's slowest job.
+Finished jobs are on disk, so a rerun of the same command skips them and resumes the
+unfinished ones from their checkpoints; a job that fails does not lose the others'
+results, and a study that fails does not stop the others.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .experiment import ExperimentCfg, Method, _atomic_write, expand_methods, run_job
+from .experiment import ExperimentCfg, Method, _atomic_write, expand_methods, run_job, tuning_cfg
 
 
-def _submit_all(tasks: list[tuple], out: Path, workers: int, scheduler: str | None) -> list:
-    """Run ``run_job(*task, out)`` for every task; return results in task order.
+class _Serial:
+    """An executor that runs each job in the calling process when it is submitted."""
 
-    Failures are collected, not raised, until every task has had its chance.
-    """
-    results: list = [None] * len(tasks)
-    errors = []
+    def submit(self, fn, *args) -> Future:
+        fut: Future = Future()
+        try:
+            fut.set_result(fn(*args))
+        except Exception as exc:  # reported by the caller like a worker's failure
+            fut.set_exception(exc)
+        return fut
+
+
+@contextlib.contextmanager
+def _executor(workers: int, scheduler: str | None):
     if scheduler:
         try:
             from distributed import Client
         except ImportError as exc:
             raise RuntimeError("--scheduler needs Dask: pip install distributed") from exc
         with Client(scheduler) as client:
-            futures = [client.submit(run_job, *t, str(out), pure=False) for t in tasks]
-            for i, fut in enumerate(futures):
-                try:
-                    results[i] = fut.result()
-                except Exception as exc:  # keep going: other jobs' results must not be lost
-                    errors.append((tasks[i], exc))
+            yield client.get_executor(pure=False)
     elif workers <= 1:
-        for i, t in enumerate(tasks):
-            try:
-                results[i] = run_job(*t, out)
-            except Exception as exc:
-                errors.append((t, exc))
+        yield _Serial()
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futs = {pool.submit(run_job, *t, out): i for i, t in enumerate(tasks)}
-            for fut in as_completed(futs):
-                i = futs[fut]
+            yield pool
+
+
+@dataclass
+class _Study:
+    """Book-keeping of one study while its jobs run."""
+
+    cfg: ExperimentCfg
+    out: Path
+    methods: list[Method]
+    phase: str = "tune"
+    tasks: list[tuple] = field(default_factory=list)
+    results: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+    left: int = 0
+    lrs: dict = field(default_factory=dict)
+    summary: dict | None = None
+
+    def tuning_tasks(self) -> list[tuple]:
+        tcfg = tuning_cfg(self.cfg)
+        return [(tcfg, m, self.cfg.tuning.seed, lr, self.cfg.tuning.samples)
+                for m in self.methods if len(m.grid) > 1 for lr in m.grid]
+
+    def final_tasks(self) -> list[tuple]:
+        return [(self.cfg, m, s, self.lrs[m.name], self.cfg.stream.samples)
+                for m in self.methods for s in self.cfg.seeds]
+
+
+def _cost(task: tuple) -> float:
+    """Rough relative run time of a job, to start the long ones first."""
+    cfg, m, _, _, samples = task
+    per = {"none": 0.2, "bias": 0.3, "lrt": 2.5}.get(m.cfg.rule, 1.0)
+    return samples * per * (10 if cfg.network == "cnn" else 1)
+
+
+def run_studies(cfgs: list[ExperimentCfg], outs: list[str | Path], workers: int = 1,
+                scheduler: str | None = None) -> list[dict | Exception]:
+    """Run several studies on one pool; return each one's summary, or the error that
+    stopped it (its finished jobs stay on disk for a rerun)."""
+    studies = [_Study(cfg, Path(out), expand_methods(cfg)) for cfg, out in zip(cfgs, outs,
+                                                                             strict=True)]
+    for st in studies:
+        st.out.mkdir(parents=True, exist_ok=True)
+    with _executor(workers, scheduler) as ex:
+        running: dict = {}
+
+        def start(st: _Study, tasks: list[tuple]) -> None:
+            st.tasks, st.results, st.left = tasks, [None] * len(tasks), len(tasks)
+            what = (f"tuning: {len(tasks)} jobs ({st.cfg.tuning.samples} samples, seed "
+                    f"{st.cfg.tuning.seed})" if st.phase == "tune" else
+                    f"final runs: {len(tasks)} jobs ({st.cfg.stream.samples} samples, "
+                    f"seeds {st.cfg.seeds})")
+            print(f"{st.cfg.name}: {what}", file=sys.stderr, flush=True)
+            if not tasks:
+                advance(st)
+            for i in sorted(range(len(tasks)), key=lambda i: -_cost(tasks[i])):
+                fut = ex.submit(run_job, *tasks[i], str(st.out))
+                running[fut] = (st, i)
+
+        def advance(st: _Study) -> None:
+            """Called when every job of the study's current phase has ended."""
+            if st.errors:
+                for task, exc in st.errors:
+                    print(f"{st.cfg.name}: job {task[1].name} seed {task[2]} lr {task[3]} "
+                          f"failed: {exc}", file=sys.stderr)
+                st.summary = RuntimeError(
+                    f"{st.cfg.name}: {len(st.errors)} job(s) failed; finished results are "
+                    f"kept in {st.out}; fix the cause and rerun the same command to resume")
+                st.phase = "done"
+            elif st.phase == "tune":
+                st.lrs = choose_lrs(st.methods, st.tasks, st.results)
+                st.phase = "final"
+                start(st, st.final_tasks())
+            else:
+                st.summary = aggregate(st.cfg, st.methods, st.lrs, st.results)
+                _atomic_write(st.out / "results.json", json.dumps(st.summary, indent=1).encode())
+                st.phase = "done"
+
+        for st in studies:
+            start(st, st.tuning_tasks())
+        while running:
+            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for fut in done:
+                st, i = running.pop(fut)
                 try:
-                    results[i] = fut.result()
-                except Exception as exc:
-                    errors.append((tasks[i], exc))
-    for task, exc in errors:
-        print(f"job {task[1].name} seed {task[2]} lr {task[3]} failed: {exc}", file=sys.stderr)
-    if errors:
-        raise RuntimeError(f"{len(errors)} job(s) failed; finished results are kept in {out}; "
-                           "fix the cause and rerun the same command to resume")
-    return results
+                    st.results[i] = fut.result()
+                except Exception as exc:  # keep going: other jobs' results must not be lost
+                    st.errors.append((st.tasks[i], exc))
+                st.left -= 1
+                if st.left == 0:
+                    advance(st)
+    return [st.summary for st in studies]
 
 
-def tune(cfg: ExperimentCfg, methods: list[Method], out: Path, workers: int,
-         scheduler: str | None) -> dict[str, float]:
+def run_study(cfg: ExperimentCfg, out: str | Path, workers: int = 1,
+              scheduler: str | None = None) -> dict:
+    """One study (``python -m pysim run``); raises if any of its jobs failed."""
+    (result,) = run_studies([cfg], [out], workers, scheduler)
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+def choose_lrs(methods: list[Method], tasks: list[tuple], results: list[dict]
+               ) -> dict[str, float]:
     """Best lr per method: highest final online EMA accuracy on the tuning stream."""
-    tasks = [(cfg, m, cfg.tuning.seed, lr, cfg.tuning.samples)
-             for m in methods if len(m.grid) > 1 for lr in m.grid]
-    print(f"tuning: {len(tasks)} jobs ({cfg.tuning.samples} samples, seed {cfg.tuning.seed})",
-          file=sys.stderr)
-    results = _submit_all(tasks, out, workers, scheduler)
     best: dict[str, tuple[float, float]] = {}
     for (_, m, _, lr, _), r in zip(tasks, results, strict=True):
         score = r["final_ema_acc"]
         if m.name not in best or score > best[m.name][0]:
             best[m.name] = (score, lr)
-    chosen = {m.name: (best[m.name][1] if m.name in best else m.grid[0]) for m in methods}
-    return chosen
-
-
-def run_study(cfg: ExperimentCfg, out: str | Path, workers: int = 1,
-              scheduler: str | None = None) -> dict:
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    methods = expand_methods(cfg)
-    lrs = tune(cfg, methods, out, workers, scheduler)
-    tasks = [(cfg, m, s, lrs[m.name], cfg.stream.samples) for m in methods for s in cfg.seeds]
-    print(f"final runs: {len(tasks)} jobs ({cfg.stream.samples} samples, seeds {cfg.seeds})",
-          file=sys.stderr)
-    results = _submit_all(tasks, out, workers, scheduler)
-    summary = aggregate(cfg, methods, lrs, results)
-    _atomic_write(out / "results.json", json.dumps(summary, indent=1).encode())
-    return summary
+    return {m.name: (best[m.name][1] if m.name in best else m.grid[0]) for m in methods}
 
 
 def aggregate(cfg: ExperimentCfg, methods: list[Method], lrs: dict, results: list[dict]) -> dict:

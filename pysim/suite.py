@@ -1,7 +1,8 @@
 """The digits suite: every study in configs/experiments (but quick), then docs/results.md.
 
-``python -m pysim.suite [--out out/suite] [--workers 2] [--only NAME ...] [--docs PATH]``
-(``nox -s experiments``). Each study resumes like ``python -m pysim run``; the results
+``python -m pysim.suite [--out out/suite] [--workers 2] [--scheduler ADDR] [--only NAME ...]
+[--docs PATH]`` (``nox -s experiments``). All studies share one pool of workers; each
+resumes like ``python -m pysim run``; the results
 page is rebuilt from whatever studies have finished, with the command that made it and
 the derived ratios the issues ask for (SGD ÷ LRT worst-case writes, aux memory).
 """
@@ -12,11 +13,12 @@ import argparse
 import json
 import shutil
 import sys
+import time
 from pathlib import Path
 
 from .experiment import ExperimentCfg
 from .report import markdown_table, write_report
-from .study import run_study
+from .study import run_studies
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs" / "experiments"
@@ -134,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("out/suite"))
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--scheduler", help="Dask scheduler address (runs the jobs there)")
     ap.add_argument("--only", nargs="*", help="study names to run (default: all)")
     ap.add_argument("--docs", type=Path, default=ROOT / "docs" / "results.md")
     ap.add_argument("--report-only", action="store_true",
@@ -149,16 +152,26 @@ def main(argv: list[str] | None = None) -> int:
             done[name] = json.loads((args.out / name / "results.json").read_text())
             write_report(done[name], args.out / name)
         names = []
+    cfgs = []
     for name in names:
-        print(f"== {name}", file=sys.stderr, flush=True)
         try:
-            cfg = ExperimentCfg.load(CONFIGS / f"{name}.yaml")
-            summary = run_study(cfg, args.out / name, args.workers)
-            write_report(summary, args.out / name)
-            done[name] = summary
-        except Exception as exc:  # keep the other studies' results
+            cfgs.append(ExperimentCfg.load(CONFIGS / f"{name}.yaml"))
+        except Exception as exc:  # a broken config must not stop the other studies
             failed.append(name)
             print(f"{name} failed: {exc}", file=sys.stderr)
+    if cfgs:
+        start = time.monotonic()
+        results = run_studies(cfgs, [args.out / c.name for c in cfgs], args.workers,
+                              args.scheduler)
+        for cfg, res in zip(cfgs, results, strict=True):
+            if isinstance(res, Exception):
+                failed.append(cfg.name)
+                print(f"{cfg.name} failed: {res}", file=sys.stderr)
+            else:
+                write_report(res, args.out / cfg.name)
+                done[cfg.name] = res
+        print(f"suite: {len(cfgs)} studies in {(time.monotonic() - start) / 60:.1f} min "
+              f"on {args.workers} workers", file=sys.stderr)
     # The page shows every study with results on disk, not only the ones run now.
     page = {}
     for name in [p.stem for p in sorted(CONFIGS.glob("*.yaml")) if p.stem != "quick"]:
