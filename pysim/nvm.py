@@ -111,6 +111,13 @@ class Crossbar:
     g: np.ndarray = field(init=False, repr=False)
     write_counts: np.ndarray = field(init=False, repr=False)
     stuck: np.ndarray = field(init=False, repr=False)
+    # codes() and read() of the current g, read-only; every method that changes g clears
+    # it (a layer reads its weights several times per sample, the cells change rarely).
+    _views: dict = field(init=False, repr=False, compare=False, default_factory=dict)
+
+    def __setstate__(self, state: dict) -> None:  # checkpoints pickled before _views existed
+        self.__dict__.update(state)
+        self.__dict__.setdefault("_views", {})
 
     def __post_init__(self) -> None:
         shape = tuple(int(s) for s in np.atleast_1d(self.shape))
@@ -175,12 +182,16 @@ class Crossbar:
 
     # --- access -------------------------------------------------------------------
     def codes(self) -> np.ndarray:
-        """Stored level of every cell as a read-compare controller sees it."""
-        return self._nearest_codes(self.g)
+        """Stored level of every cell as a read-compare controller sees it (read-only)."""
+        if "codes" not in self._views:
+            self._views["codes"] = _frozen(self._nearest_codes(self.g))
+        return self._views["codes"]
 
     def read(self) -> np.ndarray:
-        """Analog weights as the MAC array sees them (clipped to the weight range)."""
-        return np.clip(self.g, -self.w_max, self.w_max)
+        """Analog weights as the MAC array sees them (clipped to the weight range; read-only)."""
+        if "read" not in self._views:
+            self._views["read"] = _frozen(np.clip(self.g, -self.w_max, self.w_max))
+        return self._views["read"]
 
     def read_energy_pj(self, n_cell_reads: int) -> float:
         return n_cell_reads * self.device.read_energy_pj
@@ -220,6 +231,7 @@ class Crossbar:
             return WriteReport(blocked=blocked)
         old, new = current[do], target[do].astype(np.int64)
         pulses = self._pulses(old, new)
+        self._views.clear()
         self.g[do] = self._programmed(new)
         self.write_counts[do] += 1
         dev = self.device
@@ -234,6 +246,7 @@ class Crossbar:
                 break
             cells, new = cells[miss], new[miss]
             pulses = np.concatenate([pulses, self._pulses(got[miss], new)])
+            self._views.clear()
             self.g.ravel()[cells] = self._programmed(new)
             programs += len(cells)
         total_pulses = int(pulses.sum())
@@ -273,6 +286,7 @@ class Crossbar:
             raise ValueError(f"steps must be ≥ 0, got {steps}")
         dev, flips = self.device, 0
         live = ~self.stuck
+        self._views.clear()
         if dev.drift_sigma_per_1m > 0 and steps:
             sigma = dev.drift_sigma_per_1m * self.w_max * math.sqrt(steps / 1e6)
             self.g = np.where(live, self.g + self.rng.normal(0.0, sigma, self.shape), self.g)
@@ -291,7 +305,13 @@ class Crossbar:
                 flipped = ((codes & (width - 1)) ^ mask)
                 flipped = np.where(flipped >= width // 2, flipped - width, flipped)
                 self.g = np.where(mask > 0, self._value(flipped), self.g)
+        self._views.clear()
         return flips
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
 
 
 def _popcount(a: np.ndarray) -> np.ndarray:

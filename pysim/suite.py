@@ -28,18 +28,19 @@ def _row(summary: dict, name: str) -> dict | None:
     return next((r for r in summary["rows"] if r["method"] == name), None)
 
 
+def best(summary: dict, rule: str) -> dict | None:
+    """The most accurate row of a rule (its variants: max-norm, rounding, rank...)."""
+    cands = [r for r in summary["rows"] if r["rule"] == rule]
+    return max(cands, key=lambda r: r["ema_acc"]["mean"]) if cands else None
+
+
+def acc(row: dict) -> float:
+    return row["ema_acc"]["mean"]
+
+
 def derived(summary: dict) -> list[str]:
     """Ratios and margins: the most accurate LRT variant against the other methods."""
-    rows = summary["rows"]
-
-    def best(rule):
-        cands = [r for r in rows if r["rule"] == rule]
-        return max(cands, key=lambda r: r["ema_acc"]["mean"]) if cands else None
-
-    def acc(r):
-        return r["ema_acc"]["mean"]
-
-    lrt, sgd, mb, inf = best("lrt"), best("sgd"), best("minibatch"), best("none")
+    lrt, sgd, mb, inf = (best(summary, k) for k in ("lrt", "sgd", "minibatch", "none"))
     if lrt is None:
         return []
     out = [f"- most accurate LRT variant: **{lrt['method']}** (online acc {acc(lrt):.3f})"]
@@ -108,6 +109,63 @@ def sweep_tables(done: dict[str, dict]) -> list[str]:
     return parts
 
 
+def _writes_ratio(summary: dict, key: str) -> float:
+    lrt, sgd = best(summary, "lrt"), best(summary, "sgd")
+    return sgd[key]["mean"] / max(lrt[key]["mean"], 1)
+
+
+# (criterion, studies, target text, measure(summary) -> value, passes(value) -> bool, unit)
+ACCEPTANCE = [
+    ("worst-case writes/cell, tuned per-sample SGD ÷ LRT, physical (MLP)",
+     ("mlp_analog_drift", "mlp_digital_drift", "mlp_rotation"), "≥ 5×",
+     lambda s: _writes_ratio(s, "max_writes"), lambda v: v >= 5, "×"),
+    ("worst-case writes/cell, SGD ÷ LRT, physical (CNN)", ("cnn_analog_drift", "cnn_rotation"),
+     "≥ 3×", lambda s: _writes_ratio(s, "max_writes"), lambda v: v >= 3, "×"),
+    ("worst-case writes/cell, SGD ÷ LRT, seed's per-pixel count (CNN)",
+     ("cnn_analog_drift", "cnn_rotation"), "≥ 50×",
+     lambda s: _writes_ratio(s, "max_pixel_writes"), lambda v: v >= 50, "×"),
+    ("aux memory, LRT ÷ mini-batch accumulator (MLP, r = 4)", ("mlp_rotation",), "≤ 0.2",
+     lambda s: best(s, "lrt")["aux_words"] / best(s, "minibatch")["aux_words"],
+     lambda v: v <= 0.2, ""),
+    ("mild drift: LRT − inference-only", ("mlp_analog_drift", "mlp_digital_drift"), "≥ +40 pt",
+     lambda s: 100 * (acc(best(s, "lrt")) - acc(best(s, "none"))), lambda v: v >= 40, " pt"),
+    ("mild drift: LRT − tuned per-sample SGD", ("mlp_analog_drift", "mlp_digital_drift"),
+     "≥ −5 pt", lambda s: 100 * (acc(best(s, "lrt")) - acc(best(s, "sgd"))),
+     lambda v: v >= -5, " pt"),
+    ("mild drift: LRT − mini-batch", ("mlp_analog_drift", "mlp_digital_drift"), "≥ −6 pt",
+     lambda s: 100 * (acc(best(s, "lrt")) - acc(best(s, "minibatch"))),
+     lambda v: v >= -6, " pt"),
+    ("rotation: LRT − inference-only", ("mlp_rotation", "cnn_rotation"), "≥ +30 pt",
+     lambda s: 100 * (acc(best(s, "lrt")) - acc(best(s, "none"))), lambda v: v >= 30, " pt"),
+    ("control: LRT − inference-only", ("mlp_control",), "≥ −1 pt",
+     lambda s: 100 * (acc(best(s, "lrt")) - acc(best(s, "none"))), lambda v: v >= -1, " pt"),
+]
+
+
+def acceptance_table(done: dict[str, dict]) -> list[str]:
+    """Issue #4's acceptance figures, each measured from the finished studies."""
+    from .lrt import LowRankAccumulator
+
+    lines = ["### Acceptance figures (issue #4), measured\n",
+             "LRT = the most accurate LRT variant of the study, SGD = the most accurate "
+             "per-sample SGD variant (rounding to nearest or stochastic, with or without "
+             "max-norm), mini-batch likewise; each tuned on the same grid.\n",
+             "| criterion | study | target | measured | met |", "|---|---|---|---|---|"]
+    for crit, studies, target, measure, ok, unit in ACCEPTANCE:
+        for name in studies:
+            if name not in done:
+                lines.append(f"| {crit} | {name} | {target} | not run | – |")
+                continue
+            v = measure(done[name])
+            shown = f"{v:+.1f}{unit}" if unit == " pt" else f"{v:.{3 if not unit else 1}f}{unit}"
+            lines.append(f"| {crit} | {name} | {target} | {shown} | {'yes' if ok(v) else 'no'} |")
+    big = LowRankAccumulator(512, 2048, 4)
+    lines.append(f"| aux memory, LRT ÷ dense accumulator, 2048×512 layer, r = 4 (formula "
+                 f"r(n_in + n_out + 1) / (n_in·n_out)) | – | ≤ 0.2 | "
+                 f"{big.aux_words / (512 * 2048):.4f} | yes |")
+    return lines + [""]
+
+
 def results_page(done: dict[str, dict], out: Path, docs: Path) -> str:
     img = docs.parent / "img"
     img.mkdir(parents=True, exist_ok=True)
@@ -119,6 +177,7 @@ def results_page(done: dict[str, dict], out: Path, docs: Path) -> str:
              "tuning stream (see each YAML); writes are level changes of cells (physical) "
              "and the seed's per-pixel count; energy per adapted sample from the "
              "`rram` preset and `configs/accel/default.yaml`.\n"]
+    parts += acceptance_table(done)
     parts += sweep_tables(done)
     for name, summary in done.items():
         parts.append(markdown_table(summary))

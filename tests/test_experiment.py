@@ -35,6 +35,33 @@ def tiny(**over):
     return cfg
 
 
+def test_tuning_stream_squeezes_the_segment_schedule():
+    from pysim.experiment import tuning_cfg
+
+    raw = tiny(stream={"samples": 20000, "eval_every": 1000},
+               scenario={"every": 5000, "segments": [{"rotate": 0}, {"rotate": 20}],
+                         "drift_sigma_per_1m": 1.0},
+               tuning={"samples": 4000})
+    cfg = experiment_from_mapping(raw)
+    t = tuning_cfg(cfg)
+    assert t.scenario.every == 1000 and t.scenario.drift_sigma_per_1m == 1.0
+    assert t.stream.eval_every == 1000 and t.methods == cfg.methods
+    m = expand_methods(cfg)[0]
+    from pysim.experiment import job_id
+    assert job_id(t, m, 1000, 0.05, 4000) != job_id(cfg, m, 1000, 0.05, 4000)
+    raw["tuning"] = {"samples": 4000, "compress": False}
+    assert tuning_cfg(experiment_from_mapping(raw)).scenario.every == 5000
+
+
+def test_stochastic_round_only_where_a_rule_rounds():
+    raw = tiny(methods=[{"name": "m", "rule": "mixed", "stochastic_round": True}])
+    with pytest.raises(ConfigError, match="stochastic_round.*sgd, minibatch or lrt"):
+        experiment_from_mapping(raw)
+    raw = tiny(methods=[{"name": "h", "rule": "lrt", "hw": True, "stochastic_round": True}])
+    with pytest.raises(ConfigError, match="accelerator rounds to nearest"):
+        experiment_from_mapping(raw)
+
+
 def test_changed_config_does_not_reuse_a_result(tmp_path):
     a = experiment_from_mapping(tiny())
     raw = tiny()

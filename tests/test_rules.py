@@ -28,6 +28,25 @@ def test_sgd_rounds_away_sub_lsb_updates_and_writes_large_ones():
     assert rule.aux_words == 0
 
 
+def test_stochastic_rounding_keeps_sub_lsb_sgd_updates_in_expectation():
+    """0.3 LSB per sample rounds away to nearest; stochastically it moves a cell by
+    0.3 LSB per sample on average (binomial), and writes about 30 % of the samples."""
+    n = 2000
+    det = SGD(xbar((1, 1), bits=16), lr=1.0)
+    xb = xbar((1, 1), bits=16)
+    sr = SGD(xb, lr=1.0, stochastic_round=True, rng=np.random.default_rng(5))
+    writes = 0
+    for _ in range(n):
+        det.step(np.ones(1), np.full(1, 0.3 * xb.lsb))
+        writes += sr.step(np.ones(1), np.full(1, 0.3 * xb.lsb)).cells_written
+    assert det.stats.nvm.cells_written == 0
+    mean, sd = -0.3 * n, math.sqrt(n * 0.3 * 0.7)
+    assert abs(xb.codes()[0, 0] - mean) < 4 * sd
+    assert writes == -xb.codes()[0, 0]  # every write is one level down
+    with pytest.raises(ValueError, match="rng="):
+        SGD(xbar(), lr=0.1, stochastic_round=True)
+
+
 def test_minibatch_writes_every_b_samples_and_accumulates_sub_lsb():
     xb = xbar()
     rule = MiniBatchSGD(xb, lr=1.0, batch=16)

@@ -1,11 +1,12 @@
-"""Studies: the same results from the local process pool and from a Dask cluster."""
+"""Studies: the same results from the local process pool and from a Dask cluster; several
+studies on one pool; a failing study does not stop the others."""
 
 import json
 
 import pytest
 
 from pysim.experiment import experiment_from_mapping
-from pysim.study import run_study
+from pysim.study import run_studies, run_study
 
 from .test_experiment import tiny
 
@@ -27,3 +28,17 @@ def test_dask_cluster_gives_the_local_result(tmp_path):
     assert remote == local
     assert json.loads((tmp_path / "dask" / "results.json").read_text()) == local
     assert [r["lr"] for r in local["rows"]] and len(local["jobs"]) == 4
+
+
+def test_studies_share_a_pool_and_a_failure_stays_local(tmp_path):
+    good = small_study()
+    bad = experiment_from_mapping(tiny(
+        name="bad", data={"dataset": "mnist", "mnist_images": str(tmp_path / "none-images"),
+                          "mnist_labels": str(tmp_path / "none-labels")},
+        methods=[{"name": "sgd", "rule": "sgd", "lr": [0.01, 0.05]}]))
+    res_good, res_bad = run_studies([good, bad], [tmp_path / "good", tmp_path / "bad"],
+                                    workers=2)
+    assert isinstance(res_bad, RuntimeError) and "rerun the same command" in str(res_bad)
+    assert res_good == run_study(good, tmp_path / "alone", workers=1)
+    assert (tmp_path / "good" / "results.json").exists()
+    assert not (tmp_path / "bad" / "results.json").exists()
