@@ -7,8 +7,9 @@ while the scenario shifts the input or drifts the crossbars. Every method adapts
 same stream from the same pretrained network with the same seeds.
 
 Fair tuning: every method's learning rate comes from its grid, chosen by the same
-score (the online EMA accuracy at the end of a shorter tuning stream on a tuning
-seed that is not among the reported seeds).
+score (the mean online accuracy over a shorter tuning stream on a tuning seed that is
+not among the reported seeds; the mean, not the final EMA, whose ~100-sample window
+makes one short run a coin toss between neighbouring rates).
 
 Jobs are pure functions of (config, method, seed, lr, samples): each writes its result
 to ``<out>/jobs/<job>.json`` and checkpoints its whole state to ``<out>/ckpt/<job>.pkl``
@@ -26,6 +27,7 @@ import os
 import pickle
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +43,9 @@ from .scenarios import transform, validate_segments
 
 RULE_NAMES = ("none", "bias", "sgd", "minibatch", "mixed", "lrt")
 CKPT_MAGIC = "pysim-job-checkpoint-v1"
+# Part of every job id: bump it when a job's result changes for the same configuration
+# (2: mean online accuracy in results, CGS2 Gram-Schmidt), so old results are not reused.
+RESULT_VERSION = 2
 
 
 # --- configuration ------------------------------------------------------------------------
@@ -298,7 +303,7 @@ def job_id(cfg: ExperimentCfg, method: Method, seed: int, lr: float, samples: in
     """Names a job's files; the hash covers everything its result depends on, so a changed
     config never picks up a stale result or checkpoint."""
     accel = dataclasses.asdict(AccelConfig.load(cfg.accel)) if method.cfg.hw else cfg.accel
-    parts = [cfg.network, cfg.device, cfg.bits, accel, dataclasses.asdict(cfg.data),
+    parts = [RESULT_VERSION, cfg.network, cfg.device, cfg.bits, accel, dataclasses.asdict(cfg.data),
              dataclasses.asdict(cfg.stream), dataclasses.asdict(cfg.pretrain),
              dataclasses.asdict(cfg.scenario), dataclasses.asdict(method.cfg), method.max_norm]
     return f"{method.name}__s{seed}__lr{lr:g}__n{samples}__{_digest(parts)[:10]}"
@@ -357,6 +362,7 @@ class Job:
         self.rules = make_rules(method, lr, self.net, self.xbars, self.rng, self.accel)
         self.t = 0
         self.ema = 0.0
+        self.correct = 0
         self.curve: list[dict] = []
 
     def run(self, out: Path, progress=None, checkpoint: bool = True) -> dict:
@@ -388,6 +394,7 @@ class Job:
             else:
                 correct = self.net.predict(img) == label
             self.t += 1
+            self.correct += int(correct)
             self.ema = st.ema * self.ema + (1 - st.ema) * float(correct)
             if self.t % cfg.scenario.drift_every == 0:
                 for xb in self.xbars:
@@ -437,6 +444,7 @@ class Job:
         years = (dev.endurance / rate / (3600 * 24 * 365.25)) if rate > 0 else math.inf
         return {"job": self.id, "method": self.method.name, "seed": self.seed, "lr": self.lr,
                 "samples": self.t, "curve": self.curve, "final_ema_acc": last["ema_acc"],
+                "mean_online_acc": self.correct / self.t,
                 "final_test_acc": last["test_acc"], "max_writes": last["max_writes"],
                 "total_writes": last["total_writes"],
                 "max_pixel_writes": last["max_pixel_writes"],
@@ -480,6 +488,10 @@ def run_job(cfg: ExperimentCfg, method: Method, seed: int, lr: float, samples: i
                   f"{j.t}/{j.samples} acc {c['ema_acc']:.3f} max writes {c['max_writes']}",
                   file=sys.stderr, flush=True)
 
+    start = time.process_time()
     result = job.run(out, progress)
+    # CPU seconds of this process only (a resumed job's earlier part is not counted);
+    # kept beside the result, not in it, so that results stay bit-identical across runs.
+    _atomic_write(out / "jobs" / f"{jid}.cpu_s", f"{time.process_time() - start:.1f}\n".encode())
     _atomic_write(done, json.dumps(result, indent=1).encode())
     return result

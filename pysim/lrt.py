@@ -80,25 +80,27 @@ def reduce_rank(sigma: np.ndarray, mode: str, signs: np.ndarray | None = None
     if mode == "biased" or sigma[-1] <= 0.0:
         return np.eye(q, r), sigma[:r].copy()
     # Smallest m whose tail can be spread evenly over k = q - 1 - m slots with every
-    # slot value s1/k >= each tail value (so all mixing weights are ≤ 1).
+    # slot value s1/k >= each tail value (so all mixing weights are ≤ 1); m = r - 1
+    # always qualifies (sigma_r ≥ 0), so the search ends.
     tail = np.cumsum(sigma[::-1])[::-1]  # tail[m] = sum_{j>=m} sigma_j
-    for m in range(r):
-        k = r - m
-        if k * sigma[m] <= tail[m]:
-            break
+    m = int(np.argmax((r - np.arange(r)) * sigma[:r] <= tail[:r]))
+    k = r - m
     s1 = float(tail[m])
-    x0 = np.sqrt(np.clip(1.0 - sigma[m:] * (k / s1), 0.0, None))
-    x0 /= np.linalg.norm(x0)  # exact unit norm by construction; remove rounding
+    x0 = np.sqrt(np.maximum(1.0 - sigma[m:] * (k / s1), 0.0))
+    x0 *= 1.0 / math.sqrt(float(x0 @ x0))  # exact unit norm by construction; remove rounding
     w = x0.copy()
     w[0] -= 1.0
     ww = float(w @ w)
     H = np.eye(k + 1)
     if ww > 0.0:
-        H -= np.outer(w, w) * (2.0 / ww)  # Householder: H e1 = x0
+        H -= (w[:, None] * w) * (2.0 / ww)  # Householder: H e1 = x0
     M = np.zeros((q, r))
     M[:m, :m] = np.eye(m)
     M[m:, m:] = signs[m:, None] * H[:, 1:]  # columns ⟂ x0, row norms² = sigma_j k/s1
-    return M, np.concatenate([sigma[:m], np.full(k, s1 / k)])
+    sigma_r = np.empty(r)
+    sigma_r[:m] = sigma[:m]
+    sigma_r[m:] = s1 / k
+    return M, sigma_r
 
 
 class LowRankAccumulator:
@@ -178,8 +180,12 @@ class LowRankAccumulator:
         self.samples_absorbed += 1
         if not (np.any(cl) or nl) or not (np.any(cr) or nr):
             return True  # a zero outer product changes nothing
-        core = np.outer(np.append(cl, nl), np.append(cr, nr))
-        core[np.arange(r), np.arange(r)] += self._s
+        a = np.empty(r + 1)
+        a[:r], a[r] = cl, nl
+        b = np.empty(r + 1)
+        b[:r], b[r] = cr, nr
+        core = a[:, None] * b
+        core.flat[0:r * (r + 2):r + 2] += self._s  # diagonal (i, i), i < r
         uc, sc, vct = np.linalg.svd(core)
         signs = None
         if self.mode == "unbiased":

@@ -14,19 +14,24 @@ def fmt_life(v) -> str:
     return "∞" if v is None else (f"{v:.3g}" if v < 1e6 else f"{v:.1e}")
 
 
+def _ms(stat: dict | None) -> str:
+    return "–" if stat is None else f"{stat['mean']:.3f} ± {stat['std']:.3f}"
+
+
 def markdown_table(summary: dict) -> str:
     lines = [f"### {summary['name']} — {summary['network']} on {summary['device']}, "
              f"{summary['samples']} samples, seeds {summary['seeds']}",
              "",
-             "| method | lr | online acc | test acc | max writes/cell | total writes | "
-             "max per-pixel | aux words | energy/sample MAC / SRAM / NVM (pJ) | lifetime (y) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "| method | lr | online acc (end) | online acc (mean) | test acc | max writes/cell "
+             "| total writes | max per-pixel | aux words | energy/sample MAC / SRAM / NVM (pJ) "
+             "| lifetime (y) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in summary["rows"]:
         e = r["energy_pj_per_sample"]
         lr = "-" if r["rule"] == "none" else f"{r['lr']:g}"
         lines.append(
-            f"| {r['method']} | {lr} | {r['ema_acc']['mean']:.3f} ± {r['ema_acc']['std']:.3f}"
-            f" | {r['test_acc']['mean']:.3f} ± {r['test_acc']['std']:.3f}"
+            f"| {r['method']} | {lr} | {_ms(r['ema_acc'])} | {_ms(r.get('mean_acc'))}"
+            f" | {_ms(r['test_acc'])}"
             f" | {r['max_writes']['mean']:.0f} | {r['total_writes']['mean']:.0f}"
             f" | {r['max_pixel_writes']['mean']:.0f} | {r['aux_words']}"
             f" | {e['mac']:.0f} / {e['sram']:.0f} / {e['nvm']:.0f}"
@@ -37,14 +42,16 @@ def markdown_table(summary: dict) -> str:
 def write_csv(summary: dict, path: Path) -> None:
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["method", "lr", "ema_acc_mean", "ema_acc_std", "test_acc_mean",
+        w.writerow(["method", "lr", "ema_acc_mean", "ema_acc_std", "mean_acc_mean",
+                    "test_acc_mean",
                     "test_acc_std", "max_writes_mean", "total_writes_mean",
                     "max_pixel_writes_mean", "aux_words", "mac_pj", "sram_pj", "nvm_pj",
                     "lifetime_years"])
         for r in summary["rows"]:
             e = r["energy_pj_per_sample"]
             w.writerow([r["method"], r["lr"], r["ema_acc"]["mean"], r["ema_acc"]["std"],
-                        r["test_acc"]["mean"], r["test_acc"]["std"], r["max_writes"]["mean"],
+                        r.get("mean_acc", {}).get("mean"), r["test_acc"]["mean"],
+                        r["test_acc"]["std"], r["max_writes"]["mean"],
                         r["total_writes"]["mean"], r["max_pixel_writes"]["mean"],
                         r["aux_words"], e["mac"], e["sram"], e["nvm"], r["lifetime_years"]])
 

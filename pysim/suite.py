@@ -230,7 +230,11 @@ def main(argv: list[str] | None = None) -> int:
                 write_report(res, args.out / cfg.name)
                 done[cfg.name] = res
         print(f"suite: {len(cfgs)} studies in {(time.monotonic() - start) / 60:.1f} min "
-              f"on {args.workers} workers", file=sys.stderr)
+              f"on {args.workers} workers; CPU minutes of the jobs run into each study "
+              "folder:", file=sys.stderr)
+        for cfg in cfgs:
+            cpu = sum(float(p.read_text()) for p in (args.out / cfg.name / "jobs").glob("*.cpu_s"))
+            print(f"  {cfg.name:<26} {cpu / 60:6.1f}", file=sys.stderr)
     # The page shows every study with results on disk, not only the ones run now.
     page = {}
     for name in [p.stem for p in sorted(CONFIGS.glob("*.yaml")) if p.stem != "quick"]:
