@@ -55,7 +55,7 @@ def test_tuning_stream_squeezes_the_segment_schedule():
 
 def test_stochastic_round_only_where_a_rule_rounds():
     raw = tiny(methods=[{"name": "m", "rule": "mixed", "stochastic_round": True}])
-    with pytest.raises(ConfigError, match="stochastic_round.*sgd, minibatch or lrt"):
+    with pytest.raises(ConfigError, match=r"stochastic_round.*sgd, minibatch or lrt"):
         experiment_from_mapping(raw)
     raw = tiny(methods=[{"name": "h", "rule": "lrt", "hw": True, "stochastic_round": True}])
     with pytest.raises(ConfigError, match="accelerator rounds to nearest"):
