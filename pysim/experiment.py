@@ -127,10 +127,16 @@ class MethodCfg:
     hw: bool = spec(kind=bool, default=False, doc="last layer's LRT on pysim.hw")
     stochastic_round: bool = spec(kind=bool, default=False,
                                   doc="sgd, minibatch, lrt: round ΔW to levels stochastically")
+    write_threshold: int = spec(kind=int, lo=1, default=1,
+                                doc="lrt: write a cell only if its step is ≥ this many levels")
     train_layers: str = spec(kind=str, choices=("all", "last"), default="all",
                              doc="weights adapted: every layer, or the classifier only")
 
     def validate(self, source):
+        if self.write_threshold > 1 and (self.rule != "lrt" or self.hw):
+            raise ConfigError(source, f"methods[{self.name}].write_threshold", self.write_threshold,
+                              "only the float LRT rule has a per-cell write threshold",
+                              "use it with rule lrt (hw: false), or drop it")
         if self.stochastic_round and (self.rule not in ("sgd", "minibatch", "lrt") or self.hw):
             why = "the accelerator rounds to nearest" if self.hw else \
                 f"rule {self.rule!r} has no ΔW rounding of its own"
@@ -334,7 +340,8 @@ def make_rules(method: Method, lr: float, net: Network, xbars, rng, accel: Accel
         else:
             rank = min(m.rank, *xb.shape)
             rules.append(LRT(xb, lr, batch, rank, m.mode, rng, m.kappa_th, m.rho_min,
-                             method.max_norm, stochastic_round=m.stochastic_round))
+                             method.max_norm, stochastic_round=m.stochastic_round,
+                             write_threshold=m.write_threshold))
     return rules
 
 

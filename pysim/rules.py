@@ -246,7 +246,8 @@ class LRT(UpdateRule):
     ``L·sqrt(σ)`` and ``R·sqrt(σ)`` separately as the seed's ``norm_uv='post'``) is
     quantised to level steps (round to nearest, or stochastically with
     ``stochastic_round``, see :meth:`UpdateRule._level_steps`);
-    it is written only if at least ``rho_min`` of the cells
+    cells whose step is smaller than ``write_threshold`` levels are left alone (a
+    variant beyond the seed); the update is written only if at least ``rho_min`` of the cells
     would change, otherwise the sum keeps accumulating (scaled by ``discount``) and
     ``B_eff`` keeps growing.
     """
@@ -256,9 +257,14 @@ class LRT(UpdateRule):
     def __init__(self, crossbar: Crossbar, lr: float, batch: int, rank: int = 4,
                  mode: str = "biased", rng: np.random.Generator | None = None,
                  kappa_th: float = 100.0, rho_min: float = 0.01, max_norm: bool = False,
-                 discount: float = 1.0, stochastic_round: bool = False):
+                 discount: float = 1.0, stochastic_round: bool = False,
+                 write_threshold: int = 1):
         super().__init__(crossbar, lr, stochastic_round, rng)
         _check_batch(batch)
+        if isinstance(write_threshold, bool) or not isinstance(write_threshold, (int, np.integer)) \
+                or write_threshold < 1:
+            raise ValueError(f"write_threshold must be an integer ≥ 1, got {write_threshold!r}")
+        self.write_threshold = int(write_threshold)
         if not 0.0 <= rho_min <= 1.0:
             raise ValueError(f"rho_min must be in [0, 1], got {rho_min}")
         if not 0.0 <= discount <= 1.0:
@@ -307,6 +313,10 @@ class LRT(UpdateRule):
 
     def _commit(self) -> WriteReport:
         steps = self._level_steps(self._delta_w())
+        if self.write_threshold > 1:
+            # Per-cell write threshold: a cell moves only if its update is at least that
+            # many levels; the smaller parts are dropped with the accumulator (no residue).
+            steps[np.abs(steps) < self.write_threshold] = 0
         self.b_eff += self.batch
         self.stats.macs += self.n_out * self.n_in * self.acc.rank
         self.stats.aux_reads += self.acc.aux_words

@@ -169,6 +169,36 @@ def acceptance_table(done: dict[str, dict]) -> list[str]:
     return lines + [""]
 
 
+def _acc_pm(row: dict, key: str) -> str:
+    return f"{row[key]['mean']:.3f} ± {row[key]['std']:.3f}"
+
+
+def beyond_table(done: dict[str, dict], base: str = "lrt-r4-maxnorm") -> list[str]:
+    """The changes beyond the seed (mlp_beyond), each against plain LRT on the same
+    stream: does it move the accuracy / writes / memory front?"""
+    s = done.get("mlp_beyond")
+    if s is None or _row(s, base) is None:
+        return []
+    b = _row(s, base)
+    lines = ["### Beyond the seed (configs/experiments/mlp_beyond.yaml; MLP, rotation)\n",
+             f"Each LRT variant against `{base}` on the same stream and seeds; a change moves "
+             "the front if it gains accuracy at no more writes or memory, or saves writes or "
+             "memory at no loss of accuracy (beyond the seed-to-seed spread).\n",
+             "| variant | online acc (end) | online acc (mean) | Δ mean acc | max writes/cell "
+             "| total writes | aux words |", "|---|---|---|---|---|---|---|"]
+    for r in s["rows"]:
+        if r["rule"] != "lrt":
+            continue
+        d = 100 * (r["mean_acc"]["mean"] - b["mean_acc"]["mean"])
+        w, t = r["max_writes"]["mean"], r["total_writes"]["mean"]
+        w_x = w / max(b["max_writes"]["mean"], 1)
+        t_x = t / max(b["total_writes"]["mean"], 1)
+        lines.append(f"| {r['method']} | {_acc_pm(r, 'ema_acc')} | {_acc_pm(r, 'mean_acc')} "
+                     f"| {d:+.1f} pt | {w:.0f} ({w_x:.2f}×) | {t:,.0f} ({t_x:.2f}×) "
+                     f"| {r['aux_words']} |")
+    return lines + [""]
+
+
 def _inference_curve(summary: dict) -> tuple[float, float] | None:
     """Inference-only online accuracy (EMA) after the first evaluation interval and at the
     end, mean over seeds: how much a drift costs when nothing adapts."""
@@ -241,6 +271,7 @@ def results_page(done: dict[str, dict], out: Path, docs: Path) -> str:
              "`rram` preset and `configs/accel/default.yaml`.\n"]
     parts += acceptance_table(done)
     parts += notes(done)
+    parts += beyond_table(done)
     parts += sweep_tables(done)
     for name, summary in done.items():
         parts.append(markdown_table(summary))

@@ -60,6 +60,9 @@ def test_stochastic_round_only_where_a_rule_rounds():
     raw = tiny(methods=[{"name": "h", "rule": "lrt", "hw": True, "stochastic_round": True}])
     with pytest.raises(ConfigError, match="accelerator rounds to nearest"):
         experiment_from_mapping(raw)
+    raw = tiny(methods=[{"name": "t", "rule": "sgd", "write_threshold": 2}])
+    with pytest.raises(ConfigError, match=r"write_threshold.*only the float LRT"):
+        experiment_from_mapping(raw)
 
 
 def test_changed_config_does_not_reuse_a_result(tmp_path):

@@ -89,6 +89,26 @@ def test_lrt_equals_minibatch_when_the_gradient_has_rank_at_most_r():
     assert lrt.aux_words == 4 * (10 + 64 + 1) < mb.aux_words == 640
 
 
+def test_lrt_write_threshold_leaves_small_steps_unwritten():
+    """Same stream as mini-batch equality above: with a 2-level threshold exactly the
+    cells whose commit step is ±1 level stay where they are."""
+    rng = np.random.default_rng(0)
+    A, B = rng.normal(size=(10, 2)), rng.normal(size=(64, 2))
+    stream = [(A @ rng.normal(size=2) * 0.1, B @ rng.normal(size=2) * 0.1) for _ in range(20)]
+    xa, xt = xbar((10, 64)), xbar((10, 64))
+    plain = LRT(xa, lr=5.0, batch=20, rank=4, kappa_th=np.inf, rho_min=0.0)
+    thr = LRT(xt, lr=5.0, batch=20, rank=4, kappa_th=np.inf, rho_min=0.0, write_threshold=2)
+    for dy, x in stream:
+        plain.step(dy, x)
+        thr.step(dy, x)
+    step = xa.codes()  # one commit from level 0
+    assert np.any(np.abs(step) == 1) and np.any(np.abs(step) >= 2)
+    np.testing.assert_array_equal(xt.codes(), np.where(np.abs(step) >= 2, step, 0))
+    assert xt.write_counts.sum() == np.count_nonzero(np.abs(step) >= 2)
+    with pytest.raises(ValueError, match="write_threshold"):
+        LRT(xbar(), lr=0.1, batch=2, write_threshold=0)
+
+
 def test_lrt_rho_min_gates_sparse_commits_and_grows_b_eff():
     xb = xbar((10, 10))
     lrt = LRT(xb, lr=1.0, batch=4, rank=2, kappa_th=np.inf, rho_min=0.05)
