@@ -64,7 +64,7 @@ class _Study:
     errors: list = field(default_factory=list)
     left: int = 0
     lrs: dict = field(default_factory=dict)
-    summary: dict | None = None
+    summary: dict | Exception | None = None  # the result, or what stopped the study
 
     def tuning_tasks(self) -> list[tuple]:
         tcfg = tuning_cfg(self.cfg)
