@@ -176,7 +176,7 @@ class MiniBatchSGD(UpdateRule):
     def __init__(self, crossbar: Crossbar, lr: float, batch: int, max_norm: bool = False,
                  stochastic_round: bool = False, rng: np.random.Generator | None = None):
         super().__init__(crossbar, lr, stochastic_round, rng)
-        _check_batch(batch)
+        _check_count(batch, "batch")
         self.batch = int(batch)
         self.norm = MaxNorm() if max_norm else None
         self.acc = np.zeros(crossbar.shape)
@@ -260,10 +260,8 @@ class LRT(UpdateRule):
                  discount: float = 1.0, stochastic_round: bool = False,
                  write_threshold: int = 1):
         super().__init__(crossbar, lr, stochastic_round, rng)
-        _check_batch(batch)
-        if isinstance(write_threshold, bool) or not isinstance(write_threshold, (int, np.integer)) \
-                or write_threshold < 1:
-            raise ValueError(f"write_threshold must be an integer ≥ 1, got {write_threshold!r}")
+        _check_count(batch, "batch")
+        _check_count(write_threshold, "write_threshold")
         self.write_threshold = int(write_threshold)
         if not 0.0 <= rho_min <= 1.0:
             raise ValueError(f"rho_min must be in [0, 1], got {rho_min}")
@@ -352,9 +350,9 @@ def _check_terms(dy, x, n_out: int, n_in: int) -> tuple[np.ndarray, np.ndarray]:
     return dY, X
 
 
-def _check_batch(batch) -> None:
-    if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
-        raise ValueError(f"batch must be an integer ≥ 1, got {batch!r}")
+def _check_count(value, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be an integer ≥ 1, got {value!r}")
 
 
 def _batch_scaled(g_sum: np.ndarray, lr: float, b_eff: int, norm: MaxNorm | None) -> np.ndarray:

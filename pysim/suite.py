@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .experiment import ExperimentCfg
-from .report import markdown_table, write_report
+from .report import markdown_table, mean_std, write_report
 from .study import run_studies
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,7 +66,7 @@ def derived(summary: dict) -> list[str]:
 
 def _acc(summary: dict, method: str) -> str:
     r = _row(summary, method)
-    return "–" if r is None else f"{r['ema_acc']['mean']:.3f} ± {r['ema_acc']['std']:.3f}"
+    return mean_std(None if r is None else r["ema_acc"])
 
 
 def sweep_tables(done: dict[str, dict]) -> list[str]:
@@ -112,6 +112,11 @@ def sweep_tables(done: dict[str, dict]) -> list[str]:
     return parts
 
 
+def _margin(summary: dict, rule: str) -> float:
+    """Points by which the most accurate LRT row beats the most accurate row of ``rule``."""
+    return 100 * (acc(best(summary, "lrt")) - acc(best(summary, rule)))
+
+
 def _writes_ratio(summary: dict, key: str) -> float:
     lrt, sgd = best(summary, "lrt"), best(summary, "sgd")
     return sgd[key]["mean"] / max(lrt[key]["mean"], 1)
@@ -131,17 +136,15 @@ ACCEPTANCE = [
      lambda s: best(s, "lrt")["aux_words"] / best(s, "minibatch")["aux_words"],
      lambda v: v <= 0.2, ""),
     ("mild drift: LRT − inference-only", ("mlp_analog_drift", "mlp_digital_drift"), "≥ +40 pt",
-     lambda s: 100 * (acc(best(s, "lrt")) - acc(best(s, "none"))), lambda v: v >= 40, " pt"),
+     lambda s: _margin(s, "none"), lambda v: v >= 40, " pt"),
     ("mild drift: LRT − tuned per-sample SGD", ("mlp_analog_drift", "mlp_digital_drift"),
-     "≥ −5 pt", lambda s: 100 * (acc(best(s, "lrt")) - acc(best(s, "sgd"))),
-     lambda v: v >= -5, " pt"),
+     "≥ −5 pt", lambda s: _margin(s, "sgd"), lambda v: v >= -5, " pt"),
     ("mild drift: LRT − mini-batch", ("mlp_analog_drift", "mlp_digital_drift"), "≥ −6 pt",
-     lambda s: 100 * (acc(best(s, "lrt")) - acc(best(s, "minibatch"))),
-     lambda v: v >= -6, " pt"),
+     lambda s: _margin(s, "minibatch"), lambda v: v >= -6, " pt"),
     ("rotation: LRT − inference-only", ("mlp_rotation", "cnn_rotation"), "≥ +30 pt",
-     lambda s: 100 * (acc(best(s, "lrt")) - acc(best(s, "none"))), lambda v: v >= 30, " pt"),
+     lambda s: _margin(s, "none"), lambda v: v >= 30, " pt"),
     ("control: LRT − inference-only", ("mlp_control",), "≥ −1 pt",
-     lambda s: 100 * (acc(best(s, "lrt")) - acc(best(s, "none"))), lambda v: v >= -1, " pt"),
+     lambda s: _margin(s, "none"), lambda v: v >= -1, " pt"),
 ]
 
 
@@ -169,10 +172,6 @@ def acceptance_table(done: dict[str, dict]) -> list[str]:
     return lines + [""]
 
 
-def _acc_pm(row: dict, key: str) -> str:
-    return f"{row[key]['mean']:.3f} ± {row[key]['std']:.3f}"
-
-
 def beyond_table(done: dict[str, dict], base: str = "lrt-r4-maxnorm") -> list[str]:
     """The changes beyond the seed (mlp_beyond), each against plain LRT on the same
     stream: does it move the accuracy / writes / memory front?"""
@@ -193,7 +192,7 @@ def beyond_table(done: dict[str, dict], base: str = "lrt-r4-maxnorm") -> list[st
         w, t = r["max_writes"]["mean"], r["total_writes"]["mean"]
         w_x = w / max(b["max_writes"]["mean"], 1)
         t_x = t / max(b["total_writes"]["mean"], 1)
-        lines.append(f"| {r['method']} | {_acc_pm(r, 'ema_acc')} | {_acc_pm(r, 'mean_acc')} "
+        lines.append(f"| {r['method']} | {mean_std(r['ema_acc'])} | {mean_std(r['mean_acc'])} "
                      f"| {d:+.1f} pt | {w:.0f} ({w_x:.2f}×) | {t:,.0f} ({t_x:.2f}×) "
                      f"| {r['aux_words']} |")
     return lines + [""]
@@ -233,7 +232,7 @@ def notes(done: dict[str, dict]) -> list[str]:
             lrt = best(done[name], "lrt")
             lines.append(f"{name}: inference-only {c[0]:.3f} → {c[1]:.3f} "
                          f"({100 * (c[1] - c[0]):+.1f} pt; +40 pt would be "
-                         f"{100 * (acc(best(done[name], 'none')) + 0.4):.0f} %), best LRT "
+                         f"{100 * (c[1] + 0.4):.0f} %), best LRT "
                          f"ends at {acc(lrt):.3f}")
     if lines and {"mlp_analog_drift", "mlp_digital_drift"} <= done.keys():
         a = ExperimentCfg.load(CONFIGS / "mlp_analog_drift.yaml")
@@ -250,7 +249,7 @@ def notes(done: dict[str, dict]) -> list[str]:
     if cnn:
         out.append("- **CNN.** " + "; ".join(
             f"{n}: {done[n]['samples']} samples, LRT online acc (end) "
-            f"{acc(best(done[n], 'lrt')):.3f} ± {best(done[n], 'lrt')['ema_acc']['std']:.3f}"
+            f"{mean_std(best(done[n], 'lrt')['ema_acc'])}"
             for n in cnn) + ". The CNN streams are 5,000 samples, not 20,000, to keep the "
             "suite's time (a CNN sample costs an order of magnitude more than an MLP sample); "
             "its seed-to-seed spread "
@@ -305,30 +304,31 @@ def main(argv: list[str] | None = None) -> int:
             done[name] = json.loads((args.out / name / "results.json").read_text())
             write_report(done[name], args.out / name)
         names = []
-    cfgs = []
+    cfgs, run_names = [], []
     for name in names:
         try:
             cfgs.append(ExperimentCfg.load(CONFIGS / f"{name}.yaml"))
+            run_names.append(name)
         except Exception as exc:  # a broken config must not stop the other studies
             failed.append(name)
             print(f"{name} failed: {exc}", file=sys.stderr)
     if cfgs:
         start = time.monotonic()
-        results = run_studies(cfgs, [args.out / c.name for c in cfgs], args.workers,
+        results = run_studies(cfgs, [args.out / n for n in run_names], args.workers,
                               args.scheduler)
-        for cfg, res in zip(cfgs, results, strict=True):
+        for name, res in zip(run_names, results, strict=True):
             if isinstance(res, Exception):
-                failed.append(cfg.name)
-                print(f"{cfg.name} failed: {res}", file=sys.stderr)
+                failed.append(name)
+                print(f"{name} failed: {res}", file=sys.stderr)
             else:
-                write_report(res, args.out / cfg.name)
-                done[cfg.name] = res
+                write_report(res, args.out / name)
+                done[name] = res
         print(f"suite: {len(cfgs)} studies in {(time.monotonic() - start) / 60:.1f} min "
               f"on {args.workers} workers; CPU minutes of the jobs run into each study "
               "folder:", file=sys.stderr)
-        for cfg in cfgs:
-            cpu = sum(float(p.read_text()) for p in (args.out / cfg.name / "jobs").glob("*.cpu_s"))
-            print(f"  {cfg.name:<26} {cpu / 60:6.1f}", file=sys.stderr)
+        for name in run_names:
+            cpu = sum(float(p.read_text()) for p in (args.out / name / "jobs").glob("*.cpu_s"))
+            print(f"  {name:<26} {cpu / 60:6.1f}", file=sys.stderr)
     # The page shows every study with results on disk, not only the ones run now.
     page = {}
     for name in [p.stem for p in sorted(CONFIGS.glob("*.yaml")) if p.stem != "quick"]:
