@@ -44,7 +44,7 @@ def bench_lrt(n_out: int, n_in: int, rank: int, seconds: float, seed: int = 0) -
     for mode in ("biased", "unbiased"):
         for kappa in (np.inf, 100.0):
             acc = LowRankAccumulator(n_out, n_in, rank, mode, np.random.default_rng(seed), kappa)
-            rate = _rate(lambda i, a=acc: a._update(dY[i], X[i]), n, seconds)
+            rate = _rate(lambda i, a=acc: a._update_rows(dY[i:i + 1], X[i:i + 1]), n, seconds)
             key = f"lrt_{mode}_{'all' if np.isinf(kappa) else 'kappa100'}"
             row[key + "_samples_per_s"] = rate
             row[key + "_absorbed_frac"] = acc.samples_absorbed / acc.samples_seen

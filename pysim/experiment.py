@@ -44,8 +44,9 @@ from .scenarios import transform, validate_segments
 RULE_NAMES = ("none", "bias", "sgd", "minibatch", "mixed", "lrt")
 CKPT_MAGIC = "pysim-job-checkpoint-v1"
 # Part of every job id: bump it when a job's result changes for the same configuration
-# (2: mean online accuracy in results, CGS2 Gram-Schmidt), so old results are not reused.
-RESULT_VERSION = 2
+# (2: mean online accuracy in results, CGS2 Gram-Schmidt; 3: LRT projects a sample's
+# terms together and its rank reduction rounds differently), so old results are not reused.
+RESULT_VERSION = 3
 
 
 # --- configuration ------------------------------------------------------------------------
@@ -78,6 +79,23 @@ class PretrainCfg:
     epochs: int = spec(kind=int, lo=0, default=15)
     lr: float = spec(kind=float, lo=0.0, lo_open=True, default=0.05)
     qat_epochs: int = spec(kind=int, lo=0, default=3)
+
+
+@dataclass(frozen=True)
+class QuantCfg:
+    """Clip ranges of the fixed 8-bit grids (:class:`pysim.nn.Quant`) after deployment and
+    during quantisation-aware pretraining: activation step act_max/128, gradient step
+    grad_max/128. A range smaller than the layer's activations clips them (the CNN's
+    post-batch-norm activations reach ~18 in float training; configs/experiments/cnn_*
+    use act_max 8)."""
+
+    act_max: float = spec(kind=float, lo=0.0, lo_open=True, default=2.0,
+                          doc="activation clip range; step act_max/128")
+    grad_max: float = spec(kind=float, lo=0.0, lo_open=True, default=1.0,
+                           doc="back-propagated gradient clip range; step grad_max/128")
+
+    def make(self) -> Quant:
+        return Quant(act_max=self.act_max, grad_max=self.grad_max)
 
 
 @dataclass(frozen=True)
@@ -157,6 +175,7 @@ class ExperimentCfg:
     data: DataCfg = field(default_factory=DataCfg)
     stream: StreamCfg = field(default_factory=StreamCfg)
     pretrain: PretrainCfg = field(default_factory=PretrainCfg)
+    quant: QuantCfg = field(default_factory=QuantCfg)
     scenario: ScenarioCfg = field(default_factory=ScenarioCfg)
     tuning: TuningCfg = field(default_factory=TuningCfg)
     methods: tuple = ()
@@ -167,7 +186,7 @@ class ExperimentCfg:
 
 
 _SECTIONS = {"data": DataCfg, "stream": StreamCfg, "pretrain": PretrainCfg,
-             "scenario": ScenarioCfg, "tuning": TuningCfg}
+             "quant": QuantCfg, "scenario": ScenarioCfg, "tuning": TuningCfg}
 
 
 def experiment_from_mapping(raw, source: str = "<mapping>") -> ExperimentCfg:
@@ -266,7 +285,7 @@ def pretrain(cfg: ExperimentCfg, seed: int, splits: data_mod.Splits,
     p = cfg.pretrain
     for epoch in range(p.epochs + p.qat_epochs):
         if epoch == p.epochs:
-            net.set_quant(Quant())
+            net.set_quant(cfg.quant.make())
             for layer in net.affine:
                 clean = dataclasses.replace(device, write_noise_lsb=0.0, drift_sigma_per_1m=0.0,
                                             flip_rate_per_1m=0.0, stuck_fraction=0.0)
@@ -284,7 +303,7 @@ def pretrain(cfg: ExperimentCfg, seed: int, splits: data_mod.Splits,
                 layer.update_digital(lr)
     for layer in net.affine:
         layer.store.fake_quant = None
-    net.set_quant(Quant())
+    net.set_quant(cfg.quant.make())
     return net
 
 
@@ -295,7 +314,7 @@ def _digest(parts) -> str:
 
 def _cached_pretrain(cfg: ExperimentCfg, seed: int, splits, device, out: Path) -> Network:
     key = _digest([cfg.network, dataclasses.asdict(cfg.data), dataclasses.asdict(cfg.pretrain),
-                   cfg.device, cfg.bits, seed])[:12]
+                   dataclasses.asdict(cfg.quant), cfg.device, cfg.bits, seed])[:12]
     path = out / "pretrained" / f"{cfg.network}-{key}.pkl"
     if path.exists():
         with open(path, "rb") as fh:
@@ -311,7 +330,8 @@ def job_id(cfg: ExperimentCfg, method: Method, seed: int, lr: float, samples: in
     accel = dataclasses.asdict(AccelConfig.load(cfg.accel)) if method.cfg.hw else cfg.accel
     parts = [RESULT_VERSION, cfg.network, cfg.device, cfg.bits, accel, dataclasses.asdict(cfg.data),
              dataclasses.asdict(cfg.stream), dataclasses.asdict(cfg.pretrain),
-             dataclasses.asdict(cfg.scenario), dataclasses.asdict(method.cfg), method.max_norm]
+             dataclasses.asdict(cfg.quant), dataclasses.asdict(cfg.scenario),
+             dataclasses.asdict(method.cfg), method.max_norm]
     return f"{method.name}__s{seed}__lr{lr:g}__n{samples}__{_digest(parts)[:10]}"
 
 

@@ -23,12 +23,15 @@ streams.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
+from scipy.linalg.lapack import dgesdd as _dgesdd
 
 _DGKS = 1.0 / math.sqrt(2.0)
 _EPS_RES = 1e-12  # residual/|v| below this after the re-pass counts as zero
+_WINDOW = 64  # most rows projected together (a conv layer's pixel terms of one sample)
 
 
 def _check_vector(v, n: int, name: str) -> np.ndarray:
@@ -41,29 +44,61 @@ def _check_vector(v, n: int, name: str) -> np.ndarray:
 
 
 def gram_schmidt(Qt: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """Project ``v`` off the orthonormal *rows* of ``Qt`` (classical GS, DGKS re-pass).
-
-    Returns ``(coefficients, residual, residual_norm)`` with
-    ``v = Qt.T @ coefficients + residual`` and ``Qt @ residual ≈ 0``. Each pass is two
-    matrix-vector products (CGS); the second pass (CGS2) runs only when the first
-    cancelled more than 1 - 1/√2 of ``v``, which is what keeps classical GS as
-    orthogonal as the modified one (Giraud et al. 2005, "twice is enough").
-    """
+    """Project ``v`` off the orthonormal *rows* of ``Qt``: :func:`gram_schmidt_rows` for
+    one vector, with 1-D dot products (the per-sample path of a dense layer, where the
+    row version's overhead would be a third of the update)."""
     coef = Qt @ v
     res = v - coef @ Qt
-    norm0 = math.sqrt(float(v @ v))
-    norm = math.sqrt(float(res @ res))
-    if norm <= _DGKS * norm0:
+    n0sq = float(v @ v)
+    nsq = float(res @ res)
+    if nsq <= _DGKS ** 2 * n0sq:
         c2 = Qt @ res
         coef += c2
         res -= c2 @ Qt
-        norm = math.sqrt(float(res @ res))
-        if norm <= _EPS_RES * norm0:
-            # What is left is rounding noise of v's in-span part, not a new direction;
-            # normalising it would put a non-orthogonal row into the basis.
+        nsq = float(res @ res)
+        if nsq <= _EPS_RES ** 2 * n0sq:
             res[:] = 0.0
-            norm = 0.0
-    return coef, res, norm
+            nsq = 0.0
+    return coef, res, math.sqrt(nsq)
+
+
+def gram_schmidt_rows(Qt: np.ndarray, V: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Project every row of ``V`` (k × n) off the orthonormal *rows* of ``Qt`` (r × n).
+
+    Classical GS with the DGKS re-pass: returns ``(coefficients (k × r), residuals
+    (k × n), residual norms (k,))`` with ``V = coefficients @ Qt + residuals`` and
+    ``Qt @ residual ≈ 0``. Each pass is two matrix products (CGS); a second pass (CGS2)
+    runs when some row's first pass cancelled more than 1 - 1/√2 of its norm (applied to
+    all rows of the call: re-projecting an already orthogonal residual only removes
+    rounding), which is what keeps classical GS as orthogonal as the modified one
+    (Giraud et al. 2005, "twice is enough").
+    """
+    coef = V @ Qt.T
+    res = V - coef @ Qt
+    n0sq = (V * V).sum(axis=1)
+    nsq = (res * res).sum(axis=1)
+    if (nsq <= _DGKS ** 2 * n0sq).any():
+        c2 = res @ Qt.T
+        coef += c2
+        res -= c2 @ Qt
+        nsq = (res * res).sum(axis=1)
+        # What is left is rounding noise of v's in-span part, not a new direction;
+        # normalising it would put a non-orthogonal row into the basis.
+        noise = nsq <= _EPS_RES ** 2 * n0sq
+        if noise.any():
+            res[noise] = 0.0
+            nsq[noise] = 0.0
+    return coef, res, np.sqrt(nsq)
+
+
+def _svd(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``numpy.linalg.svd`` of a small square matrix through LAPACK's dgesdd directly
+    (half numpy's call overhead on the (r+1)-square core)."""
+    u, s, vt, info = _dgesdd(a)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"SVD did not converge (dgesdd info {info})")
+    return u, s, vt
 
 
 def reduce_rank(sigma: np.ndarray, mode: str, signs: np.ndarray | None = None
@@ -77,28 +112,29 @@ def reduce_rank(sigma: np.ndarray, mode: str, signs: np.ndarray | None = None
     """
     q = sigma.shape[0]
     r = q - 1
+    M = np.eye(q, r)
     if mode == "biased" or sigma[-1] <= 0.0:
-        return np.eye(q, r), sigma[:r].copy()
+        return M, sigma[:r].copy()
     # Smallest m whose tail can be spread evenly over k = q - 1 - m slots with every
     # slot value s1/k >= each tail value (so all mixing weights are ≤ 1); m = r - 1
-    # always qualifies (sigma_r ≥ 0), so the search ends.
-    tail = np.cumsum(sigma[::-1])[::-1]  # tail[m] = sum_{j>=m} sigma_j
-    m = int(np.argmax((r - np.arange(r)) * sigma[:r] <= tail[:r]))
+    # always qualifies (sigma_r ≥ 0). Scalar Python: q is rank + 1, a handful of values.
+    sig = sigma.tolist()
+    tail = list(itertools.accumulate(reversed(sig)))[::-1]  # tail[m] = sum_{j>=m} sigma_j
+    m = next((i for i in range(r) if (r - i) * sig[i] <= tail[i]), r - 1)
     k = r - m
-    s1 = float(tail[m])
+    s1 = tail[m]
     x0 = np.sqrt(np.maximum(1.0 - sigma[m:] * (k / s1), 0.0))
     x0 *= 1.0 / math.sqrt(float(x0 @ x0))  # exact unit norm by construction; remove rounding
     w = x0.copy()
     w[0] -= 1.0
     ww = float(w @ w)
-    H = np.eye(k + 1)
+    # Householder H = I - 2 w w^T / ww maps e1 to x0; its other k columns span x0's
+    # complement: H[:, 1:] = I[:, 1:] - (2 / ww) w w[1:]^T.
+    cols = np.eye(k + 1, k, -1)
     if ww > 0.0:
-        H -= (w[:, None] * w) * (2.0 / ww)  # Householder: H e1 = x0
-    M = np.zeros((q, r))
-    M[:m, :m] = np.eye(m)
-    M[m:, m:] = signs[m:, None] * H[:, 1:]  # columns ⟂ x0, row norms² = sigma_j k/s1
-    sigma_r = np.empty(r)
-    sigma_r[:m] = sigma[:m]
+        cols -= np.multiply.outer(w, w[1:] * (2.0 / ww))
+    M[m:, m:] = signs[m:, None] * cols  # row norms² = sigma_j k / s1
+    sigma_r = sigma[:r].copy()
     sigma_r[m:] = s1 / k
     return M, sigma_r
 
@@ -167,41 +203,13 @@ class LowRankAccumulator:
         """Fold one sample ``dy x^T`` into the factorisation; return whether it was absorbed."""
         dy = _check_vector(dy, self.n_out, "dy")
         x = _check_vector(x, self.n_in, "x")
-        return self._update(dy, x)
-
-    def _update(self, dy: np.ndarray, x: np.ndarray) -> bool:
-        self.samples_seen += 1
-        r = self.rank
-        Lt, Rt = self._Lt, self._Rt
-        cl, rl, nl = gram_schmidt(Lt[:r], dy)
-        cr, rr, nr = gram_schmidt(Rt[:r], x)
-        if self._s[0] > self.kappa_th * nl * nr:
-            return False
-        self.samples_absorbed += 1
-        if not (np.any(cl) or nl) or not (np.any(cr) or nr):
-            return True  # a zero outer product changes nothing
-        a = np.empty(r + 1)
-        a[:r], a[r] = cl, nl
-        b = np.empty(r + 1)
-        b[:r], b[r] = cr, nr
-        core = a[:, None] * b
-        core.flat[0:r * (r + 2):r + 2] += self._s  # diagonal (i, i), i < r
-        uc, sc, vct = np.linalg.svd(core)
-        signs = None
-        if self.mode == "unbiased":
-            signs = 1.0 - 2.0 * self.rng.integers(0, 2, size=r + 1)
-        mix, self._s = reduce_rank(sc, self.mode, signs)
-        # A zero residual leaves a zero row: its direction carries no weight anyway.
-        Lt[r] = rl * (1.0 / nl) if nl > 0.0 else 0.0
-        Rt[r] = rr * (1.0 / nr) if nr > 0.0 else 0.0
-        Lt[:r] = (uc @ mix).T @ Lt
-        Rt[:r] = (vct.T @ mix).T @ Rt
-        return True
+        return bool(self._update_rows(dy[None, :], x[None, :])[0])
 
     def update_batch(self, dY, X) -> np.ndarray:
         """Fold k samples in order (rows of ``dY`` (k × n_out) and ``X`` (k × n_in)).
 
-        Identical to k calls of :meth:`update`; returns the absorbed flags.
+        The same as k calls of :meth:`update` (up to rounding: rows are projected
+        together); returns the absorbed flags.
         """
         dY = np.asarray(dY, dtype=float)
         X = np.asarray(X, dtype=float)
@@ -214,7 +222,87 @@ class LowRankAccumulator:
                              f"{dY.shape[0]} and {X.shape[0]}")
         if not (np.all(np.isfinite(dY)) and np.all(np.isfinite(X))):
             raise ValueError("dY or X contains NaN or inf")
-        return np.array([self._update(d, v) for d, v in zip(dY, X, strict=True)], dtype=bool)
+        return self._update_rows(dY, X)
+
+    def _update_rows(self, dY: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """Sequential semantics, batched arithmetic: the bases change only when a term is
+        absorbed, so the rows up to the next absorbed one can be projected in one matrix
+        product (a convolution's pixel terms are mostly κ-skipped or zero: conv1 of the
+        digits CNN absorbs ~5 % of them). The window adapts: it doubles while nothing is
+        absorbed and shrinks to the last gap when something is, down to one row, which
+        takes the vector path; so a stream where most rows are absorbed costs what
+        row-by-row updates cost."""
+        k = dY.shape[0]
+        flags = np.zeros(k, bool)
+        i, w = 0, min(k, 8)
+        while i < k:
+            if w == 1:
+                code = self._update_one(dY[i], X[i])
+                flags[i] = code > 0
+                i, w = i + 1, 1 if code == 2 else 2
+                continue
+            end = min(k, i + w)
+            j = self._pass(dY[i:end], X[i:end], flags[i:end])
+            if j < 0:
+                i, w = end, min(2 * w, _WINDOW)
+            else:
+                i, w = i + j + 1, j + 1
+        self.samples_seen += k
+        self.samples_absorbed += int(np.count_nonzero(flags))
+        return flags
+
+    def _update_one(self, dy: np.ndarray, x: np.ndarray) -> int:
+        """One term: 0 κ-skipped, 1 absorbed without change (a zero term), 2 absorbed."""
+        r = self.rank
+        cl, rl, nl = gram_schmidt(self._Lt[:r], dy)
+        cr, rr, nr = gram_schmidt(self._Rt[:r], x)
+        if self._s[0] > self.kappa_th * nl * nr:
+            return 0
+        if not (nl or cl.any()) or not (nr or cr.any()):
+            return 1
+        self._rotate(cl, rl, nl, cr, rr, nr)
+        return 2
+
+    def _pass(self, dY: np.ndarray, X: np.ndarray, flags: np.ndarray) -> int:
+        """Project rows against the current bases, mark the absorbed ones in ``flags``
+        up to the first that changes the factorisation, absorb that one; return its
+        index, or -1 if no row changed anything (all κ-skipped or zero)."""
+        r = self.rank
+        cl, rl, nl = gram_schmidt_rows(self._Lt[:r], dY)
+        cr, rr, nr = gram_schmidt_rows(self._Rt[:r], X)
+        s0 = self._s[0]
+        if s0 > 0.0 and self.kappa_th < math.inf:
+            take = s0 <= self.kappa_th * nl * nr
+        else:  # nothing to compare against, or the skip is off: absorb every row
+            take = np.ones(len(nl), bool)
+        # A zero outer product is "absorbed" but changes nothing, so the projections of
+        # the rows after it still hold.
+        real = take & ((nl > 0.0) | cl.any(axis=1)) & ((nr > 0.0) | cr.any(axis=1))
+        if not real.any():
+            flags[:] = take
+            return -1
+        j = int(real.argmax())
+        flags[:j + 1] = take[:j + 1]
+        self._rotate(cl[j], rl[j], nl[j], cr[j], rr[j], nr[j])
+        return j
+
+    def _rotate(self, cl, rl, nl, cr, rr, nr) -> None:
+        """Absorb one term given its projections: (r+1)-square core SVD, rank reduction,
+        rotation of both bases."""
+        r = self.rank
+        Lt, Rt = self._Lt, self._Rt
+        core = np.multiply.outer(np.append(cl, nl), np.append(cr, nr))
+        core[:r, :r] += np.diag(self._s)
+        uc, sc, vct = _svd(core)
+        signs = None
+        if self.mode == "unbiased":
+            signs = 1.0 - 2.0 * self.rng.integers(0, 2, size=r + 1)
+        mix, self._s = reduce_rank(sc, self.mode, signs)
+        # A zero residual leaves a zero row: its direction carries no weight anyway.
+        Lt[r] = rl * (1.0 / nl) if nl > 0.0 else 0.0
+        Rt[r] = rr * (1.0 / nr) if nr > 0.0 else 0.0
+        Lt[:r] = (uc @ mix).T @ Lt
+        Rt[:r] = (vct.T @ mix).T @ Rt
 
     def factors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(L, sigma, R)``: orthonormal columns, ``sigma`` ≥ 0 descending (copies)."""

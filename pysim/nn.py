@@ -121,7 +121,17 @@ class _Affine(Layer):
         self.db = np.zeros(n_out)
 
     def weight(self) -> np.ndarray:
-        return self.alpha * self.store.value()
+        stored = self.store.value()
+        if self.store.xbar is None:
+            return self.alpha * stored
+        # A deployed crossbar hands out the same read-only array until a cell changes:
+        # scale it once per change, not at every forward and backward.
+        cached = getattr(self, "_scaled", None)
+        if cached is None or cached[0] is not stored:
+            scaled = self.alpha * stored
+            scaled.flags.writeable = False
+            cached = self._scaled = (stored, scaled)
+        return cached[1]
 
     def update_digital(self, lr: float) -> None:
         db = self.db if self.bias_norm is None else self.bias_norm(self.db)

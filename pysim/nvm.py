@@ -178,7 +178,7 @@ class Crossbar:
 
     def _nearest_codes(self, values: np.ndarray) -> np.ndarray:
         codes = np.rint(values / self.lsb - self._offset)
-        return np.clip(codes, self.k_min, self.k_max).astype(np.int64)
+        return np.minimum(np.maximum(codes, self.k_min), self.k_max).astype(np.int64)
 
     # --- access -------------------------------------------------------------------
     def codes(self) -> np.ndarray:
@@ -221,6 +221,11 @@ class Crossbar:
         if target.size and (target.min() < self.k_min or target.max() > self.k_max):
             raise ValueError(f"target codes outside [{self.k_min}, {self.k_max}] for "
                              f"{self.device.bits}-bit cells")
+        return self._write_codes(target)
+
+    def _write_codes(self, target: np.ndarray) -> WriteReport:
+        """:meth:`write_codes` for callers that built ``target`` in range themselves (the
+        update rules, once per sample)."""
         current = self.codes()
         change = target != current
         frozen = self.stuck | (self.write_counts >= self.device.endurance)

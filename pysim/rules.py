@@ -121,7 +121,11 @@ class UpdateRule:
         raise NotImplementedError
 
     def _count_pixel_pairs(self, dY: np.ndarray, X: np.ndarray) -> None:
-        self.pixel_writes += (dY != 0).T.astype(np.int64) @ (X != 0).astype(np.int64)
+        if dY.shape[0] == 1:
+            self.pixel_writes += np.multiply.outer(dY[0] != 0, X[0] != 0)
+        else:  # float32 counts are exact below 2**24 terms and take the BLAS path
+            pairs = (dY != 0).T.astype(np.float32) @ (X != 0).astype(np.float32)
+            self.pixel_writes += pairs.astype(np.int64)
 
     def _level_steps(self, delta_w: np.ndarray) -> np.ndarray:
         """Whole level steps that move the weights by ``-delta_w``.
@@ -139,9 +143,10 @@ class UpdateRule:
         """Add integer level ``steps`` to the stored levels (clipped) and write the changes."""
         if not np.any(steps):
             return WriteReport()
-        target = np.clip(self.xbar.codes() + steps, self.xbar.k_min, self.xbar.k_max)
+        xb = self.xbar
+        target = np.minimum(np.maximum(xb.codes() + steps, xb.k_min), xb.k_max)
         self.stats.commits += 1
-        return self.xbar.write_codes(target)
+        return xb._write_codes(target)
 
     def _apply_batched(self, steps: np.ndarray) -> WriteReport:
         """:meth:`_apply` for the batched rules, which count one write per non-zero cell."""
@@ -279,17 +284,15 @@ class LRT(UpdateRule):
 
     def _step(self, dY, X):
         r, nm = self.acc.rank, self.n_out + self.n_in
-        for dy, x in zip(dY, X, strict=True):
-            absorbed = self.acc._update(dy, x)
-            # Gram-Schmidt reads both bases; an absorbed term also rotates and rewrites them.
-            self.stats.aux_reads += r * nm
-            if absorbed:
-                self.stats.absorbed += 1
-                self.stats.macs += self.acc.macs_per_update()
-                self.stats.aux_reads += r * nm
-                self.stats.aux_writes += r * nm + r
-            else:
-                self.stats.macs += 2 * r * nm + nm
+        n = dY.shape[0]
+        n_abs = int(np.count_nonzero(self.acc._update_rows(dY, X)))
+        # Gram-Schmidt reads both bases for every term; an absorbed term also rotates and
+        # rewrites them, a skipped one costs its projections and residual norms only.
+        self.stats.absorbed += n_abs
+        self.stats.aux_reads += r * nm * (n + n_abs)
+        self.stats.aux_writes += (r * nm + r) * n_abs
+        self.stats.macs += (self.acc.macs_per_update() * n_abs
+                            + (2 * r * nm + nm) * (n - n_abs))
         self.pending += 1
         if self.pending % self.batch:
             return WriteReport()

@@ -65,6 +65,20 @@ def test_stochastic_round_only_where_a_rule_rounds():
         experiment_from_mapping(raw)
 
 
+def test_quant_section_sets_the_deployed_grids(tmp_path):
+    """``quant.act_max`` reaches pretraining and the deployed network (the CNN configs
+    widen it), and a different range is a different job."""
+    from pysim.experiment import Job, job_id
+    cfg = experiment_from_mapping(tiny(quant={"act_max": 8.0, "grad_max": 0.5}))
+    method = expand_methods(cfg)[0]
+    job = Job(cfg, method, 0, 0.05, 10, tmp_path)
+    for q in [job.net.quant] + [layer.quant for layer in job.net.affine]:
+        assert (q.act_step, q.grad_step) == (8.0 / 128, 0.5 / 128)
+    default = experiment_from_mapping(tiny())
+    assert job_id(cfg, method, 0, 0.05, 10) != job_id(default, expand_methods(default)[0], 0,
+                                                      0.05, 10)
+
+
 def test_changed_config_does_not_reuse_a_result(tmp_path):
     a = experiment_from_mapping(tiny())
     raw = tiny()
@@ -178,6 +192,8 @@ BAD = [
     ({"scenario": {"segments": [{"shift": 3}]}}, r"must be \[dy, dx\]"),
     ({"scenario": {"segments": [{"classes": []}]}}, "non-empty list of labels"),
     ({"scenario": {"stuck_fraction": 2.0}}, "scenario.stuck_fraction = 2.0: must be ≤ 1.0"),
+    ({"quant": {"act_max": 0}}, "quant.act_max = 0"),
+    ({"quant": {"grad_bits": 8}}, "quant.grad_bits"),
     ({"methods": []}, "methods = \\[\\]: must be a non-empty list"),
     ({"methods": [{"name": "x", "rule": "adam"}]}, r"methods\[0\].rule = 'adam'"),
     ({"methods": [{"name": "x", "rule": "lrt", "batch": 0}]}, r"methods\[0\].batch = 0"),
