@@ -290,6 +290,8 @@ class Crossbar:
         if steps < 0:
             raise ValueError(f"steps must be ≥ 0, got {steps}")
         dev, flips = self.device, 0
+        if not steps or (dev.drift_sigma_per_1m <= 0 and dev.flip_rate_per_1m <= 0):
+            return 0  # nothing moves: keep the cached views
         live = ~self.stuck
         self._views.clear()
         if dev.drift_sigma_per_1m > 0 and steps:
