@@ -198,6 +198,31 @@ def beyond_table(done: dict[str, dict], base: str = "lrt-r4-maxnorm") -> list[st
     return lines + [""]
 
 
+def conv_interval_table(done: dict[str, dict]) -> list[str]:
+    """Beyond the seed on the CNN: the conv layers' commit interval, 10 samples (the
+    seed's B_conv) against 100 (the dense layer's), for LRT and mini-batch."""
+    lines = []
+    for name in ("cnn_rotation", "cnn_analog_drift"):
+        s = done.get(name)
+        if s is None:
+            continue
+        for r in s["rows"]:
+            if r["rule"] not in ("lrt", "minibatch"):
+                continue
+            b_conv = 100 if "bconv100" in r["method"] else 10
+            lines.append(f"| {name} | {r['method']} | {b_conv} | {mean_std(r['ema_acc'])} "
+                         f"| {mean_std(r['mean_acc'])} | {r['max_writes']['mean']:,.0f} "
+                         f"| {r['total_writes']['mean']:,.0f} |")
+    if not lines:
+        return []
+    return ["### Beyond the seed on the CNN: conv commit interval (configs/experiments/cnn_*)\n",
+            "The seed commits the conv layers every 10 samples (B_conv) and the dense layer "
+            "every 100; the `-bconv100` rows commit every layer every 100 samples. Same "
+            "streams, seeds and learning-rate grid.\n",
+            "| study | method | B_conv | online acc (end) | online acc (mean) | max writes/cell "
+            "| total writes |", "|---|---|---|---|---|---|---|"] + lines + [""]
+
+
 def _inference_curve(summary: dict) -> tuple[float, float] | None:
     """Inference-only online accuracy (EMA) after the first evaluation interval and at the
     end, mean over seeds: how much a drift costs when nothing adapts."""
@@ -275,6 +300,7 @@ def results_page(done: dict[str, dict], out: Path, docs: Path) -> str:
     parts += acceptance_table(done)
     parts += notes(done)
     parts += beyond_table(done)
+    parts += conv_interval_table(done)
     parts += sweep_tables(done)
     for name, summary in done.items():
         parts.append(markdown_table(summary))

@@ -64,3 +64,19 @@ def test_results_page_explains_the_mild_drift_gap(tmp_path):
     page = results_page(done, tmp_path / "out", tmp_path / "docs" / "results.md")
     assert (tmp_path / "docs" / "results.md").read_text() == page
     assert page.index("Acceptance figures") < page.index("How to read these numbers")
+
+
+def test_conv_interval_table_pairs_the_commit_intervals():
+    from pysim.suite import conv_interval_table
+    s = summary("cnn_rotation", [
+        row("sgd-sr-maxnorm", "sgd", 0.9, 6000),
+        row("lrt-unbiased-maxnorm", "lrt", 0.81, 1500),
+        row("lrt-unbiased-bconv100-maxnorm", "lrt", 0.80, 190),
+        row("minibatch-bconv100-maxnorm", "minibatch", 0.85, 200)])
+    lines = conv_interval_table({"cnn_rotation": s})
+    body = [ln for ln in lines if ln.startswith("| cnn_rotation")]
+    assert [ln.split(" | ")[1:3] for ln in body] == [
+        ["lrt-unbiased-maxnorm", "10"], ["lrt-unbiased-bconv100-maxnorm", "100"],
+        ["minibatch-bconv100-maxnorm", "100"]]  # per-sample SGD is not a batched rule
+    assert "| 1,500 |" in body[0] and "| 190 |" in body[1]
+    assert conv_interval_table({"mlp_rotation": s}) == []
