@@ -47,6 +47,7 @@ CKPT_MAGIC = "pysim-job-checkpoint-v1"
 # (2: mean online accuracy in results, CGS2 Gram-Schmidt; 3: LRT projects a sample's
 # terms together and its rank reduction rounds differently), so old results are not reused.
 RESULT_VERSION = 3
+IMAGE_CACHE_BYTES = 64 << 20  # transformed images a job keeps (Job._image)
 
 
 # --- configuration ------------------------------------------------------------------------
@@ -411,8 +412,11 @@ class Job:
         key = (split, k, int(i))
         x = self._images.get(key)
         if x is None:
-            x = self._images[key] = transform(images[i], seg, rng)
-            x.flags.writeable = False
+            x = transform(images[i], seg, rng)
+            # Bounded: MNIST's 60,000 images × 4 segments would hold 1.5 GB.
+            if (len(self._images) + 1) * x.nbytes <= IMAGE_CACHE_BYTES:
+                x.flags.writeable = False
+                self._images[key] = x
         return x
 
     def run(self, out: Path, progress=None, checkpoint: bool = True) -> dict:

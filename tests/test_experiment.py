@@ -79,6 +79,19 @@ def test_quant_section_sets_the_deployed_grids(tmp_path):
                                                       0.05, 10)
 
 
+def test_image_cache_is_bounded_and_changes_no_result(tmp_path, monkeypatch):
+    import pysim.experiment as ex
+    cfg = experiment_from_mapping(tiny())
+    method = expand_methods(cfg)[0]
+    cached = ex.Job(cfg, method, 0, 0.05, 300, tmp_path)
+    first = cached.run(tmp_path, checkpoint=False)
+    assert len(cached._images) > 0
+    monkeypatch.setattr(ex, "IMAGE_CACHE_BYTES", 10 * 64 * 8)  # room for ten 8×8 images
+    bounded = ex.Job(cfg, method, 0, 0.05, 300, tmp_path)
+    assert bounded.run(tmp_path, checkpoint=False) == first
+    assert len(bounded._images) == 10
+
+
 def test_changed_config_does_not_reuse_a_result(tmp_path):
     a = experiment_from_mapping(tiny())
     raw = tiny()
