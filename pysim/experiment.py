@@ -87,8 +87,8 @@ class QuantCfg:
     """Clip ranges of the fixed 8-bit grids (:class:`pysim.nn.Quant`) after deployment and
     during quantisation-aware pretraining: activation step act_max/128, gradient step
     grad_max/128. A range smaller than the layer's activations clips them (the CNN's
-    post-batch-norm activations reach ~18 in float training; configs/experiments/cnn_*
-    use act_max 8)."""
+    post-batch-norm activations go far beyond 2; configs/experiments/cnn_* use
+    act_max 8)."""
 
     act_max: float = spec(kind=float, lo=0.0, lo_open=True, default=2.0,
                           doc="activation clip range; step act_max/128")

@@ -227,8 +227,8 @@ class LowRankAccumulator:
     def _update_rows(self, dY: np.ndarray, X: np.ndarray) -> np.ndarray:
         """Sequential semantics, batched arithmetic: the bases change only when a term is
         absorbed, so the rows up to the next absorbed one can be projected in one matrix
-        product (a convolution's pixel terms are mostly κ-skipped or zero: conv1 of the
-        digits CNN absorbs ~5 % of them). The window adapts: it doubles while nothing is
+        product (a convolution's pixel terms are mostly κ-skipped or zero; `nox -s bench`,
+        conv rows). The window adapts: it doubles while nothing is
         absorbed and shrinks to the last gap when something is, down to one row, which
         takes the vector path; so a stream where most rows are absorbed costs what
         row-by-row updates cost."""

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .lrt import LowRankAccumulator, _check_vector
-from .nvm import Crossbar, WriteReport
+from .nvm import Crossbar, WriteReport, fast_clip
 
 
 class MaxNorm:
@@ -144,7 +144,7 @@ class UpdateRule:
         if not np.any(steps):
             return WriteReport()
         xb = self.xbar
-        target = np.minimum(np.maximum(xb.codes() + steps, xb.k_min), xb.k_max)
+        target = fast_clip(xb.codes() + steps, xb.k_min, xb.k_max)
         self.stats.commits += 1
         return xb._write_codes(target)
 

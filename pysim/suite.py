@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .experiment import ExperimentCfg
+from .experiment import ExperimentCfg, expand_methods
 from .report import markdown_table, mean_std, write_report
 from .study import run_studies
 
@@ -207,11 +207,13 @@ def conv_interval_table(done: dict[str, dict]) -> list[str]:
         s = done.get(name)
         if s is None:
             continue
+        b_conv = {m.name: m.cfg.batch_conv
+                  for m in expand_methods(ExperimentCfg.load(CONFIGS / f"{name}.yaml"))}
         for r in s["rows"]:
             if r["rule"] not in ("lrt", "minibatch"):
                 continue
-            b_conv = 100 if "bconv100" in r["method"] else 10
-            lines.append(f"| {name} | {r['method']} | {b_conv} | {mean_std(r['ema_acc'])} "
+            lines.append(f"| {name} | {r['method']} | {b_conv[r['method']]} "
+                         f"| {mean_std(r['ema_acc'])} "
                          f"| {mean_std(r['mean_acc'])} | {r['max_writes']['mean']:,.0f} "
                          f"| {r['total_writes']['mean']:,.0f} |")
     if not lines:
@@ -283,10 +285,10 @@ def notes(done: dict[str, dict]) -> list[str]:
             facts.append(f"{n}: {done[n]['samples']:,} samples, {first}best LRT ends at "
                          f"{mean_std(best(done[n], 'lrt')['ema_acc'])}")
         out.append("- **CNN.** " + "; ".join(facts) + ". Its configs set `quant: {act_max: "
-                   "8}`: the post-batch-norm activations reach ~18 in float training, and "
-                   "the MLP's act_max 2 clipped them, so that earlier suites adapted a CNN "
-                   "deployed at 0.56-0.71 online accuracy on undisturbed digits. Its "
-                   "seed-to-seed spread is larger than the MLP's.")
+                   "8}`: its post-batch-norm activations go far beyond the MLP's act_max 2, "
+                   "which clipped them in the suites before that setting (compare the "
+                   "inference rows of docs/results.md at 36aaf28). Its seed-to-seed spread "
+                   "is larger than the MLP's.")
     return out + [""]
 
 

@@ -119,7 +119,7 @@ def test_conv_like_rows_equal_repeated_update():
     Biased mode: unbiased mode leaves exactly equal singular values, whose singular
     vectors are any basis of their subspace; which one LAPACK returns depends on
     rounding, and the random mixing of the next reduction acts on that basis — two
-    equally valid trajectories that part after a few samples (seen here at sample 3).
+    equally valid trajectories that part after a few samples.
     """
     rng = np.random.default_rng(9)
     a = LowRankAccumulator(8, 9, 4, "biased", np.random.default_rng(1))
