@@ -38,7 +38,7 @@ def _check_vector(v, n: int, name: str) -> np.ndarray:
     a = np.asarray(v, dtype=float)
     if a.shape != (n,):
         raise ValueError(f"{name} must have shape ({n},), got {a.shape}")
-    if not np.all(np.isfinite(a)):
+    if not np.isfinite(a).all():
         raise ValueError(f"{name} contains NaN or inf")
     return a
 

@@ -18,6 +18,7 @@ gradients on an 8-bit grid of step grad_max/128; straight-through estimator.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -87,11 +88,14 @@ class WeightStore:
 
 class Layer:
     trainable_weight = False
+    learns = False  # has weights or digital registers that adapt online
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
     def backward(self, g: np.ndarray) -> np.ndarray:
+        """Gradient w.r.t. the input; keeps the layer's own parameter gradients (affine
+        layers take ``input_grad=False`` to skip the input gradient)."""
         raise NotImplementedError
 
     def update_digital(self, lr: float) -> None:
@@ -102,6 +106,7 @@ class _Affine(Layer):
     """Shared part of Dense and Conv2D: weight store, alpha, bias register."""
 
     trainable_weight = True
+    learns = True
 
     def __init__(self, n_out: int, n_in: int, rng: np.random.Generator, quant: Quant,
                  fan_in: int, max_norm_bias: bool = True):
@@ -141,11 +146,11 @@ class Dense(_Affine):
         self.x = x
         return self.weight() @ x + self.b
 
-    def backward(self, g):
+    def backward(self, g, input_grad=True):
         # Weight-gradient terms in stored units: dL/dW_stored = alpha · g x^T.
         self.terms = (self.alpha * g[None, :], self.x[None, :])
         self.db = g
-        return self.weight().T @ g
+        return self.weight().T @ g if input_grad else None
 
 
 def im2col(x: np.ndarray, k: int) -> np.ndarray:
@@ -159,14 +164,20 @@ def im2col(x: np.ndarray, k: int) -> np.ndarray:
 
 
 def col2im(cols: np.ndarray, shape: tuple[int, int, int], k: int) -> np.ndarray:
-    h, w, c = shape
-    ho, wo = h - k + 1, w - k + 1
-    out = np.zeros(shape)
-    cols = cols.reshape(ho, wo, k, k, c)
-    for i in range(k):
-        for j in range(k):
-            out[i:i + ho, j:j + wo, :] += cols[:, :, i, j, :]
-    return out
+    """Adjoint of :func:`im2col`: every patch entry added back onto the input position it
+    came from (one ``bincount`` over a cached index map: a quarter of a k×k loop's time)."""
+    size = shape[0] * shape[1] * shape[2]
+    return np.bincount(_patch_sources(tuple(shape), k), weights=cols.reshape(-1),
+                       minlength=size).reshape(shape)
+
+
+@functools.lru_cache(maxsize=64)
+def _patch_sources(shape: tuple[int, int, int], k: int) -> np.ndarray:
+    """Flat input index of every entry of ``im2col`` of an input of ``shape`` (read-only)."""
+    index = np.arange(shape[0] * shape[1] * shape[2]).reshape(shape)
+    sources = np.ascontiguousarray(im2col(index, k)).reshape(-1)
+    sources.flags.writeable = False
+    return sources
 
 
 class Conv2D(_Affine):
@@ -183,11 +194,11 @@ class Conv2D(_Affine):
         self.out_hw = (ho, wo)
         return (self.cols @ self.weight().T + self.b).reshape(ho, wo, -1)
 
-    def backward(self, g):
+    def backward(self, g, input_grad=True):
         dY = g.reshape(-1, g.shape[-1])
         self.terms = (self.alpha * dY, self.cols)  # one term per output pixel
         self.db = dY.sum(axis=0)
-        return col2im(dY @ self.weight(), self.in_shape, self.k)
+        return col2im(dY @ self.weight(), self.in_shape, self.k) if input_grad else None
 
 
 class ReLU(Layer):
@@ -248,6 +259,8 @@ class StreamBatchNorm(Layer):
         self.norms = (MaxNorm(), MaxNorm())
         self.track = True
 
+    learns = True
+
     def forward(self, x):
         axes = tuple(range(x.ndim - 1))
         if self.track:
@@ -304,8 +317,18 @@ class Network:
         z = self.forward(image)
         loss, p, g = softmax_xent(z, label)
         g = self.quant.grad(g)
-        for layer in reversed(self.layers):
+        # Back-propagate down to the first layer that learns; below it nothing needs a
+        # gradient (the first conv layer's col2im alone is a tenth of a CNN step).
+        first = next((i for i, layer in enumerate(self.layers) if layer.learns),
+                     len(self.layers))
+        for layer in reversed(self.layers[first + 1:]):
             g = layer.backward(g)
+        if first < len(self.layers):
+            bottom = self.layers[first]
+            if bottom.trainable_weight:
+                bottom.backward(g, input_grad=False)
+            else:
+                bottom.backward(g)
         return loss, int(np.argmax(p)) == label
 
     def deploy(self, device: DeviceConfig, rng: np.random.Generator) -> list[Crossbar]:

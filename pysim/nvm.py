@@ -227,39 +227,68 @@ class Crossbar:
         """:meth:`write_codes` for callers that built ``target`` in range themselves (the
         update rules, once per sample)."""
         current = self.codes()
-        change = target != current
-        frozen = self.stuck | (self.write_counts >= self.device.endurance)
-        blocked = int(np.count_nonzero(change & frozen))
-        do = change & ~frozen
-        n = int(np.count_nonzero(do))
+        # Work on the changed cells only (flat indices, C order): a sample changes a few
+        # cells of thousands, and per-sample cost is what bounds the experiments.
+        cells = np.flatnonzero(target != current)
+        if cells.size == 0:
+            return WriteReport()
+        g, counts = self._flat("g"), self._flat("write_counts")
+        frozen = self.stuck.reshape(-1)[cells] | (counts[cells] >= self.device.endurance)
+        blocked = int(np.count_nonzero(frozen))
+        if blocked:
+            cells = cells[~frozen]
+        n = cells.size
         if n == 0:
             return WriteReport(blocked=blocked)
-        old, new = current[do], target[do].astype(np.int64)
+        old, new = current.reshape(-1)[cells], target.reshape(-1)[cells].astype(np.int64)
         pulses = self._pulses(old, new)
-        self._views.clear()
-        self.g[do] = self._programmed(new)
-        self.write_counts[do] += 1
+        g[cells] = self._programmed(new)
+        counts[cells] += 1
         dev = self.device
         programs = n
         # Write-verify: read back, re-program the cells that missed their level; each
         # attempt costs its pulses (from the level read back to the target) and energy.
-        cells = np.flatnonzero(do.ravel())
+        todo, want = cells, new
         for _ in range(dev.write_verify):
-            got = self.codes().ravel()[cells]
-            miss = got != new
+            got = self._nearest_codes(g[todo])
+            miss = got != want
             if not miss.any():
                 break
-            cells, new = cells[miss], new[miss]
-            pulses = np.concatenate([pulses, self._pulses(got[miss], new)])
-            self._views.clear()
-            self.g.ravel()[cells] = self._programmed(new)
-            programs += len(cells)
+            todo, want = todo[miss], want[miss]
+            pulses = np.concatenate([pulses, self._pulses(got[miss], want)])
+            g[todo] = self._programmed(want)
+            programs += len(todo)
+        self._patch_views(cells)
         total_pulses = int(pulses.sum())
         energy = (programs * dev.write_energy_per_cell_pj
                   + total_pulses * dev.write_energy_per_pulse_pj)
         # Rows are written in parallel in a crossbar; latency is the longest pulse train.
         latency = float(pulses.max()) * dev.write_latency_ns
         return WriteReport(n, total_pulses, energy, blocked, latency)
+
+    def _flat(self, name: str) -> np.ndarray:
+        """A flat view of array field ``name`` (made contiguous first if it is not), so
+        that writes through it reach the field."""
+        a = getattr(self, name)
+        if not a.flags.c_contiguous:
+            a = np.ascontiguousarray(a)
+            setattr(self, name, a)
+        return a.reshape(-1)
+
+    def _patch_views(self, cells: np.ndarray) -> None:
+        """New read-only views after ``cells`` (flat indices) changed: copies of the old
+        ones with those cells recomputed (the same values a full recompute gives; a new
+        array, so that holders of the old one see a change)."""
+        views, self._views = self._views, {}
+        g = self.g.reshape(-1)[cells]
+        if "codes" in views:
+            codes = views["codes"].copy()
+            codes.reshape(-1)[cells] = self._nearest_codes(g)
+            self._views["codes"] = _frozen(codes)
+        if "read" in views:
+            read = views["read"].copy()
+            read.reshape(-1)[cells] = np.clip(g, -self.w_max, self.w_max)
+            self._views["read"] = _frozen(read)
 
     def _programmed(self, codes: np.ndarray) -> np.ndarray:
         """Analog values a program operation leaves: the levels plus write noise."""
@@ -317,8 +346,11 @@ class Crossbar:
 
 
 def fast_clip(x: np.ndarray, lo, hi) -> np.ndarray:
-    """``np.clip`` for the per-sample hot paths (a tenth of its call overhead on small
-    arrays): quantisers, level codes, rule updates."""
+    """``np.clip`` for the per-sample hot paths (quantisers, level codes, rule updates):
+    minimum/maximum skip its call overhead on small arrays; ``np.clip`` itself is the
+    faster one from a few thousand elements (a 64×64 layer) on."""
+    if np.size(x) > 2048:
+        return np.clip(x, lo, hi)
     return np.minimum(np.maximum(x, lo), hi)
 
 

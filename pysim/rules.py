@@ -61,7 +61,7 @@ class MaxNorm:
         return max(cur, self.ema / (1.0 - self.beta ** self.step))
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        return x / self.scale(float(np.max(np.abs(x))) if np.size(x) else 0.0)
+        return x / self.scale(float(np.abs(x).max()) if np.size(x) else 0.0)
 
 
 @dataclass
@@ -141,7 +141,7 @@ class UpdateRule:
 
     def _apply(self, steps: np.ndarray) -> WriteReport:
         """Add integer level ``steps`` to the stored levels (clipped) and write the changes."""
-        if not np.any(steps):
+        if not steps.any():
             return WriteReport()
         xb = self.xbar
         target = fast_clip(xb.codes() + steps, xb.k_min, xb.k_max)
@@ -348,7 +348,7 @@ def _check_terms(dy, x, n_out: int, n_in: int) -> tuple[np.ndarray, np.ndarray]:
     if dY.shape[0] != X.shape[0] or dY.shape[0] == 0:
         raise ValueError(f"dy and x need the same, non-zero number of terms, got "
                          f"{dY.shape[0]} and {X.shape[0]}")
-    if not (np.all(np.isfinite(dY)) and np.all(np.isfinite(X))):
+    if not (np.isfinite(dY).all() and np.isfinite(X).all()):
         raise ValueError("dy or x contains NaN or inf")
     return dY, X
 

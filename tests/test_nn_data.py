@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from pysim.data import load_digits, load_mnist, read_idx, split
-from pysim.nn import Quant, build, softmax_xent
+from pysim.nn import Quant, build, col2im, im2col, softmax_xent
 from pysim.scenarios import transform
 
 
@@ -29,6 +29,16 @@ def test_weight_gradients_match_finite_differences(arch):
             lm = softmax_xent(net.forward(img), label)[0]
             layer.store.w[i, j] = w0
             assert grad[i, j] == pytest.approx((lp - lm) / 2e-5, rel=1e-4, abs=1e-8)
+
+
+@pytest.mark.parametrize("shape", [(8, 8, 1), (6, 6, 8), (5, 7, 3)])
+def test_col2im_is_the_adjoint_of_im2col(shape):
+    # <im2col(x), C> == <x, col2im(C)>: the input gradient of a convolution.
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=shape)
+    cols = im2col(x, 3)
+    c = rng.normal(size=cols.shape)
+    assert np.sum(cols * c) == pytest.approx(np.sum(x * col2im(c, shape, 3)), rel=1e-12)
 
 
 def test_conv_gives_one_term_per_output_pixel():
