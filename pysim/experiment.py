@@ -45,8 +45,9 @@ RULE_NAMES = ("none", "bias", "sgd", "minibatch", "mixed", "lrt")
 CKPT_MAGIC = "pysim-job-checkpoint-v1"
 # Part of every job id: bump it when a job's result changes for the same configuration
 # (2: mean online accuracy in results, CGS2 Gram-Schmidt; 3: LRT projects a sample's
-# terms together and its rank reduction rounds differently), so old results are not reused.
-RESULT_VERSION = 3
+# terms together and its rank reduction rounds differently; 4: samples, drift and a
+# method's own draws come from separate random streams), so old results are not reused.
+RESULT_VERSION = 4
 IMAGE_CACHE_BYTES = 64 << 20  # transformed images a job keeps (Job._image)
 
 
@@ -384,10 +385,15 @@ class Job:
         self.accel = AccelConfig.load(cfg.accel)
         self.splits = load_splits(cfg, seed)
         self.net = _cached_pretrain(cfg, seed, self.splits, device, out)
-        self.rng = np.random.default_rng([seed, 3])
-        self.xbars = self.net.deploy(device, self.rng)
+        # Independent streams: the samples (order, noise images) and the drift are drawn
+        # apart from what a method draws (stochastic rounding, LRT's signs, write noise),
+        # so every method of a seed adapts to the same samples under the same drift.
+        stream, cells, drift, rule = (np.random.default_rng(s) for s in
+                                      np.random.SeedSequence([seed, 3]).spawn(4))
+        self.rng = stream
+        self.xbars = self.net.deploy(device, cells, drift)
         self.base_counts = [xb.write_counts.copy() for xb in self.xbars]
-        self.rules = make_rules(method, lr, self.net, self.xbars, self.rng, self.accel)
+        self.rules = make_rules(method, lr, self.net, self.xbars, rule, self.accel)
         self.t = 0
         self.ema = 0.0
         self.correct = 0

@@ -80,8 +80,9 @@ class WeightStore:
             return (xb.quantize(self.w) + (0.5 if xb.device.mid_rise else 0.0)) * xb.lsb
         return self.w
 
-    def deploy(self, device: DeviceConfig, rng: np.random.Generator) -> Crossbar:
-        self.xbar = Crossbar(device, self.w.shape, rng)
+    def deploy(self, device: DeviceConfig, rng: np.random.Generator,
+               drift_rng: np.random.Generator | None = None) -> Crossbar:
+        self.xbar = Crossbar(device, self.w.shape, rng, drift_rng=drift_rng)
         self.xbar.program(self.w)
         return self.xbar
 
@@ -331,9 +332,11 @@ class Network:
                 bottom.backward(g)
         return loss, int(np.argmax(p)) == label
 
-    def deploy(self, device: DeviceConfig, rng: np.random.Generator) -> list[Crossbar]:
-        """Program every affine layer's weights into a crossbar of ``device``."""
-        return [layer.store.deploy(device, rng) for layer in self.affine]
+    def deploy(self, device: DeviceConfig, rng: np.random.Generator,
+               drift_rng: np.random.Generator | None = None) -> list[Crossbar]:
+        """Program every affine layer's weights into a crossbar of ``device`` (``rng``:
+        write noise and stuck cells; ``drift_rng``, if given, drift: see Crossbar)."""
+        return [layer.store.deploy(device, rng, drift_rng) for layer in self.affine]
 
     def set_quant(self, quant: Quant) -> None:
         """Switch activation/gradient/bias quantisation (float pretraining, then QAT)."""

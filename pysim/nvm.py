@@ -101,13 +101,16 @@ class Crossbar:
     """A 2-D array of NVM cells holding one weight matrix.
 
     Build it with :meth:`from_preset`. ``w_max`` overrides the device's weight range
-    (a layer's scale factor). ``rng`` seeds write noise, drift and stuck-at faults.
+    (a layer's scale factor). ``rng`` seeds write noise and stuck-at faults, and drift
+    unless ``drift_rng`` is given: a stream of its own draws the same drift whatever
+    the writes drew (experiments compare methods under identical drift).
     """
 
     device: DeviceConfig
     shape: tuple[int, int]
     rng: np.random.Generator | None = None
     w_max: float | None = None
+    drift_rng: np.random.Generator | None = None
     g: np.ndarray = field(init=False, repr=False)
     write_counts: np.ndarray = field(init=False, repr=False)
     stuck: np.ndarray = field(init=False, repr=False)
@@ -118,6 +121,7 @@ class Crossbar:
     def __setstate__(self, state: dict) -> None:  # checkpoints pickled before _views existed
         self.__dict__.update(state)
         self.__dict__.setdefault("_views", {})
+        self.__dict__.setdefault("drift_rng", None)
 
     def __post_init__(self) -> None:
         shape = tuple(int(s) for s in np.atleast_1d(self.shape))
@@ -128,10 +132,11 @@ class Crossbar:
             self.w_max = self.device.w_max
         if not (self.w_max > 0 and math.isfinite(self.w_max)):
             raise ValueError(f"w_max must be positive and finite, got {self.w_max}")
-        needs_rng = (self.device.write_noise_lsb > 0 or self.device.stuck_fraction > 0
-                     or self.device.drift_sigma_per_1m > 0 or self.device.flip_rate_per_1m > 0)
-        if needs_rng and self.rng is None:
-            raise ValueError(f"device '{self.device.name}' is stochastic (noise, drift or "
+        dev = self.device
+        drifts = dev.drift_sigma_per_1m > 0 or dev.flip_rate_per_1m > 0
+        if self.rng is None and (dev.write_noise_lsb > 0 or dev.stuck_fraction > 0
+                                 or (drifts and self.drift_rng is None)):
+            raise ValueError(f"device '{dev.name}' is stochastic (noise, drift or "
                              "stuck-at faults): pass rng=np.random.default_rng(seed)")
         self.g = np.full(shape, self._value(np.zeros(shape, np.int64)))
         self.write_counts = np.zeros(shape, np.int64)
@@ -322,16 +327,17 @@ class Crossbar:
         if not steps or (dev.drift_sigma_per_1m <= 0 and dev.flip_rate_per_1m <= 0):
             return 0  # nothing moves: keep the cached views
         live = ~self.stuck
+        rng = self.rng if self.drift_rng is None else self.drift_rng
         self._views.clear()
         if dev.drift_sigma_per_1m > 0:
             sigma = dev.drift_sigma_per_1m * self.w_max * math.sqrt(steps / 1e6)
-            self.g = np.where(live, self.g + self.rng.normal(0.0, sigma, self.shape), self.g)
+            self.g = np.where(live, self.g + rng.normal(0.0, sigma, self.shape), self.g)
             # A conductance cannot leave the device's physical window.
             lim = self._value(np.array(self.k_max)) + 0.5 * self.lsb
             self.g = np.clip(self.g, -lim, lim)
         if dev.flip_rate_per_1m > 0:
             p = min(1.0, dev.flip_rate_per_1m * steps / 1e6)
-            bits = self.rng.random((*self.shape, dev.bits)) < p
+            bits = rng.random((*self.shape, dev.bits)) < p
             bits &= live[..., None]
             flips = int(bits.sum())
             if flips:

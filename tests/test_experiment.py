@@ -92,6 +92,25 @@ def test_image_cache_is_bounded_and_changes_no_result(tmp_path, monkeypatch):
     assert len(bounded._images) == 10
 
 
+def test_every_method_sees_the_same_samples_and_drift(tmp_path):
+    """Stochastic rounding and LRT's random signs draw from the method's own stream: the
+    sample stream and the drift of a seed are the same for every method."""
+    from pysim.experiment import Job
+    cfg = experiment_from_mapping(tiny(methods=[
+        {"name": "inference", "rule": "none"},
+        {"name": "sgd-sr", "rule": "sgd", "stochastic_round": True, "lr": [0.05]},
+        {"name": "lrt", "rule": "lrt", "lr": [0.05], "batch": 10, "mode": "unbiased"}]))
+    states = []
+    for method in expand_methods(cfg):
+        job = Job(cfg, method, 0, 0.05, 300, tmp_path)
+        job.run(tmp_path, checkpoint=False)
+        states.append((job.rng.bit_generator.state,
+                       [xb.drift_rng.bit_generator.state for xb in job.xbars]))
+        if method.cfg.rule != "none":
+            assert sum(r.stats.commits for r in job.rules if r is not None) > 0
+    assert states[1] == states[0] and states[2] == states[0]
+
+
 def test_changed_config_does_not_reuse_a_result(tmp_path):
     a = experiment_from_mapping(tiny())
     raw = tiny()

@@ -110,6 +110,21 @@ def test_analog_drift_is_a_random_walk():
     assert np.count_nonzero(xb.codes()) > 5000
 
 
+def test_drift_stream_does_not_depend_on_the_writes():
+    # Write noise draws a data-dependent amount; with a drift_rng of its own, two
+    # crossbars written differently still drift by exactly the same amounts.
+    dev = device(bits=8, write_noise_lsb=0.3, drift_sigma_per_1m=5.0, flip_rate_per_1m=0.0)
+    a, b = (Crossbar(dev, (8, 8), rng=np.random.default_rng(k),
+                     drift_rng=np.random.default_rng(7)) for k in (1, 2))
+    a.write_codes(np.full((8, 8), 5))
+    b.write_codes(np.eye(8, dtype=np.int64))
+    before = a.g.copy(), b.g.copy()
+    a.drift(1000)
+    b.drift(1000)
+    np.testing.assert_allclose(a.g - before[0], b.g - before[1], rtol=0, atol=1e-12)
+    assert np.any(a.g != before[0])
+
+
 def test_bit_flips_change_levels_at_the_stated_rate():
     xb = Crossbar(device(bits=8, flip_rate_per_1m=100.0), (50, 50), rng=np.random.default_rng(4))
     flips = xb.drift(1000)  # p = 0.1 per bit
