@@ -1,6 +1,6 @@
 """The suite's results page: derived ratios and the acceptance table from study summaries."""
 
-from pysim.suite import acceptance_table, best, derived, notes, results_page
+from pysim.suite import acceptance_table, best, derived, headline_table, notes, results_page
 
 
 def stat(v):
@@ -80,3 +80,15 @@ def test_conv_interval_table_pairs_the_commit_intervals():
         ["minibatch-bconv100-maxnorm", "100"]]  # per-sample SGD is not a batched rule
     assert "| 1,500 |" in body[0] and "| 190 |" in body[1]
     assert conv_interval_table({"mlp_rotation": s}) == []
+
+
+def test_headline_table_takes_each_rules_best_variant_and_the_configs_labels():
+    done = {"mlp_analog_drift": study("mlp_analog_drift"), "mlp_rotation": study("mlp_rotation")}
+    lines = headline_table(done)
+    rot = next(ln for ln in lines if ln.startswith("| rotation"))
+    # Angles from configs/experiments/mlp_rotation.yaml; SGD is the accurate sgd-sr row.
+    assert rot.startswith("| rotation 0/20/-20/30° | 0.500 | 0.880 / 600 | – | 0.870 / 90 |")
+    assert rot.endswith("| 0.900 / 100 |")
+    assert any(ln.startswith("| mild analog drift (σ₀ = 1/1M) |") for ln in lines)
+    assert "| aux memory (words) | 0 | 0 | – | 4736 | 816 |" in lines
+    assert headline_table({"mlp_control": study("mlp_control")}) == []
