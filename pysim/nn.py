@@ -251,6 +251,8 @@ class StreamBatchNorm(Layer):
     digital registers trained per sample like biases.
     """
 
+    learns = True
+
     def __init__(self, channels: int, quant: Quant, momentum: float = 0.9, eps: float = 1e-3):
         self.gamma = np.ones(channels)
         self.beta = np.zeros(channels)
@@ -259,8 +261,6 @@ class StreamBatchNorm(Layer):
         self.m, self.eps, self.quant = momentum, eps, quant
         self.norms = (MaxNorm(), MaxNorm())
         self.track = True
-
-    learns = True
 
     def forward(self, x):
         axes = tuple(range(x.ndim - 1))
