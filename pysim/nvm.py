@@ -195,8 +195,12 @@ class Crossbar:
     def read(self) -> np.ndarray:
         """Analog weights as the MAC array sees them (clipped to the weight range; read-only)."""
         if "read" not in self._views:
-            self._views["read"] = _frozen(np.clip(self.g, -self.w_max, self.w_max))
+            self._views["read"] = _frozen(self._readout(self.g))
         return self._views["read"]
+
+    def _readout(self, g: np.ndarray) -> np.ndarray:
+        """What the MAC array sees of conductances ``g``: clipped to the weight range."""
+        return np.clip(g, -self.w_max, self.w_max)
 
     def read_energy_pj(self, n_cell_reads: int) -> float:
         return n_cell_reads * self.device.read_energy_pj
@@ -292,7 +296,7 @@ class Crossbar:
             self._views["codes"] = _frozen(codes)
         if "read" in views:
             read = views["read"].copy()
-            read.reshape(-1)[cells] = np.clip(g, -self.w_max, self.w_max)
+            read.reshape(-1)[cells] = self._readout(g)
             self._views["read"] = _frozen(read)
 
     def _programmed(self, codes: np.ndarray) -> np.ndarray:

@@ -208,9 +208,8 @@ def headline_table(done: dict[str, dict]) -> list[str]:
             else:
                 cells.append(f"{acc(r):.3f} / {r['max_writes']['mean']:,.0f}")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    first = done[names[0][0]]
-    aux = [str(best(first, rule)["aux_words"]) if best(first, rule) else "–"
-           for rule, _ in HEADLINE_RULES]
+    rows = [best(done[names[0][0]], rule) for rule, _ in HEADLINE_RULES]
+    aux = [str(r["aux_words"]) if r else "–" for r in rows]
     lines.append("| aux memory (words) | " + " | ".join(aux) + " |")
     return lines + [""]
 
