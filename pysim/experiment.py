@@ -32,10 +32,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from . import data as data_mod
 from .config import ConfigError, from_mapping, load_yaml, spec
 from .hw.params import AccelConfig
+from .lrt import SignDraws
 from .nn import Network, Quant, build
 from .nvm import DeviceConfig
 from .rules import LRT, SGD, MiniBatchSGD, MixedPrecision, UpdateRule
@@ -341,6 +343,11 @@ def make_rules(method: Method, lr: float, net: Network, xbars, rng, accel: Accel
                ) -> list[UpdateRule | None]:
     m = method.cfg
     rules: list[UpdateRule | None] = []
+    # Float unbiased LRT without stochastic rounding: the random signs are the rule
+    # stream's only draws, so they can be drawn ahead in blocks (the same signs, shared
+    # by the layers in the order they absorb).
+    signs = (SignDraws(rng) if m.rule == "lrt" and m.mode == "unbiased" and not m.hw
+             and not m.stochastic_round else rng)
     for k, (layer, xb) in enumerate(zip(net.affine, xbars, strict=True)):
         conv = layer.__class__.__name__ == "Conv2D"
         batch = m.batch_conv if conv else m.batch
@@ -361,7 +368,7 @@ def make_rules(method: Method, lr: float, net: Network, xbars, rng, accel: Accel
                                max_norm=method.max_norm, seed=int(rng.integers(1, 65535))))
         else:
             rank = min(m.rank, *xb.shape)
-            rules.append(LRT(xb, lr, batch, rank, m.mode, rng, m.kappa_th, m.rho_min,
+            rules.append(LRT(xb, lr, batch, rank, m.mode, signs, m.kappa_th, m.rho_min,
                              method.max_norm, stochastic_round=m.stochastic_round,
                              write_threshold=m.write_threshold))
     return rules
@@ -426,6 +433,12 @@ class Job:
         return x
 
     def run(self, out: Path, progress=None, checkpoint: bool = True) -> dict:
+        """Adapt on the stream from sample ``t`` to the end (checkpointing at each
+        evaluation) and return the result. Single-threaded BLAS (see :func:`run_job`)."""
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._run(out, progress, checkpoint)
+
+    def _run(self, out: Path, progress, checkpoint: bool) -> dict:
         cfg, st = self.cfg, self.cfg.stream
         segs, every = cfg.scenario.segments, cfg.scenario.every
         pool = self.splits.online
@@ -538,6 +551,15 @@ def run_job(cfg: ExperimentCfg, method: Method, seed: int, lr: float, samples: i
     done = out / "jobs" / f"{jid}.json"
     if done.exists():
         return json.loads(done.read_text())
+    # One job, one core: parallelism comes from the pool of jobs. A BLAS that threads a
+    # larger product (pretraining, the per-pixel count's fold) would otherwise leave its
+    # threads spinning against the other workers for the rest of the job.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _run_job(cfg, method, seed, lr, samples, out, jid, done, verbose)
+
+
+def _run_job(cfg: ExperimentCfg, method: Method, seed: int, lr: float, samples: int,
+             out: Path, jid: str, done: Path, verbose: bool) -> dict:
     ckpt = out / "ckpt" / f"{jid}.pkl"
     job = load_checkpoint(ckpt, jid) if ckpt.exists() else Job(cfg, method, seed, lr, samples, out)
 

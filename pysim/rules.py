@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .lrt import LowRankAccumulator, _check_vector
+from .lrt import LowRankAccumulator, SignDraws, _check_vector
 from .nvm import Crossbar, WriteReport, fast_clip
 
 
@@ -99,7 +99,39 @@ class UpdateRule:
         self.lr = float(lr)
         self.n_out, self.n_in = crossbar.shape
         self.stats = RuleStats()
-        self.pixel_writes = np.zeros(crossbar.shape, np.int64)
+        self._pixel = np.zeros(crossbar.shape, np.int64)
+        self._pairs: list[tuple[np.ndarray, np.ndarray]] = []  # not yet in _pixel
+        self._pair_rows = 0
+
+    # Per-sample rules note each term's non-zero masks and count them in one product
+    # when the counts are read (or every ``_FLUSH_ROWS`` terms): an outer product per
+    # sample and layer was a twentieth of an SGD step.
+    _FLUSH_ROWS = 4096
+
+    @property
+    def pixel_writes(self) -> np.ndarray:
+        """The seed's per-pixel write count per cell (see module docstring)."""
+        self._fold_pairs()
+        return self._pixel
+
+    @pixel_writes.setter
+    def pixel_writes(self, value: np.ndarray) -> None:
+        self._pairs, self._pair_rows = [], 0  # value was read through the getter
+        self._pixel = value
+
+    def _fold_pairs(self) -> None:
+        if self._pairs:
+            dm = np.concatenate([d for d, _ in self._pairs]).astype(np.float32)
+            xm = np.concatenate([x for _, x in self._pairs]).astype(np.float32)
+            self._pairs, self._pair_rows = [], 0
+            # float32 sums of 0/1 products are exact below 2**24 terms per fold.
+            self._pixel += (dm.T @ xm).astype(np.int64)
+
+    def __setstate__(self, state: dict) -> None:  # checkpoints pickled before _pairs
+        if "pixel_writes" in state:
+            state["_pixel"] = state.pop("pixel_writes")
+            state.update(_pairs=[], _pair_rows=0)
+        self.__dict__.update(state)
 
     @property
     def aux_words(self) -> int:
@@ -121,11 +153,10 @@ class UpdateRule:
         raise NotImplementedError
 
     def _count_pixel_pairs(self, dY: np.ndarray, X: np.ndarray) -> None:
-        if dY.shape[0] == 1:
-            self.pixel_writes += np.multiply.outer(dY[0] != 0, X[0] != 0)
-        else:  # float32 counts are exact below 2**24 terms and take the BLAS path
-            pairs = (dY != 0).T.astype(np.float32) @ (X != 0).astype(np.float32)
-            self.pixel_writes += pairs.astype(np.int64)
+        self._pairs.append((dY != 0, X != 0))
+        self._pair_rows += dY.shape[0]
+        if self._pair_rows >= self._FLUSH_ROWS:
+            self._fold_pairs()
 
     def _level_steps(self, delta_w: np.ndarray) -> np.ndarray:
         """Whole level steps that move the weights by ``-delta_w``.
@@ -264,6 +295,9 @@ class LRT(UpdateRule):
                  kappa_th: float = 100.0, rho_min: float = 0.01, max_norm: bool = False,
                  discount: float = 1.0, stochastic_round: bool = False,
                  write_threshold: int = 1):
+        if stochastic_round and isinstance(rng, SignDraws):
+            raise ValueError("stochastic_round draws from rng besides the signs: pass the "
+                             "Generator itself, not SignDraws")
         super().__init__(crossbar, lr, stochastic_round, rng)
         _check_count(batch, "batch")
         _check_count(write_threshold, "write_threshold")

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from pysim.lrt import LowRankAccumulator, reduce_rank
+from pysim.lrt import LowRankAccumulator, SignDraws, reduce_rank
 
 
 def low_rank_stream(rng, n_out, n_in, true_rank, n):
@@ -216,3 +216,25 @@ def test_bad_sample_is_rejected_and_state_kept(dy, x, match):
     for f0, f1 in zip(before, acc.factors(), strict=True):
         np.testing.assert_array_equal(f0, f1)
     assert acc.samples_seen == 1
+
+
+def test_sign_draws_in_blocks_equal_one_draw_per_term():
+    """SignDraws relies on numpy's integers(0, 2) using one 32-bit half per value and
+    keeping the spare half between calls: blocks (crossing their boundaries at odd
+    offsets) must give exactly the per-call signs, and so the same factorisation."""
+    a, b = np.random.default_rng(21), np.random.default_rng(21)
+    blocks = SignDraws(b, block=11)
+    sizes = np.random.default_rng(0).integers(1, 9, size=500)
+    for q in sizes:
+        np.testing.assert_array_equal(blocks.take(int(q)), 1.0 - 2.0 * a.integers(0, 2, size=q))
+    rng = np.random.default_rng(5)
+    terms = [(rng.normal(size=12), rng.normal(size=30)) for _ in range(400)]
+    plain = LowRankAccumulator(12, 30, 3, "unbiased", np.random.default_rng(8))
+    ahead = LowRankAccumulator(12, 30, 3, "unbiased", SignDraws(np.random.default_rng(8)))
+    for dy, x in terms:
+        plain.update(dy, x)
+        ahead.update(dy, x)
+    for u, v in zip(plain.factors(), ahead.factors(), strict=True):
+        np.testing.assert_array_equal(u, v)
+    with pytest.raises(ValueError, match="block"):
+        SignDraws(np.random.default_rng(0), block=0)

@@ -1,10 +1,12 @@
 """Update rules (pysim.rules): write behaviour, accumulation, gating, counters, bad input."""
 
 import math
+import pickle
 
 import numpy as np
 import pytest
 
+from pysim.lrt import SignDraws
 from pysim.nvm import Crossbar, load_device_from_mapping
 from pysim.rules import LRT, SGD, MaxNorm, MiniBatchSGD, MixedPrecision, make_rule
 
@@ -210,3 +212,31 @@ def test_multi_term_sample_equals_the_summed_gradient():
     rule = SGD(xbar(), lr=0.1)
     rule.step(dY, X)
     np.testing.assert_array_equal(rule.pixel_writes, (dY != 0).T.astype(int) @ (X != 0))
+
+
+def test_per_pixel_counts_folded_later_equal_counting_every_sample():
+    """SGD and mixed precision note each term's masks and count them when read (or every
+    ``_FLUSH_ROWS`` terms): the counts must equal a per-sample sum of outer products, also
+    across a fold boundary and a checkpoint taken between folds."""
+    rng = np.random.default_rng(31)
+    for make in (lambda: SGD(xbar(), lr=0.05), lambda: MixedPrecision(xbar(), lr=0.05)):
+        rule = make()
+        rule._FLUSH_ROWS = 7  # fold every few samples (a conv sample has several rows)
+        want = np.zeros((4, 6), np.int64)
+        for t in range(60):
+            k = int(rng.integers(1, 4))
+            dY = rng.normal(size=(k, 4)) * (rng.random((k, 4)) < 0.5)
+            X = rng.normal(size=(k, 6)) * (rng.random((k, 6)) < 0.5)
+            rule.step(dY, X)
+            want += (dY != 0).T.astype(np.int64) @ (X != 0)
+            if t == 30:
+                assert rule._pairs, "the test should checkpoint with terms not yet folded"
+                rule = pickle.loads(pickle.dumps(rule))
+        np.testing.assert_array_equal(rule.pixel_writes, want)
+        assert not rule._pairs
+
+
+def test_lrt_with_stochastic_rounding_refuses_block_drawn_signs():
+    with pytest.raises(ValueError, match="SignDraws"):
+        LRT(xbar(), lr=0.1, batch=2, mode="unbiased", stochastic_round=True,
+            rng=SignDraws(np.random.default_rng(0)))
