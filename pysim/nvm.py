@@ -200,7 +200,7 @@ class Crossbar:
 
     def _readout(self, g: np.ndarray) -> np.ndarray:
         """What the MAC array sees of conductances ``g``: clipped to the weight range."""
-        return np.clip(g, -self.w_max, self.w_max)
+        return fast_clip(g, -self.w_max, self.w_max)
 
     def read_energy_pj(self, n_cell_reads: int) -> float:
         return n_cell_reads * self.device.read_energy_pj
@@ -235,21 +235,27 @@ class Crossbar:
     def _write_codes(self, target: np.ndarray) -> WriteReport:
         """:meth:`write_codes` for callers that built ``target`` in range themselves (the
         update rules, once per sample)."""
-        current = self.codes()
         # Work on the changed cells only (flat indices, C order): a sample changes a few
         # cells of thousands, and per-sample cost is what bounds the experiments.
-        cells = np.flatnonzero(target != current)
+        cells = np.flatnonzero(target != self.codes())
+        return self._write_cells(cells, target.reshape(-1)[cells].astype(np.int64))
+
+    def _write_cells(self, cells: np.ndarray, new: np.ndarray) -> WriteReport:
+        """Program cells ``cells`` (ascending flat indices of cells whose level changes) to
+        levels ``new`` (int64, in range): the body of :meth:`_write_codes`, for the
+        update rules, which know the changed cells without comparing every cell."""
         if cells.size == 0:
             return WriteReport()
         g, counts = self._flat("g"), self._flat("write_counts")
         frozen = self.stuck.reshape(-1)[cells] | (counts[cells] >= self.device.endurance)
         blocked = int(np.count_nonzero(frozen))
         if blocked:
-            cells = cells[~frozen]
+            keep = ~frozen
+            cells, new = cells[keep], new[keep]
         n = cells.size
         if n == 0:
             return WriteReport(blocked=blocked)
-        old, new = current.reshape(-1)[cells], target.reshape(-1)[cells].astype(np.int64)
+        old = self.codes().reshape(-1)[cells]
         pulses = self._pulses(old, new)
         g[cells] = self._programmed(new)
         counts[cells] += 1
@@ -267,7 +273,9 @@ class Crossbar:
             pulses = np.concatenate([pulses, self._pulses(got[miss], want)])
             g[todo] = self._programmed(want)
             programs += len(todo)
-        self._patch_views(cells)
+        # Without write noise a programmed cell holds its level exactly, so the new codes
+        # are the targets (what the read-back would give: tested for every preset).
+        self._patch_views(cells, None if dev.write_noise_lsb > 0 else new)
         total_pulses = int(pulses.sum())
         energy = (programs * dev.write_energy_per_cell_pj
                   + total_pulses * dev.write_energy_per_pulse_pj)
@@ -284,15 +292,16 @@ class Crossbar:
             setattr(self, name, a)
         return a.reshape(-1)
 
-    def _patch_views(self, cells: np.ndarray) -> None:
+    def _patch_views(self, cells: np.ndarray, codes_now: np.ndarray | None = None) -> None:
         """New read-only views after ``cells`` (flat indices) changed: copies of the old
         ones with those cells recomputed (the same values a full recompute gives; a new
-        array, so that holders of the old one see a change)."""
+        array, so that holders of the old one see a change). ``codes_now``: the cells'
+        levels if the caller knows them."""
         views, self._views = self._views, {}
         g = self.g.reshape(-1)[cells]
         if "codes" in views:
             codes = views["codes"].copy()
-            codes.reshape(-1)[cells] = self._nearest_codes(g)
+            codes.reshape(-1)[cells] = self._nearest_codes(g) if codes_now is None else codes_now
             self._views["codes"] = _frozen(codes)
         if "read" in views:
             read = views["read"].copy()

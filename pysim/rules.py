@@ -172,12 +172,16 @@ class UpdateRule:
 
     def _apply(self, steps: np.ndarray) -> WriteReport:
         """Add integer level ``steps`` to the stored levels (clipped) and write the changes."""
-        if not steps.any():
+        cells = np.flatnonzero(steps)
+        if cells.size == 0:
             return WriteReport()
         xb = self.xbar
-        target = fast_clip(xb.codes() + steps, xb.k_min, xb.k_max)
         self.stats.commits += 1
-        return xb._write_codes(target)
+        # Only the cells with a step can change (SGD steps a few hundred of thousands).
+        now = xb.codes().reshape(-1)[cells]
+        new = fast_clip(now + steps.reshape(-1)[cells], xb.k_min, xb.k_max)
+        moved = new != now  # a step past the end of the range changes nothing
+        return xb._write_cells(cells[moved], new[moved])
 
     def _apply_batched(self, steps: np.ndarray) -> WriteReport:
         """:meth:`_apply` for the batched rules, which count one write per non-zero cell."""

@@ -1,5 +1,6 @@
 """NVM crossbar (pysim.nvm): quantisation, write-on-change, wear, pulses, faults, presets."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -7,6 +8,7 @@ import pytest
 
 from pysim.config import ConfigError, preset_names
 from pysim.nvm import Crossbar, DeviceConfig, load_device_from_mapping
+from pysim.rules import SGD
 
 
 def device(**kw):
@@ -198,3 +200,43 @@ def test_write_verify_retries_until_the_level_reads_back():
     assert r_ver.cells_written == r_plain.cells_written == 900  # one write per cell
     assert r_ver.pulses > r_plain.pulses and r_ver.energy_pj > r_plain.energy_pj
     assert verified.write_counts.max() == 1
+
+
+@pytest.mark.parametrize("name", preset_names("devices"))
+def test_a_level_reads_back_as_itself(name):
+    """Without write noise the crossbar takes a written cell's level to be its target
+    instead of reading it back: that needs nearest(value(k)) == k for every level."""
+    for bits in range(1, 11):
+        for w_max in (1.0, 0.7, 3.3, 1e-3):
+            dev = dataclasses.replace(DeviceConfig.load(name), bits=bits, write_noise_lsb=0.0,
+                                      stuck_fraction=0.0)
+            xb = Crossbar(dev, (1, 1), np.random.default_rng(0), w_max=w_max)
+            k = np.arange(xb.k_min, xb.k_max + 1)
+            np.testing.assert_array_equal(xb._nearest_codes(xb._value(k)), k)
+
+
+@pytest.mark.parametrize(("noise", "verify"), [(0.0, 0), (0.4, 0), (0.4, 2)])
+def test_views_patched_after_rule_writes_equal_a_fresh_read(noise, verify):
+    """codes() and read() are patched per write, not recomputed: after every write of an
+    update rule (steps past the range's ends included) they must equal a recompute from
+    the conductances, and the write counts must count exactly the changed levels."""
+    dev = dataclasses.replace(DeviceConfig.load("rram"), bits=4, write_noise_lsb=noise,
+                              write_verify=verify, endurance=40)
+    xb = Crossbar(dev, (6, 9), np.random.default_rng(1))
+    xb.program(np.random.default_rng(2).uniform(-1, 1, xb.shape))
+    rule = SGD(xb, lr=1.0)
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        xb.codes(), xb.read()  # the cached views that the write patches
+        before, counts = xb.codes().copy(), xb.write_counts.copy()
+        steps = rng.integers(-3, 4, xb.shape) * (rng.random(xb.shape) < 0.3)
+        rule._apply(steps)
+        fresh_codes, fresh_read = xb._nearest_codes(xb.g), xb._readout(xb.g)
+        np.testing.assert_array_equal(xb.codes(), fresh_codes)
+        np.testing.assert_array_equal(xb.read(), fresh_read)
+        if noise == 0.0:
+            want = np.clip(before + steps, xb.k_min, xb.k_max)
+            worn = counts >= dev.endurance
+            np.testing.assert_array_equal(xb.codes(), np.where(worn, before, want))
+            np.testing.assert_array_equal(xb.write_counts - counts,
+                                          (xb.codes() != before).astype(int))
