@@ -3,7 +3,9 @@
 Every figure is measured in the run that prints it. Float LRT throughput is given
 with κ-skip disabled (every sample absorbed: the worst case) and with the seed's
 κ_th = 100 on the same random stream, beside a dense n_out × n_in accumulator
-(the mini-batch baseline's per-sample work) and the words each keeps.
+(the mini-batch baseline's per-sample work) and the words each keeps. The adaptation
+rows time one job of every method of the MLP and CNN rotation studies (what the
+digits suite, `nox -s experiments`, spends its CPU minutes on).
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from .experiment import ExperimentCfg, Job, expand_methods
 from .hw import bench as hw_bench
 from .hw import synth
 from .lrt import LowRankAccumulator
@@ -23,6 +27,9 @@ from .lrt import LowRankAccumulator
 SHAPES = [(10, 64, 4), (512, 2048, 4), (128, 1152, 8)]
 # The digits CNN's conv layers: (n_out, n_in, rank, pixel terms per sample).
 CONV_SHAPES = [(8, 9, 4, 36), (16, 72, 4, 16)]
+# Studies whose jobs the adaptation rows time, and samples per job (full, --quick).
+JOB_STUDIES = {"mlp_rotation": (3000, 500), "cnn_rotation": (1000, 200)}
+CONFIGS = Path(__file__).resolve().parent.parent / "configs" / "experiments"
 
 
 def _rate(fn, n_samples: int, seconds: float) -> float:
@@ -107,6 +114,24 @@ def bench_conv_lrt(n_out: int, n_in: int, rank: int, terms: int, seconds: float,
     return row
 
 
+def bench_jobs(study: str, samples: int) -> list[dict]:
+    """CPU time per adapted sample of one job (seed 0, the middle of its lr grid, every
+    step of the study's loop: forward, backward, update rule, crossbar writes, drift,
+    evaluation) for every method of ``configs/experiments/<study>.yaml``."""
+    cfg = ExperimentCfg.load(CONFIGS / f"{study}.yaml")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for m in expand_methods(cfg):
+            lr = m.grid[len(m.grid) // 2]
+            job = Job(cfg, m, 0, lr, samples, Path(tmp))  # the first one pretrains
+            t0 = time.process_time()
+            job.run(Path(tmp), checkpoint=False)
+            us = 1e6 * (time.process_time() - t0) / samples
+            rows.append({"study": study, "method": m.name, "lr": lr, "samples": samples,
+                         "cpu_us_per_sample": us})
+    return rows
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=1.0, help="time per measurement (s)")
@@ -144,7 +169,16 @@ def main(argv: list[str] | None = None) -> dict:
         name = f"{r['n_out']}×{r['n_in']}, {r['terms']} {kind} terms"
         print(f"{name:<40}{r['windowed_samples_per_s']:>10,.0f}"
               f"{r['per_term_samples_per_s']:>14,.0f}{r['absorbed_frac']:>10.2f}")
-    result = {"float_lrt": rows, "float_lrt_conv": conv, "hw": hw_bench.report(quick=args.quick)}
+    jobs = [r for study, n in JOB_STUDIES.items()
+            for r in bench_jobs(study, n[1] if args.quick else n[0])]
+    print("\nAdaptation jobs (seed 0, middle of the lr grid, CPU µs per sample, lower is "
+          "better; the digits suite's cost)")
+    for study in JOB_STUDIES:
+        these = [r for r in jobs if r["study"] == study]
+        print(f"{study} ({these[0]['samples']} samples): " + ", ".join(
+            f"{r['method']} {r['cpu_us_per_sample']:.0f}" for r in these))
+    result = {"float_lrt": rows, "float_lrt_conv": conv, "jobs": jobs,
+              "hw": hw_bench.report(quick=args.quick)}
     if not args.no_rtl:
         result["rtl"] = hw_bench.rtl_report()
     if not args.no_synth:
