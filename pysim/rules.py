@@ -116,7 +116,9 @@ class UpdateRule:
 
     @pixel_writes.setter
     def pixel_writes(self, value: np.ndarray) -> None:
-        self._pairs, self._pair_rows = [], 0  # value was read through the getter
+        # ``pixel_writes += x`` reads through the getter, which folded the pending terms;
+        # any other assignment replaces the counts, pending terms included.
+        self._pairs, self._pair_rows = [], 0
         self._pixel = value
 
     def _fold_pairs(self) -> None:
