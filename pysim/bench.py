@@ -23,13 +23,13 @@ from .experiment import ExperimentCfg, Job, expand_methods
 from .hw import bench as hw_bench
 from .hw import synth
 from .lrt import LowRankAccumulator
+from .suite import CONFIGS
 
 SHAPES = [(10, 64, 4), (512, 2048, 4), (128, 1152, 8)]
 # The digits CNN's conv layers: (n_out, n_in, rank, pixel terms per sample).
 CONV_SHAPES = [(8, 9, 4, 36), (16, 72, 4, 16)]
 # Studies whose jobs the adaptation rows time, and samples per job (full, --quick).
 JOB_STUDIES = {"mlp_rotation": (3000, 500), "cnn_rotation": (1000, 200)}
-CONFIGS = Path(__file__).resolve().parent.parent / "configs" / "experiments"
 
 
 def _rate(fn, n_samples: int, seconds: float) -> float:

@@ -434,7 +434,10 @@ class Job:
 
     def run(self, out: Path, progress=None, checkpoint: bool = True) -> dict:
         """Adapt on the stream from sample ``t`` to the end (checkpointing at each
-        evaluation) and return the result. Single-threaded BLAS (see :func:`run_job`)."""
+        evaluation) and return the result."""
+        # One job, one core: parallelism comes from the pool of jobs. A BLAS that threads
+        # a larger product (the per-pixel count's fold) would leave its threads spinning
+        # against the other workers for the rest of the job.
         with threadpool_limits(limits=1, user_api="blas"):
             return self._run(out, progress, checkpoint)
 
@@ -551,17 +554,10 @@ def run_job(cfg: ExperimentCfg, method: Method, seed: int, lr: float, samples: i
     done = out / "jobs" / f"{jid}.json"
     if done.exists():
         return json.loads(done.read_text())
-    # One job, one core: parallelism comes from the pool of jobs. A BLAS that threads a
-    # larger product (pretraining, the per-pixel count's fold) would otherwise leave its
-    # threads spinning against the other workers for the rest of the job.
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _run_job(cfg, method, seed, lr, samples, out, jid, done, verbose)
-
-
-def _run_job(cfg: ExperimentCfg, method: Method, seed: int, lr: float, samples: int,
-             out: Path, jid: str, done: Path, verbose: bool) -> dict:
     ckpt = out / "ckpt" / f"{jid}.pkl"
-    job = load_checkpoint(ckpt, jid) if ckpt.exists() else Job(cfg, method, seed, lr, samples, out)
+    with threadpool_limits(limits=1, user_api="blas"):  # pretraining too: see Job.run
+        job = (load_checkpoint(ckpt, jid) if ckpt.exists()
+               else Job(cfg, method, seed, lr, samples, out))
 
     def progress(j):
         if verbose:

@@ -1,7 +1,8 @@
 """The benchmark's adaptation rows (pysim.bench.bench_jobs): one timed job per method."""
 
-from pysim.bench import CONFIGS, bench_jobs
+from pysim.bench import bench_jobs
 from pysim.experiment import ExperimentCfg, expand_methods
+from pysim.suite import CONFIGS
 
 
 def test_adaptation_rows_time_every_method_of_the_study():
