@@ -163,7 +163,7 @@ class SignDraws:
     def take(self, q: int) -> np.ndarray:
         """The next ``q`` signs (±1.0; a read-only view)."""
         if self._i + q > self._buf.size:
-            fresh = 1.0 - 2.0 * self.rng.integers(0, 2, size=max(self.block, q))
+            fresh = _draw_signs(self.rng, max(self.block, q))
             self._buf = np.concatenate((self._buf[self._i:], fresh))
             self._buf.flags.writeable = False
             self._i = 0
@@ -171,10 +171,16 @@ class SignDraws:
         return self._buf[self._i - q:self._i]
 
 
+def _draw_signs(rng: np.random.Generator, q: int) -> np.ndarray:
+    # The one mapping of draws to signs: SignDraws' blocks equal per-term calls only
+    # because both go through it.
+    return 1.0 - 2.0 * rng.integers(0, 2, size=q)
+
+
 def _signs(source: np.random.Generator | SignDraws, q: int) -> np.ndarray:
     if isinstance(source, SignDraws):
         return source.take(q)
-    return 1.0 - 2.0 * source.integers(0, 2, size=q)
+    return _draw_signs(source, q)
 
 
 class LowRankAccumulator:
