@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .experiment import ExperimentCfg, Job, expand_methods
+from .experiment import ExperimentCfg, Job, expand_methods, lanes_supported
 from .hw import bench as hw_bench
 from .hw import synth
 from .lrt import LowRankAccumulator
@@ -114,21 +114,26 @@ def bench_conv_lrt(n_out: int, n_in: int, rank: int, terms: int, seconds: float,
     return row
 
 
-def bench_jobs(study: str, samples: int) -> list[dict]:
+def bench_jobs(study: str, samples: int, lanes: int = 3) -> list[dict]:
     """CPU time per adapted sample of one job (seed 0, the middle of its lr grid, every
     step of the study's loop: forward, backward, update rule, crossbar writes, drift,
-    evaluation) for every method of ``configs/experiments/<study>.yaml``."""
+    evaluation) for every method of ``configs/experiments/<study>.yaml``, and per lane
+    of ``lanes`` jobs (seeds 0, 1, ...) run as lanes of one job, as the suite runs a
+    final run's seeds."""
     cfg = ExperimentCfg.load(CONFIGS / f"{study}.yaml")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for m in expand_methods(cfg):
             lr = m.grid[len(m.grid) // 2]
-            job = Job(cfg, m, 0, lr, samples, Path(tmp))  # the first one pretrains
-            t0 = time.process_time()
-            job.run(Path(tmp), checkpoint=False)
-            us = 1e6 * (time.process_time() - t0) / samples
-            rows.append({"study": study, "method": m.name, "lr": lr, "samples": samples,
-                         "cpu_us_per_sample": us})
+            row = {"study": study, "method": m.name, "lr": lr, "samples": samples,
+                   "lanes": lanes if lanes_supported(cfg, m) else 1}
+            runs = [(s, lr) for s in range(row["lanes"])]
+            for key, jobs in (("cpu_us_per_sample", [(0, lr)]), ("cpu_us_per_lane_sample", runs)):
+                job = Job.lanes(cfg, m, jobs, samples, Path(tmp))  # the first pretrains
+                t0 = time.process_time()
+                job.run(Path(tmp), checkpoint=False)
+                row[key] = 1e6 * (time.process_time() - t0) / samples / len(jobs)
+            rows.append(row)
     return rows
 
 
@@ -172,11 +177,12 @@ def main(argv: list[str] | None = None) -> dict:
     jobs = [r for study, n in JOB_STUDIES.items()
             for r in bench_jobs(study, n[1] if args.quick else n[0])]
     print("\nAdaptation jobs (seed 0, middle of the lr grid, CPU µs per sample, lower is "
-          "better; the digits suite's cost)")
+          "better; the digits suite's cost): one job / per lane of 3 seeds run as lanes")
     for study in JOB_STUDIES:
         these = [r for r in jobs if r["study"] == study]
         print(f"{study} ({these[0]['samples']} samples): " + ", ".join(
-            f"{r['method']} {r['cpu_us_per_sample']:.0f}" for r in these))
+            f"{r['method']} {r['cpu_us_per_sample']:.0f} / {r['cpu_us_per_lane_sample']:.0f}"
+            for r in these))
     result = {"float_lrt": rows, "float_lrt_conv": conv, "jobs": jobs,
               "hw": hw_bench.report(quick=args.quick)}
     if not args.no_rtl:

@@ -14,7 +14,10 @@ makes one short run a coin toss between neighbouring rates).
 Jobs are pure functions of (config, method, seed, lr, samples): each writes its result
 to ``<out>/jobs/<job>.json`` and checkpoints its whole state to ``<out>/ckpt/<job>.pkl``
 every ``eval_every`` samples (write to a temporary file, then rename), so a killed run
-resumes to exactly the result an uninterrupted one gives.
+resumes to exactly the result an uninterrupted one gives. Jobs of one method that start
+together (a final run's seeds, a tuning run's learning rates) run as lanes of one
+:class:`Job` (:func:`run_lanes`): one network and rule call per sample for all of them,
+each lane's result bit for bit its single job's, written to its own file.
 """
 
 from __future__ import annotations
@@ -44,13 +47,13 @@ from .rules import LRT, SGD, MiniBatchSGD, MixedPrecision, UpdateRule
 from .scenarios import transform, validate_segments
 
 RULE_NAMES = ("none", "bias", "sgd", "minibatch", "mixed", "lrt")
-CKPT_MAGIC = "pysim-job-checkpoint-v1"
+CKPT_MAGIC = "pysim-job-checkpoint-v2"  # v2: Job holds its runs as lanes
 # Part of every job id: bump it when a job's result changes for the same configuration
 # (2: mean online accuracy in results, CGS2 Gram-Schmidt; 3: LRT projects a sample's
 # terms together and its rank reduction rounds differently; 4: samples, drift and a
 # method's own draws come from separate random streams), so old results are not reused.
 RESULT_VERSION = 4
-IMAGE_CACHE_BYTES = 64 << 20  # transformed images a job keeps (Job._image)
+IMAGE_CACHE_BYTES = 64 << 20  # transformed images a lane keeps (Lane.image)
 
 
 # --- configuration ------------------------------------------------------------------------
@@ -316,10 +319,12 @@ def _digest(parts) -> str:
     return hashlib.sha1(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _cached_pretrain(cfg: ExperimentCfg, seed: int, splits, device, out: Path) -> Network:
+def _cached_pretrain(cfg: ExperimentCfg, seed: int, splits, device, cache: Path) -> Network:
+    """The pretrained network of ``seed``, from folder ``cache`` if it is there (its file
+    name hashes everything pretraining depends on, so studies can share the folder)."""
     key = _digest([cfg.network, dataclasses.asdict(cfg.data), dataclasses.asdict(cfg.pretrain),
                    dataclasses.asdict(cfg.quant), cfg.device, cfg.bits, seed])[:12]
-    path = out / "pretrained" / f"{cfg.network}-{key}.pkl"
+    path = cache / f"{cfg.network}-{key}.pkl"
     if path.exists():
         with open(path, "rb") as fh:
             return pickle.load(fh)
@@ -339,15 +344,24 @@ def job_id(cfg: ExperimentCfg, method: Method, seed: int, lr: float, samples: in
     return f"{method.name}__s{seed}__lr{lr:g}__n{samples}__{_digest(parts)[:10]}"
 
 
-def make_rules(method: Method, lr: float, net: Network, xbars, rng, accel: AccelConfig
+def lanes_supported(cfg: ExperimentCfg, method: Method) -> bool:
+    """Whether several jobs of ``method`` can run as lanes of one :class:`Job`: every
+    float rule can; the accelerator model (``hw: true``) has no lane axis."""
+    return not method.cfg.hw
+
+
+def make_rules(method: Method, lr, net: Network, xbars, rng, accel: AccelConfig
                ) -> list[UpdateRule | None]:
+    """The update rule of each affine layer. Lanes: ``lr`` and ``rng`` one per lane, and
+    ``xbars[k]`` the lanes' crossbars of layer ``k``."""
     m = method.cfg
     rules: list[UpdateRule | None] = []
     # Float unbiased LRT without stochastic rounding: the random signs are the rule
     # stream's only draws, so they can be drawn ahead in blocks (the same signs, shared
     # by the layers in the order they absorb).
-    signs = (SignDraws(rng) if m.rule == "lrt" and m.mode == "unbiased" and not m.hw
-             and not m.stochastic_round else rng)
+    signs = rng
+    if m.rule == "lrt" and m.mode == "unbiased" and not m.hw and not m.stochastic_round:
+        signs = [SignDraws(r) for r in rng] if isinstance(rng, list) else SignDraws(rng)
     for k, (layer, xb) in enumerate(zip(net.affine, xbars, strict=True)):
         conv = layer.__class__.__name__ == "Conv2D"
         batch = m.batch_conv if conv else m.batch
@@ -374,13 +388,69 @@ def make_rules(method: Method, lr: float, net: Network, xbars, rng, accel: Accel
     return rules
 
 
+@dataclass
+class Lane:
+    """What one (seed, lr) run of a :class:`Job` keeps of its own: data, sample stream,
+    counters and curve (transformed images are a cache, not checkpointed)."""
+
+    seed: int
+    lr: float
+    id: str
+    splits: data_mod.Splits
+    rng: np.random.Generator  # the sample stream
+    correct: int = 0
+    ema: float = 0.0
+    curve: list = field(default_factory=list)
+    images: dict = field(default_factory=dict)
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "images"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.images = {}
+
+    def image(self, split: str, i: int, k: int, seg: dict, rng) -> np.ndarray:
+        """``transform`` of image ``i`` of ``split`` ("online" or "test") under segment
+        ``k``; cached unless the segment draws noise (a rotation costs ~30 µs and the
+        stream draws the same few hundred images 20,000 times)."""
+        images = getattr(self.splits, split).images
+        if seg.get("noise", 0.0):
+            return transform(images[i], seg, rng)
+        key = (split, k, int(i))
+        x = self.images.get(key)
+        if x is None:
+            x = transform(images[i], seg, rng)
+            # Bounded: MNIST's 60,000 images × 4 segments would hold 1.5 GB.
+            if (len(self.images) + 1) * x.nbytes <= IMAGE_CACHE_BYTES:
+                x.flags.writeable = False
+                self.images[key] = x
+        return x
+
+
 class Job:
-    """The complete state of one (method, seed, lr) run; pickled as its checkpoint."""
+    """The complete state of a run of one method: one (seed, lr), or several in lockstep
+    (:meth:`lanes`: one network and rule call per sample for all of them, each lane's
+    numbers bit-equal to its own single job's); pickled as its checkpoint."""
 
     def __init__(self, cfg: ExperimentCfg, method: Method, seed: int, lr: float, samples: int,
-                 out: Path):
-        self.cfg, self.method, self.seed, self.lr, self.samples = cfg, method, seed, lr, samples
-        self.id = job_id(cfg, method, seed, lr, samples)
+                 out: Path, pretrained: Path | None = None):
+        self._setup(cfg, method, [(seed, lr)], samples, out, pretrained)
+
+    @classmethod
+    def lanes(cls, cfg: ExperimentCfg, method: Method, runs: list[tuple[int, float]],
+              samples: int, out: Path, pretrained: Path | None = None) -> Job:
+        """Several (seed, lr) runs of ``method`` as lanes (see :func:`lanes_supported`).
+        ``pretrained``: the folder of cached pretrained networks (``out/pretrained``)."""
+        if len(runs) > 1 and not lanes_supported(cfg, method):
+            raise ValueError(f"method {method.name!r} on the {cfg.network} runs one job at "
+                             "a time (see lanes_supported)")
+        job = cls.__new__(cls)
+        job._setup(cfg, method, runs, samples, out, pretrained)
+        return job
+
+    def _setup(self, cfg, method, runs, samples, out, pretrained) -> None:
+        self.cfg, self.method, self.samples = cfg, method, samples
         device = DeviceConfig.load(cfg.device)
         sc = cfg.scenario
         if cfg.bits is not None:
@@ -390,76 +460,88 @@ class Job:
                                      stuck_fraction=sc.stuck_fraction or device.stuck_fraction)
         self.device = device
         self.accel = AccelConfig.load(cfg.accel)
-        self.splits = load_splits(cfg, seed)
-        self.net = _cached_pretrain(cfg, seed, self.splits, device, out)
-        # Independent streams: the samples (order, noise images) and the drift are drawn
-        # apart from what a method draws (stochastic rounding, LRT's signs, write noise),
-        # so every method of a seed adapts to the same samples under the same drift.
-        stream, cells, drift, rule = (np.random.default_rng(s) for s in
-                                      np.random.SeedSequence([seed, 3]).spawn(4))
-        self.rng = stream
-        self.xbars = self.net.deploy(device, cells, drift)
+        self.runs: list[Lane] = []
+        nets, rule_rngs, by_seed = [], [], {}
+        for seed, lr in runs:
+            if seed not in by_seed:  # lanes of one seed (tuning) share data and image cache
+                by_seed[seed] = (load_splits(cfg, seed), {})
+            splits, images = by_seed[seed]
+            net = _cached_pretrain(cfg, seed, splits, device,
+                                   Path(pretrained) if pretrained else out / "pretrained")
+            # Independent streams: the samples (order, noise images) and the drift are
+            # drawn apart from what a method draws (stochastic rounding, LRT's signs,
+            # write noise), so every method of a seed adapts to the same samples under
+            # the same drift.
+            stream, cells, drift, rule = (np.random.default_rng(s) for s in
+                                          np.random.SeedSequence([seed, 3]).spawn(4))
+            net.deploy(device, cells, drift)
+            self.runs.append(Lane(seed, lr, job_id(cfg, method, seed, lr, samples), splits,
+                                  stream, images=images))
+            nets.append(net)
+            rule_rngs.append(rule)
+        if len(runs) == 1:
+            self.net = nets[0]
+            lrs, rule_rngs = runs[0][1], rule_rngs[0]
+        else:
+            self.net = Network.stack(nets)
+            lrs = [lr for _, lr in runs]
+        # Per affine layer; with lanes, lane crossbars (one entry per lane in each array).
+        self.xbars = [layer.store.xbar for layer in self.net.affine]
         self.base_counts = [xb.write_counts.copy() for xb in self.xbars]
-        self.rules = make_rules(method, lr, self.net, self.xbars, rule, self.accel)
+        self.rules = make_rules(method, lrs, self.net, self.xbars, rule_rngs, self.accel)
         self.t = 0
-        self.ema = 0.0
-        self.correct = 0
-        self.curve: list[dict] = []
-        self._images: dict = {}
 
-    # Transformed images are a cache: not part of the checkpoint (rebuilt on resume).
-    def __getstate__(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "_images"}
+    # The single job's view (one lane).
+    @property
+    def id(self) -> str:
+        return self.runs[0].id if len(self.runs) == 1 else lanes_id([r.id for r in self.runs])
 
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self._images = {}
+    @property
+    def rng(self) -> np.random.Generator:
+        return self._single().rng
 
-    def _image(self, split: str, i: int, k: int, seg: dict, rng) -> np.ndarray:
-        """``transform`` of image ``i`` of ``split`` ("online" or "test") under segment
-        ``k``; cached unless the segment draws noise (a rotation costs ~30 µs and the
-        stream draws the same few hundred images 20,000 times)."""
-        images = getattr(self.splits, split).images
-        if seg.get("noise", 0.0):
-            return transform(images[i], seg, rng)
-        key = (split, k, int(i))
-        x = self._images.get(key)
-        if x is None:
-            x = transform(images[i], seg, rng)
-            # Bounded: MNIST's 60,000 images × 4 segments would hold 1.5 GB.
-            if (len(self._images) + 1) * x.nbytes <= IMAGE_CACHE_BYTES:
-                x.flags.writeable = False
-                self._images[key] = x
-        return x
+    def _single(self) -> Lane:
+        if len(self.runs) != 1:
+            raise AttributeError("a job of several lanes: see Job.runs")
+        return self.runs[0]
 
-    def run(self, out: Path, progress=None, checkpoint: bool = True) -> dict:
+    def run(self, out: Path, progress=None, checkpoint: bool = True):
         """Adapt on the stream from sample ``t`` to the end (checkpointing at each
-        evaluation) and return the result."""
+        evaluation) and return the result (one per lane for :meth:`lanes`)."""
         # One job, one core: parallelism comes from the pool of jobs. A BLAS that threads
         # a larger product (the per-pixel count's fold) would leave its threads spinning
         # against the other workers for the rest of the job.
         with threadpool_limits(limits=1, user_api="blas"):
-            return self._run(out, progress, checkpoint)
+            self._run(out, progress, checkpoint)
+        if self.net.lanes is None:
+            return self.result(0)
+        return [self.result(i) for i in range(len(self.runs))]
 
-    def _run(self, out: Path, progress, checkpoint: bool) -> dict:
+    def _run(self, out: Path, progress, checkpoint: bool) -> None:
         cfg, st = self.cfg, self.cfg.stream
         segs, every = cfg.scenario.segments, cfg.scenario.every
-        pool = self.splits.online
-        by_class = {c: np.flatnonzero(pool.labels == c) for c in np.unique(pool.labels)}
+        by_class = [{c: np.flatnonzero(lane.splits.online.labels == c)
+                     for c in np.unique(lane.splits.online.labels)} for lane in self.runs]
         adapt = self.method.cfg.rule != "none"
         weights = self.method.cfg.rule not in ("none", "bias")
         bias_lr = self.method.cfg.bias_lr
+        stacked = self.net.lanes is not None
         ckpt = out / "ckpt" / f"{self.id}.pkl"
         while self.t < self.samples:
             k = (self.t // every) % len(segs)
             seg = segs[k]
-            if "classes" in seg:
-                idx = self.rng.choice(np.concatenate([by_class[c] for c in seg["classes"]
-                                                      if c in by_class]))
-            else:
-                idx = self.rng.integers(len(pool))
-            img = self._image("online", idx, k, seg, self.rng)
-            label = int(pool.labels[idx])
+            images, labels = [], []
+            for lane, classes in zip(self.runs, by_class, strict=True):
+                pool = lane.splits.online
+                if "classes" in seg:
+                    idx = lane.rng.choice(np.concatenate([classes[c] for c in seg["classes"]
+                                                          if c in classes]))
+                else:
+                    idx = lane.rng.integers(len(pool))
+                images.append(lane.image("online", idx, k, seg, lane.rng))
+                labels.append(int(pool.labels[idx]))
+            img, label = (np.stack(images), np.array(labels)) if stacked else (images[0],
+                                                                                 labels[0])
             if adapt:
                 _, correct = self.net.step(img, label)
                 for layer in self.net.layers:
@@ -471,57 +553,85 @@ class Job:
             else:
                 correct = self.net.predict(img) == label
             self.t += 1
-            self.correct += int(correct)
-            self.ema = st.ema * self.ema + (1 - st.ema) * float(correct)
+            for lane, c in zip(self.runs, np.atleast_1d(correct).tolist(), strict=True):
+                lane.correct += int(c)
+                lane.ema = st.ema * lane.ema + (1 - st.ema) * float(c)
             if self.t % cfg.scenario.drift_every == 0:
                 for xb in self.xbars:
                     xb.drift(cfg.scenario.drift_every)
             if self.t % st.eval_every == 0 or self.t == self.samples:
-                self.curve.append(self._evaluate(k, seg))
+                for lane, point in zip(self.runs, self._evaluate(k, seg), strict=True):
+                    lane.curve.append(point)
                 if checkpoint:
                     _atomic_write(ckpt, pickle.dumps((CKPT_MAGIC, self.id, self)))
                 if progress:
                     progress(self)
-        return self.result()
 
-    def _evaluate(self, k: int, seg: dict) -> dict:
-        test = self.splits.test
-        rng = np.random.default_rng([self.seed, 4, self.t])
-        n = min(len(test), self.cfg.stream.test_images)
-        keep = [i for i in range(len(test))
-                if "classes" not in seg or int(test.labels[i]) in seg["classes"]][:n]
+    def _evaluate(self, k: int, seg: dict) -> list[dict]:
+        """Test accuracy and write counts now, one curve point per lane."""
+        hits: list[list] = [[] for _ in self.runs]
+        todo = []
+        for lane in self.runs:
+            test = lane.splits.test
+            n = min(len(test), self.cfg.stream.test_images)
+            keep = [i for i in range(len(test))
+                    if "classes" not in seg or int(test.labels[i]) in seg["classes"]][:n]
+            todo.append((keep, np.random.default_rng([lane.seed, 4, self.t])))
         self.net.set_tracking(False)
-        acc = np.mean([self.net.predict(self._image("test", i, k, seg, rng))
-                       == test.labels[i] for i in keep])
+        for j in range(max(len(keep) for keep, _ in todo)):
+            images = []
+            for lane, (keep, rng) in zip(self.runs, todo, strict=True):
+                # A lane whose class filter kept fewer images predicts a blank, unscored.
+                images.append(lane.image("test", keep[j], k, seg, rng) if j < len(keep)
+                              else np.zeros_like(images[-1] if images else
+                                                 lane.splits.test.images[0]))
+            pred = np.atleast_1d(self.net.predict(np.stack(images) if self.net.lanes
+                                                  else images[0]))
+            for lane, (keep, _), p, h in zip(self.runs, todo, pred, hits, strict=True):
+                if j < len(keep):
+                    h.append(p == lane.splits.test.labels[keep[j]])
         self.net.set_tracking(True)
-        counts = [xb.write_counts - b for xb, b in zip(self.xbars, self.base_counts, strict=True)]
-        pixel = [r.pixel_writes if r is not None else np.zeros(1, np.int64) for r in self.rules]
         corr = 1 - self.cfg.stream.ema ** self.t
-        return {"t": self.t, "ema_acc": self.ema / corr, "test_acc": float(acc),
-                "max_writes": int(max(c.max() for c in counts)),
-                "total_writes": int(sum(c.sum() for c in counts)),
-                "max_pixel_writes": int(max(p.max() for p in pixel)),
-                "total_pixel_writes": int(sum(p.sum() for p in pixel))}
+        points = []
+        for i, (lane, h) in enumerate(zip(self.runs, hits, strict=True)):
+            counts = [self._of_lane(xb.write_counts - b, i)
+                      for xb, b in zip(self.xbars, self.base_counts, strict=True)]
+            pixel = [np.zeros(1, np.int64) if r is None else self._of_lane(r.pixel_writes, i)
+                     for r in self.rules]
+            points.append({"t": self.t, "ema_acc": lane.ema / corr,
+                           "test_acc": float(np.mean(h)),
+                           "max_writes": int(max(c.max() for c in counts)),
+                           "total_writes": int(sum(c.sum() for c in counts)),
+                           "max_pixel_writes": int(max(p.max() for p in pixel)),
+                           "total_pixel_writes": int(sum(p.sum() for p in pixel))})
+        return points
 
-    def result(self) -> dict:
+    def _of_lane(self, a: np.ndarray, i: int) -> np.ndarray:
+        """Lane ``i``'s part of a per-cell array (the array itself for a single job)."""
+        return a if self.net.lanes is None else a[i]
+
+    def result(self, i: int = 0) -> dict:
+        """Lane ``i``'s result (a single job's: ``result()``)."""
+        lane = self.runs[i]
         tech, dev = self.accel.energy, self.device
         e = {"mac": 0.0, "sram": 0.0, "nvm": 0.0}
         aux = 0
         for rule in self.rules:
             if rule is None:
                 continue
-            e["mac"] += rule.stats.macs * tech.lane_mac_pj
-            e["sram"] += (rule.stats.aux_reads * tech.sram_read_pj
-                          + rule.stats.aux_writes * tech.sram_write_pj)
-            e["nvm"] += rule.stats.nvm.energy_pj
+            stats = rule.stats if rule.lanes is None else rule.stats.lane(i)
+            e["mac"] += stats.macs * tech.lane_mac_pj
+            e["sram"] += (stats.aux_reads * tech.sram_read_pj
+                          + stats.aux_writes * tech.sram_write_pj)
+            e["nvm"] += stats.nvm.energy_pj
             aux += rule.aux_words
-        last = self.curve[-1]
+        last = lane.curve[-1]
         per_sample = {k: v / self.t for k, v in e.items()}
         rate = last["max_writes"] / self.t * self.cfg.stream.adaptation_rate
         years = (dev.endurance / rate / (3600 * 24 * 365.25)) if rate > 0 else math.inf
-        return {"job": self.id, "method": self.method.name, "seed": self.seed, "lr": self.lr,
-                "samples": self.t, "curve": self.curve, "final_ema_acc": last["ema_acc"],
-                "mean_online_acc": self.correct / self.t,
+        return {"job": lane.id, "method": self.method.name, "seed": lane.seed, "lr": lane.lr,
+                "samples": self.t, "curve": lane.curve, "final_ema_acc": last["ema_acc"],
+                "mean_online_acc": lane.correct / self.t,
                 "final_test_acc": last["test_acc"], "max_writes": last["max_writes"],
                 "total_writes": last["total_writes"],
                 "max_pixel_writes": last["max_pixel_writes"],
@@ -530,6 +640,11 @@ class Job:
                 "lifetime_years": years if math.isfinite(years) else None,
                 "hw_check": [r.check for r in self.rules if hasattr(r, "check")],
                 "hw_stats": [r.hw_stats() for r in self.rules if hasattr(r, "hw_stats")]}
+
+
+def lanes_id(ids: list[str]) -> str:
+    """Names the checkpoint of a job of several lanes (from its lanes' job ids)."""
+    return f"{ids[0].split('__')[0]}__lanes{len(ids)}__{_digest(ids)[:12]}"
 
 
 def load_checkpoint(path: Path, expect_id: str) -> Job:
@@ -542,35 +657,58 @@ def load_checkpoint(path: Path, expect_id: str) -> Job:
                            "to restart that job from scratch") from exc
     if magic != CKPT_MAGIC or jid != expect_id:
         raise RuntimeError(f"{path}: checkpoint of another job ({jid!r}, expected "
-                           f"{expect_id!r}); move it away to restart that job")
+                           f"{expect_id!r}), or of an older pysim; move it away to restart "
+                           "that job")
     return job
 
 
 def run_job(cfg: ExperimentCfg, method: Method, seed: int, lr: float, samples: int,
             out: str | Path, verbose: bool = True) -> dict:
     """Run (or resume, or just return) one job; the result is also written to disk."""
+    return run_lanes(cfg, method, [(seed, lr)], samples, out, verbose)[0]
+
+
+def run_lanes(cfg: ExperimentCfg, method: Method, runs: list[tuple[int, float]], samples: int,
+              out: str | Path, verbose: bool = True, pretrained: str | Path | None = None
+              ) -> list[dict]:
+    """Run (or resume, or just return) the jobs ``runs`` = [(seed, lr), ...] of one
+    method, those not finished yet as lanes of one :class:`Job` when the method allows
+    (:func:`lanes_supported`), else one after another; results in the order of ``runs``,
+    each also written to disk as its own job's. ``pretrained``: see :meth:`Job.lanes`."""
     out = Path(out)
-    jid = job_id(cfg, method, seed, lr, samples)
-    done = out / "jobs" / f"{jid}.json"
-    if done.exists():
-        return json.loads(done.read_text())
-    ckpt = out / "ckpt" / f"{jid}.pkl"
+    ids = [job_id(cfg, method, seed, lr, samples) for seed, lr in runs]
+    done = {jid: out / "jobs" / f"{jid}.json" for jid in ids}
+    todo = [run for run, jid in zip(runs, ids, strict=True) if not done[jid].exists()]
+    groups = [todo] if len(todo) > 1 and lanes_supported(cfg, method) else [[r] for r in todo]
+    for group in filter(None, groups):
+        _run_group(cfg, method, group, samples, out, verbose, pretrained)
+    return [json.loads(done[jid].read_text()) for jid in ids]
+
+
+def _run_group(cfg, method, runs, samples, out: Path, verbose: bool, pretrained) -> None:
+    ids = [job_id(cfg, method, seed, lr, samples) for seed, lr in runs]
+    key = ids[0] if len(runs) == 1 else lanes_id(ids)
+    ckpt = out / "ckpt" / f"{key}.pkl"
     with threadpool_limits(limits=1, user_api="blas"):  # pretraining too: see Job.run
-        job = (load_checkpoint(ckpt, jid) if ckpt.exists()
-               else Job(cfg, method, seed, lr, samples, out))
+        job = (load_checkpoint(ckpt, key) if ckpt.exists()
+               else Job.lanes(cfg, method, runs, samples, out, pretrained))
 
     def progress(j):
         if verbose:
-            c = j.curve[-1]
             bar = "#" * int(20 * j.t / j.samples)
-            print(f"  {j.method.name:<28} seed {j.seed} lr {j.lr:<8g} [{bar:<20}] "
-                  f"{j.t}/{j.samples} acc {c['ema_acc']:.3f} max writes {c['max_writes']}",
-                  file=sys.stderr, flush=True)
+            for lane in j.runs:
+                c = lane.curve[-1]
+                print(f"  {j.method.name:<28} seed {lane.seed} lr {lane.lr:<8g} [{bar:<20}] "
+                      f"{j.t}/{j.samples} acc {c['ema_acc']:.3f} max writes "
+                      f"{c['max_writes']}", file=sys.stderr, flush=True)
 
     start = time.process_time()
-    result = job.run(out, progress)
-    # CPU seconds of this process only (a resumed job's earlier part is not counted);
-    # kept beside the result, not in it, so that results stay bit-identical across runs.
-    _atomic_write(out / "jobs" / f"{jid}.cpu_s", f"{time.process_time() - start:.1f}\n".encode())
-    _atomic_write(done, json.dumps(result, indent=1).encode())
-    return result
+    results = job.run(out, progress)
+    results = results if isinstance(results, list) else [results]
+    # CPU seconds of this process only (a resumed job's earlier part is not counted;
+    # lanes share theirs equally); kept beside the result, not in it, so that results
+    # stay bit-identical across runs.
+    cpu = (time.process_time() - start) / len(runs)
+    for jid, result in zip(ids, results, strict=True):
+        _atomic_write(out / "jobs" / f"{jid}.cpu_s", f"{cpu:.1f}\n".encode())
+        _atomic_write(out / "jobs" / f"{jid}.json", json.dumps(result, indent=1).encode())

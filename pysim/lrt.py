@@ -338,6 +338,9 @@ class LowRankAccumulator:
         r = self.rank
         Lt, Rt = self._Lt, self._Rt
         core = np.multiply.outer(np.concatenate((cl, (nl,))), np.concatenate((cr, (nr,))))
+        # Adding the whole diag(sigma) block, zeros included, is part of the numbers: it
+        # turns -0.0 off-diagonal entries into +0.0, which the SVD sees (adding sigma on
+        # the diagonal alone moved unbiased LRT results in the last bits).
         core[:r, :r] += np.diag(self._s)
         uc, sc, vct = _svd(core)
         signs = None

@@ -18,6 +18,7 @@ gradients on an 8-bit grid of step grad_max/128; straight-through estimator.
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 from dataclasses import dataclass
@@ -145,38 +146,55 @@ class Dense(_Affine):
 
     def forward(self, x):
         self.x = x
-        return self.weight() @ x + self.b
+        w = self.weight()
+        if w.ndim == 2:
+            return w @ x + self.b
+        # Lanes: one product per lane, bit-equal to the single layer's (tested).
+        return np.matmul(w, x[..., None])[..., 0] + self.b
 
     def backward(self, g, input_grad=True):
-        # Weight-gradient terms in stored units: dL/dW_stored = alpha · g x^T.
-        self.terms = (self.alpha * g[None, :], self.x[None, :])
+        # Weight-gradient terms in stored units: dL/dW_stored = alpha · g x^T (per lane:
+        # lane × 1 × n).
+        self.terms = (self.alpha * g[..., None, :], self.x[..., None, :])
         self.db = g
-        return self.weight().T @ g if input_grad else None
+        if not input_grad:
+            return None
+        w = self.weight()
+        return w.T @ g if w.ndim == 2 else np.matmul(g[:, None, :], w)[:, 0, :]
 
 
 def im2col(x: np.ndarray, k: int) -> np.ndarray:
-    """(h, w, c) -> (h_out·w_out, k·k·c) patches of a valid k×k convolution."""
-    h, w, c = x.shape
+    """(h, w, c) -> (h_out·w_out, k·k·c) patches of a valid k×k convolution (with a
+    leading lane axis: (L, h, w, c) -> (L, h_out·w_out, k·k·c), lane by lane the same)."""
+    *lead, h, w, c = x.shape
     ho, wo = h - k + 1, w - k + 1
-    s = x.strides
-    view = np.lib.stride_tricks.as_strided(x, (ho, wo, k, k, c), (s[0], s[1], s[0], s[1], s[2]),
-                                           writeable=False)
-    return view.reshape(ho * wo, k * k * c)
+    *ls, s0, s1, s2 = x.strides
+    view = np.lib.stride_tricks.as_strided(x, (*lead, ho, wo, k, k, c),
+                                           (*ls, s0, s1, s0, s1, s2), writeable=False)
+    return view.reshape(*lead, ho * wo, k * k * c)
 
 
-def col2im(cols: np.ndarray, shape: tuple[int, int, int], k: int) -> np.ndarray:
+def col2im(cols: np.ndarray, shape: tuple[int, ...], k: int) -> np.ndarray:
     """Adjoint of :func:`im2col`: every patch entry added back onto the input position it
-    came from (one ``bincount`` over a cached index map: a quarter of a k×k loop's time)."""
-    size = shape[0] * shape[1] * shape[2]
-    return np.bincount(_patch_sources(tuple(shape), k), weights=cols.reshape(-1),
-                       minlength=size).reshape(shape)
+    came from (one ``bincount`` over a cached index map: a quarter of a k×k loop's time).
+    ``shape`` (h, w, c), or (L, h, w, c) for lanes: each lane's bins get the same
+    additions in the same order as its own call would."""
+    *lead, h, w, c = shape
+    size = h * w * c
+    sources = _patch_sources((h, w, c), k, *lead)
+    return np.bincount(sources, weights=cols.reshape(-1),
+                       minlength=size * math.prod(lead)).reshape(shape)
 
 
 @functools.lru_cache(maxsize=64)
-def _patch_sources(shape: tuple[int, int, int], k: int) -> np.ndarray:
-    """Flat input index of every entry of ``im2col`` of an input of ``shape`` (read-only)."""
-    index = np.arange(shape[0] * shape[1] * shape[2]).reshape(shape)
-    sources = np.ascontiguousarray(im2col(index, k)).reshape(-1)
+def _patch_sources(shape: tuple[int, int, int], k: int, lanes: int | None = None
+                   ) -> np.ndarray:
+    """Flat input index of every entry of ``im2col`` of an input of ``shape`` (read-only;
+    with ``lanes``, of L such inputs one after another)."""
+    size = shape[0] * shape[1] * shape[2]
+    sources = np.ascontiguousarray(im2col(np.arange(size).reshape(shape), k)).reshape(-1)
+    if lanes is not None:
+        sources = (sources[None, :] + size * np.arange(lanes)[:, None]).reshape(-1)
     sources.flags.writeable = False
     return sources
 
@@ -191,15 +209,22 @@ class Conv2D(_Affine):
     def forward(self, x):
         self.in_shape = x.shape
         self.cols = im2col(np.ascontiguousarray(x), self.k)
-        ho, wo = x.shape[0] - self.k + 1, x.shape[1] - self.k + 1
+        ho, wo = x.shape[-3] - self.k + 1, x.shape[-2] - self.k + 1
         self.out_hw = (ho, wo)
-        return (self.cols @ self.weight().T + self.b).reshape(ho, wo, -1)
+        w = self.weight()
+        if w.ndim == 2:
+            return (self.cols @ w.T + self.b).reshape(ho, wo, -1)
+        return (np.matmul(self.cols, w.transpose(0, 2, 1)) + self.b[:, None, :]).reshape(
+            len(x), ho, wo, -1)
 
     def backward(self, g, input_grad=True):
-        dY = g.reshape(-1, g.shape[-1])
+        lanes = g.ndim == 4
+        dY = g.reshape(len(g), -1, g.shape[-1]) if lanes else g.reshape(-1, g.shape[-1])
         self.terms = (self.alpha * dY, self.cols)  # one term per output pixel
-        self.db = dY.sum(axis=0)
-        return col2im(dY @ self.weight(), self.in_shape, self.k) if input_grad else None
+        self.db = dY.sum(axis=-2)
+        if not input_grad:
+            return None
+        return col2im(np.matmul(dY, self.weight()), self.in_shape, self.k)
 
 
 class ReLU(Layer):
@@ -215,30 +240,37 @@ class ReLU(Layer):
 
 
 class MaxPool2(Layer):
+    """2×2 max-pool of (h, w, c), or (L, h, w, c) with lanes."""
+
     def forward(self, x):
-        h, w, c = x.shape
+        *lead, h, w, c = x.shape
         self.shape = x.shape
-        blocks = x[: h // 2 * 2, : w // 2 * 2].reshape(h // 2, 2, w // 2, 2, c)
-        out = blocks.max(axis=(1, 3))
-        self.argmask = blocks == out[:, None, :, None, :]
+        blocks = x[..., : h // 2 * 2, : w // 2 * 2, :].reshape(*lead, h // 2, 2, w // 2, 2, c)
+        out = blocks.max(axis=(-4, -2))
+        argmask = blocks == out[..., :, None, :, None, :]
         # Keep one winner per window (ties: the first) so the gradient is not duplicated.
-        flat = self.argmask.transpose(0, 2, 4, 1, 3).reshape(h // 2, w // 2, c, 4)
+        n = len(lead)
+        flat = argmask.transpose(*range(n), n, n + 2, n + 4, n + 1, n + 3).reshape(
+            *lead, h // 2, w // 2, c, 4)
         first = np.cumsum(flat, axis=-1) == 1
-        self.argmask = (flat & first).reshape(h // 2, w // 2, c, 2, 2).transpose(0, 3, 1, 4, 2)
+        self.argmask = (flat & first).reshape(*lead, h // 2, w // 2, c, 2, 2).transpose(
+            *range(n), n, n + 3, n + 1, n + 4, n + 2)
         return out
 
     def backward(self, g):
-        h, w, c = self.shape
+        *lead, h, w, c = self.shape
         out = np.zeros(self.shape)
-        up = self.argmask * g[:, None, :, None, :]
-        out[: h // 2 * 2, : w // 2 * 2] = up.reshape(h // 2 * 2, w // 2 * 2, c)
+        up = self.argmask * g[..., :, None, :, None, :]
+        out[..., : h // 2 * 2, : w // 2 * 2, :] = up.reshape(*lead, h // 2 * 2, w // 2 * 2, c)
         return out
 
 
 class Flatten(Layer):
+    lanes = False  # keep a leading lane axis
+
     def forward(self, x):
         self.shape = x.shape
-        return x.reshape(-1)
+        return x.reshape(len(x), -1) if self.lanes else x.reshape(-1)
 
     def backward(self, g):
         return g.reshape(self.shape)
@@ -262,21 +294,30 @@ class StreamBatchNorm(Layer):
         self.norms = (MaxNorm(), MaxNorm())
         self.track = True
 
+    lanes = False  # a leading lane axis (not reduced over)
+
+    def _axes(self, x: np.ndarray) -> tuple[int, ...]:
+        return tuple(range(1 if self.lanes else 0, x.ndim - 1))
+
     def forward(self, x):
-        axes = tuple(range(x.ndim - 1))
+        axes = self._axes(x)
         if self.track:
             self.mean = self.m * self.mean + (1 - self.m) * x.mean(axis=axes)
             self.sq = self.m * self.sq + (1 - self.m) * (x ** 2).mean(axis=axes)
         self.std = np.sqrt(np.maximum(self.sq - self.mean ** 2, 0.0) + self.eps)
-        self.xhat = (x - self.mean) / self.std
-        return self.gamma * self.xhat + self.beta
+        self.xhat = (x - self._spread(self.mean, x)) / self._spread(self.std, x)
+        return self._spread(self.gamma, x) * self.xhat + self._spread(self.beta, x)
+
+    def _spread(self, v: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """Per-channel values (per lane: L × c) broadcast against ``x``."""
+        return v if not self.lanes else v.reshape(len(v), *([1] * (x.ndim - 2)), -1)
 
     def backward(self, g):
-        axes = tuple(range(g.ndim - 1))
+        axes = self._axes(g)
         self.dgamma = (g * self.xhat).sum(axis=axes)
         self.dbeta = g.sum(axis=axes)
         # Running statistics are treated as constants (streaming BN).
-        return g * self.gamma / self.std
+        return g * self._spread(self.gamma, g) / self._spread(self.std, g)
 
     def update_digital(self, lr):
         self.gamma = self.quant.bias(self.gamma - lr * self.norms[0](self.dgamma))
@@ -292,12 +333,78 @@ def softmax_xent(z: np.ndarray, label: int) -> tuple[float, np.ndarray, np.ndarr
     return float(-math.log(max(p[label], 1e-300))), p, g
 
 
+def softmax_xent_lanes(z: np.ndarray, labels: np.ndarray
+                       ) -> tuple[list[float], np.ndarray, np.ndarray]:
+    """:func:`softmax_xent` of one sample per lane (rows of ``z``), row for row the same
+    numbers."""
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    p = e / e.sum(axis=1, keepdims=True)
+    g = p.copy()
+    lanes = np.arange(len(z))
+    g[lanes, labels] -= 1.0
+    return [-math.log(max(v, 1e-300)) for v in p[lanes, labels].tolist()], p, g
+
+
 class Network:
-    """A sequence of layers; ``step`` runs forward and backward for one sample."""
+    """A sequence of layers; ``step`` runs forward and backward for one sample.
+
+    Lanes (:meth:`stack`): L deployed networks of the same shape run as one, every
+    activation and gradient with a leading lane axis: ``step`` takes one image and label
+    per lane. Each lane computes what its own network computes, bit for bit (tested).
+    """
+
+    # Layers that know a leading lane axis.
+    LANE_LAYERS = ("Flatten", "Dense", "ReLU", "Conv2D", "MaxPool2", "StreamBatchNorm",
+                   "_Expand")
+    lanes: int | None = None  # a class default: networks pickled before lanes are single
 
     def __init__(self, layers: list[Layer], quant: Quant):
         self.layers = layers
         self.quant = quant
+
+    @classmethod
+    def stack(cls, nets: list[Network]) -> Network:
+        """One lane network from deployed networks of the same architecture: each affine
+        layer's crossbars stacked into one (:meth:`Crossbar.stack`, the lanes' cells
+        copied, their generators shared), its registers stacked."""
+        first = nets[0]
+        kinds = [type(layer).__name__ for layer in first.layers]
+        if any(k not in cls.LANE_LAYERS for k in kinds):
+            raise ValueError(f"lanes support the layers {cls.LANE_LAYERS}, not {kinds}")
+        if any([type(la).__name__ for la in n.layers] != kinds or n.quant != first.quant
+               for n in nets):
+            raise ValueError("lanes need networks of one architecture and quantisation")
+        layers: list[Layer] = []
+        for i, layer in enumerate(first.layers):
+            same = [n.layers[i] for n in nets]
+            if isinstance(layer, _Affine):
+                if any(la.store.xbar is None for la in same):
+                    raise ValueError("lanes stack deployed networks: deploy each one first")
+                lane = copy.copy(layer)
+                lane.store = WeightStore(np.stack([la.store.w for la in same]))
+                lane.store.xbar = Crossbar.stack([la.store.xbar for la in same])
+                lane.b = np.stack([la.b for la in same])
+                lane.db = np.zeros_like(lane.b)
+                lane.terms = None
+                lane._scaled = None
+                if layer.bias_norm is not None:
+                    lane.bias_norm = MaxNorm.stack([la.bias_norm for la in same])
+                if any(la.alpha != layer.alpha for la in same):
+                    raise ValueError("lanes need the same layer scales (alpha)")
+            elif isinstance(layer, StreamBatchNorm):
+                lane = copy.copy(layer)
+                for name in ("gamma", "beta", "mean", "sq"):
+                    setattr(lane, name, np.stack([getattr(la, name) for la in same]))
+                lane.norms = tuple(MaxNorm.stack([la.norms[j] for la in same]) for j in (0, 1))
+                lane.lanes = True
+            else:
+                lane = copy.copy(layer)
+                if isinstance(lane, Flatten):
+                    lane.lanes = True
+            layers.append(lane)
+        net = cls(layers, first.quant)
+        net.lanes = len(nets)
+        return net
 
     @property
     def affine(self) -> list[_Affine]:
@@ -309,14 +416,23 @@ class Network:
             h = layer.forward(h)
         return h
 
-    def predict(self, image: np.ndarray) -> int:
+    def predict(self, image: np.ndarray):
+        """The predicted class (one per lane: an array)."""
+        if self.lanes is not None:
+            return np.argmax(self.forward(image), axis=1)
         return int(np.argmax(self.forward(image)))
 
-    def step(self, image: np.ndarray, label: int) -> tuple[float, bool]:
+    def step(self, image: np.ndarray, label):
         """Forward + backward of one sample; leaves each affine layer's ``terms`` and
-        bias gradient ready for its update rule. Returns (loss, correct)."""
+        bias gradient ready for its update rule. Returns (loss, correct); with lanes
+        ``image`` and ``label`` have a lane axis and so do loss and correct."""
         z = self.forward(image)
-        loss, p, g = softmax_xent(z, label)
+        if self.lanes is None:
+            loss, p, g = softmax_xent(z, label)
+            correct = int(np.argmax(p)) == label
+        else:
+            loss, p, g = softmax_xent_lanes(z, label)
+            correct = np.argmax(p, axis=1) == label
         g = self.quant.grad(g)
         # Back-propagate down to the first layer that learns; below it nothing needs a
         # gradient (the first conv layer's col2im alone is a tenth of a CNN step).
@@ -330,7 +446,7 @@ class Network:
                 bottom.backward(g, input_grad=False)
             else:
                 bottom.backward(g)
-        return loss, int(np.argmax(p)) == label
+        return loss, correct
 
     def deploy(self, device: DeviceConfig, rng: np.random.Generator,
                drift_rng: np.random.Generator | None = None) -> list[Crossbar]:

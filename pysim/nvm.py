@@ -104,6 +104,12 @@ class Crossbar:
     (a layer's scale factor). ``rng`` seeds write noise and stuck-at faults, and drift
     unless ``drift_rng`` is given: a stream of its own draws the same drift whatever
     the writes drew (experiments compare methods under identical drift).
+
+    Lanes (:meth:`stack`): the crossbars of one layer in L jobs run in lockstep as one
+    object: every per-cell array has a leading lane axis, ``rng`` and ``drift_rng`` are
+    the lanes' generators (lists), flat cell indices run over all lanes (lane-major),
+    write reports hold one entry per lane. Each lane draws from its own generators what
+    its single crossbar would, in the same order, so its numbers are the same (tested).
     """
 
     device: DeviceConfig
@@ -117,11 +123,37 @@ class Crossbar:
     # codes() and read() of the current g, read-only; every method that changes g clears
     # it (a layer reads its weights several times per sample, the cells change rarely).
     _views: dict = field(init=False, repr=False, compare=False, default_factory=dict)
+    lanes: int | None = field(init=False, default=None)
 
     def __setstate__(self, state: dict) -> None:  # checkpoints pickled before _views existed
         self.__dict__.update(state)
         self.__dict__.setdefault("_views", {})
         self.__dict__.setdefault("drift_rng", None)
+        self.__dict__.setdefault("lanes", None)
+
+    @classmethod
+    def stack(cls, xbars: list[Crossbar]) -> Crossbar:
+        """One lane crossbar holding the state of L single crossbars of the same device,
+        shape and range (copies of their cells; their generators by reference)."""
+        first = xbars[0]
+        if any(xb.lanes is not None or xb.device != first.device or xb.shape != first.shape
+               or xb.w_max != first.w_max for xb in xbars):
+            raise ValueError("lanes stack single crossbars of one device, shape and range")
+        out = cls.__new__(cls)
+        out.device, out.shape, out.w_max = first.device, first.shape, first.w_max
+        out.rng = [xb.rng for xb in xbars]
+        out.drift_rng = [xb.rng if xb.drift_rng is None else xb.drift_rng for xb in xbars]
+        out.g = np.stack([xb.g for xb in xbars])
+        out.write_counts = np.stack([xb.write_counts for xb in xbars])
+        out.stuck = np.stack([xb.stuck for xb in xbars])
+        out._views = {}
+        out.lanes = len(xbars)
+        return out
+
+    @property
+    def cell_shape(self) -> tuple[int, ...]:
+        """Shape of the per-cell arrays: ``shape``, with the lane axis in front."""
+        return self.shape if self.lanes is None else (self.lanes, *self.shape)
 
     def __post_init__(self) -> None:
         shape = tuple(int(s) for s in np.atleast_1d(self.shape))
@@ -216,15 +248,17 @@ class Crossbar:
     def write(self, w_target: np.ndarray) -> WriteReport:
         """Quantise ``w_target`` and write only the cells whose level changes."""
         w_target = np.asarray(w_target, dtype=float)
-        if w_target.shape != self.shape:
-            raise ValueError(f"w_target has shape {w_target.shape}, crossbar is {self.shape}")
+        if w_target.shape != self.cell_shape:
+            raise ValueError(f"w_target has shape {w_target.shape}, crossbar is "
+                             f"{self.cell_shape}")
         return self.write_codes(self.quantize(w_target))
 
     def write_codes(self, target: np.ndarray) -> WriteReport:
         """Write integer level codes; cells already at their target are not touched."""
         target = np.asarray(target)
-        if target.shape != self.shape:
-            raise ValueError(f"target codes have shape {target.shape}, crossbar is {self.shape}")
+        if target.shape != self.cell_shape:
+            raise ValueError(f"target codes have shape {target.shape}, crossbar is "
+                             f"{self.cell_shape}")
         if not np.issubdtype(target.dtype, np.integer):
             raise ValueError(f"target codes must be integers, got dtype {target.dtype}")
         if target.size and (target.min() < self.k_min or target.max() > self.k_max):
@@ -245,22 +279,24 @@ class Crossbar:
         levels ``new`` (int64, in range): the body of :meth:`_write_codes`, for the
         update rules, which know the changed cells without comparing every cell."""
         if cells.size == 0:
-            return WriteReport()
+            return self._report()
         g, counts = self._flat("g"), self._flat("write_counts")
         frozen = self.stuck.reshape(-1)[cells] | (counts[cells] >= self.device.endurance)
-        blocked = int(np.count_nonzero(frozen))
-        if blocked:
+        blocked = 0
+        if frozen.any():
+            blocked = np.count_nonzero(frozen) if self.lanes is None else \
+                np.bincount(self._lane_of(cells[frozen]), minlength=self.lanes)
             keep = ~frozen
             cells, new = cells[keep], new[keep]
-        n = cells.size
-        if n == 0:
-            return WriteReport(blocked=blocked)
+        if cells.size == 0:
+            return self._report(blocked=blocked)
         old = self.codes().reshape(-1)[cells]
         pulses = self._pulses(old, new)
-        g[cells] = self._programmed(new)
+        pulsed = cells  # the cell of each entry of pulses
+        g[cells] = self._programmed(new, cells)
         counts[cells] += 1
         dev = self.device
-        programs = n
+        programs = [cells]
         # Write-verify: read back, re-program the cells that missed their level; each
         # attempt costs its pulses (from the level read back to the target) and energy.
         todo, want = cells, new
@@ -271,17 +307,58 @@ class Crossbar:
                 break
             todo, want = todo[miss], want[miss]
             pulses = np.concatenate([pulses, self._pulses(got[miss], want)])
-            g[todo] = self._programmed(want)
-            programs += len(todo)
+            pulsed = np.concatenate([pulsed, todo])
+            g[todo] = self._programmed(want, todo)
+            programs.append(todo)
         # Without write noise a programmed cell holds its level exactly, so the new codes
         # are the targets (what the read-back would give: tested for every preset).
         self._patch_views(cells, None if dev.write_noise_lsb > 0 else new)
-        total_pulses = int(pulses.sum())
-        energy = (programs * dev.write_energy_per_cell_pj
+        if self.lanes is None:
+            n, n_programs, total_pulses = cells.size, sum(p.size for p in programs), \
+                int(pulses.sum())
+            longest = float(pulses.max())
+        elif len(programs) == 1:  # one pass: the cells ascend, so each lane's is a run
+            bounds = self._lane_bounds(cells)
+            n = np.diff(bounds)
+            n_programs, has = n, n > 0
+            total_pulses = np.zeros(self.lanes, np.int64)
+            longest = np.zeros(self.lanes)
+            total_pulses[has] = np.add.reduceat(pulses, bounds[:-1][has])
+            longest[has] = np.maximum.reduceat(pulses, bounds[:-1][has])
+            blocked = blocked + np.zeros(self.lanes, np.int64)
+        else:
+            lanes = self.lanes
+            n = np.diff(self._lane_bounds(cells))
+            n_programs = sum(np.bincount(self._lane_of(p), minlength=lanes) for p in programs)
+            lane = self._lane_of(pulsed)
+            total_pulses = np.zeros(lanes, np.int64)
+            np.add.at(total_pulses, lane, pulses)
+            longest = np.zeros(lanes)
+            np.maximum.at(longest, lane, pulses)
+            blocked = blocked + np.zeros(lanes, np.int64)
+        energy = (n_programs * dev.write_energy_per_cell_pj
                   + total_pulses * dev.write_energy_per_pulse_pj)
         # Rows are written in parallel in a crossbar; latency is the longest pulse train.
-        latency = float(pulses.max()) * dev.write_latency_ns
+        latency = longest * dev.write_latency_ns
+        if self.lanes is None:
+            return WriteReport(n, total_pulses, energy, int(blocked), latency)
         return WriteReport(n, total_pulses, energy, blocked, latency)
+
+    def _report(self, blocked=0) -> WriteReport:
+        """The report of a write that programmed nothing (one entry per lane with lanes)."""
+        if self.lanes is None:
+            return WriteReport(blocked=int(blocked))
+        zeros = np.zeros(self.lanes, np.int64)
+        return WriteReport(zeros.copy(), zeros.copy(), np.zeros(self.lanes),
+                           zeros + blocked, np.zeros(self.lanes))
+
+    def _lane_of(self, cells: np.ndarray) -> np.ndarray:
+        return cells // (self.shape[0] * self.shape[1])
+
+    def _lane_bounds(self, cells: np.ndarray) -> np.ndarray:
+        """Where each lane's cells start in ascending flat indices ``cells`` (L + 1
+        entries: lane i's are ``cells[b[i]:b[i + 1]]``)."""
+        return np.searchsorted(cells, np.arange(self.lanes + 1) * (self.shape[0] * self.shape[1]))
 
     def _flat(self, name: str) -> np.ndarray:
         """A flat view of array field ``name`` (made contiguous first if it is not), so
@@ -308,12 +385,19 @@ class Crossbar:
             read.reshape(-1)[cells] = self._readout(g)
             self._views["read"] = _frozen(read)
 
-    def _programmed(self, codes: np.ndarray) -> np.ndarray:
-        """Analog values a program operation leaves: the levels plus write noise."""
+    def _programmed(self, codes: np.ndarray, cells: np.ndarray | None = None) -> np.ndarray:
+        """Analog values a program operation leaves: the levels plus write noise (lanes:
+        ``cells``, ascending flat indices, tell each draw's lane)."""
         value = self._value(codes).astype(float)
         if self.device.write_noise_lsb > 0:
-            value = value + self.rng.normal(0.0, self.device.write_noise_lsb * self.lsb,
-                                            value.shape)
+            sigma = self.device.write_noise_lsb * self.lsb
+            if self.lanes is None:
+                noise = self.rng.normal(0.0, sigma, value.shape)
+            else:
+                bounds = self._lane_bounds(cells)
+                noise = np.concatenate([rng.normal(0.0, sigma, hi - lo) for rng, lo, hi in
+                                        zip(self.rng, bounds[:-1], bounds[1:], strict=True)])
+            value = value + noise
         return value
 
     def _pulses(self, old: np.ndarray, new: np.ndarray) -> np.ndarray:
@@ -344,13 +428,14 @@ class Crossbar:
         self._views.clear()
         if dev.drift_sigma_per_1m > 0:
             sigma = dev.drift_sigma_per_1m * self.w_max * math.sqrt(steps / 1e6)
-            self.g = np.where(live, self.g + rng.normal(0.0, sigma, self.shape), self.g)
+            walk = self._per_lane(rng, lambda r: r.normal(0.0, sigma, self.shape))
+            self.g = np.where(live, self.g + walk, self.g)
             # A conductance cannot leave the device's physical window.
             lim = self._value(np.array(self.k_max)) + 0.5 * self.lsb
             self.g = np.clip(self.g, -lim, lim)
         if dev.flip_rate_per_1m > 0:
             p = min(1.0, dev.flip_rate_per_1m * steps / 1e6)
-            bits = rng.random((*self.shape, dev.bits)) < p
+            bits = self._per_lane(rng, lambda r: r.random((*self.shape, dev.bits))) < p
             bits &= live[..., None]
             flips = int(bits.sum())
             if flips:
@@ -362,6 +447,12 @@ class Crossbar:
                 self.g = np.where(mask > 0, self._value(flipped), self.g)
         self._views.clear()
         return flips
+
+    def _per_lane(self, rng, draw) -> np.ndarray:
+        """``draw(rng)``, or with lanes each lane's draw from its own generator, stacked."""
+        if self.lanes is None:
+            return draw(rng)
+        return np.stack([draw(r) for r in rng])
 
 
 def fast_clip(x: np.ndarray, lo, hi) -> np.ndarray:

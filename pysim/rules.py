@@ -44,24 +44,48 @@ class MaxNorm:
     """Divide a tensor by max(current max|x| + eps, bias-corrected EMA of that max).
 
     The seed's stand-in for Adam (lrt-method.md §1): one scalar of state per tensor.
+    With ``lanes`` = L the tensor has a leading lane axis (L jobs in lockstep, see
+    :class:`UpdateRule`) and each lane keeps its own scalar; the arithmetic per lane is
+    the single tracker's, operation for operation (the step count is shared).
     """
 
-    def __init__(self, beta: float = 0.999, eps: float = 1e-4):
+    lanes: int | None = None  # a class default: trackers pickled before lanes are single
+
+    def __init__(self, beta: float = 0.999, eps: float = 1e-4, lanes: int | None = None):
         if not 0.0 <= beta < 1.0:
             raise ValueError(f"beta must be in [0, 1), got {beta}")
         self.beta, self.eps = beta, eps
         self.step = 0
-        self.ema = eps
+        self.lanes = lanes
+        self.ema = eps if lanes is None else np.full(lanes, eps)
 
-    def scale(self, current_max: float) -> float:
-        """Advance the tracker with ``current_max`` = max|x|; return the divisor."""
+    @classmethod
+    def stack(cls, norms: list[MaxNorm]) -> MaxNorm:
+        """One lane tracker from the single trackers of L jobs at the same step."""
+        first = norms[0]
+        if any(n.step != first.step or n.lanes is not None for n in norms):
+            raise ValueError("stacked MaxNorm trackers must be single and at the same step")
+        out = cls(first.beta, first.eps, len(norms))
+        out.step = first.step
+        out.ema = np.array([n.ema for n in norms], float)
+        return out
+
+    def scale(self, current_max):
+        """Advance the tracker with ``current_max`` = max|x| (one per lane); return the
+        divisor."""
         self.step += 1
         cur = current_max + self.eps
         self.ema = self.beta * self.ema + (1.0 - self.beta) * cur
-        return max(cur, self.ema / (1.0 - self.beta ** self.step))
+        corrected = self.ema / (1.0 - self.beta ** self.step)
+        if self.lanes is None:
+            return max(cur, corrected)
+        return np.maximum(cur, corrected)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        return x / self.scale(float(np.abs(x).max()) if np.size(x) else 0.0)
+        if self.lanes is None:
+            return x / self.scale(float(np.abs(x).max()) if np.size(x) else 0.0)
+        lane_max = np.abs(x).reshape(self.lanes, -1).max(axis=1)
+        return x / self.scale(lane_max).reshape((self.lanes,) + (1,) * (x.ndim - 1))
 
 
 @dataclass
@@ -82,24 +106,60 @@ class RuleStats:
         d.update({f"nvm_{k}": v for k, v in self.nvm.__dict__.items()})
         return d
 
+    @classmethod
+    def for_lanes(cls, lanes: int) -> RuleStats:
+        """Counters of L lanes: every field an array with one entry per lane."""
+        ints = {k: np.zeros(lanes, np.int64) for k in
+                ("samples", "commits", "gated", "absorbed", "macs", "aux_reads", "aux_writes")}
+        nvm = WriteReport(np.zeros(lanes, np.int64), np.zeros(lanes, np.int64),
+                          np.zeros(lanes), np.zeros(lanes, np.int64), np.zeros(lanes))
+        return cls(**ints, nvm=nvm)
+
+    def lane(self, lane: int) -> RuleStats:
+        """One lane's counters as a single rule's (plain numbers)."""
+        def pick(v):
+            return v[lane].item()
+        nvm = WriteReport(**{k: pick(v) for k, v in self.nvm.__dict__.items()})
+        return RuleStats(**{k: pick(v) for k, v in self.__dict__.items() if k != "nvm"},
+                         nvm=nvm)
+
 
 class UpdateRule:
-    """Base class: holds the crossbar, the learning rate and the counters."""
+    """Base class: holds the crossbar, the learning rate and the counters.
+
+    Lanes: on a lane crossbar (:meth:`Crossbar.stack`, L jobs in lockstep) ``lr`` and
+    ``rng`` are one per lane, the gradient terms carry a leading lane axis (L × terms ×
+    n), every array of state too, random draws come from each lane's generator, and
+    ``stats`` holds one entry per lane (:meth:`RuleStats.lane`). Each lane computes what
+    a single rule on its own crossbar, lr and rng computes, bit for bit (tested): one
+    call per sample for L jobs is what makes the suite's many small jobs cheaper.
+    """
 
     name = "rule"
 
-    def __init__(self, crossbar: Crossbar, lr: float, stochastic_round: bool = False,
-                 rng: np.random.Generator | None = None):
-        if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-            raise ValueError(f"lr must be a positive finite number, got {lr!r}")
-        if stochastic_round and rng is None:
+    def __init__(self, crossbar: Crossbar, lr, stochastic_round: bool = False, rng=None):
+        self.lanes = crossbar.lanes
+        lrs = [lr] if self.lanes is None else list(lr)
+        rngs = [rng] if self.lanes is None else list(rng or [None] * self.lanes)
+        if len(lrs) != (self.lanes or 1) or len(rngs) != (self.lanes or 1):
+            raise ValueError(f"lanes need one lr and one rng per lane ({self.lanes}), got "
+                             f"{len(lrs)} and {len(rngs)}")
+        for v in lrs:
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise ValueError(f"lr must be a positive finite number, got {v!r}")
+        if stochastic_round and any(r is None for r in rngs):
             raise ValueError("stochastic_round draws random numbers: pass rng=")
-        self.stochastic_round, self.rng = bool(stochastic_round), rng
+        self.stochastic_round = bool(stochastic_round)
         self.xbar = crossbar
-        self.lr = float(lr)
+        self.rng = rng
         self.n_out, self.n_in = crossbar.shape
-        self.stats = RuleStats()
-        self._pixel = np.zeros(crossbar.shape, np.int64)
+        if self.lanes is None:
+            self.lr = float(lr)
+            self.stats = RuleStats()
+        else:
+            self.lr = np.array(lrs, float).reshape(-1, 1, 1)
+            self.stats = RuleStats.for_lanes(self.lanes)
+        self._pixel = np.zeros(crossbar.cell_shape, np.int64)
         self._pairs: list[tuple[np.ndarray, np.ndarray]] = []  # not yet in _pixel
         self._pair_rows = 0
 
@@ -123,11 +183,11 @@ class UpdateRule:
 
     def _fold_pairs(self) -> None:
         if self._pairs:
-            dm = np.concatenate([d for d, _ in self._pairs]).astype(np.float32)
-            xm = np.concatenate([x for _, x in self._pairs]).astype(np.float32)
+            dm = np.concatenate([d for d, _ in self._pairs], axis=-2).astype(np.float32)
+            xm = np.concatenate([x for _, x in self._pairs], axis=-2).astype(np.float32)
             self._pairs, self._pair_rows = [], 0
             # float32 sums of 0/1 products are exact below 2**24 terms per fold.
-            self._pixel += (dm.T @ xm).astype(np.int64)
+            self._pixel += np.matmul(dm.swapaxes(-1, -2), xm).astype(np.int64)
 
     def __setstate__(self, state: dict) -> None:  # checkpoints pickled before _pairs
         if "pixel_writes" in state:
@@ -143,9 +203,10 @@ class UpdateRule:
     def step(self, dy, x) -> WriteReport:
         """Consume one sample's gradient ``sum_p dy_p x_p^T``; return the NVM write it caused.
 
-        ``dy``, ``x``: 1-D (one term) or 2-D with one term per row.
+        ``dy``, ``x``: 1-D (one term) or 2-D with one term per row; with lanes 3-D (lane ×
+        term × n), and the write report holds one entry per lane.
         """
-        dY, X = _check_terms(dy, x, self.n_out, self.n_in)
+        dY, X = _check_terms(dy, x, self.n_out, self.n_in, self.lanes)
         self.stats.samples += 1
         report = self._step(dY, X)
         self.stats.nvm += report
@@ -156,7 +217,7 @@ class UpdateRule:
 
     def _count_pixel_pairs(self, dY: np.ndarray, X: np.ndarray) -> None:
         self._pairs.append((dY != 0, X != 0))
-        self._pair_rows += dY.shape[0]
+        self._pair_rows += dY.shape[-2]
         if self._pair_rows >= self._FLUSH_ROWS:
             self._fold_pairs()
 
@@ -167,23 +228,39 @@ class UpdateRule:
         fractional part, so that ``E[steps] = -delta_w / lsb`` and a sub-LSB update is
         not lost on average (Gupta et al. 2015) — at the price of writing more often.
         """
-        x = -delta_w / self.xbar.lsb
+        # Dividing by -lsb rounds as negating and dividing by lsb (IEEE rounding is
+        # symmetric): one pass fewer over the array, the same numbers.
+        x = delta_w / -self.xbar.lsb
         if self.stochastic_round:
-            return np.floor(x + self.rng.random(x.shape)).astype(np.int64)
-        return np.rint(x).astype(np.int64)
+            if self.lanes is None:
+                u = self.rng.random(x.shape)
+            else:  # each lane draws from its own stream, as its single job would
+                u = np.stack([rng.random(x.shape[1:]) for rng in self.rng])
+            return np.floor(x + u).astype(np.int64)
+        return np.rint(x, out=x).astype(np.int64)
 
     def _apply(self, steps: np.ndarray) -> WriteReport:
         """Add integer level ``steps`` to the stored levels (clipped) and write the changes."""
         cells = np.flatnonzero(steps)
         if cells.size == 0:
-            return WriteReport()
+            return self._no_write()
         xb = self.xbar
-        self.stats.commits += 1
+        if self.lanes is None:
+            self.stats.commits += 1
+        else:
+            self.stats.commits += np.diff(xb._lane_bounds(cells)) > 0
         # Only the cells with a step can change (SGD steps a few hundred of thousands).
         now = xb.codes().reshape(-1)[cells]
         new = fast_clip(now + steps.reshape(-1)[cells], xb.k_min, xb.k_max)
         moved = new != now  # a step past the end of the range changes nothing
         return xb._write_cells(cells[moved], new[moved])
+
+    def _no_write(self) -> WriteReport:
+        """What :meth:`step` returns for a sample that writes nothing."""
+        return self.xbar._report()
+
+    def _max_norm(self) -> MaxNorm:
+        return MaxNorm(lanes=self.lanes)
 
     def _apply_batched(self, steps: np.ndarray) -> WriteReport:
         """:meth:`_apply` for the batched rules, which count one write per non-zero cell."""
@@ -199,11 +276,11 @@ class SGD(UpdateRule):
     def __init__(self, crossbar: Crossbar, lr: float, max_norm: bool = False,
                  stochastic_round: bool = False, rng: np.random.Generator | None = None):
         super().__init__(crossbar, lr, stochastic_round, rng)
-        self.norm = MaxNorm() if max_norm else None
+        self.norm = self._max_norm() if max_norm else None
 
     def _step(self, dY, X):
-        g = dY.T @ X
-        self.stats.macs += g.size * dY.shape[0]
+        g = _outer_sum(dY, X)
+        self.stats.macs += self.n_out * self.n_in * dY.shape[-2]
         self._count_pixel_pairs(dY, X)
         if self.norm is not None:
             g = self.norm(g)
@@ -220,8 +297,8 @@ class MiniBatchSGD(UpdateRule):
         super().__init__(crossbar, lr, stochastic_round, rng)
         _check_count(batch, "batch")
         self.batch = int(batch)
-        self.norm = MaxNorm() if max_norm else None
-        self.acc = np.zeros(crossbar.shape)
+        self.norm = self._max_norm() if max_norm else None
+        self.acc = np.zeros(self.xbar.cell_shape)
         self.pending = 0
 
     @property
@@ -229,14 +306,14 @@ class MiniBatchSGD(UpdateRule):
         return self.n_out * self.n_in
 
     def _step(self, dY, X):
-        self.acc += dY.T @ X
+        self.acc += _outer_sum(dY, X)
         self.pending += 1
-        n = self.acc.size
-        self.stats.macs += n * dY.shape[0]
+        n = self.n_out * self.n_in
+        self.stats.macs += n * dY.shape[-2]
         self.stats.aux_reads += n
         self.stats.aux_writes += n
         if self.pending < self.batch:
-            return WriteReport()
+            return self._no_write()
         delta = _batch_scaled(self.acc, self.lr, self.pending, self.norm)
         self.stats.macs += n
         self.stats.aux_reads += n
@@ -257,26 +334,26 @@ class MixedPrecision(UpdateRule):
 
     def __init__(self, crossbar: Crossbar, lr: float, max_norm: bool = False):
         super().__init__(crossbar, lr)
-        self.norm = MaxNorm() if max_norm else None
-        self.chi = np.zeros(crossbar.shape)
+        self.norm = self._max_norm() if max_norm else None
+        self.chi = np.zeros(self.xbar.cell_shape)
 
     @property
     def aux_words(self) -> int:
         return self.n_out * self.n_in
 
     def _step(self, dY, X):
-        g = dY.T @ X
+        g = _outer_sum(dY, X)
         self._count_pixel_pairs(dY, X)
         if self.norm is not None:
             g = self.norm(g)
         self.chi -= self.lr * g
-        n = g.size
-        self.stats.macs += n * dY.shape[0]
+        n = self.n_out * self.n_in
+        self.stats.macs += n * dY.shape[-2]
         self.stats.aux_reads += n
         self.stats.aux_writes += n
         steps = np.trunc(self.chi / self.xbar.lsb)
         if not np.any(steps):
-            return WriteReport()
+            return self._no_write()
         self.chi -= steps * self.xbar.lsb
         return self._apply(steps.astype(np.int64))
 
@@ -312,11 +389,25 @@ class LRT(UpdateRule):
             raise ValueError(f"rho_min must be in [0, 1], got {rho_min}")
         if not 0.0 <= discount <= 1.0:
             raise ValueError(f"discount must be in [0, 1], got {discount}")
-        self.acc = LowRankAccumulator(self.n_out, self.n_in, rank, mode, rng, kappa_th)
+        # One accumulator, pair of max-norm trackers and B_eff per lane: the absorptions
+        # and commit decisions of jobs diverge, so each lane runs the single rule's code.
+        sources = [rng] if self.lanes is None else list(rng)
+        self.accs = [LowRankAccumulator(self.n_out, self.n_in, rank, mode, src, kappa_th)
+                     for src in sources]
         self.batch, self.rho_min, self.discount = int(batch), float(rho_min), float(discount)
-        self.norms = (MaxNorm(), MaxNorm()) if max_norm else None
+        self.norms = [(MaxNorm(), MaxNorm()) if max_norm else None for _ in sources]
+        self.b_effs = [0.0 for _ in sources]
         self.pending = 0
-        self.b_eff = 0.0
+
+    @property
+    def acc(self) -> LowRankAccumulator:
+        """The accumulator (lane 0's with lanes; they all have the same shape)."""
+        return self.accs[0]
+
+    @property
+    def b_eff(self) -> float:
+        """Samples summed since the last write (lane 0's with lanes)."""
+        return self.b_effs[0]
 
     @property
     def aux_words(self) -> int:
@@ -324,8 +415,12 @@ class LRT(UpdateRule):
 
     def _step(self, dY, X):
         r, nm = self.acc.rank, self.n_out + self.n_in
-        n = dY.shape[0]
-        n_abs = int(np.count_nonzero(self.acc._update_rows(dY, X)))
+        n = dY.shape[-2]
+        if self.lanes is None:
+            n_abs = int(np.count_nonzero(self.acc._update_rows(dY, X)))
+        else:
+            n_abs = np.array([np.count_nonzero(acc._update_rows(dY[i], X[i]))
+                              for i, acc in enumerate(self.accs)])
         # Gram-Schmidt reads both bases for every term; an absorbed term also rotates and
         # rewrites them, a skipped one costs its projections and residual norms only.
         self.stats.absorbed += n_abs
@@ -335,62 +430,97 @@ class LRT(UpdateRule):
                             + (2 * r * nm + nm) * (n - n_abs))
         self.pending += 1
         if self.pending % self.batch:
-            return WriteReport()
+            return self._no_write()
         return self._commit()
 
-    def _delta_w(self) -> np.ndarray:
-        """The learning-rate-scaled update of this commit attempt (weight units).
+    def _delta_w(self, lane: int = 0) -> np.ndarray:
+        """The learning-rate-scaled update of this commit attempt (weight units) of
+        ``lane``.
 
         Advances the max-norm trackers, so call it once per attempt.
         """
-        L, s, R = self.acc.factors()
-        b_eff = self.b_eff + self.batch
-        if self.norms is None:
-            return (self.lr / math.sqrt(b_eff)) * ((L * s) @ R.T)
+        L, s, R = self.accs[lane].factors()
+        b_eff = self.b_effs[lane] + self.batch
+        lr = self.lr if self.lanes is None else float(self.lr[lane, 0, 0])
+        norms = self.norms[lane]
+        if norms is None:
+            return (lr / math.sqrt(b_eff)) * ((L * s) @ R.T)
         root = np.sqrt(s)
-        Ln = self.norms[0](L * root)
-        Rn = self.norms[1](R * root)
-        return (self.lr * math.sqrt(b_eff)) * (Ln @ Rn.T)
+        Ln = norms[0](L * root)
+        Rn = norms[1](R * root)
+        return (lr * math.sqrt(b_eff)) * (Ln @ Rn.T)
 
     def _commit(self) -> WriteReport:
-        steps = self._level_steps(self._delta_w())
+        lanes = range(len(self.accs))
+        deltas = [self._delta_w(i) for i in lanes]
+        steps = self._level_steps(deltas[0] if self.lanes is None else np.stack(deltas))
         if self.write_threshold > 1:
             # Per-cell write threshold: a cell moves only if its update is at least that
             # many levels; the smaller parts are dropped with the accumulator (no residue).
             steps[np.abs(steps) < self.write_threshold] = 0
-        self.b_eff += self.batch
         self.stats.macs += self.n_out * self.n_in * self.acc.rank
         self.stats.aux_reads += self.acc.aux_words
-        if np.count_nonzero(steps) < self.rho_min * steps.size or not np.any(steps):
-            self.stats.gated += 1
-            if self.discount < 1.0:
-                self.acc.decay(self.discount)
-                self.b_eff *= self.discount
-            return WriteReport()
+        written = []
+        for i in lanes:
+            self.b_effs[i] += self.batch
+            mine = steps if self.lanes is None else steps[i]
+            if np.count_nonzero(mine) < self.rho_min * mine.size or not np.any(mine):
+                if self.lanes is None:
+                    self.stats.gated += 1
+                else:
+                    self.stats.gated[i] += 1
+                    mine[...] = 0  # this lane keeps accumulating
+                if self.discount < 1.0:
+                    self.accs[i].decay(self.discount)
+                    self.b_effs[i] *= self.discount
+            else:
+                written.append(i)
+        if not written:
+            return self._no_write()
         report = self._apply_batched(steps)
-        self.acc.reset()
-        self.b_eff = 0.0
+        for i in written:
+            self.accs[i].reset()
+            self.b_effs[i] = 0.0
         return report
 
 
-def _check_terms(dy, x, n_out: int, n_in: int) -> tuple[np.ndarray, np.ndarray]:
-    """Validate one sample's terms; return 2-D float arrays (terms × n_out, terms × n_in)."""
+def _check_terms(dy, x, n_out: int, n_in: int, lanes: int | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Validate one sample's terms; return 2-D float arrays (terms × n_out, terms × n_in),
+    3-D (lane × terms × n) with ``lanes``."""
     dY = np.asarray(dy, dtype=float)
     X = np.asarray(x, dtype=float)
-    if dY.ndim == 1 and X.ndim == 1:
+    if lanes is not None:
+        if dY.ndim != 3 or dY.shape[0] != lanes or dY.shape[2] != n_out:
+            raise ValueError(f"dy must have shape ({lanes}, terms, {n_out}), got {dY.shape}")
+        if X.ndim != 3 or X.shape[:2] != dY.shape[:2] or X.shape[2] != n_in:
+            raise ValueError(f"x must have shape ({lanes}, {dY.shape[1]}, {n_in}), "
+                             f"got {X.shape}")
+    elif dY.ndim == 1 and X.ndim == 1:
         _check_vector(dY, n_out, "dy")
         _check_vector(X, n_in, "x")
         return dY[None, :], X[None, :]
-    if dY.ndim != 2 or dY.shape[1] != n_out:
-        raise ValueError(f"dy must have shape ({n_out},) or (terms, {n_out}), got {dY.shape}")
-    if X.ndim != 2 or X.shape[1] != n_in:
-        raise ValueError(f"x must have shape ({n_in},) or (terms, {n_in}), got {X.shape}")
-    if dY.shape[0] != X.shape[0] or dY.shape[0] == 0:
+    else:
+        if dY.ndim != 2 or dY.shape[1] != n_out:
+            raise ValueError(f"dy must have shape ({n_out},) or (terms, {n_out}), "
+                             f"got {dY.shape}")
+        if X.ndim != 2 or X.shape[1] != n_in:
+            raise ValueError(f"x must have shape ({n_in},) or (terms, {n_in}), got {X.shape}")
+    if dY.shape[-2] != X.shape[-2] or dY.shape[-2] == 0:
         raise ValueError(f"dy and x need the same, non-zero number of terms, got "
-                         f"{dY.shape[0]} and {X.shape[0]}")
+                         f"{dY.shape[-2]} and {X.shape[-2]}")
     if not (np.isfinite(dY).all() and np.isfinite(X).all()):
         raise ValueError("dy or x contains NaN or inf")
     return dY, X
+
+
+def _outer_sum(dY: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """``sum_p dy_p x_p^T`` of one sample's terms (per lane for 3-D terms). The stacked
+    product equals the per-lane ones bit for bit (numpy's matmul loops over the lane
+    axis with the same kernel; tested)."""
+    if dY.ndim == 2:
+        return dY.T @ X
+    return np.matmul(dY.transpose(0, 2, 1), X)
 
 
 def _check_count(value, name: str) -> None:

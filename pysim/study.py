@@ -20,7 +20,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .experiment import ExperimentCfg, Method, _atomic_write, expand_methods, run_job, tuning_cfg
+from .experiment import (
+    ExperimentCfg,
+    Method,
+    _atomic_write,
+    expand_methods,
+    lanes_supported,
+    run_lanes,
+    tuning_cfg,
+)
 
 
 class _Serial:
@@ -83,10 +91,25 @@ def _cost(task: tuple) -> float:
     return samples * per * (10 if cfg.network == "cnn" else 1)
 
 
+def _groups(tasks: list[tuple]) -> list[list[int]]:
+    """Task indices submitted together: the jobs of one method that can run as lanes of
+    one job (:func:`~pysim.experiment.lanes_supported`: the seeds of a final run, the
+    learning rates of a tuning run), every other job alone."""
+    groups: dict = {}
+    for i, (cfg, m, _, _, samples) in enumerate(tasks):
+        key = (m.name, samples) if lanes_supported(cfg, m) else i
+        groups.setdefault(key, []).append(i)
+    return list(groups.values())
+
+
 def run_studies(cfgs: list[ExperimentCfg], outs: list[str | Path], workers: int = 1,
-                scheduler: str | None = None) -> list[dict | Exception]:
+                scheduler: str | None = None, pretrained: str | Path | None = None,
+                on_done=None) -> list[dict | Exception]:
     """Run several studies on one pool; return each one's summary, or the error that
-    stopped it (its finished jobs stay on disk for a rerun)."""
+    stopped it (its finished jobs stay on disk for a rerun). ``pretrained``: one folder
+    of pretrained networks for all of them (default: each study's ``out/pretrained``).
+    ``on_done(summary, out)`` runs as each study finishes (its report, while the
+    workers go on with the others); an error there fails that study only."""
     studies = [_Study(cfg, Path(out), expand_methods(cfg)) for cfg, out in zip(cfgs, outs,
                                                                              strict=True)]
     for st in studies:
@@ -103,9 +126,12 @@ def run_studies(cfgs: list[ExperimentCfg], outs: list[str | Path], workers: int 
             print(f"{st.cfg.name}: {what}", file=sys.stderr, flush=True)
             if not tasks:
                 advance(st)
-            for i in sorted(range(len(tasks)), key=lambda i: -_cost(tasks[i])):
-                fut = ex.submit(run_job, *tasks[i], str(st.out))
-                running[fut] = (st, i)
+            for group in sorted(_groups(tasks), key=lambda g: -sum(_cost(tasks[i]) for i in g)):
+                cfg, m, _, _, samples = tasks[group[0]]
+                runs = [(tasks[i][2], tasks[i][3]) for i in group]
+                fut = ex.submit(run_lanes, cfg, m, runs, samples, str(st.out), True,
+                                pretrained and str(pretrained))
+                running[fut] = (st, group)
 
         def advance(st: _Study) -> None:
             """Called when every job of the study's current phase has ended."""
@@ -125,18 +151,25 @@ def run_studies(cfgs: list[ExperimentCfg], outs: list[str | Path], workers: int 
                 st.summary = aggregate(st.cfg, st.methods, st.lrs, st.results)
                 _atomic_write(st.out / "results.json", json.dumps(st.summary, indent=1).encode())
                 st.phase = "done"
+                if on_done is not None:
+                    try:
+                        on_done(st.summary, st.out)
+                    except Exception as exc:  # the results are on disk; others go on
+                        st.summary = RuntimeError(f"{st.cfg.name}: {exc}; its results are in "
+                                                  f"{st.out}, rerun to rebuild the report")
 
         for st in studies:
             start(st, st.tuning_tasks())
         while running:
             done, _ = wait(list(running), return_when=FIRST_COMPLETED)
             for fut in done:
-                st, i = running.pop(fut)
+                st, group = running.pop(fut)
                 try:
-                    st.results[i] = fut.result()
+                    for i, result in zip(group, fut.result(), strict=True):
+                        st.results[i] = result
                 except Exception as exc:  # keep going: other jobs' results must not be lost
-                    st.errors.append((st.tasks[i], exc))
-                st.left -= 1
+                    st.errors.extend((st.tasks[i], exc) for i in group)
+                st.left -= len(group)
                 if st.left == 0:
                     advance(st)
     return [st.summary for st in studies]

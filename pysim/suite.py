@@ -396,14 +396,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name} failed: {exc}", file=sys.stderr)
     if cfgs:
         start = time.monotonic()
+        # Studies of one network, data and device pretrain the same networks: once.
+        # Each study's tables and plots as soon as it finishes, beside the others' jobs.
         results = run_studies(cfgs, [args.out / n for n in run_names], args.workers,
-                              args.scheduler)
+                              args.scheduler, pretrained=args.out / "pretrained",
+                              on_done=write_report)
         for name, res in zip(run_names, results, strict=True):
             if isinstance(res, Exception):
                 failed.append(name)
                 print(f"{name} failed: {res}", file=sys.stderr)
             else:
-                write_report(res, args.out / name)
                 done[name] = res
         print(f"suite: {len(cfgs)} studies in {(time.monotonic() - start) / 60:.1f} min "
               f"on {args.workers} workers; CPU minutes of the jobs run into each study "

@@ -39,7 +39,7 @@ async def cosim(dut):
     rtl = resume(host.command)
 
     def progress(job):
-        c = job.curve[-1]
+        c = job.runs[0].curve[-1]
         bar = "#" * int(30 * job.t / job.samples)
         print(f"  RTL (Icarus) [{bar:<30}] {job.t}/{job.samples} acc {c['ema_acc']:.3f}",
               file=sys.stderr, flush=True)

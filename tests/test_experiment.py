@@ -85,11 +85,11 @@ def test_image_cache_is_bounded_and_changes_no_result(tmp_path, monkeypatch):
     method = expand_methods(cfg)[0]
     cached = ex.Job(cfg, method, 0, 0.05, 300, tmp_path)
     first = cached.run(tmp_path, checkpoint=False)
-    assert len(cached._images) > 0
+    assert len(cached.runs[0].images) > 0
     monkeypatch.setattr(ex, "IMAGE_CACHE_BYTES", 10 * 64 * 8)  # room for ten 8×8 images
     bounded = ex.Job(cfg, method, 0, 0.05, 300, tmp_path)
     assert bounded.run(tmp_path, checkpoint=False) == first
-    assert len(bounded._images) == 10
+    assert len(bounded.runs[0].images) == 10
 
 
 def test_every_method_sees_the_same_samples_and_drift(tmp_path):
@@ -133,7 +133,9 @@ def test_job_is_deterministic(tmp_path):
 
 def test_sigkill_then_resume_gives_the_uninterrupted_result(tmp_path):
     cfg_path = tmp_path / "tiny.yaml"
-    raw = tiny(stream={"samples": 3000, "eval_every": 100, "test_images": 50})
+    # Long enough (~4 s of stream) that the kill, at most 1 s after the first
+    # checkpoint, always lands before the end.
+    raw = tiny(stream={"samples": 12000, "eval_every": 400, "test_images": 50})
     cfg_path.write_text(yaml.safe_dump(raw))
     cmd = [sys.executable, "-m", "pysim", "run", str(cfg_path), "--out"]
     ref = subprocess.run(cmd + [str(tmp_path / "ref")], capture_output=True, text=True,
@@ -149,7 +151,7 @@ def test_sigkill_then_resume_gives_the_uninterrupted_result(tmp_path):
     time.sleep(float(rng.uniform(0.0, 1.0)))  # a random point after the first checkpoint
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert not (out / "results.json").exists()
+    assert not (out / "results.json").exists(), "the run ended before the kill"
     again = subprocess.run(cmd + [str(out)], capture_output=True, text=True, cwd=ROOT,
                            timeout=300)
     assert again.returncode == 0, again.stderr

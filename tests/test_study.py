@@ -42,3 +42,36 @@ def test_studies_share_a_pool_and_a_failure_stays_local(tmp_path):
     assert res_good == run_study(good, tmp_path / "alone", workers=1)
     assert (tmp_path / "good" / "results.json").exists()
     assert not (tmp_path / "bad" / "results.json").exists()
+
+
+def test_studies_can_share_their_pretrained_networks(tmp_path):
+    """The suite pretrains a (network, data, device, seed) once for all its studies: the
+    same results as studies that pretrain on their own."""
+    a = small_study()
+    b = experiment_from_mapping(tiny(
+        name="other", seeds=[0, 1],
+        methods=[{"name": "mixed", "rule": "mixed", "lr": [0.05]}]))
+    shared = run_studies([a, b], [tmp_path / "a", tmp_path / "b"], workers=1,
+                         pretrained=tmp_path / "pre")
+    # Seeds 0, 1 and the tuning seed, once for both studies; none in the study folders.
+    assert len(list((tmp_path / "pre").glob("mlp-*.pkl"))) == 3
+    assert not list(tmp_path.glob("[ab]/pretrained/*.pkl"))
+    alone = run_studies([a, b], [tmp_path / "a2", tmp_path / "b2"], workers=1)
+    assert shared == alone
+
+
+def test_each_study_is_reported_as_it_finishes_and_a_report_error_stays_local(tmp_path):
+    a = small_study()
+    b = experiment_from_mapping(tiny(name="other", seeds=[0],
+                                     methods=[{"name": "mixed", "rule": "mixed"}]))
+    seen = []
+
+    def report(summary, out):
+        seen.append(summary["name"])
+        if summary["name"] == "other":
+            raise OSError("disk full")
+    res_a, res_b = run_studies([a, b], [tmp_path / "a", tmp_path / "b"], workers=1,
+                               on_done=report)
+    assert sorted(seen) == ["other", "tiny"] and res_a["name"] == "tiny"
+    assert isinstance(res_b, RuntimeError) and "disk full" in str(res_b)
+    assert (tmp_path / "b" / "results.json").exists()  # nothing computed is lost

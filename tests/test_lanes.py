@@ -1,0 +1,255 @@
+"""Lanes: L jobs of one method in lockstep (stacked crossbars, rules, networks, one Job)
+compute, lane for lane, bit for bit what the single jobs compute."""
+
+import copy
+import dataclasses
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+from pysim.experiment import (
+    Job,
+    expand_methods,
+    experiment_from_mapping,
+    job_id,
+    lanes_supported,
+    run_lanes,
+)
+from pysim.nn import Network, Quant, build
+from pysim.nvm import Crossbar, load_device_from_mapping
+from pysim.rules import LRT, SGD, MiniBatchSGD, MixedPrecision, RuleStats
+from pysim.study import _groups
+
+from .test_experiment import tiny
+
+SEED = 20261126
+
+
+def noisy_device(**kw):
+    """Every per-lane random draw and count: write noise, write-verify, stuck cells,
+    wear-out, per-level pulses, analog drift and bit flips."""
+    base = {"name": "t", "bits": 4, "pulses": "per_level", "write_energy_per_pulse_pj": 2.0,
+            "write_energy_per_cell_pj": 10.0, "write_latency_ns": 5.0, "endurance": 6,
+            "write_noise_lsb": 0.4, "write_verify": 2, "stuck_fraction": 0.1,
+            "drift_sigma_per_1m": 500.0, "flip_rate_per_1m": 200.0}
+    return load_device_from_mapping(base | kw, "<test>")
+
+
+def singles(dev, lanes, shape=(5, 7)):
+    """``lanes`` crossbars of ``dev``, each on its own generators (the same every call)."""
+    return [Crossbar(dev, shape, np.random.default_rng([SEED, i]),
+                     drift_rng=np.random.default_rng([SEED, i, 1])) for i in range(lanes)]
+
+
+def assert_same_cells(lane_xb, single):
+    for i, xb in enumerate(single):
+        np.testing.assert_array_equal(lane_xb.g[i], xb.g)
+        np.testing.assert_array_equal(lane_xb.write_counts[i], xb.write_counts)
+        np.testing.assert_array_equal(lane_xb.codes()[i], xb.codes())
+        np.testing.assert_array_equal(lane_xb.read()[i], xb.read())
+
+
+def lane_report(report, i):
+    return {k: np.asarray(v)[i].item() for k, v in report.__dict__.items()}
+
+
+def test_lane_crossbar_writes_and_drifts_like_its_single_crossbars():
+    print(f"seed {SEED}")
+    dev, lanes = noisy_device(), 3
+    single = singles(dev, lanes)
+    lane = Crossbar.stack(singles(dev, lanes))
+    rng = np.random.default_rng(SEED)
+    size = 5 * 7
+    for rnd in range(12):
+        fresh = rng.integers(lane.k_min, lane.k_max + 1, (lanes, 5, 7))
+        target = np.where(rng.random(fresh.shape) < 0.5, lane.codes(), fresh)
+        target[rnd % lanes] = lane.codes()[rnd % lanes]  # a lane that writes nothing
+        cells = np.flatnonzero(target != lane.codes())
+        report = lane._write_cells(cells, target.reshape(-1)[cells])
+        for i, xb in enumerate(single):
+            mine = cells[(cells >= i * size) & (cells < (i + 1) * size)] - i * size
+            want = xb._write_cells(mine, target[i].reshape(-1)[mine])
+            assert lane_report(report, i) == want.__dict__
+        assert_same_cells(lane, single)
+        lane.drift(7)
+        for xb in single:
+            xb.drift(7)
+        assert_same_cells(lane, single)
+    assert lane.write_counts.max() >= dev.endurance  # wear-out was reached and blocked
+
+
+@pytest.mark.parametrize("kind", ["sgd", "sgd-sr-maxnorm", "minibatch-sr-maxnorm",
+                                  "minibatch", "mixed-maxnorm", "lrt-unbiased-maxnorm",
+                                  "lrt-biased-sr", "lrt-unbiased-threshold"])
+def test_lane_rules_equal_single_rules(kind):
+    print(f"seed {SEED}")
+    dev = noisy_device(bits=6, endurance=1e9)
+    lanes, lrs = 3, ([0.05, 0.001, 1.0] if kind.startswith("lrt") else [0.3, 0.05, 1.0])
+    sr, norm = "-sr" in kind, "maxnorm" in kind
+
+    def make(xb, lr, rng):
+        if kind.startswith("sgd"):
+            return SGD(xb, lr, norm, sr, rng)
+        if kind.startswith("minibatch"):
+            return MiniBatchSGD(xb, lr, 3, norm, sr, rng)
+        if kind.startswith("lrt"):
+            # rho_min gates some lanes' commits while others write; discount < 1 decays.
+            return LRT(xb, lr, 4, rank=2, mode=kind.split("-")[1], rng=rng, rho_min=0.2,
+                       max_norm=norm, discount=0.5, stochastic_round=sr,
+                       write_threshold=2 if "threshold" in kind else 1)
+        return MixedPrecision(xb, lr, norm)
+
+    rngs = [np.random.default_rng([SEED, i, 2]) for i in range(lanes)]
+    lane_rngs = [np.random.default_rng([SEED, i, 2]) for i in range(lanes)]
+    single = [make(xb, lr, r) for xb, lr, r in zip(singles(dev, lanes), lrs, rngs,
+                                                                  strict=True)]
+    lane = make(Crossbar.stack(singles(dev, lanes)), lrs, lane_rngs)
+    data = np.random.default_rng(SEED)
+    for t in range(40):
+        terms = 1 + t % 3  # several outer-product terms per sample, as a conv layer's
+        dY = data.normal(0, 1, (lanes, terms, 5)) * (data.random((lanes, terms, 5)) < 0.7)
+        X = data.normal(0, 1, (lanes, terms, 7)) * (data.random((lanes, terms, 7)) < 0.7)
+        report = lane.step(dY, X)
+        for i, rule in enumerate(single):
+            assert lane_report(report, i) == rule.step(dY[i], X[i]).__dict__
+    assert_same_cells(lane.xbar, [r.xbar for r in single])
+    for i, rule in enumerate(single):
+        assert lane.stats.lane(i) == rule.stats
+        np.testing.assert_array_equal(lane.pixel_writes[i], rule.pixel_writes)
+    assert sum(r.stats.commits for r in single) > 0
+    if kind.startswith("lrt"):
+        assert sum(r.stats.gated for r in single) > 0
+        assert [acc.samples_absorbed for acc in lane.accs] == \
+            [r.acc.samples_absorbed for r in single]
+
+
+def test_lanes_reject_what_they_cannot_run():
+    dev = noisy_device()
+    with pytest.raises(ValueError, match="one lr and one rng per lane"):
+        SGD(Crossbar.stack(singles(dev, 2)), [0.1])
+    with pytest.raises(ValueError, match="one device, shape and range"):
+        Crossbar.stack(singles(dev, 1) + singles(dev, 1, shape=(5, 6)))
+
+
+def deployed(arch, lanes):
+    nets = [build(arch, np.random.default_rng([SEED, i]), Quant(act_max=8.0))
+            for i in range(lanes)]
+    dev = noisy_device(bits=8, endurance=1e9)
+    for i, net in enumerate(nets):
+        net.deploy(dev, np.random.default_rng([SEED, i, 3]))
+        for layer in net.affine:
+            layer.b = np.random.default_rng([SEED, i, 4]).normal(0, 0.3, layer.b.shape)
+    return nets
+
+
+@pytest.mark.parametrize("arch", ["mlp", "cnn"])
+def test_lane_network_steps_like_its_single_networks(arch):
+    print(f"seed {SEED}")
+    lanes = 3
+    single = deployed(arch, lanes)
+    lane = Network.stack(deployed(arch, lanes))
+    data = np.random.default_rng(SEED)
+    for _ in range(20):
+        images = data.uniform(0, 1, (lanes, 8, 8))
+        labels = data.integers(0, 10, lanes)
+        loss, correct = lane.step(images, labels)
+        for layer in lane.layers:
+            layer.update_digital(0.05)
+        for i, net in enumerate(single):
+            want_loss, want_correct = net.step(images[i], int(labels[i]))
+            for layer in net.layers:
+                layer.update_digital(0.05)
+            assert (loss[i], bool(correct[i])) == (want_loss, want_correct)
+            for a, b in zip(lane.affine, net.affine, strict=True):
+                np.testing.assert_array_equal(a.terms[0][i], b.terms[0])
+                np.testing.assert_array_equal(a.terms[1][i], b.terms[1])
+                np.testing.assert_array_equal(a.b[i], b.b)
+            for a, b in zip(lane.layers, net.layers, strict=True):
+                for name in ("gamma", "beta", "mean", "sq"):  # batch norm's registers
+                    if hasattr(b, name):
+                        np.testing.assert_array_equal(getattr(a, name)[i], getattr(b, name))
+        np.testing.assert_array_equal(lane.predict(images),
+                                      [net.predict(images[i]) for i, net in enumerate(single)])
+    with pytest.raises(ValueError, match="deploy each one first"):
+        Network.stack([build(arch, np.random.default_rng(0), Quant())] * 2)
+
+
+def lane_cfg(**over):
+    return experiment_from_mapping(tiny(
+        seeds=[0, 1],
+        scenario={"every": 200, "segments": [{"rotate": 0}, {"noise": 0.1},
+                                             {"classes": [1, 2, 3]}],
+                  "drift_sigma_per_1m": 1000.0, "flips_per_1m": 100.0},
+        methods=[{"name": "inference", "rule": "none"},
+                 {"name": "bias", "rule": "bias"},
+                 {"name": "sgd-sr", "rule": "sgd", "stochastic_round": True,
+                  "lr": [0.01, 0.05], "max_norm": [True]},
+                 {"name": "minibatch", "rule": "minibatch", "lr": [0.05], "batch": 10},
+                 {"name": "mixed", "rule": "mixed", "lr": [0.05]},
+                 {"name": "lrt", "rule": "lrt", "lr": [0.05], "batch": 10, "mode": "unbiased"},
+                 {"name": "lrt-hw", "rule": "lrt", "lr": [0.05], "batch": 10, "hw": True}],
+        **over))
+
+
+@pytest.mark.parametrize("name", ["inference", "bias", "sgd-sr-maxnorm", "minibatch",
+                                  "mixed", "lrt", "cnn-sgd", "cnn-lrt"])
+def test_a_lane_job_gives_each_lane_its_single_jobs_result(tmp_path, name):
+    cfg = lane_cfg()
+    if name.startswith("cnn-"):
+        cfg = dataclasses.replace(cfg, network="cnn", stream=dataclasses.replace(
+            cfg.stream, samples=300, eval_every=100))
+        name = {"cnn-sgd": "sgd-sr-maxnorm", "cnn-lrt": "lrt"}[name]
+    method = next(m for m in expand_methods(cfg) if m.name == name)
+    runs = [(0, 0.05), (1, 0.05), (0, 0.01)]  # seeds of a final run, lrs of a tuning run
+    assert lanes_supported(cfg, method)
+    n = cfg.stream.samples
+    lanes = Job.lanes(cfg, method, runs, n, tmp_path).run(tmp_path, checkpoint=False)
+    for (seed, lr), got in zip(runs, lanes, strict=True):
+        want = Job(cfg, method, seed, lr, n, tmp_path).run(tmp_path, checkpoint=False)
+        assert json.dumps(got) == json.dumps(want)
+
+
+def test_an_interrupted_lane_job_resumes_to_the_uninterrupted_result(tmp_path):
+    cfg = lane_cfg()
+    method = next(m for m in expand_methods(cfg) if m.name == "sgd-sr-maxnorm")
+    runs = [(0, 0.05), (1, 0.01)]
+    whole = run_lanes(cfg, method, runs, 600, tmp_path / "whole", verbose=False)
+
+    class Killed(Exception):
+        pass
+
+    def crash(job):
+        if job.t == 300:
+            raise Killed  # after the checkpoint at sample 300
+    out = tmp_path / "cut"
+    job = Job.lanes(cfg, method, runs, 600, out)
+    with pytest.raises(Killed):
+        job.run(out, crash)
+    assert len(list((out / "ckpt").glob("*lanes2*.pkl"))) == 1
+    assert run_lanes(cfg, method, runs, 600, out, verbose=False) == whole
+    # A finished lane is read back, the others run again as lanes: the same results.
+    (out / "jobs" / f"{job_id(cfg, method, 1, 0.01, 600)}.json").unlink()
+    assert run_lanes(cfg, method, runs, 600, out, verbose=False) == whole
+
+
+def test_the_study_submits_lane_capable_jobs_together():
+    cfg = lane_cfg()
+    methods = {m.name: m for m in expand_methods(cfg)}
+    tasks = [(cfg, methods[n], s, lr, 600) for n, s, lr in
+             [("sgd-sr-maxnorm", 0, 0.01), ("lrt-hw", 0, 0.05), ("sgd-sr-maxnorm", 0, 0.05),
+              ("lrt-hw", 1, 0.05), ("mixed", 0, 0.05), ("sgd-sr-maxnorm", 1, 0.05)]]
+    assert sorted(_groups(tasks)) == [[0, 2, 5], [1], [3], [4]]
+    assert lanes_supported(dataclasses.replace(cfg, network="cnn"), methods["lrt"])
+    assert not lanes_supported(cfg, methods["lrt-hw"])
+
+
+def test_lane_stats_and_checkpoints_round_trip():
+    stats = RuleStats.for_lanes(2)
+    stats.macs += 5
+    stats.commits[1] += 1
+    assert stats.lane(1) == RuleStats(samples=0, commits=1, macs=5)
+    lane = Crossbar.stack(singles(noisy_device(), 2))
+    again = pickle.loads(pickle.dumps(lane))
+    assert again.lanes == 2 and again.rng[1].random() == copy.deepcopy(lane.rng[1]).random()
