@@ -494,7 +494,7 @@ class Job:
     # The single job's view (one lane).
     @property
     def id(self) -> str:
-        return self.runs[0].id if len(self.runs) == 1 else lanes_id([r.id for r in self.runs])
+        return lanes_id([r.id for r in self.runs])
 
     @property
     def rng(self) -> np.random.Generator:
@@ -643,7 +643,10 @@ class Job:
 
 
 def lanes_id(ids: list[str]) -> str:
-    """Names the checkpoint of a job of several lanes (from its lanes' job ids)."""
+    """Names the checkpoint of a :class:`Job` from its lanes' job ids (a single job's is
+    its own id)."""
+    if len(ids) == 1:
+        return ids[0]
     return f"{ids[0].split('__')[0]}__lanes{len(ids)}__{_digest(ids)[:12]}"
 
 
@@ -678,16 +681,18 @@ def run_lanes(cfg: ExperimentCfg, method: Method, runs: list[tuple[int, float]],
     out = Path(out)
     ids = [job_id(cfg, method, seed, lr, samples) for seed, lr in runs]
     done = {jid: out / "jobs" / f"{jid}.json" for jid in ids}
-    todo = [run for run, jid in zip(runs, ids, strict=True) if not done[jid].exists()]
-    groups = [todo] if len(todo) > 1 and lanes_supported(cfg, method) else [[r] for r in todo]
-    for group in filter(None, groups):
-        _run_group(cfg, method, group, samples, out, verbose, pretrained)
+    todo = [(run, jid) for run, jid in zip(runs, ids, strict=True) if not done[jid].exists()]
+    groups = [todo] if len(todo) > 1 and lanes_supported(cfg, method) else [[t] for t in todo]
+    for group in groups:
+        _run_group(cfg, method, [run for run, _ in group], [jid for _, jid in group],
+                   samples, out, verbose, pretrained)
     return [json.loads(done[jid].read_text()) for jid in ids]
 
 
-def _run_group(cfg, method, runs, samples, out: Path, verbose: bool, pretrained) -> None:
-    ids = [job_id(cfg, method, seed, lr, samples) for seed, lr in runs]
-    key = ids[0] if len(runs) == 1 else lanes_id(ids)
+def _run_group(cfg, method, runs, ids, samples, out: Path, verbose: bool, pretrained) -> None:
+    """Run (or resume) ``runs`` as one :class:`Job` and write each lane's result as its
+    job's (``ids``)."""
+    key = lanes_id(ids)
     ckpt = out / "ckpt" / f"{key}.pkl"
     with threadpool_limits(limits=1, user_api="blas"):  # pretraining too: see Job.run
         job = (load_checkpoint(ckpt, key) if ckpt.exists()

@@ -284,6 +284,7 @@ class StreamBatchNorm(Layer):
     """
 
     learns = True
+    lanes = False  # a leading lane axis (not reduced over)
 
     def __init__(self, channels: int, quant: Quant, momentum: float = 0.9, eps: float = 1e-3):
         self.gamma = np.ones(channels)
@@ -293,8 +294,6 @@ class StreamBatchNorm(Layer):
         self.m, self.eps, self.quant = momentum, eps, quant
         self.norms = (MaxNorm(), MaxNorm())
         self.track = True
-
-    lanes = False  # a leading lane axis (not reduced over)
 
     def _axes(self, x: np.ndarray) -> tuple[int, ...]:
         return tuple(range(1 if self.lanes else 0, x.ndim - 1))
@@ -380,6 +379,8 @@ class Network:
             if isinstance(layer, _Affine):
                 if any(la.store.xbar is None for la in same):
                     raise ValueError("lanes stack deployed networks: deploy each one first")
+                if any(la.alpha != layer.alpha for la in same):
+                    raise ValueError("lanes need the same layer scales (alpha)")
                 lane = copy.copy(layer)
                 lane.store = WeightStore(np.stack([la.store.w for la in same]))
                 lane.store.xbar = Crossbar.stack([la.store.xbar for la in same])
@@ -389,8 +390,6 @@ class Network:
                 lane._scaled = None
                 if layer.bias_norm is not None:
                     lane.bias_norm = MaxNorm.stack([la.bias_norm for la in same])
-                if any(la.alpha != layer.alpha for la in same):
-                    raise ValueError("lanes need the same layer scales (alpha)")
             elif isinstance(layer, StreamBatchNorm):
                 lane = copy.copy(layer)
                 for name in ("gamma", "beta", "mean", "sq"):

@@ -317,25 +317,23 @@ class Crossbar:
             n, n_programs, total_pulses = cells.size, sum(p.size for p in programs), \
                 int(pulses.sum())
             longest = float(pulses.max())
-        elif len(programs) == 1:  # one pass: the cells ascend, so each lane's is a run
-            bounds = self._lane_bounds(cells)
-            n = np.diff(bounds)
-            n_programs, has = n, n > 0
-            total_pulses = np.zeros(self.lanes, np.int64)
-            longest = np.zeros(self.lanes)
-            total_pulses[has] = np.add.reduceat(pulses, bounds[:-1][has])
-            longest[has] = np.maximum.reduceat(pulses, bounds[:-1][has])
-            blocked = blocked + np.zeros(self.lanes, np.int64)
         else:
             lanes = self.lanes
-            n = np.diff(self._lane_bounds(cells))
-            n_programs = sum(np.bincount(self._lane_of(p), minlength=lanes) for p in programs)
-            lane = self._lane_of(pulsed)
-            total_pulses = np.zeros(lanes, np.int64)
-            np.add.at(total_pulses, lane, pulses)
-            longest = np.zeros(lanes)
-            np.maximum.at(longest, lane, pulses)
+            bounds = self._lane_bounds(cells)
+            n = np.diff(bounds)
             blocked = blocked + np.zeros(lanes, np.int64)
+            total_pulses = np.zeros(lanes, np.int64)
+            longest = np.zeros(lanes)
+            if len(programs) == 1:  # one pass: pulses follow the ascending cells, lane by lane
+                n_programs, has = n, n > 0
+                total_pulses[has] = np.add.reduceat(pulses, bounds[:-1][has])
+                longest[has] = np.maximum.reduceat(pulses, bounds[:-1][has])
+            else:
+                n_programs = sum(np.bincount(self._lane_of(p), minlength=lanes)
+                                 for p in programs)
+                lane = self._lane_of(pulsed)
+                np.add.at(total_pulses, lane, pulses)
+                np.maximum.at(longest, lane, pulses)
         energy = (n_programs * dev.write_energy_per_cell_pj
                   + total_pulses * dev.write_energy_per_pulse_pj)
         # Rows are written in parallel in a crossbar; latency is the longest pulse train.
@@ -428,14 +426,14 @@ class Crossbar:
         self._views.clear()
         if dev.drift_sigma_per_1m > 0:
             sigma = dev.drift_sigma_per_1m * self.w_max * math.sqrt(steps / 1e6)
-            walk = self._per_lane(rng, lambda r: r.normal(0.0, sigma, self.shape))
+            walk = draw_per_lane(rng, lambda r: r.normal(0.0, sigma, self.shape))
             self.g = np.where(live, self.g + walk, self.g)
             # A conductance cannot leave the device's physical window.
             lim = self._value(np.array(self.k_max)) + 0.5 * self.lsb
             self.g = np.clip(self.g, -lim, lim)
         if dev.flip_rate_per_1m > 0:
             p = min(1.0, dev.flip_rate_per_1m * steps / 1e6)
-            bits = self._per_lane(rng, lambda r: r.random((*self.shape, dev.bits))) < p
+            bits = draw_per_lane(rng, lambda r: r.random((*self.shape, dev.bits))) < p
             bits &= live[..., None]
             flips = int(bits.sum())
             if flips:
@@ -448,11 +446,14 @@ class Crossbar:
         self._views.clear()
         return flips
 
-    def _per_lane(self, rng, draw) -> np.ndarray:
-        """``draw(rng)``, or with lanes each lane's draw from its own generator, stacked."""
-        if self.lanes is None:
-            return draw(rng)
+
+
+def draw_per_lane(rng, draw) -> np.ndarray:
+    """``draw(rng)``; with lanes (``rng`` a list: one generator per lane) each lane's draw
+    from its own generator, stacked — what each lane's single job would draw."""
+    if isinstance(rng, list):
         return np.stack([draw(r) for r in rng])
+    return draw(rng)
 
 
 def fast_clip(x: np.ndarray, lo, hi) -> np.ndarray:

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .lrt import LowRankAccumulator, SignDraws, _check_vector
-from .nvm import Crossbar, WriteReport, fast_clip
+from .nvm import Crossbar, WriteReport, draw_per_lane, fast_clip
 
 
 class MaxNorm:
@@ -151,7 +151,7 @@ class UpdateRule:
             raise ValueError("stochastic_round draws random numbers: pass rng=")
         self.stochastic_round = bool(stochastic_round)
         self.xbar = crossbar
-        self.rng = rng
+        self.rng = rng if self.lanes is None else rngs  # with lanes: a list (draw_per_lane)
         self.n_out, self.n_in = crossbar.shape
         if self.lanes is None:
             self.lr = float(lr)
@@ -232,10 +232,7 @@ class UpdateRule:
         # symmetric): one pass fewer over the array, the same numbers.
         x = delta_w / -self.xbar.lsb
         if self.stochastic_round:
-            if self.lanes is None:
-                u = self.rng.random(x.shape)
-            else:  # each lane draws from its own stream, as its single job would
-                u = np.stack([rng.random(x.shape[1:]) for rng in self.rng])
+            u = draw_per_lane(self.rng, lambda r: r.random(x.shape[-2:]))
             return np.floor(x + u).astype(np.int64)
         return np.rint(x, out=x).astype(np.int64)
 
