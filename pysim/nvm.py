@@ -130,6 +130,8 @@ class Crossbar:
         self.__dict__.setdefault("_views", {})
         self.__dict__.setdefault("drift_rng", None)
         self.__dict__.setdefault("lanes", None)
+        if self.lanes is not None and "_lane_starts" not in state:
+            self._set_lane_starts()
 
     @classmethod
     def stack(cls, xbars: list[Crossbar]) -> Crossbar:
@@ -148,7 +150,12 @@ class Crossbar:
         out.stuck = np.stack([xb.stuck for xb in xbars])
         out._views = {}
         out.lanes = len(xbars)
+        out._set_lane_starts()
         return out
+
+    def _set_lane_starts(self) -> None:
+        # The flat index where each lane's cells start, and the end (L + 1 entries).
+        self._lane_starts = np.arange(self.lanes + 1) * (self.shape[0] * self.shape[1])
 
     @property
     def cell_shape(self) -> tuple[int, ...]:
@@ -320,7 +327,7 @@ class Crossbar:
         else:
             lanes = self.lanes
             bounds = self._lane_bounds(cells)
-            n = np.diff(bounds)
+            n = bounds[1:] - bounds[:-1]
             blocked = blocked + np.zeros(lanes, np.int64)
             total_pulses = np.zeros(lanes, np.int64)
             longest = np.zeros(lanes)
@@ -356,7 +363,12 @@ class Crossbar:
     def _lane_bounds(self, cells: np.ndarray) -> np.ndarray:
         """Where each lane's cells start in ascending flat indices ``cells`` (L + 1
         entries: lane i's are ``cells[b[i]:b[i + 1]]``)."""
-        return np.searchsorted(cells, np.arange(self.lanes + 1) * (self.shape[0] * self.shape[1]))
+        return cells.searchsorted(self._lane_starts)
+
+    def _lane_counts(self, cells: np.ndarray) -> np.ndarray:
+        """How many of ascending flat indices ``cells`` fall in each lane."""
+        bounds = self._lane_bounds(cells)
+        return bounds[1:] - bounds[:-1]
 
     def _flat(self, name: str) -> np.ndarray:
         """A flat view of array field ``name`` (made contiguous first if it is not), so
