@@ -127,9 +127,9 @@ def bench_jobs(study: str, samples: int, lanes: int = 3) -> list[dict]:
             lr = m.grid[len(m.grid) // 2]
             row = {"study": study, "method": m.name, "lr": lr, "samples": samples,
                    "lanes": lanes if lanes_supported(cfg, m) else 1}
-            runs = [(s, lr) for s in range(row["lanes"])]
-            for key, jobs in (("cpu_us_per_sample", [(0, lr)]), ("cpu_us_per_lane_sample", runs)):
-                job = Job.lanes(cfg, m, jobs, samples, Path(tmp))  # the first pretrains
+            runs = [(m, s, lr) for s in range(row["lanes"])]
+            for key, jobs in (("cpu_us_per_sample", runs[:1]), ("cpu_us_per_lane_sample", runs)):
+                job = Job.lanes(cfg, jobs, samples, Path(tmp))  # the first pretrains
                 t0 = time.process_time()
                 job.run(Path(tmp), checkpoint=False)
                 row[key] = 1e6 * (time.process_time() - t0) / samples / len(jobs)

@@ -350,18 +350,43 @@ def lanes_supported(cfg: ExperimentCfg, method: Method) -> bool:
     return not method.cfg.hw
 
 
-def make_rules(method: Method, lr, net: Network, xbars, rng, accel: AccelConfig
+# What the lanes of one Job may differ in besides seed and lr: options the rules take one
+# per lane. Methods equal in everything else share a lane key.
+LANE_OPTIONS = ("name", "lr", "max_norm", "mode", "stochastic_round")
+
+
+def lane_key(method: Method) -> str:
+    """Jobs of methods with the same key can run as lanes of one :class:`Job` (when
+    :func:`lanes_supported`): e.g. a method with and without max-norm, biased and
+    unbiased LRT, SGD rounding to nearest and stochastically."""
+    return _digest({k: v for k, v in dataclasses.asdict(method.cfg).items()
+                    if k not in LANE_OPTIONS})
+
+
+def make_rules(method: Method | list[Method], lr, net: Network, xbars, rng, accel: AccelConfig
                ) -> list[UpdateRule | None]:
-    """The update rule of each affine layer. Lanes: ``lr`` and ``rng`` one per lane, and
-    ``xbars[k]`` the lanes' crossbars of layer ``k``."""
-    m = method.cfg
+    """The update rule of each affine layer. Lanes: ``method``, ``lr`` and ``rng`` one per
+    lane (methods of one :func:`lane_key`), and ``xbars[k]`` the lanes' crossbars of
+    layer ``k``."""
+    lanes = isinstance(method, list)
+    methods = method if lanes else [method]
+    m = methods[0].cfg  # what the lanes share
+
+    def per(f):
+        return [f(x) for x in methods] if lanes else f(methods[0])
+    max_norm = per(lambda x: x.max_norm)
+    sr = per(lambda x: x.cfg.stochastic_round)
+    mode = per(lambda x: x.cfg.mode)
     rules: list[UpdateRule | None] = []
     # Float unbiased LRT without stochastic rounding: the random signs are the rule
     # stream's only draws, so they can be drawn ahead in blocks (the same signs, shared
     # by the layers in the order they absorb).
-    signs = rng
-    if m.rule == "lrt" and m.mode == "unbiased" and not m.hw and not m.stochastic_round:
-        signs = [SignDraws(r) for r in rng] if isinstance(rng, list) else SignDraws(rng)
+    def sign_source(x: Method, r):
+        c = x.cfg
+        blocks = c.rule == "lrt" and c.mode == "unbiased" and not c.hw and not c.stochastic_round
+        return SignDraws(r) if blocks else r
+    signs = ([sign_source(x, r) for x, r in zip(methods, rng, strict=True)] if lanes
+             else sign_source(methods[0], rng))
     for k, (layer, xb) in enumerate(zip(net.affine, xbars, strict=True)):
         conv = layer.__class__.__name__ == "Conv2D"
         batch = m.batch_conv if conv else m.batch
@@ -369,35 +394,35 @@ def make_rules(method: Method, lr, net: Network, xbars, rng, accel: AccelConfig
         if m.rule in ("none", "bias") or (m.train_layers == "last" and not last):
             rules.append(None)
         elif m.rule == "sgd":
-            rules.append(SGD(xb, lr, method.max_norm, m.stochastic_round, rng))
+            rules.append(SGD(xb, lr, max_norm, sr, rng))
         elif m.rule == "minibatch":
-            rules.append(MiniBatchSGD(xb, lr, batch, method.max_norm, m.stochastic_round, rng))
+            rules.append(MiniBatchSGD(xb, lr, batch, max_norm, sr, rng))
         elif m.rule == "mixed":
-            rules.append(MixedPrecision(xb, lr, method.max_norm))
+            rules.append(MixedPrecision(xb, lr, max_norm))
         elif m.hw and last:
             from .hw.engine import HwLRT
 
             rules.append(HwLRT(xb, lr, batch, layer, net.quant, accel, rank=m.rank,
                                mode=m.mode, kappa_th=m.kappa_th, rho_min=m.rho_min,
-                               max_norm=method.max_norm, seed=int(rng.integers(1, 65535))))
+                               max_norm=max_norm, seed=int(rng.integers(1, 65535))))
         else:
             rank = min(m.rank, *xb.shape)
-            rules.append(LRT(xb, lr, batch, rank, m.mode, signs, m.kappa_th, m.rho_min,
-                             method.max_norm, stochastic_round=m.stochastic_round,
-                             write_threshold=m.write_threshold))
+            rules.append(LRT(xb, lr, batch, rank, mode, signs, m.kappa_th, m.rho_min,
+                             max_norm, stochastic_round=sr, write_threshold=m.write_threshold))
     return rules
 
 
 @dataclass
 class Lane:
-    """What one (seed, lr) run of a :class:`Job` keeps of its own: data, sample stream,
-    counters and curve (transformed images are a cache, not checkpointed)."""
+    """What one (method, seed, lr) run of a :class:`Job` keeps of its own: data, sample
+    stream, counters and curve (transformed images are a cache, not checkpointed)."""
 
     seed: int
     lr: float
     id: str
     splits: data_mod.Splits
     rng: np.random.Generator  # the sample stream
+    method: Method | None = None  # None only in checkpoints from before per-lane methods
     correct: int = 0
     ema: float = 0.0
     curve: list = field(default_factory=list)
@@ -408,6 +433,7 @@ class Lane:
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+        self.__dict__.setdefault("method", None)
         self.images = {}
 
     def image(self, split: str, i: int, k: int, seg: dict, rng) -> np.ndarray:
@@ -429,27 +455,44 @@ class Lane:
 
 
 class Job:
-    """The complete state of a run of one method: one (seed, lr), or several in lockstep
+    """The complete state of a run: one (method, seed, lr), or several in lockstep
     (:meth:`lanes`: one network and rule call per sample for all of them, each lane's
     numbers bit-equal to its own single job's); pickled as its checkpoint."""
 
     def __init__(self, cfg: ExperimentCfg, method: Method, seed: int, lr: float, samples: int,
                  out: Path, pretrained: Path | None = None):
-        self._setup(cfg, method, [(seed, lr)], samples, out, pretrained)
+        self._setup(cfg, [(method, seed, lr)], samples, out, pretrained)
 
     @classmethod
-    def lanes(cls, cfg: ExperimentCfg, method: Method, runs: list[tuple[int, float]],
+    def lanes(cls, cfg: ExperimentCfg, runs: list[tuple[Method, int, float]],
               samples: int, out: Path, pretrained: Path | None = None) -> Job:
-        """Several (seed, lr) runs of ``method`` as lanes (see :func:`lanes_supported`).
-        ``pretrained``: the folder of cached pretrained networks (``out/pretrained``)."""
-        if len(runs) > 1 and not lanes_supported(cfg, method):
-            raise ValueError(f"method {method.name!r} on the {cfg.network} runs one job at "
-                             "a time (see lanes_supported)")
+        """Several (method, seed, lr) runs as lanes: methods of one :func:`lane_key` that
+        :func:`lanes_supported`. ``pretrained``: the folder of cached pretrained networks
+        (``out/pretrained``)."""
+        first = runs[0][0]
+        if len(runs) > 1:
+            for m, _, _ in runs:
+                if not lanes_supported(cfg, m):
+                    raise ValueError(f"method {m.name!r} on the {cfg.network} runs one job "
+                                     "at a time (see lanes_supported)")
+                if lane_key(m) != lane_key(first):
+                    raise ValueError(f"methods {first.name!r} and {m.name!r} differ in more "
+                                     f"than {', '.join(LANE_OPTIONS)}: they cannot be lanes "
+                                     "of one job")
         job = cls.__new__(cls)
-        job._setup(cfg, method, runs, samples, out, pretrained)
+        job._setup(cfg, runs, samples, out, pretrained)
         return job
 
-    def _setup(self, cfg, method, runs, samples, out, pretrained) -> None:
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        for lane in self.runs:  # checkpoints from before per-lane methods: the job's
+            if lane.method is None:
+                lane.method = self.method
+
+    def _setup(self, cfg, runs, samples, out, pretrained) -> None:
+        # The lanes share the rule and its configuration but for LANE_OPTIONS; the first
+        # lane's method stands for what they share.
+        method = runs[0][0]
         self.cfg, self.method, self.samples = cfg, method, samples
         device = DeviceConfig.load(cfg.device)
         sc = cfg.scenario
@@ -462,7 +505,7 @@ class Job:
         self.accel = AccelConfig.load(cfg.accel)
         self.runs: list[Lane] = []
         nets, rule_rngs, by_seed = [], [], {}
-        for seed, lr in runs:
+        for m, seed, lr in runs:
             if seed not in by_seed:  # lanes of one seed (tuning) share data and image cache
                 by_seed[seed] = (load_splits(cfg, seed), {})
             splits, images = by_seed[seed]
@@ -475,20 +518,20 @@ class Job:
             stream, cells, drift, rule = (np.random.default_rng(s) for s in
                                           np.random.SeedSequence([seed, 3]).spawn(4))
             net.deploy(device, cells, drift)
-            self.runs.append(Lane(seed, lr, job_id(cfg, method, seed, lr, samples), splits,
-                                  stream, images=images))
+            self.runs.append(Lane(seed, lr, job_id(cfg, m, seed, lr, samples), splits,
+                                  stream, m, images=images))
             nets.append(net)
             rule_rngs.append(rule)
         if len(runs) == 1:
             self.net = nets[0]
-            lrs, rule_rngs = runs[0][1], rule_rngs[0]
+            methods, lrs, rule_rngs = method, runs[0][2], rule_rngs[0]
         else:
             self.net = Network.stack(nets)
-            lrs = [lr for _, lr in runs]
+            methods, lrs = [m for m, _, _ in runs], [lr for _, _, lr in runs]
         # Per affine layer; with lanes, lane crossbars (one entry per lane in each array).
         self.xbars = [layer.store.xbar for layer in self.net.affine]
         self.base_counts = [xb.write_counts.copy() for xb in self.xbars]
-        self.rules = make_rules(method, lrs, self.net, self.xbars, rule_rngs, self.accel)
+        self.rules = make_rules(methods, lrs, self.net, self.xbars, rule_rngs, self.accel)
         self.t = 0
 
     # The single job's view (one lane).
@@ -629,7 +672,7 @@ class Job:
         per_sample = {k: v / self.t for k, v in e.items()}
         rate = last["max_writes"] / self.t * self.cfg.stream.adaptation_rate
         years = (dev.endurance / rate / (3600 * 24 * 365.25)) if rate > 0 else math.inf
-        return {"job": lane.id, "method": self.method.name, "seed": lane.seed, "lr": lane.lr,
+        return {"job": lane.id, "method": lane.method.name, "seed": lane.seed, "lr": lane.lr,
                 "samples": self.t, "curve": lane.curve, "final_ema_acc": last["ema_acc"],
                 "mean_online_acc": lane.correct / self.t,
                 "final_test_acc": last["test_acc"], "max_writes": last["max_writes"],
@@ -668,42 +711,45 @@ def load_checkpoint(path: Path, expect_id: str) -> Job:
 def run_job(cfg: ExperimentCfg, method: Method, seed: int, lr: float, samples: int,
             out: str | Path, verbose: bool = True) -> dict:
     """Run (or resume, or just return) one job; the result is also written to disk."""
-    return run_lanes(cfg, method, [(seed, lr)], samples, out, verbose)[0]
+    return run_lanes(cfg, [(method, seed, lr)], samples, out, verbose)[0]
 
 
-def run_lanes(cfg: ExperimentCfg, method: Method, runs: list[tuple[int, float]], samples: int,
+def run_lanes(cfg: ExperimentCfg, runs: list[tuple[Method, int, float]], samples: int,
               out: str | Path, verbose: bool = True, pretrained: str | Path | None = None
               ) -> list[dict]:
-    """Run (or resume, or just return) the jobs ``runs`` = [(seed, lr), ...] of one
-    method, those not finished yet as lanes of one :class:`Job` when the method allows
-    (:func:`lanes_supported`), else one after another; results in the order of ``runs``,
-    each also written to disk as its own job's. ``pretrained``: see :meth:`Job.lanes`."""
+    """Run (or resume, or just return) the jobs ``runs`` = [(method, seed, lr), ...],
+    those not finished yet as lanes of one :class:`Job` when their methods allow (one
+    :func:`lane_key`, :func:`lanes_supported`), else one after another; results in the
+    order of ``runs``, each also written to disk as its own job's. ``pretrained``: see
+    :meth:`Job.lanes`."""
     out = Path(out)
-    ids = [job_id(cfg, method, seed, lr, samples) for seed, lr in runs]
+    ids = [job_id(cfg, m, seed, lr, samples) for m, seed, lr in runs]
     done = {jid: out / "jobs" / f"{jid}.json" for jid in ids}
     todo = [(run, jid) for run, jid in zip(runs, ids, strict=True) if not done[jid].exists()]
-    groups = [todo] if len(todo) > 1 and lanes_supported(cfg, method) else [[t] for t in todo]
+    together = len(todo) > 1 and len({lane_key(m) for (m, _, _), _ in todo}) == 1 and \
+        all(lanes_supported(cfg, m) for (m, _, _), _ in todo)
+    groups = [todo] if together else [[t] for t in todo]
     for group in groups:
-        _run_group(cfg, method, [run for run, _ in group], [jid for _, jid in group],
+        _run_group(cfg, [run for run, _ in group], [jid for _, jid in group],
                    samples, out, verbose, pretrained)
     return [json.loads(done[jid].read_text()) for jid in ids]
 
 
-def _run_group(cfg, method, runs, ids, samples, out: Path, verbose: bool, pretrained) -> None:
+def _run_group(cfg, runs, ids, samples, out: Path, verbose: bool, pretrained) -> None:
     """Run (or resume) ``runs`` as one :class:`Job` and write each lane's result as its
     job's (``ids``)."""
     key = lanes_id(ids)
     ckpt = out / "ckpt" / f"{key}.pkl"
     with threadpool_limits(limits=1, user_api="blas"):  # pretraining too: see Job.run
         job = (load_checkpoint(ckpt, key) if ckpt.exists()
-               else Job.lanes(cfg, method, runs, samples, out, pretrained))
+               else Job.lanes(cfg, runs, samples, out, pretrained))
 
     def progress(j):
         if verbose:
             bar = "#" * int(20 * j.t / j.samples)
             for lane in j.runs:
                 c = lane.curve[-1]
-                print(f"  {j.method.name:<28} seed {lane.seed} lr {lane.lr:<8g} [{bar:<20}] "
+                print(f"  {lane.method.name:<28} seed {lane.seed} lr {lane.lr:<8g} [{bar:<20}] "
                       f"{j.t}/{j.samples} acc {c['ema_acc']:.3f} max writes "
                       f"{c['max_writes']}", file=sys.stderr, flush=True)
 

@@ -46,17 +46,24 @@ class MaxNorm:
     The seed's stand-in for Adam (lrt-method.md §1): one scalar of state per tensor.
     With ``lanes`` = L the tensor has a leading lane axis (L jobs in lockstep, see
     :class:`UpdateRule`) and each lane keeps its own scalar; the arithmetic per lane is
-    the single tracker's, operation for operation (the step count is shared).
+    the single tracker's, operation for operation (the step count is shared). ``active``
+    (one flag per lane) marks the lanes whose job uses max-norm; the others pass
+    through unchanged (divided by 1.0, which is exact).
     """
 
-    lanes: int | None = None  # a class default: trackers pickled before lanes are single
+    lanes: int | None = None  # class defaults: trackers pickled before lanes are single
+    active: np.ndarray | None = None
 
-    def __init__(self, beta: float = 0.999, eps: float = 1e-4, lanes: int | None = None):
+    def __init__(self, beta: float = 0.999, eps: float = 1e-4, lanes: int | None = None,
+                 active=None):
         if not 0.0 <= beta < 1.0:
             raise ValueError(f"beta must be in [0, 1), got {beta}")
+        if active is not None and (lanes is None or len(active) != lanes):
+            raise ValueError(f"active needs one flag per lane ({lanes}), got {active!r}")
         self.beta, self.eps = beta, eps
         self.step = 0
         self.lanes = lanes
+        self.active = None if active is None else np.array(active, bool)
         self.ema = eps if lanes is None else np.full(lanes, eps)
 
     @classmethod
@@ -85,7 +92,10 @@ class MaxNorm:
         if self.lanes is None:
             return x / self.scale(float(np.abs(x).max()) if np.size(x) else 0.0)
         lane_max = np.abs(x).reshape(self.lanes, -1).max(axis=1)
-        return x / self.scale(lane_max).reshape((self.lanes,) + (1,) * (x.ndim - 1))
+        scale = self.scale(lane_max)
+        if self.active is not None:
+            scale = np.where(self.active, scale, 1.0)
+        return x / scale.reshape((self.lanes,) + (1,) * (x.ndim - 1))
 
 
 @dataclass
@@ -130,26 +140,29 @@ class UpdateRule:
     Lanes: on a lane crossbar (:meth:`Crossbar.stack`, L jobs in lockstep) ``lr`` and
     ``rng`` are one per lane, the gradient terms carry a leading lane axis (L × terms ×
     n), every array of state too, random draws come from each lane's generator, and
-    ``stats`` holds one entry per lane (:meth:`RuleStats.lane`). Each lane computes what
-    a single rule on its own crossbar, lr and rng computes, bit for bit (tested): one
-    call per sample for L jobs is what makes the suite's many small jobs cheaper.
+    ``stats`` holds one entry per lane (:meth:`RuleStats.lane`). The options
+    ``max_norm`` and ``stochastic_round`` (and LRT's ``mode``) may be one per lane too.
+    Each lane computes what a single rule on its own crossbar, lr, rng and options
+    computes, bit for bit (tested): one call per sample for L jobs is what makes the
+    suite's many small jobs cheaper.
     """
 
     name = "rule"
+    _sr_lanes: np.ndarray | None = None  # a class default for rules pickled before it
 
-    def __init__(self, crossbar: Crossbar, lr, stochastic_round: bool = False, rng=None):
+    def __init__(self, crossbar: Crossbar, lr, stochastic_round=False, rng=None):
         self.lanes = crossbar.lanes
-        lrs = [lr] if self.lanes is None else list(lr)
-        rngs = [rng] if self.lanes is None else list(rng or [None] * self.lanes)
-        if len(lrs) != (self.lanes or 1) or len(rngs) != (self.lanes or 1):
-            raise ValueError(f"lanes need one lr and one rng per lane ({self.lanes}), got "
-                             f"{len(lrs)} and {len(rngs)}")
+        lrs = per_lane(lr, self.lanes, "lr")
+        rngs = per_lane(rng, self.lanes, "rng")
         for v in lrs:
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise ValueError(f"lr must be a positive finite number, got {v!r}")
-        if stochastic_round and any(r is None for r in rngs):
+        srs = [bool(v) for v in per_lane(stochastic_round, self.lanes, "stochastic_round")]
+        if any(sr and r is None for sr, r in zip(srs, rngs, strict=True)):
             raise ValueError("stochastic_round draws random numbers: pass rng=")
-        self.stochastic_round = bool(stochastic_round)
+        self.stochastic_round = any(srs)
+        # Lanes that round stochastically beside lanes that round to nearest.
+        self._sr_lanes = np.array(srs) if any(srs) and not all(srs) else None
         self.xbar = crossbar
         self.rng = rng if self.lanes is None else rngs  # with lanes: a list (draw_per_lane)
         self.n_out, self.n_in = crossbar.shape
@@ -231,10 +244,16 @@ class UpdateRule:
         # Dividing by -lsb rounds as negating and dividing by lsb (IEEE rounding is
         # symmetric): one pass fewer over the array, the same numbers.
         x = delta_w / -self.xbar.lsb
-        if self.stochastic_round:
+        if not self.stochastic_round:
+            return np.rint(x, out=x).astype(np.int64)
+        if self._sr_lanes is None:
             u = draw_per_lane(self.rng, lambda r: r.random(x.shape[-2:]))
             return np.floor(x + u).astype(np.int64)
-        return np.rint(x, out=x).astype(np.int64)
+        # Only the stochastic lanes draw (from their own generators, as their jobs do).
+        u = np.stack([r.random(x.shape[-2:]) if sr else np.zeros(x.shape[-2:])
+                      for r, sr in zip(self.rng, self._sr_lanes.tolist(), strict=True)])
+        return np.where(self._sr_lanes[:, None, None], np.floor(x + u),
+                        np.rint(x)).astype(np.int64)
 
     def _apply(self, steps: np.ndarray) -> WriteReport:
         """Add integer level ``steps`` to the stored levels (clipped) and write the changes."""
@@ -257,8 +276,13 @@ class UpdateRule:
         """What :meth:`step` returns for a sample that writes nothing."""
         return self.xbar._report()
 
-    def _max_norm(self) -> MaxNorm:
-        return MaxNorm(lanes=self.lanes)
+    def _max_norm(self, max_norm) -> MaxNorm | None:
+        """The tracker of ``max_norm`` (one flag per lane with lanes), None if no lane
+        uses it."""
+        on = [bool(v) for v in per_lane(max_norm, self.lanes, "max_norm")]
+        if not any(on):
+            return None
+        return MaxNorm(lanes=self.lanes, active=None if all(on) else on)
 
     def _apply_batched(self, steps: np.ndarray) -> WriteReport:
         """:meth:`_apply` for the batched rules, which count one write per non-zero cell."""
@@ -274,7 +298,7 @@ class SGD(UpdateRule):
     def __init__(self, crossbar: Crossbar, lr: float, max_norm: bool = False,
                  stochastic_round: bool = False, rng: np.random.Generator | None = None):
         super().__init__(crossbar, lr, stochastic_round, rng)
-        self.norm = self._max_norm() if max_norm else None
+        self.norm = self._max_norm(max_norm)
 
     def _step(self, dY, X):
         g = _outer_sum(dY, X)
@@ -295,7 +319,7 @@ class MiniBatchSGD(UpdateRule):
         super().__init__(crossbar, lr, stochastic_round, rng)
         _check_count(batch, "batch")
         self.batch = int(batch)
-        self.norm = self._max_norm() if max_norm else None
+        self.norm = self._max_norm(max_norm)
         self.acc = np.zeros(self.xbar.cell_shape)
         self.pending = 0
 
@@ -332,7 +356,7 @@ class MixedPrecision(UpdateRule):
 
     def __init__(self, crossbar: Crossbar, lr: float, max_norm: bool = False):
         super().__init__(crossbar, lr)
-        self.norm = self._max_norm() if max_norm else None
+        self.norm = self._max_norm(max_norm)
         self.chi = np.zeros(self.xbar.cell_shape)
 
     @property
@@ -376,7 +400,10 @@ class LRT(UpdateRule):
                  kappa_th: float = 100.0, rho_min: float = 0.01, max_norm: bool = False,
                  discount: float = 1.0, stochastic_round: bool = False,
                  write_threshold: int = 1):
-        if stochastic_round and isinstance(rng, SignDraws):
+        lanes = crossbar.lanes
+        sources = per_lane(rng, lanes, "rng")
+        if any(sr and isinstance(src, SignDraws) for sr, src in
+               zip(per_lane(stochastic_round, lanes, "stochastic_round"), sources, strict=True)):
             raise ValueError("stochastic_round draws from rng besides the signs: pass the "
                              "Generator itself, not SignDraws")
         super().__init__(crossbar, lr, stochastic_round, rng)
@@ -388,12 +415,13 @@ class LRT(UpdateRule):
         if not 0.0 <= discount <= 1.0:
             raise ValueError(f"discount must be in [0, 1], got {discount}")
         # One accumulator, pair of max-norm trackers and B_eff per lane: the absorptions
-        # and commit decisions of jobs diverge, so each lane runs the single rule's code.
-        sources = [rng] if self.lanes is None else list(rng)
-        self.accs = [LowRankAccumulator(self.n_out, self.n_in, rank, mode, src, kappa_th)
-                     for src in sources]
+        # and commit decisions of jobs diverge, so each lane runs the single rule's code
+        # (with its own mode and max-norm choice).
+        self.accs = [LowRankAccumulator(self.n_out, self.n_in, rank, md, src, kappa_th)
+                     for md, src in zip(per_lane(mode, lanes, "mode"), sources, strict=True)]
         self.batch, self.rho_min, self.discount = int(batch), float(rho_min), float(discount)
-        self.norms = [(MaxNorm(), MaxNorm()) if max_norm else None for _ in sources]
+        self.norms = [(MaxNorm(), MaxNorm()) if on else None
+                      for on in per_lane(max_norm, lanes, "max_norm")]
         self.b_effs = [0.0 for _ in sources]
         self.pending = 0
 
@@ -526,10 +554,29 @@ def _check_count(value, name: str) -> None:
         raise ValueError(f"{name} must be an integer ≥ 1, got {value!r}")
 
 
-def _batch_scaled(g_sum: np.ndarray, lr: float, b_eff: int, norm: MaxNorm | None) -> np.ndarray:
+def _batch_scaled(g_sum: np.ndarray, lr, b_eff: int, norm: MaxNorm | None) -> np.ndarray:
     if norm is None:
         return (lr / math.sqrt(b_eff)) * g_sum
-    return (lr * math.sqrt(b_eff)) * norm(g_sum)
+    if norm.active is None:
+        return (lr * math.sqrt(b_eff)) * norm(g_sum)
+    # Lanes with and without max-norm: each lane its own job's factor.
+    factor = np.where(norm.active[:, None, None], lr * math.sqrt(b_eff), lr / math.sqrt(b_eff))
+    return factor * norm(g_sum)
+
+
+def per_lane(value, lanes: int | None, name: str) -> list:
+    """A rule option as one value per lane: ``[value]`` without lanes; with L lanes a
+    list of L values, or one value (not a generator: each lane draws from its own) for
+    all of them."""
+    if lanes is None:
+        return [value]
+    if isinstance(value, (list, tuple, np.ndarray)):
+        if len(value) != lanes:
+            raise ValueError(f"lanes need one {name} per lane ({lanes}), got {len(value)}")
+        return list(value)
+    if isinstance(value, (np.random.Generator, SignDraws)):
+        raise ValueError(f"lanes need one {name} per lane ({lanes}), got a single generator")
+    return [value] * lanes
 
 
 RULES = {cls.name: cls for cls in (SGD, MiniBatchSGD, MixedPrecision, LRT)}

@@ -19,8 +19,8 @@ from pysim.experiment import (
 )
 from pysim.nn import Network, Quant, build
 from pysim.nvm import Crossbar, load_device_from_mapping
-from pysim.rules import LRT, SGD, MiniBatchSGD, MixedPrecision, RuleStats
-from pysim.study import _groups
+from pysim.rules import LRT, SGD, MaxNorm, MiniBatchSGD, MixedPrecision, RuleStats
+from pysim.study import MAX_LANES, _groups
 
 from .test_experiment import tiny
 
@@ -106,6 +106,15 @@ def test_lane_rules_equal_single_rules(kind):
     single = [make(xb, lr, r) for xb, lr, r in zip(singles(dev, lanes), lrs, rngs,
                                                                   strict=True)]
     lane = make(Crossbar.stack(singles(dev, lanes)), lrs, lane_rngs)
+    assert_lane_rule_steps_like(lane, single)
+    if kind.startswith("lrt"):
+        assert sum(r.stats.gated for r in single) > 0
+
+
+def assert_lane_rule_steps_like(lane, single):
+    """Step lane rule ``lane`` and its single rules on the same random terms; every write
+    report, counter and cell must agree lane for lane."""
+    lanes = len(single)
     data = np.random.default_rng(SEED)
     for t in range(40):
         terms = 1 + t % 3  # several outer-product terms per sample, as a conv layer's
@@ -119,16 +128,51 @@ def test_lane_rules_equal_single_rules(kind):
         assert lane.stats.lane(i) == rule.stats
         np.testing.assert_array_equal(lane.pixel_writes[i], rule.pixel_writes)
     assert sum(r.stats.commits for r in single) > 0
-    if kind.startswith("lrt"):
-        assert sum(r.stats.gated for r in single) > 0
+    if isinstance(lane, LRT):
         assert [acc.samples_absorbed for acc in lane.accs] == \
             [r.acc.samples_absorbed for r in single]
 
 
+@pytest.mark.parametrize("rule", ["sgd", "minibatch", "mixed", "lrt"])
+def test_lanes_with_options_of_their_own_equal_single_rules(rule):
+    """Max-norm, stochastic rounding and LRT's mode one per lane (the methods of one lane
+    key share a job): each lane still runs its own single rule's numbers."""
+    print(f"seed {SEED}")
+    dev = noisy_device(bits=6, endurance=1e9)
+    lrs = [0.3, 0.05, 1.0, 0.1] if rule != "lrt" else [0.05, 0.001, 1.0, 0.01]
+    norm = [False, True, True, False]
+    sr = [True, False, True, False] if rule != "mixed" else [False] * 4
+    mode = ["biased", "unbiased", "unbiased", "biased"]
+
+    def make(xb, lr, rng, norm, sr, mode):
+        if rule == "sgd":
+            return SGD(xb, lr, norm, sr, rng)
+        if rule == "minibatch":
+            return MiniBatchSGD(xb, lr, 3, norm, sr, rng)
+        if rule == "lrt":
+            return LRT(xb, lr, 4, rank=2, mode=mode, rng=rng, rho_min=0.2, max_norm=norm,
+                       discount=0.5, stochastic_round=sr)
+        return MixedPrecision(xb, lr, norm)
+
+    def rngs():
+        return [np.random.default_rng([SEED, i, 2]) for i in range(len(lrs))]
+    single = [make(*args) for args in zip(singles(dev, len(lrs)), lrs, rngs(), norm, sr, mode,
+                                          strict=True)]
+    lane = make(Crossbar.stack(singles(dev, len(lrs))), lrs, rngs(), norm, sr, mode)
+    assert_lane_rule_steps_like(lane, single)
+
+
 def test_lanes_reject_what_they_cannot_run():
     dev = noisy_device()
-    with pytest.raises(ValueError, match="one lr and one rng per lane"):
+    with pytest.raises(ValueError, match="one lr per lane"):
         SGD(Crossbar.stack(singles(dev, 2)), [0.1])
+    with pytest.raises(ValueError, match=r"one rng per lane.*single generator"):
+        SGD(Crossbar.stack(singles(dev, 2)), 0.1, stochastic_round=True,
+            rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="one max_norm per lane"):
+        MixedPrecision(Crossbar.stack(singles(dev, 2)), 0.1, max_norm=[True])
+    with pytest.raises(ValueError, match="one flag per lane"):
+        MaxNorm(lanes=2, active=[True])
     with pytest.raises(ValueError, match="one device, shape and range"):
         Crossbar.stack(singles(dev, 1) + singles(dev, 1, shape=(5, 6)))
 
@@ -186,9 +230,12 @@ def lane_cfg(**over):
                  {"name": "bias", "rule": "bias"},
                  {"name": "sgd-sr", "rule": "sgd", "stochastic_round": True,
                   "lr": [0.01, 0.05], "max_norm": [True]},
+                 {"name": "sgd", "rule": "sgd", "lr": [0.05], "max_norm": [False, True]},
                  {"name": "minibatch", "rule": "minibatch", "lr": [0.05], "batch": 10},
                  {"name": "mixed", "rule": "mixed", "lr": [0.05]},
                  {"name": "lrt", "rule": "lrt", "lr": [0.05], "batch": 10, "mode": "unbiased"},
+                 {"name": "lrt-biased", "rule": "lrt", "lr": [0.05], "batch": 10,
+                  "max_norm": [False, True]},
                  {"name": "lrt-hw", "rule": "lrt", "lr": [0.05], "batch": 10, "hw": True}],
         **over))
 
@@ -205,17 +252,35 @@ def test_a_lane_job_gives_each_lane_its_single_jobs_result(tmp_path, name):
     runs = [(0, 0.05), (1, 0.05), (0, 0.01)]  # seeds of a final run, lrs of a tuning run
     assert lanes_supported(cfg, method)
     n = cfg.stream.samples
-    lanes = Job.lanes(cfg, method, runs, n, tmp_path).run(tmp_path, checkpoint=False)
+    lanes = Job.lanes(cfg, [(method, s, lr) for s, lr in runs], n, tmp_path).run(
+        tmp_path, checkpoint=False)
     for (seed, lr), got in zip(runs, lanes, strict=True):
         want = Job(cfg, method, seed, lr, n, tmp_path).run(tmp_path, checkpoint=False)
         assert json.dumps(got) == json.dumps(want)
 
 
+@pytest.mark.parametrize("names", [("sgd", "sgd-maxnorm", "sgd-sr-maxnorm"),
+                                   ("lrt", "lrt-biased", "lrt-biased-maxnorm")])
+def test_a_lane_job_of_several_methods_gives_each_its_single_jobs_result(tmp_path, names):
+    cfg = lane_cfg()
+    methods = {m.name: m for m in expand_methods(cfg)}
+    runs = [(methods[name], seed, lr) for name, (seed, lr) in
+            zip(names, [(0, 0.05), (1, 0.05), (0, 0.01)], strict=True)]
+    n = cfg.stream.samples
+    lanes = Job.lanes(cfg, runs, n, tmp_path).run(tmp_path, checkpoint=False)
+    for (method, seed, lr), got in zip(runs, lanes, strict=True):
+        want = Job(cfg, method, seed, lr, n, tmp_path).run(tmp_path, checkpoint=False)
+        assert got["method"] == method.name
+        assert json.dumps(got) == json.dumps(want)
+    with pytest.raises(ValueError, match="differ in more than"):
+        Job.lanes(cfg, [(methods["sgd"], 0, 0.05), (methods["mixed"], 0, 0.05)], n, tmp_path)
+
+
 def test_an_interrupted_lane_job_resumes_to_the_uninterrupted_result(tmp_path):
     cfg = lane_cfg()
     method = next(m for m in expand_methods(cfg) if m.name == "sgd-sr-maxnorm")
-    runs = [(0, 0.05), (1, 0.01)]
-    whole = run_lanes(cfg, method, runs, 600, tmp_path / "whole", verbose=False)
+    runs = [(method, 0, 0.05), (method, 1, 0.01)]
+    whole = run_lanes(cfg, runs, 600, tmp_path / "whole", verbose=False)
 
     class Killed(Exception):
         pass
@@ -224,14 +289,14 @@ def test_an_interrupted_lane_job_resumes_to_the_uninterrupted_result(tmp_path):
         if job.t == 300:
             raise Killed  # after the checkpoint at sample 300
     out = tmp_path / "cut"
-    job = Job.lanes(cfg, method, runs, 600, out)
+    job = Job.lanes(cfg, runs, 600, out)
     with pytest.raises(Killed):
         job.run(out, crash)
     assert len(list((out / "ckpt").glob("*lanes2*.pkl"))) == 1
-    assert run_lanes(cfg, method, runs, 600, out, verbose=False) == whole
+    assert run_lanes(cfg, runs, 600, out, verbose=False) == whole
     # A finished lane is read back, the others run again as lanes: the same results.
     (out / "jobs" / f"{job_id(cfg, method, 1, 0.01, 600)}.json").unlink()
-    assert run_lanes(cfg, method, runs, 600, out, verbose=False) == whole
+    assert run_lanes(cfg, runs, 600, out, verbose=False) == whole
 
 
 def test_the_study_submits_lane_capable_jobs_together():
@@ -239,8 +304,17 @@ def test_the_study_submits_lane_capable_jobs_together():
     methods = {m.name: m for m in expand_methods(cfg)}
     tasks = [(cfg, methods[n], s, lr, 600) for n, s, lr in
              [("sgd-sr-maxnorm", 0, 0.01), ("lrt-hw", 0, 0.05), ("sgd-sr-maxnorm", 0, 0.05),
-              ("lrt-hw", 1, 0.05), ("mixed", 0, 0.05), ("sgd-sr-maxnorm", 1, 0.05)]]
-    assert sorted(_groups(tasks)) == [[0, 2, 5], [1], [3], [4]]
+              ("lrt-hw", 1, 0.05), ("mixed", 0, 0.05), ("sgd-sr-maxnorm", 1, 0.05),
+              ("sgd", 0, 0.05), ("lrt", 0, 0.05), ("sgd-maxnorm", 1, 0.05),
+              ("lrt-biased-maxnorm", 0, 0.05)]]
+    # SGD with and without max-norm and stochastic rounding: one lane key; so are biased
+    # and unbiased LRT; mixed precision and the accelerator model stand alone.
+    assert sorted(_groups(tasks)) == [[0, 2, 5, 6, 8], [1], [3], [4], [7, 9]]
+    tasks.append((cfg, methods["sgd"], 0, 0.05, 300))  # another stream length
+    assert [10] in _groups(tasks)
+    many = [(cfg, methods["sgd"], s, 0.05, 600) for s in range(MAX_LANES + 3)]
+    assert sorted(map(len, _groups(many))) == [(MAX_LANES + 3) // 2, (MAX_LANES + 4) // 2]
+    assert sorted(i for g in _groups(many) for i in g) == list(range(MAX_LANES + 3))
     assert lanes_supported(dataclasses.replace(cfg, network="cnn"), methods["lrt"])
     assert not lanes_supported(cfg, methods["lrt-hw"])
 
