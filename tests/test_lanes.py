@@ -278,9 +278,11 @@ def test_a_lane_job_of_several_methods_gives_each_its_single_jobs_result(tmp_pat
 
 def test_an_interrupted_lane_job_resumes_to_the_uninterrupted_result(tmp_path):
     cfg = lane_cfg()
-    method = next(m for m in expand_methods(cfg) if m.name == "sgd-sr-maxnorm")
-    runs = [(method, 0, 0.05), (method, 1, 0.01)]
+    methods = {m.name: m for m in expand_methods(cfg)}
+    method = methods["sgd-sr-maxnorm"]  # beside plain SGD: lanes of two methods
+    runs = [(methods["sgd"], 0, 0.05), (method, 1, 0.01), (method, 0, 0.05)]
     whole = run_lanes(cfg, runs, 600, tmp_path / "whole", verbose=False)
+    assert [r["method"] for r in whole] == ["sgd", "sgd-sr-maxnorm", "sgd-sr-maxnorm"]
 
     class Killed(Exception):
         pass
@@ -292,7 +294,7 @@ def test_an_interrupted_lane_job_resumes_to_the_uninterrupted_result(tmp_path):
     job = Job.lanes(cfg, runs, 600, out)
     with pytest.raises(Killed):
         job.run(out, crash)
-    assert len(list((out / "ckpt").glob("*lanes2*.pkl"))) == 1
+    assert len(list((out / "ckpt").glob("*lanes3*.pkl"))) == 1
     assert run_lanes(cfg, runs, 600, out, verbose=False) == whole
     # A finished lane is read back, the others run again as lanes: the same results.
     (out / "jobs" / f"{job_id(cfg, method, 1, 0.01, 600)}.json").unlink()
