@@ -92,7 +92,7 @@ def _cost(task: tuple) -> float:
     return samples * per * (10 if cfg.network == "cnn" else 1)
 
 
-def _groups(tasks: list[tuple]) -> list[list[int]]:
+def lane_groups(tasks: list[tuple]) -> list[list[int]]:
     """Task indices submitted together: the jobs that can run as lanes of one job
     (:func:`~pysim.experiment.lanes_supported`, one
     :func:`~pysim.experiment.lane_key`: the seeds of a final run, the learning rates
@@ -140,7 +140,7 @@ def run_studies(cfgs: list[ExperimentCfg], outs: list[str | Path], workers: int 
             print(f"{st.cfg.name}: {what}", file=sys.stderr, flush=True)
             if not tasks:
                 advance(st)
-            for group in sorted(_groups(tasks), key=lambda g: -sum(_cost(tasks[i]) for i in g)):
+            for group in sorted(lane_groups(tasks), key=lambda g: -sum(_cost(tasks[i]) for i in g)):
                 cfg, _, _, _, samples = tasks[group[0]]
                 runs = [(tasks[i][1], tasks[i][2], tasks[i][3]) for i in group]
                 fut = ex.submit(run_lanes, cfg, runs, samples, str(st.out), True,

@@ -20,7 +20,7 @@ from pysim.experiment import (
 from pysim.nn import Network, Quant, build
 from pysim.nvm import Crossbar, load_device_from_mapping
 from pysim.rules import LRT, SGD, MaxNorm, MiniBatchSGD, MixedPrecision, RuleStats
-from pysim.study import MAX_LANES, _groups
+from pysim.study import MAX_LANES, lane_groups
 
 from .test_experiment import tiny
 
@@ -311,12 +311,12 @@ def test_the_study_submits_lane_capable_jobs_together():
               ("lrt-biased-maxnorm", 0, 0.05)]]
     # SGD with and without max-norm and stochastic rounding: one lane key; so are biased
     # and unbiased LRT; mixed precision and the accelerator model stand alone.
-    assert sorted(_groups(tasks)) == [[0, 2, 5, 6, 8], [1], [3], [4], [7, 9]]
+    assert sorted(lane_groups(tasks)) == [[0, 2, 5, 6, 8], [1], [3], [4], [7, 9]]
     tasks.append((cfg, methods["sgd"], 0, 0.05, 300))  # another stream length
-    assert [10] in _groups(tasks)
+    assert [10] in lane_groups(tasks)
     many = [(cfg, methods["sgd"], s, 0.05, 600) for s in range(MAX_LANES + 3)]
-    assert sorted(map(len, _groups(many))) == [(MAX_LANES + 3) // 2, (MAX_LANES + 4) // 2]
-    assert sorted(i for g in _groups(many) for i in g) == list(range(MAX_LANES + 3))
+    assert sorted(map(len, lane_groups(many))) == [(MAX_LANES + 3) // 2, (MAX_LANES + 4) // 2]
+    assert sorted(i for g in lane_groups(many) for i in g) == list(range(MAX_LANES + 3))
     assert lanes_supported(dataclasses.replace(cfg, network="cnn"), methods["lrt"])
     assert not lanes_supported(cfg, methods["lrt-hw"])
 
