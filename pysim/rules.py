@@ -295,8 +295,8 @@ class SGD(UpdateRule):
 
     name = "sgd"
 
-    def __init__(self, crossbar: Crossbar, lr: float, max_norm: bool = False,
-                 stochastic_round: bool = False, rng: np.random.Generator | None = None):
+    def __init__(self, crossbar: Crossbar, lr: float, max_norm: bool | list[bool] = False,
+                 stochastic_round: bool | list[bool] = False, rng=None):
         super().__init__(crossbar, lr, stochastic_round, rng)
         self.norm = self._max_norm(max_norm)
 
@@ -314,8 +314,9 @@ class MiniBatchSGD(UpdateRule):
 
     name = "minibatch"
 
-    def __init__(self, crossbar: Crossbar, lr: float, batch: int, max_norm: bool = False,
-                 stochastic_round: bool = False, rng: np.random.Generator | None = None):
+    def __init__(self, crossbar: Crossbar, lr: float, batch: int,
+                 max_norm: bool | list[bool] = False,
+                 stochastic_round: bool | list[bool] = False, rng=None):
         super().__init__(crossbar, lr, stochastic_round, rng)
         _check_count(batch, "batch")
         self.batch = int(batch)
@@ -354,7 +355,7 @@ class MixedPrecision(UpdateRule):
 
     name = "mixed"
 
-    def __init__(self, crossbar: Crossbar, lr: float, max_norm: bool = False):
+    def __init__(self, crossbar: Crossbar, lr: float, max_norm: bool | list[bool] = False):
         super().__init__(crossbar, lr)
         self.norm = self._max_norm(max_norm)
         self.chi = np.zeros(self.xbar.cell_shape)
@@ -396,10 +397,10 @@ class LRT(UpdateRule):
     name = "lrt"
 
     def __init__(self, crossbar: Crossbar, lr: float, batch: int, rank: int = 4,
-                 mode: str = "biased", rng: np.random.Generator | None = None,
-                 kappa_th: float = 100.0, rho_min: float = 0.01, max_norm: bool = False,
-                 discount: float = 1.0, stochastic_round: bool = False,
-                 write_threshold: int = 1):
+                 mode: str | list[str] = "biased", rng=None,
+                 kappa_th: float = 100.0, rho_min: float = 0.01,
+                 max_norm: bool | list[bool] = False, discount: float = 1.0,
+                 stochastic_round: bool | list[bool] = False, write_threshold: int = 1):
         lanes = crossbar.lanes
         sources = per_lane(rng, lanes, "rng")
         if any(sr and isinstance(src, SignDraws) for sr, src in

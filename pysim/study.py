@@ -92,6 +92,13 @@ def _cost(task: tuple) -> float:
     return samples * per * (10 if cfg.network == "cnn" else 1)
 
 
+# Most jobs in one lane group. A lane's cost falls with the lanes beside it (the per-sample
+# Python work is shared) until its arrays leave the cache: MLP tuning of SGD, 2,000
+# samples, µs per lane and sample: 110 at 7 lanes, 95–105 at 14, 138 at 28 (one-off
+# measurement, 2 cores).
+MAX_LANES = 14
+
+
 def lane_groups(tasks: list[tuple]) -> list[list[int]]:
     """Task indices submitted together: the jobs that can run as lanes of one job
     (:func:`~pysim.experiment.lanes_supported`, one
@@ -108,12 +115,6 @@ def lane_groups(tasks: list[tuple]) -> list[list[int]]:
                 for k in range(parts)]
     return out
 
-
-# Most jobs in one lane group. A lane's cost falls with the lanes beside it (the per-sample
-# Python work is shared) until its arrays leave the cache: MLP tuning of SGD, 2,000
-# samples, µs per lane and sample: 110 at 7 lanes, 95–105 at 14, 138 at 28 (one-off
-# measurement, 2 cores).
-MAX_LANES = 14
 
 
 def run_studies(cfgs: list[ExperimentCfg], outs: list[str | Path], workers: int = 1,
