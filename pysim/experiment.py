@@ -14,10 +14,10 @@ makes one short run a coin toss between neighbouring rates).
 Jobs are pure functions of (config, method, seed, lr, samples): each writes its result
 to ``<out>/jobs/<job>.json`` and checkpoints its whole state to ``<out>/ckpt/<job>.pkl``
 every ``eval_every`` samples (write to a temporary file, then rename), so a killed run
-resumes to exactly the result an uninterrupted one gives. Jobs of one method that start
-together (a final run's seeds, a tuning run's learning rates) run as lanes of one
-:class:`Job` (:func:`run_lanes`): one network and rule call per sample for all of them,
-each lane's result bit for bit its single job's, written to its own file.
+resumes to exactly the result an uninterrupted one gives. Jobs that start together (a
+final run's seeds, a tuning run's learning rates, of the methods of one :func:`lane_key`)
+run as lanes of one :class:`Job` (:func:`run_lanes`): one network and rule call per sample
+for all of them, each lane's result bit for bit its single job's, written to its own file.
 """
 
 from __future__ import annotations
@@ -363,6 +363,19 @@ def lane_key(method: Method) -> str:
                     if k not in LANE_OPTIONS})
 
 
+def _why_not_lanes(cfg: ExperimentCfg, methods: list[Method]) -> str | None:
+    """Why jobs of ``methods`` cannot run as lanes of one :class:`Job`, or None if they
+    can."""
+    for m in methods:
+        if not lanes_supported(cfg, m):
+            return f"method {m.name!r} on the {cfg.network} runs one job at a time (see " \
+                "lanes_supported)"
+        if lane_key(m) != lane_key(methods[0]):
+            return (f"methods {methods[0].name!r} and {m.name!r} differ in more than "
+                    f"{', '.join(LANE_OPTIONS)}: they cannot be lanes of one job")
+    return None
+
+
 def make_rules(method: Method | list[Method], lr, net: Network, xbars, rng, accel: AccelConfig
                ) -> list[UpdateRule | None]:
     """The update rule of each affine layer. Lanes: ``method``, ``lr`` and ``rng`` one per
@@ -433,7 +446,6 @@ class Lane:
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self.__dict__.setdefault("method", None)
         self.images = {}
 
     def image(self, split: str, i: int, k: int, seg: dict, rng) -> np.ndarray:
@@ -469,16 +481,9 @@ class Job:
         """Several (method, seed, lr) runs as lanes: methods of one :func:`lane_key` that
         :func:`lanes_supported`. ``pretrained``: the folder of cached pretrained networks
         (``out/pretrained``)."""
-        first = runs[0][0]
-        if len(runs) > 1:
-            for m, _, _ in runs:
-                if not lanes_supported(cfg, m):
-                    raise ValueError(f"method {m.name!r} on the {cfg.network} runs one job "
-                                     "at a time (see lanes_supported)")
-                if lane_key(m) != lane_key(first):
-                    raise ValueError(f"methods {first.name!r} and {m.name!r} differ in more "
-                                     f"than {', '.join(LANE_OPTIONS)}: they cannot be lanes "
-                                     "of one job")
+        why = _why_not_lanes(cfg, [m for m, _, _ in runs]) if len(runs) > 1 else None
+        if why:
+            raise ValueError(why)
         job = cls.__new__(cls)
         job._setup(cfg, runs, samples, out, pretrained)
         return job
@@ -726,8 +731,7 @@ def run_lanes(cfg: ExperimentCfg, runs: list[tuple[Method, int, float]], samples
     ids = [job_id(cfg, m, seed, lr, samples) for m, seed, lr in runs]
     done = {jid: out / "jobs" / f"{jid}.json" for jid in ids}
     todo = [(run, jid) for run, jid in zip(runs, ids, strict=True) if not done[jid].exists()]
-    together = len(todo) > 1 and len({lane_key(m) for (m, _, _), _ in todo}) == 1 and \
-        all(lanes_supported(cfg, m) for (m, _, _), _ in todo)
+    together = len(todo) > 1 and _why_not_lanes(cfg, [m for (m, _, _), _ in todo]) is None
     groups = [todo] if together else [[t] for t in todo]
     for group in groups:
         _run_group(cfg, [run for run, _ in group], [jid for _, jid in group],
