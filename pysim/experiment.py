@@ -38,8 +38,17 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from . import data as data_mod
-from .config import ConfigError, from_mapping, load_yaml, spec
-from .hw.params import AccelConfig
+from .config import (
+    NAME_PATTERN,
+    ConfigError,
+    check_value,
+    from_mapping,
+    item,
+    load_yaml,
+    section,
+    spec,
+)
+from .hw.params import AccelConfig, ArchParams
 from .lrt import SignDraws
 from .nn import Network, Quant, build
 from .nvm import DeviceConfig
@@ -53,6 +62,9 @@ CKPT_MAGIC = "pysim-job-checkpoint-v2"  # v2: Job holds its runs as lanes
 # terms together and its rank reduction rounds differently; 4: samples, drift and a
 # method's own draws come from separate random streams), so old results are not reused.
 RESULT_VERSION = 4
+DIGITS_IMAGES = 1797  # scikit-learn's digits
+IMAGE_SHAPES = {"digits": (8, 8), "mnist": (28, 28)}
+N_CLASSES = 10  # both data sets' labels are 0..9
 IMAGE_CACHE_BYTES = 64 << 20  # transformed images a lane keeps (Lane.image)
 
 
@@ -62,18 +74,23 @@ class DataCfg:
     dataset: str = spec(kind=str, choices=("digits", "mnist"), default="digits")
     mnist_images: str = spec(kind=str, default="", doc="IDX images file (mnist)")
     mnist_labels: str = spec(kind=str, default="", doc="IDX labels file (mnist)")
-    n_train: int = spec(kind=int, lo=1, default=600)
-    n_test: int = spec(kind=int, lo=1, default=300)
+    n_train: int = spec(kind=int, lo=1, hi=10_000_000, default=600)
+    n_test: int = spec(kind=int, lo=1, hi=10_000_000, default=300)
 
-    def validate(self, source):
+    def validate(self, source, prefix="data."):
         if self.dataset == "mnist" and not (self.mnist_images and self.mnist_labels):
-            raise ConfigError(source, "data.mnist_images", self.mnist_images,
+            raise ConfigError(source, f"{prefix}mnist_images", self.mnist_images,
                               "mnist needs both IDX files", "set mnist_images and mnist_labels")
+        if self.dataset == "digits" and self.n_train + self.n_test >= DIGITS_IMAGES:
+            raise ConfigError(source, f"{prefix}n_test", self.n_test,
+                              f"n_train + n_test must leave an online pool of the "
+                              f"{DIGITS_IMAGES} digits images",
+                              f"keep n_train + n_test below {DIGITS_IMAGES}")
 
 
 @dataclass(frozen=True)
 class StreamCfg:
-    samples: int = spec(kind=int, lo=1, default=20000)
+    samples: int = spec(kind=int, lo=1, hi=1_000_000_000, default=20000)
     eval_every: int = spec(kind=int, lo=1, default=1000)
     ema: float = spec(kind=float, lo=0.0, hi=0.99999, default=0.99)
     adaptation_rate: float = spec(kind=float, lo=0.0, lo_open=True, default=1.0,
@@ -83,9 +100,9 @@ class StreamCfg:
 
 @dataclass(frozen=True)
 class PretrainCfg:
-    epochs: int = spec(kind=int, lo=0, default=15)
-    lr: float = spec(kind=float, lo=0.0, lo_open=True, default=0.05)
-    qat_epochs: int = spec(kind=int, lo=0, default=3)
+    epochs: int = spec(kind=int, lo=0, hi=10_000, default=15)
+    lr: float = spec(kind=float, lo=0.0, lo_open=True, hi=1e6, default=0.05)
+    qat_epochs: int = spec(kind=int, lo=0, hi=10_000, default=3)
 
 
 @dataclass(frozen=True)
@@ -114,8 +131,8 @@ class ScenarioCfg:
     stuck_fraction: float = spec(kind=float, lo=0.0, hi=1.0, default=0.0)
     drift_every: int = spec(kind=int, lo=1, default=10)
 
-    def validate(self, source):
-        validate_segments(self.segments, source)
+    def validate(self, source, prefix="scenario."):
+        validate_segments(self.segments, source, f"{prefix}segments")
 
 
 @dataclass(frozen=True)
@@ -127,8 +144,8 @@ class TuningCfg:
     segment of the scenario, not on the first one only; drift rates stay physical.
     """
 
-    samples: int = spec(kind=int, lo=1, default=4000)
-    seed: int = spec(kind=int, lo=0, default=1000)
+    samples: int = spec(kind=int, lo=1, hi=1_000_000_000, default=4000)
+    seed: int = spec(kind=int, lo=0, hi=2**32 - 1, default=1000)
     compress: bool = spec(kind=bool, default=True,
                           doc="squeeze the segment schedule into the tuning stream")
 
@@ -138,46 +155,61 @@ class MethodCfg:
     """One method; list-valued ``lr`` is the tuning grid, ``max_norm: [false, true]``
     expands into two methods."""
 
-    name: str = spec(kind=str)
+    name: str = spec(kind=str, pattern=NAME_PATTERN)
     rule: str = spec(kind=str, choices=RULE_NAMES)
-    lr: list = spec(kind=(list, float), default_factory=lambda: [0.01])
+    lr: list = spec(kind=(list, float), default_factory=lambda: [0.01], unique=True,
+                    item=item(kind=float, lo=0.0, lo_open=True, hi=1e6,
+                              fix="give a positive learning rate or a list of them"))
     bias_lr: float = spec(kind=float, lo=0.0, default=0.01)
-    max_norm: list = spec(kind=(list, bool), default_factory=lambda: [False])
+    max_norm: list = spec(kind=(list, bool), default_factory=lambda: [False], unique=True,
+                          item=item(kind=bool, fix="write true or false (or [false, true])"))
     mode: str = spec(kind=str, choices=("biased", "unbiased"), default="biased")
-    batch: int = spec(kind=int, lo=1, default=100, doc="samples per write, dense layers")
-    batch_conv: int = spec(kind=int, lo=1, default=10, doc="samples per write, conv layers")
-    rank: int = spec(kind=int, lo=1, default=4)
+    batch: int = spec(kind=int, lo=1, hi=1_000_000, default=100,
+                      doc="samples per write, dense layers")
+    batch_conv: int = spec(kind=int, lo=1, hi=1_000_000, default=10,
+                           doc="samples per write, conv layers")
+    rank: int = spec(kind=int, lo=1, hi=4096, default=4)
+    clip_rank: bool = spec(kind=bool, default=False,
+                           doc="lrt: cut rank to each layer's min(n_out, n_in) instead of "
+                               "refusing a rank larger than a layer")
     rho_min: float = spec(kind=float, lo=0.0, hi=1.0, default=0.01)
-    kappa_th: float = spec(kind=float, lo=0.0, lo_open=True, default=100.0)
+    kappa_th: float = spec(kind=float, lo=0.0, lo_open=True, default=100.0, allow_inf=True,
+                           doc="κ-skip threshold; .inf absorbs every sample")
     hw: bool = spec(kind=bool, default=False, doc="last layer's LRT on pysim.hw")
     stochastic_round: bool = spec(kind=bool, default=False,
                                   doc="sgd, minibatch, lrt: round ΔW to levels stochastically")
-    write_threshold: int = spec(kind=int, lo=1, default=1,
+    write_threshold: int = spec(kind=int, lo=1, hi=1 << 16, default=1,
                                 doc="lrt: write a cell only if its step is ≥ this many levels")
     train_layers: str = spec(kind=str, choices=("all", "last"), default="all",
                              doc="weights adapted: every layer, or the classifier only")
 
-    def validate(self, source):
+    def validate(self, source, prefix=""):
+        if self.hw and self.rule != "lrt":
+            raise ConfigError(source, f"{prefix}hw", True,
+                              f"the accelerator runs LRT only, not rule {self.rule!r}",
+                              "use hw: true with rule lrt, or drop it")
         if self.write_threshold > 1 and (self.rule != "lrt" or self.hw):
-            raise ConfigError(source, f"methods[{self.name}].write_threshold", self.write_threshold,
+            raise ConfigError(source, f"{prefix}write_threshold", self.write_threshold,
                               "only the float LRT rule has a per-cell write threshold",
                               "use it with rule lrt (hw: false), or drop it")
         if self.stochastic_round and (self.rule not in ("sgd", "minibatch", "lrt") or self.hw):
             why = "the accelerator rounds to nearest" if self.hw else \
                 f"rule {self.rule!r} has no ΔW rounding of its own"
-            raise ConfigError(source, f"methods[{self.name}].stochastic_round", True, why,
+            raise ConfigError(source, f"{prefix}stochastic_round", True, why,
                               "use it with rule sgd, minibatch or lrt (float), or drop it")
 
 
 @dataclass(frozen=True)
 class ExperimentCfg:
-    name: str = spec(kind=str)
+    name: str = spec(kind=str, pattern=NAME_PATTERN)
     network: str = spec(kind=str, choices=("mlp", "cnn"), default="mlp")
-    device: str = spec(kind=str, default="ideal")
+    device: str = spec(kind=str, default="ideal", doc="device preset name or YAML path")
     bits: int = spec(kind=(int, type(None)), lo=1, hi=16, default=None,
                      doc="override the device's bits per weight (rank × bits sweeps)")
-    accel: str = spec(kind=str, default="default")
-    seeds: list = spec(kind=list, default_factory=lambda: [0, 1, 2])
+    accel: str = spec(kind=str, default="default", doc="accelerator preset name or YAML path")
+    seeds: list = spec(kind=list, default_factory=lambda: [0, 1, 2], unique=True,
+                       item=item(kind=int, lo=0, hi=2**32 - 1,
+                                 fix="seeds are integers 0..2**32-1, e.g. [0, 1, 2]"))
     description: str = spec(kind=str, default="")
     data: DataCfg = field(default_factory=DataCfg)
     stream: StreamCfg = field(default_factory=StreamCfg)
@@ -202,24 +234,100 @@ def experiment_from_mapping(raw, source: str = "<mapping>") -> ExperimentCfg:
                           "see configs/experiments/ for examples")
     top = {k: v for k, v in raw.items() if k not in _SECTIONS and k != "methods"}
     base = from_mapping(ExperimentCfg, top, source)
-    parts = {k: from_mapping(c, raw.get(k) or {}, source, f"{k}.") for k, c in _SECTIONS.items()}
+    parts = {k: from_mapping(c, section(raw.get(k), source, k), source, f"{k}.")
+             for k, c in _SECTIONS.items()}
     methods = raw.get("methods")
     if not isinstance(methods, list) or not methods:
         raise ConfigError(source, "methods", methods, "must be a non-empty list",
                           "list the methods to compare, e.g. - {name: sgd, rule: sgd}")
     parsed = tuple(from_mapping(MethodCfg, m, source, f"methods[{i}].")
                    for i, m in enumerate(methods))
-    for i, m in enumerate(parsed):
-        grid = m.lr if isinstance(m.lr, list) else [m.lr]
-        if not grid or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                               and v > 0 for v in grid):
-            raise ConfigError(source, f"methods[{i}].lr", m.lr, "must be positive numbers",
-                              "give a learning rate or a list of them")
-    seeds = base.seeds
-    if not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
-        raise ConfigError(source, "seeds", seeds, "must be a list of integers ≥ 0",
-                          "e.g. [0, 1, 2]")
-    return dataclasses.replace(base, methods=parsed, **parts)
+    cfg = dataclasses.replace(base, methods=parsed, **parts)
+    _check_across(cfg, source)
+    return cfg
+
+
+def _check_across(cfg: ExperimentCfg, source: str) -> None:
+    """The checks that need more than one field: distinct method names, a tuning seed
+    apart from the reported ones, classes the data has, the device and accelerator
+    presets, the rank against the layers and the accelerator's limits."""
+    names: dict[str, int] = {}
+    for i, m in enumerate(cfg.methods):
+        for name in _expanded_names(m):
+            if name in names:
+                raise ConfigError(source, f"methods[{i}].name", m.name,
+                                  f"gives the method name {name!r}, which methods"
+                                  f"[{names[name]}] gives too: their results would merge",
+                                  "give every method its own name")
+            names[name] = i
+    if cfg.tuning.seed in cfg.seeds:
+        raise ConfigError(source, "tuning.seed", cfg.tuning.seed,
+                          "is one of the reported seeds: the learning rate would be chosen "
+                          "on a reported run", "use a seed that is not in seeds")
+    for i, seg in enumerate(cfg.scenario.segments):
+        for j, c in enumerate(seg.get("classes", [])):
+            if not 0 <= c < N_CLASSES:
+                raise ConfigError(source, f"scenario.segments[{i}].classes[{j}]", c,
+                                  f"is not a label of the {cfg.data.dataset} data",
+                                  f"use labels 0..{N_CLASSES - 1}")
+    device = _load_preset(DeviceConfig.load, cfg.device, source, "device")
+    accel = _load_preset(AccelConfig.load, cfg.accel, source, "accel")
+    bits = cfg.bits if cfg.bits is not None else device.bits
+    shapes = layer_shapes(cfg.network, IMAGE_SHAPES[cfg.data.dataset])
+    for i, m in enumerate(cfg.methods):
+        if m.rule not in ("sgd", "minibatch", "mixed", "lrt"):
+            continue
+        trained = shapes[-1:] if m.train_layers == "last" else shapes
+        if m.rule == "lrt" and not m.clip_rank and m.rank > (most := min(min(s) for s in trained)):
+            raise ConfigError(source, f"methods[{i}].rank", m.rank,
+                              f"exceeds the smallest layer it adapts ({most}; layers "
+                              f"{[tuple(s) for s in trained]} of the {cfg.network})",
+                              f"use rank ≤ {most}, or clip_rank: true to cut it per layer")
+        if m.hw:
+            _check_hw(source, i, m, accel, bits, shapes[-1])
+
+
+def _expanded_names(m: MethodCfg) -> list[str]:
+    norms = [False] if m.rule in ("none", "bias") else \
+        (m.max_norm if isinstance(m.max_norm, list) else [m.max_norm])
+    return [m.name + ("-maxnorm" if norm else "") for norm in norms]
+
+
+def _load_preset(load, value: str, source: str, name: str):
+    try:
+        return load(value)
+    except ConfigError as exc:
+        raise ConfigError(source, name, value, f"is not a usable preset ({exc})",
+                          "name a preset in configs/ or a valid YAML file") from exc
+
+
+def _check_hw(source: str, i: int, m: MethodCfg, accel: AccelConfig, bits: int,
+              shape: tuple[int, int]) -> None:
+    """``hw: true``: the accelerator's own limits (:class:`~pysim.hw.params.ArchParams`)
+    on the rank, the weight width and the layer it holds, named by the config field."""
+    meta = {f.name: dict(f.metadata) for f in dataclasses.fields(ArchParams)}
+    where = f"methods[{i}] with hw: true"
+    check_value(source, f"methods[{i}].rank", m.rank,
+                meta["rank"] | {"fix": f"the accelerator builds rank 1..{meta['rank']['hi']}"})
+    check_value(source, "bits", bits,
+                meta["w_bits"] | {"fix": f"{where}: the accelerator stores "
+                                  f"{meta['w_bits']['lo']}..{meta['w_bits']['hi']}-bit levels; "
+                                  "set bits or pick another device"})
+    n_out, n_in = shape
+    arch = dataclasses.asdict(accel.arch) | {"n_out": n_out, "n_in": n_in, "rank": m.rank,
+                                             "w_bits": bits}
+    try:
+        from_mapping(ArchParams, arch, source, "accel.arch.")
+    except ConfigError as exc:
+        raise ConfigError(source, f"methods[{i}].hw", True, f"the accelerator cannot hold "
+                          f"this layer: {exc.field} = {exc.value!r}: {exc.problem}",
+                          exc.fix) from exc
+
+
+def layer_shapes(network: str, image_shape: tuple[int, int]) -> list[tuple[int, int]]:
+    """(n_out, n_in) of each affine layer of ``network`` on images of ``image_shape``."""
+    net = build(network, np.random.default_rng(0), Quant(enabled=False), image_shape)
+    return [tuple(layer.store.w.shape) for layer in net.affine]
 
 
 @dataclass(frozen=True)
@@ -279,6 +387,18 @@ def load_splits(cfg: ExperimentCfg, seed: int) -> data_mod.Splits:
     else:
         ds = data_mod.load_mnist(d.mnist_images, d.mnist_labels)
     return data_mod.split(ds, d.n_train, d.n_test, np.random.default_rng([seed, 0]))
+
+
+def _check_classes(cfg: ExperimentCfg, splits: data_mod.Splits) -> None:
+    """Every class a segment streams must be in the online pool and the test split (a
+    user's MNIST files may lack some; the config check knows only the label range)."""
+    for i, seg in enumerate(cfg.scenario.segments):
+        for j, c in enumerate(seg.get("classes", [])):
+            for pool, part in (("online", splits.online), ("test", splits.test)):
+                if not np.any(part.labels == c):
+                    raise ConfigError(cfg.name, f"scenario.segments[{i}].classes[{j}]", c,
+                                      f"the {cfg.data.dataset} data's {pool} split has no "
+                                      "image of this class", "stream classes the data has")
 
 
 def pretrain(cfg: ExperimentCfg, seed: int, splits: data_mod.Splits,
@@ -419,7 +539,7 @@ def make_rules(method: Method | list[Method], lr, net: Network, xbars, rng, acce
                                mode=m.mode, kappa_th=m.kappa_th, rho_min=m.rho_min,
                                max_norm=max_norm, seed=int(rng.integers(1, 65535))))
         else:
-            rank = min(m.rank, *xb.shape)
+            rank = min(m.rank, *xb.shape) if m.clip_rank else m.rank
             rules.append(LRT(xb, lr, batch, rank, mode, signs, m.kappa_th, m.rho_min,
                              max_norm, stochastic_round=sr, write_threshold=m.write_threshold))
     return rules
@@ -513,6 +633,7 @@ class Job:
         for m, seed, lr in runs:
             if seed not in by_seed:  # lanes of one seed (tuning) share data and image cache
                 by_seed[seed] = (load_splits(cfg, seed), {})
+                _check_classes(cfg, by_seed[seed][0])
             splits, images = by_seed[seed]
             net = _cached_pretrain(cfg, seed, splits, device,
                                    Path(pretrained) if pretrained else out / "pretrained")

@@ -29,17 +29,17 @@ import math
 import numpy as np
 from scipy.linalg.lapack import dgesdd as _dgesdd
 
+from .checks import real_array, real_scalar
+
 _DGKS = 1.0 / math.sqrt(2.0)
 _EPS_RES = 1e-12  # residual/|v| below this after the re-pass counts as zero
 _WINDOW = 64  # most rows projected together (a conv layer's pixel terms of one sample)
 
 
 def _check_vector(v, n: int, name: str) -> np.ndarray:
-    a = np.asarray(v, dtype=float)
+    a = real_array(v, name)
     if a.shape != (n,):
         raise ValueError(f"{name} must have shape ({n},), got {a.shape}")
-    if not np.isfinite(a).all():
-        raise ValueError(f"{name} contains NaN or inf")
     return a
 
 
@@ -212,10 +212,10 @@ class LowRankAccumulator:
         if mode == "unbiased" and rng is None:
             raise ValueError("mode='unbiased' draws random signs: pass "
                              "rng=np.random.default_rng(seed)")
-        if not (kappa_th > 0):  # also rejects NaN
-            raise ValueError(f"kappa_th must be > 0 (np.inf disables the skip), got {kappa_th}")
+        kappa_th = real_scalar(kappa_th, "kappa_th", lo=0.0, lo_open=True,
+                               allow_inf=True)  # np.inf disables the skip
         self.n_out, self.n_in, self.rank = int(n_out), int(n_in), int(rank)
-        self.mode, self.rng, self.kappa_th = mode, rng, float(kappa_th)
+        self.mode, self.rng, self.kappa_th = mode, rng, kappa_th
         self.reset()
 
     def reset(self) -> None:
@@ -257,8 +257,8 @@ class LowRankAccumulator:
         The same as k calls of :meth:`update` (up to rounding: rows are projected
         together); returns the absorbed flags.
         """
-        dY = np.asarray(dY, dtype=float)
-        X = np.asarray(X, dtype=float)
+        dY = real_array(dY, "dY")
+        X = real_array(X, "X")
         if dY.ndim != 2 or dY.shape[1] != self.n_out:
             raise ValueError(f"dY must have shape (k, {self.n_out}), got {dY.shape}")
         if X.ndim != 2 or X.shape[1] != self.n_in:
@@ -266,8 +266,6 @@ class LowRankAccumulator:
         if dY.shape[0] != X.shape[0]:
             raise ValueError(f"dY and X must have the same number of rows, got "
                              f"{dY.shape[0]} and {X.shape[0]}")
-        if not (np.all(np.isfinite(dY)) and np.all(np.isfinite(X))):
-            raise ValueError("dY or X contains NaN or inf")
         return self._update_rows(dY, X)
 
     def _update_rows(self, dY: np.ndarray, X: np.ndarray) -> np.ndarray:
@@ -365,6 +363,4 @@ class LowRankAccumulator:
 
     def decay(self, factor: float) -> None:
         """Scale the accumulated sum by ``factor`` (the seed's discount on a gated commit)."""
-        if not 0.0 <= factor <= 1.0:
-            raise ValueError(f"factor must be in [0, 1], got {factor}")
-        self._s *= factor
+        self._s *= real_scalar(factor, "factor", lo=0.0, hi=1.0)

@@ -31,14 +31,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import ConfigError, from_mapping, load_yaml, resolve_preset, spec
+from .checks import real_array
+from .config import NAME_PATTERN, ConfigError, from_mapping, load_yaml, resolve_preset, spec
 
 
 @dataclass(frozen=True)
 class DeviceConfig:
     """One NVM technology. Energies in pJ, latency in ns, rates per 1e6 steps."""
 
-    name: str = spec(kind=str, doc="preset name")
+    name: str = spec(kind=str, pattern=NAME_PATTERN, doc="preset name")
     bits: int = spec(kind=int, lo=1, hi=16, doc="bits per weight (2**bits levels)",
                      fix="use 1..16 bits per weight")
     w_max: float = spec(kind=float, lo=0.0, lo_open=True, default=1.0,
@@ -52,7 +53,7 @@ class DeviceConfig:
     read_energy_pj: float = spec(kind=float, lo=0.0, default=0.0, doc="per cell read")
     write_latency_ns: float = spec(kind=float, lo=0.0, default=0.0, doc="per pulse")
     endurance: float = spec(kind=float, lo=0.0, lo_open=True, default=math.inf,
-                            doc="writes a cell survives; .inf for none",
+                            allow_inf=True, doc="writes a cell survives; .inf for none",
                             fix="use a positive number of writes, or .inf")
     write_noise_lsb: float = spec(kind=float, lo=0.0, default=0.0,
                                   doc="std of the programmed value, in LSB")
@@ -254,7 +255,7 @@ class Crossbar:
 
     def write(self, w_target: np.ndarray) -> WriteReport:
         """Quantise ``w_target`` and write only the cells whose level changes."""
-        w_target = np.asarray(w_target, dtype=float)
+        w_target = real_array(w_target, "w_target")
         if w_target.shape != self.cell_shape:
             raise ValueError(f"w_target has shape {w_target.shape}, crossbar is "
                              f"{self.cell_shape}")

@@ -36,7 +36,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .lrt import LowRankAccumulator, SignDraws, _check_vector
+from .checks import real_array, real_scalar
+from .lrt import LowRankAccumulator, SignDraws
 from .nvm import Crossbar, WriteReport, draw_per_lane, fast_clip
 
 
@@ -154,9 +155,7 @@ class UpdateRule:
         self.lanes = crossbar.lanes
         lrs = per_lane(lr, self.lanes, "lr")
         rngs = per_lane(rng, self.lanes, "rng")
-        for v in lrs:
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-                raise ValueError(f"lr must be a positive finite number, got {v!r}")
+        lrs = [real_scalar(v, "lr", lo=0.0, lo_open=True) for v in lrs]
         srs = [bool(v) for v in per_lane(stochastic_round, self.lanes, "stochastic_round")]
         if any(sr and r is None for sr, r in zip(srs, rngs, strict=True)):
             raise ValueError("stochastic_round draws random numbers: pass rng=")
@@ -243,7 +242,7 @@ class UpdateRule:
         """
         # Dividing by -lsb rounds as negating and dividing by lsb (IEEE rounding is
         # symmetric): one pass fewer over the array, the same numbers.
-        x = delta_w / -self.xbar.lsb
+        x = self._bounded(delta_w / -self.xbar.lsb, "ΔW")
         if not self.stochastic_round:
             return np.rint(x, out=x).astype(np.int64)
         if self._sr_lanes is None:
@@ -254,6 +253,22 @@ class UpdateRule:
                       for r, sr in zip(self.rng, self._sr_lanes.tolist(), strict=True)])
         return np.where(self._sr_lanes[:, None, None], np.floor(x + u),
                         np.rint(x)).astype(np.int64)
+
+    def _bounded(self, steps: np.ndarray, what: str) -> np.ndarray:
+        """``steps`` (float, in levels) if finite, clipped to ±2**(bits+1): a step past the
+        level range changes nothing (the write clips it), but a huge one would wrap
+        around in int64. An inf or NaN (the learning rate times the gradient overflowed)
+        is refused before anything is written."""
+        bound = float(2 << self.xbar.device.bits)
+        top = float(np.abs(steps).max(initial=0.0))
+        if not top <= bound:
+            if not math.isfinite(top):
+                raise FloatingPointError(
+                    f"{what} of the {self.name} rule is not finite (the learning rate times "
+                    "the gradient overflowed float64); nothing was written: lower the "
+                    "learning rate or scale the gradient")
+            steps = np.clip(steps, -bound, bound)
+        return steps
 
     def _apply(self, steps: np.ndarray) -> WriteReport:
         """Add integer level ``steps`` to the stored levels (clipped) and write the changes."""
@@ -369,12 +384,14 @@ class MixedPrecision(UpdateRule):
         self._count_pixel_pairs(dY, X)
         if self.norm is not None:
             g = self.norm(g)
-        self.chi -= self.lr * g
+        chi = self.chi - self.lr * g
+        # Checked before the accumulator takes it: an overflow leaves the state as it was.
+        steps = np.trunc(self._bounded(chi / self.xbar.lsb, "the accumulated update"))
+        self.chi = chi
         n = self.n_out * self.n_in
         self.stats.macs += n * dY.shape[-2]
         self.stats.aux_reads += n
         self.stats.aux_writes += n
-        steps = np.trunc(self.chi / self.xbar.lsb)
         if not np.any(steps):
             return self._no_write()
         self.chi -= steps * self.xbar.lsb
@@ -411,10 +428,8 @@ class LRT(UpdateRule):
         _check_count(batch, "batch")
         _check_count(write_threshold, "write_threshold")
         self.write_threshold = int(write_threshold)
-        if not 0.0 <= rho_min <= 1.0:
-            raise ValueError(f"rho_min must be in [0, 1], got {rho_min}")
-        if not 0.0 <= discount <= 1.0:
-            raise ValueError(f"discount must be in [0, 1], got {discount}")
+        rho_min = real_scalar(rho_min, "rho_min", lo=0.0, hi=1.0)
+        discount = real_scalar(discount, "discount", lo=0.0, hi=1.0)
         # One accumulator, pair of max-norm trackers and B_eff per lane: the absorptions
         # and commit decisions of jobs diverge, so each lane runs the single rule's code
         # (with its own mode and max-norm choice).
@@ -515,8 +530,8 @@ def _check_terms(dy, x, n_out: int, n_in: int, lanes: int | None = None
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Validate one sample's terms; return 2-D float arrays (terms × n_out, terms × n_in),
     3-D (lane × terms × n) with ``lanes``."""
-    dY = np.asarray(dy, dtype=float)
-    X = np.asarray(x, dtype=float)
+    dY = real_array(dy, "dy")
+    X = real_array(x, "x")
     if lanes is not None:
         if dY.ndim != 3 or dY.shape[0] != lanes or dY.shape[2] != n_out:
             raise ValueError(f"dy must have shape ({lanes}, terms, {n_out}), got {dY.shape}")
@@ -524,8 +539,9 @@ def _check_terms(dy, x, n_out: int, n_in: int, lanes: int | None = None
             raise ValueError(f"x must have shape ({lanes}, {dY.shape[1]}, {n_in}), "
                              f"got {X.shape}")
     elif dY.ndim == 1 and X.ndim == 1:
-        _check_vector(dY, n_out, "dy")
-        _check_vector(X, n_in, "x")
+        if dY.shape != (n_out,) or X.shape != (n_in,):
+            raise ValueError(f"dy and x must have shapes ({n_out},) and ({n_in},), got "
+                             f"{dY.shape} and {X.shape}")
         return dY[None, :], X[None, :]
     else:
         if dY.ndim != 2 or dY.shape[1] != n_out:
@@ -536,8 +552,6 @@ def _check_terms(dy, x, n_out: int, n_in: int, lanes: int | None = None
     if dY.shape[-2] != X.shape[-2] or dY.shape[-2] == 0:
         raise ValueError(f"dy and x need the same, non-zero number of terms, got "
                          f"{dY.shape[-2]} and {X.shape[-2]}")
-    if not (np.isfinite(dY).all() and np.isfinite(X).all()):
-        raise ValueError("dy or x contains NaN or inf")
     return dY, X
 
 

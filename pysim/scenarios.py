@@ -39,35 +39,45 @@ def transform(image: np.ndarray, seg: dict, rng: np.random.Generator) -> np.ndar
     return np.clip(x, 0.0, 1.0)
 
 
-def validate_segments(segments, source: str) -> None:
-    """Raise ConfigError on an unknown transform or a bad value."""
-    from .config import ConfigError
+# What each transform takes (checked by pysim.config.check_value, entry by entry).
+def _number(lo=None, lo_open=False, fix="write a finite number"):
+    return {"kind": float, "lo": lo, "hi": None, "lo_open": lo_open, "choices": None,
+            "fix": fix, "item": None}
+
+
+_SPECS = {
+    "rotate": _number(),
+    "scale": _number(0.0, True, "use a positive factor"),
+    "gradient": _number(),
+    "contrast": _number(0.0, True, "use a positive factor"),
+    "noise": _number(0.0, False, "use a non-negative std"),
+    "shift": {"kind": list, "lo": None, "hi": None, "lo_open": False, "choices": None,
+              "fix": "write [dy, dx] in pixels, e.g. [1, -1]", "item": _number()},
+    "classes": {"kind": list, "lo": None, "hi": None, "lo_open": False, "choices": None,
+                "fix": "list labels, e.g. [0, 1, 2]", "unique": True,
+                "item": {"kind": int, "lo": 0, "hi": None, "lo_open": False,
+                         "choices": None, "fix": "labels are integers ≥ 0", "item": None}},
+}
+
+
+def validate_segments(segments, source: str, where: str = "scenario.segments") -> list:
+    """Raise ConfigError on an unknown transform or a bad value, naming it
+    (``scenario.segments[1].shift[0]``); return the checked segments."""
+    from .config import ConfigError, check_value
 
     if not isinstance(segments, list) or not segments:
-        raise ConfigError(source, "scenario.segments", segments, "must be a non-empty list",
+        raise ConfigError(source, where, segments, "must be a non-empty list",
                           "give a list of transform mappings, e.g. [{rotate: 0}, {rotate: 20}]")
     for i, seg in enumerate(segments):
-        where = f"scenario.segments[{i}]"
+        at = f"{where}[{i}]"
         if not isinstance(seg, dict):
-            raise ConfigError(source, where, seg, "must be a mapping", "e.g. {rotate: 20}")
+            raise ConfigError(source, at, seg, "must be a mapping", "e.g. {rotate: 20}")
         for key, val in seg.items():
             if key not in KNOWN:
-                raise ConfigError(source, f"{where}.{key}", val, "unknown transform",
+                raise ConfigError(source, f"{at}.{key}", val, "unknown transform",
                                   f"use one of {sorted(KNOWN)}")
-            if key == "classes":
-                if not (isinstance(val, list) and val and all(isinstance(v, int) for v in val)):
-                    raise ConfigError(source, f"{where}.classes", val,
-                                      "must be a non-empty list of labels", "e.g. [0, 1, 2]")
-            elif key == "shift":
-                if not (isinstance(val, list) and len(val) == 2):
-                    raise ConfigError(source, f"{where}.shift", val, "must be [dy, dx]",
-                                      "e.g. [1, -1]")
-            elif isinstance(val, bool) or not isinstance(val, (int, float)):
-                raise ConfigError(source, f"{where}.{key}", val, "must be a number",
-                                  "write a number")
-            elif key in ("scale", "contrast") and val <= 0:
-                raise ConfigError(source, f"{where}.{key}", val, "must be > 0",
-                                  "use a positive factor")
-            elif key == "noise" and val < 0:
-                raise ConfigError(source, f"{where}.noise", val, "must be ≥ 0",
-                                  "use a non-negative std")
+            check_value(source, f"{at}.{key}", val, _SPECS[key])
+            if key == "shift" and len(val) != 2:
+                raise ConfigError(source, f"{at}.shift", val, "must be [dy, dx]",
+                                  "e.g. [1, -1]")
+    return segments

@@ -192,7 +192,7 @@ def test_reset_clears_state():
     ({"mode": "exact"}, "mode must be"),
     ({"mode": "unbiased"}, "pass rng="),
     ({"kappa_th": 0.0}, "kappa_th must be > 0"),
-    ({"kappa_th": float("nan")}, "kappa_th must be > 0"),
+    ({"kappa_th": float("nan")}, "kappa_th must be a number, got NaN"),
 ])
 def test_bad_constructor_arguments(kwargs, match):
     args = {"n_out": 5, "n_in": 7, "rank": 2} | kwargs

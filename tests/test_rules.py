@@ -166,11 +166,11 @@ def test_counts_and_unbiased_mode_are_deterministic_for_a_seed():
 
 @pytest.mark.parametrize(("name", "params", "match"), [
     ("adam", {"lr": 0.1}, "unknown update rule 'adam'"),
-    ("sgd", {"lr": -1.0}, "lr must be a positive finite number"),
-    ("sgd", {"lr": math.nan}, "lr must be a positive finite number"),
+    ("sgd", {"lr": -1.0}, "lr must be > 0.0"),
+    ("sgd", {"lr": math.nan}, "lr must be a number, got NaN"),
     ("minibatch", {"lr": 0.1, "batch": 0}, "batch must be an integer ≥ 1"),
     ("lrt", {"lr": 0.1, "batch": 10, "rank": 7}, "rank must be in 1..min"),
-    ("lrt", {"lr": 0.1, "batch": 10, "rho_min": 2.0}, "rho_min must be in"),
+    ("lrt", {"lr": 0.1, "batch": 10, "rho_min": 2.0}, "rho_min must be ≤ 1.0"),
 ])
 def test_bad_rule_parameters(name, params, match):
     with pytest.raises(ValueError, match=match):

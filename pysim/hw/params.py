@@ -9,7 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config import ConfigError, from_mapping, load_yaml, resolve_preset, spec
+from ..config import (
+    NAME_PATTERN,
+    ConfigError,
+    from_mapping,
+    load_yaml,
+    resolve_preset,
+    section,
+    spec,
+)
 
 
 @dataclass(frozen=True)
@@ -34,17 +42,17 @@ class ArchParams:
     def q(self) -> int:
         return self.rank + 1
 
-    def validate(self, source: str) -> None:
+    def validate(self, source: str, prefix: str = "arch.") -> None:
         if self.rank > min(self.n_in, self.n_out):
-            raise ConfigError(source, "arch.rank", self.rank,
+            raise ConfigError(source, f"{prefix}rank", self.rank,
                               f"must be ≤ min(n_in, n_out) = {min(self.n_in, self.n_out)}",
                               "lower rank or enlarge the layer")
         if self.wc_bits < self.f_bits + 2:
-            raise ConfigError(source, "arch.wc_bits", self.wc_bits,
+            raise ConfigError(source, f"{prefix}wc_bits", self.wc_bits,
                               f"must be ≥ f_bits + 2 = {self.f_bits + 2} (core precision "
                               "below the factors' loses accuracy)", "raise wc_bits")
         if self.f_bits + self.gw_bits + 16 + self.rank.bit_length() > 62:
-            raise ConfigError(source, "arch.gw_bits", self.gw_bits,
+            raise ConfigError(source, f"{prefix}gw_bits", self.gw_bits,
                               "commit accumulator would exceed 62 bits", "lower gw_bits or f_bits")
 
 
@@ -63,7 +71,7 @@ class EnergyParams:
 
 @dataclass(frozen=True)
 class AccelConfig:
-    name: str = spec(kind=str, default="accel")
+    name: str = spec(kind=str, default="accel", pattern=NAME_PATTERN)
     description: str = spec(kind=str, default="")
     arch: ArchParams = field(default_factory=ArchParams)
     energy: EnergyParams = field(default_factory=EnergyParams)
@@ -81,11 +89,12 @@ def accel_from_mapping(data, source: str = "<mapping>") -> AccelConfig:
                           "write 'name:', 'arch:' and 'energy:' sections")
     known = {"name", "description", "arch", "energy"}
     for key in data:
-        if key not in known:
+        if not isinstance(key, str) or key not in known:
             raise ConfigError(source, str(key), data[key], "unknown field",
                               f"known fields: {sorted(known)}")
     top = {k: data[k] for k in ("name", "description") if k in data}
     base = from_mapping(AccelConfig, top, source)
-    arch = from_mapping(ArchParams, data.get("arch", {}) or {}, source, "arch.")
-    energy = from_mapping(EnergyParams, data.get("energy", {}) or {}, source, "energy.")
+    arch = from_mapping(ArchParams, section(data.get("arch"), source, "arch"), source, "arch.")
+    energy = from_mapping(EnergyParams, section(data.get("energy"), source, "energy"), source,
+                          "energy.")
     return AccelConfig(base.name, base.description, arch, energy)
