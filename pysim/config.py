@@ -244,11 +244,15 @@ def _read_config_text(path: Path) -> str:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
         raise refuse(f"cannot be read ({exc.strerror})", "check the path") from exc
-    with os.fdopen(fd, "rb") as fh:
+    try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise refuse("is not a regular file (a directory, FIFO or device)",
                          "point to a .yaml file")
-        raw = fh.read(MAX_CONFIG_BYTES + 1)
+        raw = b""
+        while len(raw) <= MAX_CONFIG_BYTES and (chunk := os.read(fd, 1 << 16)):
+            raw += chunk
+    finally:
+        os.close(fd)
     if len(raw) > MAX_CONFIG_BYTES:
         raise refuse(f"is larger than {MAX_CONFIG_BYTES} bytes",
                      "point to a config file, not to data")

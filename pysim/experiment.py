@@ -28,6 +28,7 @@ import json
 import math
 import os
 import pickle
+import re
 import sys
 import tempfile
 import time
@@ -39,6 +40,7 @@ from threadpoolctl import threadpool_limits
 
 from . import data as data_mod
 from .config import (
+    NAME_FIX,
     NAME_PATTERN,
     ConfigError,
     check_value,
@@ -456,6 +458,8 @@ def _cached_pretrain(cfg: ExperimentCfg, seed: int, splits, device, cache: Path)
 def job_id(cfg: ExperimentCfg, method: Method, seed: int, lr: float, samples: int) -> str:
     """Names a job's files; the hash covers everything its result depends on, so a changed
     config never picks up a stale result or checkpoint."""
+    if not re.fullmatch(NAME_PATTERN, method.name):  # it becomes a file name
+        raise ValueError(f"method name {method.name!r} is not a safe file name: {NAME_FIX}")
     accel = dataclasses.asdict(AccelConfig.load(cfg.accel)) if method.cfg.hw else cfg.accel
     parts = [RESULT_VERSION, cfg.network, cfg.device, cfg.bits, accel, dataclasses.asdict(cfg.data),
              dataclasses.asdict(cfg.stream), dataclasses.asdict(cfg.pretrain),

@@ -21,12 +21,13 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..config import from_mapping
 from ..nvm import Crossbar, WriteReport
 from ..rules import UpdateRule
 from . import driver as d
 from .accel import Accelerator
 from .isa import Err, Op, Reg, Stat
-from .params import AccelConfig
+from .params import AccelConfig, ArchParams
 
 
 def lr_registers(lr_levels: float) -> tuple[int, int]:
@@ -52,8 +53,11 @@ class HwLRT(UpdateRule):
         super().__init__(crossbar, lr)
         n_out, n_in = crossbar.shape
         # The accelerator takes the layer's shape, the rank and the device's level width.
-        arch = dataclasses.replace(accel.arch, n_out=n_out, n_in=n_in, rank=rank,
-                                   w_bits=crossbar.device.bits)
+        # Checked as a config would be: the layer, rank or weight width may be beyond
+        # what the accelerator builds, and the model must not run outside its spec.
+        arch = from_mapping(ArchParams, dataclasses.asdict(accel.arch) | {
+            "n_out": n_out, "n_in": n_in, "rank": rank, "w_bits": crossbar.device.bits},
+            f"HwLRT on a {n_out}×{n_in} layer", "arch.")
         self.model = Accelerator(AccelConfig(accel.name, accel.description, arch, accel.energy))
         # With an external executor (the RTL through cocotb) every command also runs on
         # the model, and any difference in any response word stops the run.
