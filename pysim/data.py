@@ -8,6 +8,8 @@ Splits into offline-train / online / test pools are seeded and stratified-free
 from __future__ import annotations
 
 import gzip
+import os
+import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,15 +54,33 @@ def load_digits() -> Dataset:
     return Dataset(d.images.astype(float) / 16.0, d.target.astype(np.int64), "digits")
 
 
+MAX_IDX_BYTES = 1 << 31  # MNIST's largest file is 47 MB; a cap stops /dev/zero or a gzip bomb
+
+
+def _read_capped(path: Path) -> bytes:
+    """A regular file's bytes (``.gz``: decompressed), at most MAX_IDX_BYTES."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO would wait for a writer
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read IDX file ({exc.strerror})") from exc
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError(f"{path}: not a regular file (a directory, FIFO or device); "
+                             "point to an IDX file")
+        try:
+            raw = (gzip.GzipFile(fileobj=fh) if path.suffix == ".gz" else fh).read(
+                MAX_IDX_BYTES + 1)
+        except (OSError, EOFError) as exc:
+            raise ValueError(f"{path}: cannot read IDX file ({exc})") from exc
+    if len(raw) > MAX_IDX_BYTES:
+        raise ValueError(f"{path}: more than {MAX_IDX_BYTES} bytes; not an IDX data file")
+    return raw
+
+
 def read_idx(path: str | Path) -> np.ndarray:
     """Read an IDX file (raw or ``.gz``) into an array of its declared type and shape."""
     path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rb") as fh:
-            raw = fh.read()
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot read IDX file ({exc})") from exc
+    raw = _read_capped(path)
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
         raise ValueError(f"{path}: not an IDX file (bad magic number)")
     dtype, ndim = raw[2], raw[3]
@@ -83,6 +103,12 @@ def load_mnist(images: str | Path, labels: str | Path) -> Dataset:
     x, y = read_idx(images), read_idx(labels)
     if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
         raise ValueError(f"MNIST files disagree: images {x.shape}, labels {y.shape}")
+    if x.dtype != np.uint8:
+        raise ValueError(f"{images}: MNIST images are unsigned bytes (IDX type 0x08), got "
+                         f"{x.dtype}")
+    if y.dtype.kind not in "iu" or (len(y) and not (y.min() >= 0 and y.max() < 10)):
+        raise ValueError(f"{labels}: MNIST labels are integers 0..9, got {y.dtype} values "
+                         f"{y.min() if len(y) else ''}..{y.max() if len(y) else ''}")
     return Dataset(x.astype(float) / 255.0, y.astype(np.int64), "mnist")
 
 

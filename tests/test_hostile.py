@@ -473,3 +473,49 @@ def test_learning_rates_are_real_positive_finite_numbers(lr, error, match):
 def test_numpy_learning_rates_are_accepted(lr):
     rule = SGD(_xbar(), lr)
     assert rule.lr == float(lr)
+
+
+# --- MNIST files a user points to ----------------------------------------------------------
+def _idx(path: Path, array: np.ndarray, code: int = 0x08) -> Path:
+    import struct
+
+    body = array.astype({0x08: ">u1", 0x0C: ">i4", 0x0D: ">f4"}[code]).tobytes()
+    path.write_bytes(struct.pack(">BBBB", 0, 0, code, array.ndim)
+                     + struct.pack(f">{array.ndim}I", *array.shape) + body)
+    return path
+
+
+def test_idx_files_that_are_devices_or_fifos_are_refused(tmp_path):
+    from pysim.data import read_idx
+
+    link = tmp_path / "zero.idx"
+    link.symlink_to("/dev/zero")
+    with pytest.raises(ValueError, match=r"zero.idx: not a regular file"):
+        read_idx(link)
+    fifo = tmp_path / "fifo.idx"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match=r"fifo.idx: not a regular file"):
+        read_idx(fifo)
+
+
+def test_a_gzip_bomb_idx_is_refused(tmp_path, monkeypatch):
+    import gzip
+
+    from pysim import data
+
+    monkeypatch.setattr(data, "MAX_IDX_BYTES", 1 << 16)
+    bomb = tmp_path / "bomb.gz"
+    bomb.write_bytes(gzip.compress(b"\0\0\x08\x01" + b"\0" * (1 << 20)))
+    with pytest.raises(ValueError, match=r"bomb.gz: more than 65536 bytes"):
+        data.read_idx(bomb)
+
+
+def test_mnist_labels_and_images_outside_their_range_are_refused(tmp_path):
+    from pysim.data import load_mnist
+
+    imgs = _idx(tmp_path / "img", np.zeros((3, 4, 4)))
+    with pytest.raises(ValueError, match=r"lab: MNIST labels are integers 0..9"):
+        load_mnist(imgs, _idx(tmp_path / "lab", np.array([1, 12, 3]), 0x0C))
+    with pytest.raises(ValueError, match=r"fimg: MNIST images are unsigned bytes"):
+        load_mnist(_idx(tmp_path / "fimg", np.full((3, 4, 4), np.nan), 0x0D),
+                   _idx(tmp_path / "ok", np.array([1, 2, 3])))
