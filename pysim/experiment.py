@@ -119,9 +119,14 @@ class QuantCfg:
                           doc="activation clip range; step act_max/128")
     grad_max: float = spec(kind=float, lo=0.0, lo_open=True, default=1.0,
                            doc="back-propagated gradient clip range; step grad_max/128")
+    weight_scale: float = spec(kind=float, lo=0.0, lo_open=True, hi=1024.0, default=1.0,
+                               doc="factor on each layer's alpha (the seed's "
+                                   "2**floor(log2 √(6/fan_in))): a coarser weight grid, "
+                                   "fewer cells at the range ends")
 
-    def make(self) -> Quant:
-        return Quant(act_max=self.act_max, grad_max=self.grad_max)
+    def make(self, enabled: bool = True) -> Quant:
+        return Quant(enabled=enabled, act_max=self.act_max, grad_max=self.grad_max,
+                     weight_scale=self.weight_scale)
 
 
 @dataclass(frozen=True)
@@ -408,7 +413,7 @@ def pretrain(cfg: ExperimentCfg, seed: int, splits: data_mod.Splits,
     """Float per-sample SGD, then ``qat_epochs`` at a fifth of the rate with weights
     fake-quantised to the device and activations/gradients on their 8-bit grids."""
     rng = np.random.default_rng([seed, 2])
-    net = build(cfg.network, rng, Quant(enabled=False), splits.train.images.shape[1:])
+    net = build(cfg.network, rng, cfg.quant.make(enabled=False), splits.train.images.shape[1:])
     from .nvm import Crossbar
 
     p = cfg.pretrain
@@ -771,13 +776,21 @@ class Job:
                       for xb, b in zip(self.xbars, self.base_counts, strict=True)]
             pixel = [np.zeros(1, np.int64) if r is None else self._of_lane(r.pixel_writes, i)
                      for r in self.rules]
+            saturated = sum(np.count_nonzero(self._saturated(xb, i)) for xb in self.xbars)
             points.append({"t": self.t, "ema_acc": lane.ema / corr,
+                           "saturated_fraction": saturated / sum(
+                               xb.shape[0] * xb.shape[1] for xb in self.xbars),
                            "test_acc": float(np.mean(h)),
                            "max_writes": int(max(c.max() for c in counts)),
                            "total_writes": int(sum(c.sum() for c in counts)),
                            "max_pixel_writes": int(max(p.max() for p in pixel)),
                            "total_pixel_writes": int(sum(p.sum() for p in pixel))})
         return points
+
+    def _saturated(self, xb, i: int) -> np.ndarray:
+        """Lane ``i``'s cells of crossbar ``xb`` at the lowest or highest level."""
+        codes = self._of_lane(xb.codes(), i)
+        return (codes == xb.k_min) | (codes == xb.k_max)
 
     def _of_lane(self, a: np.ndarray, i: int) -> np.ndarray:
         """Lane ``i``'s part of a per-cell array (the array itself for a single job)."""
@@ -806,6 +819,7 @@ class Job:
                 "samples": self.t, "curve": lane.curve, "final_ema_acc": last["ema_acc"],
                 "mean_online_acc": lane.correct / self.t,
                 "final_test_acc": last["test_acc"], "max_writes": last["max_writes"],
+                "saturated_fraction": last["saturated_fraction"],
                 "total_writes": last["total_writes"],
                 "max_pixel_writes": last["max_pixel_writes"],
                 "total_pixel_writes": last["total_pixel_writes"], "aux_words": aux,

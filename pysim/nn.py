@@ -38,6 +38,9 @@ class Quant:
     grad_max: float = 1.0
     bias_max: float = 8.0
     bias_bits: int = 16
+    # Multiplies each affine layer's alpha (the seed's 2**floor(log2 √(6/fan_in))): the
+    # weight grid's coarseness, fixed when a layer is built (the weight-grid sweep).
+    weight_scale: float = 1.0
 
     @property
     def act_step(self) -> float:
@@ -113,7 +116,7 @@ class _Affine(Layer):
     def __init__(self, n_out: int, n_in: int, rng: np.random.Generator, quant: Quant,
                  fan_in: int, max_norm_bias: bool = True):
         # Seed: alpha = 2**floor(log2(sqrt(3·2/fan_in))), weights uniform in [-1, 1].
-        self.alpha = 2.0 ** math.floor(math.log2(math.sqrt(6.0 / fan_in)))
+        self.alpha = quant.weight_scale * 2.0 ** math.floor(math.log2(math.sqrt(6.0 / fan_in)))
         limit = math.sqrt(6.0 / fan_in) / self.alpha
         self.store = WeightStore(rng.uniform(-limit, limit, (n_out, n_in)))
         self.b = np.zeros(n_out)

@@ -14,6 +14,10 @@ def fmt_life(v) -> str:
     return "∞" if v is None else (f"{v:.3g}" if v < 1e6 else f"{v:.1e}")
 
 
+# Marks a weight rule whose tuned runs never changed a level (not a result of the rule).
+DEGENERATE = " (degenerate: never wrote)"
+
+
 def mean_std(stat: dict | None) -> str:
     """``mean ± std`` of an aggregated statistic (3 decimals), "–" when absent."""
     return "–" if stat is None else f"{stat['mean']:.3f} ± {stat['std']:.3f}"
@@ -31,7 +35,8 @@ def markdown_table(summary: dict) -> str:
         e = r["energy_pj_per_sample"]
         lr = "-" if r["rule"] == "none" else f"{r['lr']:g}"
         lines.append(
-            f"| {r['method']} | {lr} | {mean_std(r['ema_acc'])} | {mean_std(r.get('mean_acc'))}"
+            f"| {r['method']}{DEGENERATE if r.get('degenerate') else ''} | {lr} "
+            f"| {mean_std(r['ema_acc'])} | {mean_std(r.get('mean_acc'))}"
             f" | {mean_std(r['test_acc'])}"
             f" | {r['max_writes']['mean']:.0f} | {r['total_writes']['mean']:.0f}"
             f" | {r['max_pixel_writes']['mean']:.0f} | {r['aux_words']}"

@@ -220,8 +220,13 @@ def aggregate(cfg: ExperimentCfg, methods: list[Method], lrs: dict, results: lis
         energy = {k: float(np.mean([r["energy_pj_per_sample"][k] for r in rs]))
                   for k in ("mac", "sram", "nvm")}
         life = [r["lifetime_years"] for r in rs]
+        # A weight rule whose tuned runs never change a level did not adapt: its accuracy
+        # is inference-only's under another name, not a result of the rule.
+        degenerate = m.cfg.rule not in ("none", "bias") and all(
+            r["total_writes"] == 0 for r in rs)
         rows.append({"method": m.name, "rule": m.cfg.rule, "max_norm": m.max_norm,
-                     "lr": lrs[m.name], "grid": list(m.grid),
+                     "lr": lrs[m.name], "grid": list(m.grid), "degenerate": degenerate,
+                     "saturated_fraction": stat("saturated_fraction"),
                      "ema_acc": stat("final_ema_acc"), "mean_acc": stat("mean_online_acc"),
                      "test_acc": stat("final_test_acc"),
                      "max_writes": stat("max_writes"), "total_writes": stat("total_writes"),

@@ -33,7 +33,7 @@ def _row(summary: dict, name: str) -> dict | None:
 
 def best(summary: dict, rule: str) -> dict | None:
     """The most accurate row of a rule (its variants: max-norm, rounding, rank...)."""
-    cands = [r for r in summary["rows"] if r["rule"] == rule]
+    cands = [r for r in summary["rows"] if r["rule"] == rule and not r.get("degenerate")]
     return max(cands, key=lambda r: r["ema_acc"]["mean"]) if cands else None
 
 
