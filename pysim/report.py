@@ -18,6 +18,21 @@ def fmt_life(v) -> str:
 DEGENERATE = " (degenerate: never wrote)"
 
 
+def _row(summary: dict, name: str) -> dict | None:
+    return next((r for r in summary["rows"] if r["method"] == name), None)
+
+
+def best(summary: dict, rule: str) -> dict | None:
+    """The most accurate row of a rule (its variants: max-norm, rounding, rank...), not
+    counting degenerate tunings (never wrote)."""
+    cands = [r for r in summary["rows"] if r["rule"] == rule and not r.get("degenerate")]
+    return max(cands, key=lambda r: r["ema_acc"]["mean"]) if cands else None
+
+
+def acc(row: dict) -> float:
+    return row["ema_acc"]["mean"]
+
+
 def mean_std(stat: dict | None) -> str:
     """``mean ± std`` of an aggregated statistic (3 decimals), "–" when absent."""
     return "–" if stat is None else f"{stat['mean']:.3f} ± {stat['std']:.3f}"

@@ -19,26 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
+from . import findings
 from .experiment import ExperimentCfg, expand_methods
-from .report import markdown_table, mean_std, write_report
+from .report import _row, acc, best, markdown_table, mean_std, write_report
 from .study import run_studies
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs" / "experiments"
-
-
-def _row(summary: dict, name: str) -> dict | None:
-    return next((r for r in summary["rows"] if r["method"] == name), None)
-
-
-def best(summary: dict, rule: str) -> dict | None:
-    """The most accurate row of a rule (its variants: max-norm, rounding, rank...)."""
-    cands = [r for r in summary["rows"] if r["rule"] == rule and not r.get("degenerate")]
-    return max(cands, key=lambda r: r["ema_acc"]["mean"]) if cands else None
-
-
-def acc(row: dict) -> float:
-    return row["ema_acc"]["mean"]
 
 
 def derived(summary: dict) -> list[str]:
@@ -66,6 +53,8 @@ def derived(summary: dict) -> list[str]:
 
 def _acc(summary: dict, method: str) -> str:
     r = _row(summary, method)
+    if r is not None and r.get("degenerate"):
+        return "degenerate (never wrote)"
     return mean_std(None if r is None else r["ema_acc"])
 
 
@@ -354,6 +343,7 @@ def results_page(done: dict[str, dict], out: Path, docs: Path) -> str:
     parts += beyond_table(done)
     parts += conv_interval_table(done)
     parts += sweep_tables(done)
+    parts += findings.sections(done, out, img)
     for name, summary in done.items():
         parts.append(markdown_table(summary))
         parts.append("\n".join(derived(summary)) + "\n")
