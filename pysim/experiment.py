@@ -187,6 +187,9 @@ class MethodCfg:
                                   doc="sgd, minibatch, lrt: round ΔW to levels stochastically")
     write_threshold: int = spec(kind=int, lo=1, hi=1 << 16, default=1,
                                 doc="lrt: write a cell only if its step is ≥ this many levels")
+    error_feedback: int = spec(kind=int, lo=0, hi=64, default=0,
+                               doc="lrt: rank of the write residual carried to the next "
+                                   "commit (0: off; beyond the seed)")
     train_layers: str = spec(kind=str, choices=("all", "last"), default="all",
                              doc="weights adapted: every layer, or the classifier only")
 
@@ -195,6 +198,10 @@ class MethodCfg:
             raise ConfigError(source, f"{prefix}hw", True,
                               f"the accelerator runs LRT only, not rule {self.rule!r}",
                               "use hw: true with rule lrt, or drop it")
+        if self.error_feedback and (self.rule != "lrt" or self.hw):
+            raise ConfigError(source, f"{prefix}error_feedback", self.error_feedback,
+                              "only the float LRT rule carries its write residual",
+                              "use it with rule lrt (hw: false), or drop it")
         if self.write_threshold > 1 and (self.rule != "lrt" or self.hw):
             raise ConfigError(source, f"{prefix}write_threshold", self.write_threshold,
                               "only the float LRT rule has a per-cell write threshold",
@@ -290,6 +297,10 @@ def _check_across(cfg: ExperimentCfg, source: str) -> None:
                               f"exceeds the smallest layer it adapts ({most}; layers "
                               f"{[tuple(s) for s in trained]} of the {cfg.network})",
                               f"use rank ≤ {most}, or clip_rank: true to cut it per layer")
+        if m.rule == "lrt" and m.error_feedback > (most := min(min(s) for s in trained)):
+            raise ConfigError(source, f"methods[{i}].error_feedback", m.error_feedback,
+                              f"exceeds the smallest layer it adapts ({most})",
+                              f"use error_feedback ≤ {most}")
         if m.hw:
             _check_hw(source, i, m, accel, bits, shapes[-1])
 
@@ -550,7 +561,8 @@ def make_rules(method: Method | list[Method], lr, net: Network, xbars, rng, acce
         else:
             rank = min(m.rank, *xb.shape) if m.clip_rank else m.rank
             rules.append(LRT(xb, lr, batch, rank, mode, signs, m.kappa_th, m.rho_min,
-                             max_norm, stochastic_round=sr, write_threshold=m.write_threshold))
+                             max_norm, stochastic_round=sr, write_threshold=m.write_threshold,
+                             error_feedback=m.error_feedback))
     return rules
 
 

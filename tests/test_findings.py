@@ -131,3 +131,21 @@ def test_tracing_a_job_changes_nothing_it_computes(tmp_path):
     codes = job.xbars[-1].codes()
     assert tr.mean_level[-1] == float(codes.mean())
     assert sum(tr.up) + sum(tr.down) > 0
+
+
+def test_gap_section_judges_each_variant_and_reports_the_front_when_none_wins():
+    def gap_study(name, ef_acc):
+        s = mlp(name, lrt=0.87, sgd=0.925, sgd_writes=12000, lrt_writes=190)
+        s["rows"].append(row("lrt-ef1-maxnorm", "lrt", ef_acc, 200, aux=900))
+        return s
+
+    done = {n: gap_study(n, 0.92) for n in findings.GAP_STUDIES}
+    text = "\n".join(findings.gap_section(done))
+    assert "| mlp_rotation_beyond | lrt-ef1-maxnorm | 0.920 ± 0.000 | -0.5 pt | 60.0× | " \
+           "0.190 | yes |" in text
+    assert "Meets the target in every study: lrt-ef1-maxnorm." in text
+    done["mlp_seed_drift_beyond"] = gap_study("mlp_seed_drift_beyond", 0.90)
+    text = "\n".join(findings.gap_section(done))
+    assert "No variant meets all three targets in every study" in text
+    assert "mlp_seed_drift_beyond: at ≥ 20× fewer writes the best is lrt-ef1-maxnorm " \
+           "(-2.5 pt)" in text

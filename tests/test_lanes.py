@@ -82,7 +82,8 @@ def test_lane_crossbar_writes_and_drifts_like_its_single_crossbars():
 
 @pytest.mark.parametrize("kind", ["sgd", "sgd-sr-maxnorm", "minibatch-sr-maxnorm",
                                   "minibatch", "mixed-maxnorm", "lrt-unbiased-maxnorm",
-                                  "lrt-biased-sr", "lrt-unbiased-threshold"])
+                                  "lrt-biased-sr", "lrt-unbiased-threshold",
+                                  "lrt-biased-threshold-feedback-maxnorm"])
 def test_lane_rules_equal_single_rules(kind):
     print(f"seed {SEED}")
     dev = noisy_device(bits=6, endurance=1e9)
@@ -98,7 +99,8 @@ def test_lane_rules_equal_single_rules(kind):
             # rho_min gates some lanes' commits while others write; discount < 1 decays.
             return LRT(xb, lr, 4, rank=2, mode=kind.split("-")[1], rng=rng, rho_min=0.2,
                        max_norm=norm, discount=0.5, stochastic_round=sr,
-                       write_threshold=2 if "threshold" in kind else 1)
+                       write_threshold=2 if "threshold" in kind else 1,
+                       error_feedback=2 if "feedback" in kind else 0)
         return MixedPrecision(xb, lr, norm)
 
     rngs = [np.random.default_rng([SEED, i, 2]) for i in range(lanes)]

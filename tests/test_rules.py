@@ -240,3 +240,29 @@ def test_lrt_with_stochastic_rounding_refuses_block_drawn_signs():
     with pytest.raises(ValueError, match="SignDraws"):
         LRT(xbar(), lr=0.1, batch=2, mode="unbiased", stochastic_round=True,
             rng=SignDraws(np.random.default_rng(0)))
+
+
+def test_error_feedback_carries_the_fraction_of_a_level_to_the_next_commit():
+    """ΔW of 1.4 and 0.4 levels each commit: rounding alone writes 1 and 0 levels every
+    time; with the residual carried (rank 1 fits a 2×1 residual exactly) five commits
+    write 7 and 2 levels, the sums of the updates."""
+    def run(feedback):
+        xb = Crossbar(load_device_from_mapping({"name": "t", "bits": 8}), (2, 1))
+        lr = 1.0
+        rule = LRT(xb, lr, 1, rank=1, rho_min=0.0, kappa_th=np.inf, error_feedback=feedback)
+        before = xb.codes().copy()
+        for _ in range(5):
+            rule.step(np.array([-1.4, -0.4]) * xb.lsb / lr, np.array([1.0]))
+        return (xb.codes() - before).ravel().tolist(), rule
+
+    plain, _ = run(0)
+    carried, rule = run(1)
+    assert plain == [5, 0]
+    assert carried == [7, 2]
+    assert rule.aux_words == 1 * (2 + 1 + 1) + 1 * (2 + 1 + 1)  # rank-1 LRT + rank-1 residual
+    assert rule.stats.macs > run(0)[1].stats.macs
+
+
+def test_error_feedback_rank_is_checked():
+    with pytest.raises(ValueError, match=r"error_feedback must be a rank 0\.\.2"):
+        LRT(xbar((2, 6)), 0.1, 4, rank=1, error_feedback=3)
