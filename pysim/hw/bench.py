@@ -150,16 +150,18 @@ RTL_SOURCES = ["lrt_unit.v", "gs_unit.v", "core_svd.v", "reduce_ok.v", "rot_unit
 
 def rtl_speed(sim: str, iterations: int = 120) -> dict | None:
     """Simulated cycles per second of the full-system test (accel_top, 16×8, r=2) on ``sim``;
-    None when the simulator is missing. Wall time includes cocotb and the model."""
+    None when the simulator, or the checkout's rtl/ and sim/, is missing. Wall time includes
+    cocotb and the model."""
     import sys
     import xml.etree.ElementTree as ET
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parents[2]
-    sys.path.insert(0, str(root / "sim"))
-    from harness import runner
+    from ..config import checkout_path
 
     try:
+        sys.path.insert(0, str(checkout_path("sim", needed_by="the RTL speed rows")))
+        checkout_path("rtl", needed_by="the RTL speed rows")
+        from harness import runner
+
         runner.simulator(sim)
     except RuntimeError as exc:
         print(f"  {sim}: skipped ({exc})")
