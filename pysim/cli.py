@@ -1,5 +1,6 @@
 """Command line: ``python -m pysim run CONFIG [--out DIR] [--workers N] [--scheduler ADDR]``
-and ``python -m pysim report DIR``."""
+and ``python -m pysim report DIR``. CONFIG is a YAML file or the name of a study in
+``configs/experiments/`` (``python -m pysim run quick``), which an installed wheel ships."""
 
 from __future__ import annotations
 
@@ -7,14 +8,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from .config import ConfigError
+from .config import ConfigError, resolve_preset
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m pysim", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
     run = sub.add_parser("run", help="run a study from a YAML file (resumes if interrupted)")
-    run.add_argument("config", type=Path)
+    run.add_argument("config", type=Path,
+                     help="a study's YAML file, or a name in configs/experiments (quick)")
     run.add_argument("--out", type=Path, help="output folder (default: out/<name>)")
     run.add_argument("--workers", type=int, default=1, help="local worker processes")
     run.add_argument("--scheduler", help="Dask scheduler address (runs the jobs there)")
@@ -27,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
             from .report import write_report
             from .study import run_study
 
-            cfg = ExperimentCfg.load(args.config)
+            cfg = ExperimentCfg.load(resolve_preset(args.config, "experiments"))
             out = args.out or Path("out") / cfg.name
             summary = run_study(cfg, out, max(1, args.workers), args.scheduler)
             print(write_report(summary, out))

@@ -23,7 +23,12 @@ import yaml
 
 T = TypeVar("T")
 
-_CONFIG_ROOT = Path(__file__).resolve().parent.parent / "configs"
+_PACKAGE = Path(__file__).resolve().parent
+# The presets: configs/ at the top of a source checkout (an editable install or
+# PYTHONPATH), where users edit them; pysim/configs/ in an installed wheel, which ships
+# the same files there (pyproject.toml maps configs/ to the package pysim.configs).
+_CONFIG_ROOT = (_PACKAGE / "configs" if (_PACKAGE / "configs").is_dir()
+                else _PACKAGE.parent / "configs")
 
 # A config is a few kB; a cap keeps a mistaken path (a log, an image) from filling memory.
 MAX_CONFIG_BYTES = 1 << 20
@@ -319,6 +324,24 @@ def resolve_preset(name_or_path: str | Path, folder: str) -> Path:
     return path
 
 
+def preset_dir(folder: str) -> Path:
+    """The folder ``configs/<folder>/`` of the presets, in a checkout or an installed wheel."""
+    return _CONFIG_ROOT / folder
+
+
 def preset_names(folder: str) -> list[str]:
     """Names of the presets shipped in ``configs/<folder>/``."""
-    return sorted(p.stem for p in (_CONFIG_ROOT / folder).glob("*.yaml"))
+    return sorted(p.stem for p in preset_dir(folder).glob("*.yaml"))
+
+
+def checkout_path(*parts: str, needed_by: str) -> Path:
+    """``<checkout>/<parts>`` of the source checkout that holds this package: the RTL
+    (``rtl``), the cocotb benches (``sim``) and the docs are not in the wheel. Raises a
+    :class:`RuntimeError` naming ``needed_by`` and the missing folder when it is absent."""
+    path = _PACKAGE.parent.joinpath(*parts)
+    if not path.exists():
+        raise RuntimeError(
+            f"{needed_by} needs {'/'.join(parts)}/ of a pysim source checkout, which an "
+            f"installed wheel does not hold ({path} does not exist); run it from a clone "
+            "of the repository (pip install -e .)")
+    return path

@@ -22,11 +22,11 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from .config import checkout_path, preset_dir
 from .experiment import ExperimentCfg, expand_methods, run_job
 from .hw.params import AccelConfig
 from .report import fmt_life
 
-ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ["lrt_unit.v", "gs_unit.v", "core_svd.v", "reduce_ok.v", "rot_unit.v", "rsqrt.v",
            "commit_unit.v", "mac_array.v", "nvm_crossbar.v"]
 COMPARED = ("curve", "final_ema_acc", "final_test_acc", "max_writes", "total_writes",
@@ -42,7 +42,7 @@ def rtl_params(accel: AccelConfig) -> dict:
 
 def run_rtl(cfg_path: Path, cfg: ExperimentCfg, out: Path, sim: str | None,
             samples: int | None) -> dict:
-    sys.path.insert(0, str(ROOT / "sim"))
+    sys.path.insert(0, str(checkout_path("sim", needed_by="pysim.demo's RTL run")))
     from harness import runner
 
     runner.run("accel_top", rtl_params(AccelConfig.load(cfg.accel)), seed=1, sim=sim,
@@ -118,12 +118,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--samples", type=int, default=None, help="override the stream length")
     args = ap.parse_args(argv)
+    try:  # before minutes of Python work: the RTL column needs the checkout's benches
+        for part in ("rtl", "sim"):
+            checkout_path(part, needed_by="python -m pysim.demo (its RTL column)")
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     args.out.mkdir(parents=True, exist_ok=True)
     report = ["# Demo: on-device adaptation with the classifier layer in RTL", "",
               "Made by `nox -s demo` (`python -m pysim.demo`); configs in `configs/demo/`. "
               "Energy from the `rram` preset and `configs/accel/default.yaml`. The RTL column "
               "ran on Icarus through cocotb; its every response equalled `pysim.hw`'s.", ""]
-    for cfg_path in sorted((ROOT / "configs" / "demo").glob("*.yaml")):
+    for cfg_path in sorted(preset_dir("demo").glob("*.yaml")):
         cfg = ExperimentCfg.load(cfg_path)
         if args.samples:
             cfg = dataclasses.replace(cfg, stream=dataclasses.replace(

@@ -12,9 +12,10 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from .config import preset_dir
 from .report import _row, acc, best
 
-CONFIGS = Path(__file__).resolve().parent.parent / "configs" / "experiments"
+CONFIGS = preset_dir("experiments")
 # The weight-grid sweep: mlp_rotation at each multiple of the seed's alpha.
 WSCALE = (("mlp_wscale_0p5", 0.5), ("mlp_rotation", 1.0), ("mlp_wscale_2", 2.0),
           ("mlp_wscale_4", 4.0))

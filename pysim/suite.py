@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from . import findings
+from .config import checkout_path, preset_dir
 from .experiment import ExperimentCfg, expand_methods
 from .report import _row, acc, best, markdown_table, mean_std, write_report
 from .study import run_studies
 
-ROOT = Path(__file__).resolve().parent.parent
-CONFIGS = ROOT / "configs" / "experiments"
+CONFIGS = preset_dir("experiments")
 
 
 def derived(summary: dict) -> list[str]:
@@ -362,10 +362,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--scheduler", help="Dask scheduler address (runs the jobs there)")
     ap.add_argument("--only", nargs="*", help="study names to run (default: all)")
-    ap.add_argument("--docs", type=Path, default=ROOT / "docs" / "results.md")
+    ap.add_argument("--docs", type=Path,
+                    help="the results page (default: docs/results.md of the checkout)")
     ap.add_argument("--report-only", action="store_true",
                     help="rebuild tables, plots and the page from finished studies")
     args = ap.parse_args(argv)
+    if args.docs is None:
+        try:
+            args.docs = checkout_path("docs", needed_by="python -m pysim.suite") / "results.md"
+        except RuntimeError as exc:
+            print(f"error: {exc}; or pass --docs PATH", file=sys.stderr)
+            return 2
     names = [p.stem for p in sorted(CONFIGS.glob("*.yaml")) if p.stem != "quick"]
     if args.only:
         names = [n for n in names if n in args.only]

@@ -27,8 +27,11 @@ def _unit(n_out: int, n_in: int, **arch) -> tuple[LrtUnit, dict, list[int]]:
     return LrtUnit(ArchParams(n_in=n_in, n_out=n_out, **arch)), regs, [0] * N_STATS
 
 
-def error_curve(n_out: int, n_in: int, widths, checkpoints, seeds=3) -> dict:
-    """Worst-seed errors at each (F, samples): ``vs_float`` = |M_hw - M_float| / |M_float|;
+def error_curve(n_out: int, n_in: int, widths, checkpoints, seeds=3, wc_extra=8,
+                **arch) -> dict:
+    """Worst-seed errors at each (F, samples), core width Wc = F + ``wc_extra`` (at most 26)
+    and other ``arch`` parameters (``sweeps=3``) as given (docs/fixed-point.md uses these):
+    ``vs_float`` = |M_hw - M_float| / |M_float|;
     ``excess`` = (|M_hw - G| - |M_float - G|) / |G|, how much worse than the float LRT
     the hardware approximates the exact sum G (negative: better).
 
@@ -39,7 +42,8 @@ def error_curve(n_out: int, n_in: int, widths, checkpoints, seeds=3) -> dict:
     for f in widths:
         worst = {n: [0.0, -np.inf] for n in checkpoints}
         for seed in range(seeds):
-            u, regs, st = _unit(n_out, n_in, f_bits=f, wc_bits=min(f + 8, 26))
+            u, regs, st = _unit(n_out, n_in, f_bits=f, wc_bits=min(f + wc_extra, 26),
+                                  **arch)
             ref = LowRankAccumulator(n_out, n_in, 4, kappa_th=np.inf)
             rng = np.random.default_rng(seed)
             G = np.zeros((n_out, n_in))
@@ -150,16 +154,18 @@ RTL_SOURCES = ["lrt_unit.v", "gs_unit.v", "core_svd.v", "reduce_ok.v", "rot_unit
 
 def rtl_speed(sim: str, iterations: int = 120) -> dict | None:
     """Simulated cycles per second of the full-system test (accel_top, 16×8, r=2) on ``sim``;
-    None when the simulator is missing. Wall time includes cocotb and the model."""
+    None when the simulator, or the checkout's rtl/ and sim/, is missing. Wall time includes
+    cocotb and the model."""
     import sys
     import xml.etree.ElementTree as ET
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parents[2]
-    sys.path.insert(0, str(root / "sim"))
-    from harness import runner
+    from ..config import checkout_path
 
     try:
+        sys.path.insert(0, str(checkout_path("sim", needed_by="the RTL speed rows")))
+        checkout_path("rtl", needed_by="the RTL speed rows")
+        from harness import runner
+
         runner.simulator(sim)
     except RuntimeError as exc:
         print(f"  {sim}: skipped ({exc})")

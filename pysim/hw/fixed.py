@@ -6,7 +6,7 @@ keep below 2**62 (checked by :func:`check_range`).
 
 Rounding everywhere is **round half to even** on right shifts (``rshift``): it has no
 bias, so rounding errors do not accumulate linearly over thousands of samples (the
-hazard `fixed-point-notes.md` §0.5 measured for round-half-up). In RTL:
+hazard a feasibility study found with round-half-up: docs/fixed-point.md §8). In RTL:
 ``q = a >>> s; g = a[s-1]; st = |a[s-2:0]; q + (g & (st | q[0]))``.
 """
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..config import checkout_path
 from .fixed import RSQ_IDX_W, RSQRT_BASE, RSQRT_SLOPE
 from .isa import Err, Op, Reg, Stat
 
@@ -51,6 +52,11 @@ FILES = {"rsqrt_rom.vh": rsqrt_rom, "accel_defs.vh": accel_defs}
 
 
 def main() -> int:
+    try:
+        checkout_path("rtl", needed_by="python -m pysim.hw.gen_rtl")
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     for name, fn in FILES.items():
         (RTL / name).write_text(fn())
         print(f"wrote rtl/{name}")

@@ -29,6 +29,8 @@ import sys
 import time
 from pathlib import Path
 
+from ..config import checkout_path
+
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ["accel_top.v", "lrt_unit.v", "gs_unit.v", "core_svd.v", "reduce_ok.v",
            "rot_unit.v", "rsqrt.v", "commit_unit.v", "mac_array.v", "nvm_crossbar.v"]
@@ -99,6 +101,7 @@ def synthesize(params: dict, workdir: Path, workers: int = 2) -> tuple[dict, dic
     """
     from concurrent.futures import ThreadPoolExecutor
 
+    checkout_path("rtl", needed_by="the Yosys cell counts")
     workdir.mkdir(parents=True, exist_ok=True)
     rel = Path(*[".."] * len(workdir.resolve().relative_to(ROOT).parts)) / "rtl"
     chparam = " ".join(f"-set {k} {v}" for k, v in params.items())
