@@ -62,8 +62,9 @@ CKPT_MAGIC = "pysim-job-checkpoint-v2"  # v2: Job holds its runs as lanes
 # Part of every job id: bump it when a job's result changes for the same configuration
 # (2: mean online accuracy in results, CGS2 Gram-Schmidt; 3: LRT projects a sample's
 # terms together and its rank reduction rounds differently; 4: samples, drift and a
-# method's own draws come from separate random streams), so old results are not reused.
-RESULT_VERSION = 4
+# method's own draws come from separate random streams; 5: results carry the saturated
+# fraction of cells), so old results are not reused.
+RESULT_VERSION = 5
 DIGITS_IMAGES = 1797  # scikit-learn's digits
 IMAGE_SHAPES = {"digits": (8, 8), "mnist": (28, 28)}
 N_CLASSES = 10  # both data sets' labels are 0..9
