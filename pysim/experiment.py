@@ -63,8 +63,9 @@ CKPT_MAGIC = "pysim-job-checkpoint-v2"  # v2: Job holds its runs as lanes
 # (2: mean online accuracy in results, CGS2 Gram-Schmidt; 3: LRT projects a sample's
 # terms together and its rank reduction rounds differently; 4: samples, drift and a
 # method's own draws come from separate random streams; 5: results carry the saturated
-# fraction of cells), so old results are not reused.
-RESULT_VERSION = 5
+# fraction of cells; 6: unbiased LRT's core SVD with canonical signs and tied groups),
+# so old results are not reused.
+RESULT_VERSION = 6
 DIGITS_IMAGES = 1797  # scikit-learn's digits
 IMAGE_SHAPES = {"digits": (8, 8), "mnist": (28, 28)}
 N_CLASSES = 10  # both data sets' labels are 0..9

@@ -34,6 +34,12 @@ from .checks import real_array, real_scalar
 _DGKS = 1.0 / math.sqrt(2.0)
 _EPS_RES = 1e-12  # residual/|v| below this after the re-pass counts as zero
 _WINDOW = 64  # most rows projected together (a conv layer's pixel terms of one sample)
+# Singular values of the core closer than this (relative to the largest) are one tied
+# group (see _canonical_ties); exact ties from the unbiased reduction differ by ulps.
+TIE_TOL = 1e-9
+# Relative slack of the reduction's "every mixing weight ≤ 1" test, which holds with
+# equality on a tied tail and must not flip on the last bit of a sum.
+_MIX_TOL = 1e-12
 
 
 def _check_vector(v, n: int, name: str) -> np.ndarray:
@@ -120,7 +126,7 @@ def reduce_rank(sigma: np.ndarray, mode: str, signs: np.ndarray | None = None
     # always qualifies (sigma_r ≥ 0). Scalar Python: q is rank + 1, a handful of values.
     sig = sigma.tolist()
     tail = list(itertools.accumulate(reversed(sig)))[::-1]  # tail[m] = sum_{j>=m} sigma_j
-    m = next((i for i in range(r) if (r - i) * sig[i] <= tail[i]), r - 1)
+    m = next((i for i in range(r) if (r - i) * sig[i] <= tail[i] * (1.0 + _MIX_TOL)), r - 1)
     k = r - m
     s1 = tail[m]
     x0 = np.sqrt(np.maximum(1.0 - sigma[m:] * (k / s1), 0.0))
@@ -140,6 +146,56 @@ def reduce_rank(sigma: np.ndarray, mode: str, signs: np.ndarray | None = None
     sigma_r = sigma[:r].copy()
     sigma_r[m:] = s1 / k
     return M, sigma_r
+
+
+def _canonical_ties(u: np.ndarray, s: np.ndarray, vt: np.ndarray, ref: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The core's SVD with canonical signs, and a canonical basis in every group of tied
+    singular values, so that the unbiased reduction's realisation is a continuous
+    function of its input (an ulp in, an ulp-sized change out; tested).
+
+    Within a group G of equal values σ the singular vectors are not defined: any
+    ``U_G Q, V_G Q`` with Q orthogonal is an SVD too, and LAPACK picks one that the last
+    bit of the input decides. The unbiased reduction then mixes *those* vectors with
+    random signs, so an ulp (another BLAS kernel, another summation order) becomes a
+    different trajectory. Here Q is the orthogonal polar factor of ``U_Gᵀ·ref_G`` (``ref``
+    a fixed generic q×q matrix): ``U_G Q`` is the basis of span(U_G) nearest ``ref_G``,
+    a function of the subspace alone, so it moves by ulps when the input does. Rotating
+    V_G by the same Q and setting the group's values to their mean (they differ by less
+    than TIE_TOL·σ₁) leaves ``U diag(s) Vᵀ`` unchanged to that tolerance, and the
+    reduction's expectation with it.
+    """
+    if s[0] <= 0.0:
+        return u, s, vt
+    # Each pair (u_i, v_i) is defined up to a common sign, which LAPACK also leaves to
+    # the last bits; the reduction's random signs act on rows of the mixing matrix, so a
+    # flipped pair is another realisation. Convention: u_iᵀ·ref_i > 0.
+    for i, d in enumerate((u * ref).sum(axis=0).tolist()):
+        if d < 0.0:
+            u[:, i] *= -1.0
+            vt[i] *= -1.0
+    # Scalar Python: q is rank + 1, a handful of values.
+    sl = s.tolist()
+    tol = TIE_TOL * sl[0]
+    tied = [a - b <= tol for a, b in itertools.pairwise(sl)]
+    if not any(tied):
+        return u, s, vt
+    i, q = 0, len(sl)
+    while i < q - 1:
+        if not tied[i]:
+            i += 1
+            continue
+        j = i
+        while j < q - 1 and tied[j]:
+            j += 1
+        g = slice(i, j + 1)
+        w, _, zt = _svd(u[:, g].T @ ref[:, g])
+        rot = w @ zt
+        u[:, g] = u[:, g] @ rot
+        vt[g, :] = rot.T @ vt[g, :]
+        s[g] = sum(sl[i:j + 1]) / (j + 1 - i)
+        i = j + 1
+    return u, s, vt
 
 
 class SignDraws:
@@ -216,6 +272,9 @@ class LowRankAccumulator:
                                allow_inf=True)  # np.inf disables the skip
         self.n_out, self.n_in, self.rank = int(n_out), int(n_in), int(rank)
         self.mode, self.rng, self.kappa_th = mode, rng, kappa_th
+        # The fixed generic reference of _canonical_ties (its own seed: drawing it from
+        # rng would move the signs).
+        self._tie_ref = np.random.default_rng(0x7E5).standard_normal((rank + 1, rank + 1))
         self.reset()
 
     def reset(self) -> None:
@@ -343,6 +402,9 @@ class LowRankAccumulator:
         uc, sc, vct = _svd(core)
         signs = None
         if self.mode == "unbiased":
+            # Only the unbiased reduction makes ties (its equal tail values); biased
+            # LRT's cores have distinct values and keep LAPACK's vectors.
+            uc, sc, vct = _canonical_ties(uc, sc, vct, self._tie_ref)
             signs = _signs(self.rng, r + 1)
         mix, self._s = reduce_rank(sc, self.mode, signs)
         # A zero residual leaves a zero row: its direction carries no weight anyway.
