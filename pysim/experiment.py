@@ -12,9 +12,11 @@ not among the reported seeds; the mean, not the final EMA, whose ~100-sample win
 makes one short run a coin toss between neighbouring rates).
 
 Jobs are pure functions of (config, method, seed, lr, samples): each writes its result
-to ``<out>/jobs/<job>.json`` and checkpoints its whole state to ``<out>/ckpt/<job>.pkl``
+to ``<out>/jobs/<job>.json`` and checkpoints its whole state to ``<out>/ckpt/<job>.npz``
 every ``eval_every`` samples (write to a temporary file, then rename), so a killed run
-resumes to exactly the result an uninterrupted one gives. Jobs that start together (a
+resumes to exactly the result an uninterrupted one gives. Stored state is never a pickle
+and carries its hash (:mod:`pysim.store`): a damaged checkpoint, pretrained network or
+job result is set aside and computed again. Jobs that start together (a
 final run's seeds, a tuning run's learning rates, of the methods of one :func:`lane_key`)
 run as lanes of one :class:`Job` (:func:`run_lanes`): one network and rule call per sample
 for all of them, each lane's result bit for bit its single job's, written to its own file.
@@ -26,11 +28,8 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
-import pickle
 import re
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,9 +55,18 @@ from .nn import Network, Quant, build
 from .nvm import DeviceConfig
 from .rules import LRT, SGD, MiniBatchSGD, MixedPrecision, UpdateRule
 from .scenarios import transform, validate_segments
+from .store import (
+    DamagedStateError,
+    atomic_write,
+    load_state,
+    read_json,
+    save_state,
+    set_aside,
+    write_json,
+)
 
 RULE_NAMES = ("none", "bias", "sgd", "minibatch", "mixed", "lrt")
-CKPT_MAGIC = "pysim-job-checkpoint-v2"  # v2: Job holds its runs as lanes
+CKPT_MAGIC = "pysim-job-checkpoint-v3"  # v3: a pysim.store state file, not a pickle
 # Part of every job id: bump it when a job's result changes for the same configuration
 # (2: mean online accuracy in results, CGS2 Gram-Schmidt; 3: LRT projects a sample's
 # terms together and its rank reduction rounds differently; 4: samples, drift and a
@@ -386,20 +394,6 @@ def tuning_cfg(cfg: ExperimentCfg) -> ExperimentCfg:
                                stream=dataclasses.replace(st, eval_every=eval_every))
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def load_splits(cfg: ExperimentCfg, seed: int) -> data_mod.Splits:
     d = cfg.data
     if d.dataset == "digits":
@@ -464,12 +458,14 @@ def _cached_pretrain(cfg: ExperimentCfg, seed: int, splits, device, cache: Path)
     name hashes everything pretraining depends on, so studies can share the folder)."""
     key = _digest([cfg.network, dataclasses.asdict(cfg.data), dataclasses.asdict(cfg.pretrain),
                    dataclasses.asdict(cfg.quant), cfg.device, cfg.bits, seed])[:12]
-    path = cache / f"{cfg.network}-{key}.pkl"
+    path = cache / f"{cfg.network}-{key}.npz"
     if path.exists():
-        with open(path, "rb") as fh:
-            return pickle.load(fh)
+        try:
+            return load_state(path, "pretrained-network")
+        except DamagedStateError as exc:
+            set_aside(path, exc)
     net = pretrain(cfg, seed, splits, device)
-    _atomic_write(path, pickle.dumps(net))
+    save_state(path, net, "pretrained-network")
     return net
 
 
@@ -612,7 +608,8 @@ class Lane:
 class Job:
     """The complete state of a run: one (method, seed, lr), or several in lockstep
     (:meth:`lanes`: one network and rule call per sample for all of them, each lane's
-    numbers bit-equal to its own single job's); pickled as its checkpoint."""
+    numbers bit-equal to its own single job's); stored as its checkpoint
+    (:func:`pysim.store.save_state`)."""
 
     def __init__(self, cfg: ExperimentCfg, method: Method, seed: int, lr: float, samples: int,
                  out: Path, pretrained: Path | None = None):
@@ -718,7 +715,7 @@ class Job:
         weights = self.method.cfg.rule not in ("none", "bias")
         bias_lr = self.method.cfg.bias_lr
         stacked = self.net.lanes is not None
-        ckpt = out / "ckpt" / f"{self.id}.pkl"
+        ckpt = out / "ckpt" / f"{self.id}.npz"
         while self.t < self.samples:
             k = (self.t // every) % len(segs)
             seg = segs[k]
@@ -755,7 +752,7 @@ class Job:
                 for lane, point in zip(self.runs, self._evaluate(k, seg), strict=True):
                     lane.curve.append(point)
                 if checkpoint:
-                    _atomic_write(ckpt, pickle.dumps((CKPT_MAGIC, self.id, self)))
+                    save_state(ckpt, (CKPT_MAGIC, self.id, self), "job-checkpoint")
                 if progress:
                     progress(self)
 
@@ -852,18 +849,37 @@ def lanes_id(ids: list[str]) -> str:
 
 
 def load_checkpoint(path: Path, expect_id: str) -> Job:
-    """Load a job checkpoint; a corrupted or foreign file is an error, never overwritten."""
+    """Load a job checkpoint; raises :class:`~pysim.store.DamagedStateError` (naming the
+    file) if it is damaged, of an older pysim, or another job's."""
+    state = load_state(path, "job-checkpoint")
+    if not (isinstance(state, tuple) and len(state) == 3 and state[0] == CKPT_MAGIC
+            and state[1] == expect_id and isinstance(state[2], Job)):
+        found = state[1] if isinstance(state, tuple) and len(state) == 3 else None
+        raise DamagedStateError(path, f"checkpoint of another job ({found!r}, expected "
+                                      f"{expect_id!r}) or of an older pysim")
+    return state[2]
+
+
+def _resume(ckpt: Path, key: str) -> Job | None:
+    """The checkpointed job, or None (and the file set aside) if there is none usable."""
+    if not ckpt.exists():
+        return None
     try:
-        with open(path, "rb") as fh:
-            magic, jid, job = pickle.load(fh)
-    except Exception as exc:
-        raise RuntimeError(f"{path}: corrupted checkpoint ({type(exc).__name__}); move it away "
-                           "to restart that job from scratch") from exc
-    if magic != CKPT_MAGIC or jid != expect_id:
-        raise RuntimeError(f"{path}: checkpoint of another job ({jid!r}, expected "
-                           f"{expect_id!r}), or of an older pysim; move it away to restart "
-                           "that job")
-    return job
+        return load_checkpoint(ckpt, key)
+    except DamagedStateError as exc:
+        set_aside(ckpt, exc)
+        return None
+
+
+def _finished(path: Path) -> dict | None:
+    """A finished job's result, or None if it has none (a damaged one is set aside)."""
+    if not path.exists():
+        return None
+    try:
+        return read_json(path)
+    except DamagedStateError as exc:
+        set_aside(path, exc)
+        return None
 
 
 def run_job(cfg: ExperimentCfg, method: Method, seed: int, lr: float, samples: int,
@@ -883,23 +899,23 @@ def run_lanes(cfg: ExperimentCfg, runs: list[tuple[Method, int, float]], samples
     out = Path(out)
     ids = [job_id(cfg, m, seed, lr, samples) for m, seed, lr in runs]
     done = {jid: out / "jobs" / f"{jid}.json" for jid in ids}
-    todo = [(run, jid) for run, jid in zip(runs, ids, strict=True) if not done[jid].exists()]
+    results = {jid: _finished(path) for jid, path in done.items()}
+    todo = [(run, jid) for run, jid in zip(runs, ids, strict=True) if results[jid] is None]
     together = len(todo) > 1 and _why_not_lanes(cfg, [m for (m, _, _), _ in todo]) is None
     groups = [todo] if together else [[t] for t in todo]
     for group in groups:
         _run_group(cfg, [run for run, _ in group], [jid for _, jid in group],
                    samples, out, verbose, pretrained)
-    return [json.loads(done[jid].read_text()) for jid in ids]
+    return [results[jid] if results[jid] is not None else read_json(done[jid]) for jid in ids]
 
 
 def _run_group(cfg, runs, ids, samples, out: Path, verbose: bool, pretrained) -> None:
     """Run (or resume) ``runs`` as one :class:`Job` and write each lane's result as its
     job's (``ids``)."""
     key = lanes_id(ids)
-    ckpt = out / "ckpt" / f"{key}.pkl"
+    ckpt = out / "ckpt" / f"{key}.npz"
     with threadpool_limits(limits=1, user_api="blas"):  # pretraining too: see Job.run
-        job = (load_checkpoint(ckpt, key) if ckpt.exists()
-               else Job.lanes(cfg, runs, samples, out, pretrained))
+        job = _resume(ckpt, key) or Job.lanes(cfg, runs, samples, out, pretrained)
 
     def progress(j):
         if verbose:
@@ -918,5 +934,5 @@ def _run_group(cfg, runs, ids, samples, out: Path, verbose: bool, pretrained) ->
     # stay bit-identical across runs.
     cpu = (time.process_time() - start) / len(runs)
     for jid, result in zip(ids, results, strict=True):
-        _atomic_write(out / "jobs" / f"{jid}.cpu_s", f"{cpu:.1f}\n".encode())
-        _atomic_write(out / "jobs" / f"{jid}.json", json.dumps(result, indent=1).encode())
+        atomic_write(out / "jobs" / f"{jid}.cpu_s", f"{cpu:.1f}\n".encode())
+        write_json(out / "jobs" / f"{jid}.json", result)

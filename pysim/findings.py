@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .config import preset_dir
 from .report import _row, acc, best
+from .store import DamagedStateError, read_json, set_aside, write_json
 
 CONFIGS = preset_dir("experiments")
 # The weight-grid sweep: mlp_rotation at each multiple of the seed's alpha.
@@ -327,6 +328,16 @@ def collapse_section(out: Path, img: Path, done: dict[str, dict]) -> list[str]:
     return lines + ["", f"- {text}", "", "![collapse](img/collapse.png)", ""]
 
 
+def _read_cache(path: Path) -> dict | None:
+    if not path.exists():
+        return None
+    try:
+        return read_json(path)
+    except DamagedStateError as exc:
+        set_aside(path, exc)
+        return None
+
+
 def _collapse_traces(out: Path):
     from .diagnostics import Trace, collapse_traces
     from .experiment import ExperimentCfg
@@ -336,18 +347,14 @@ def _collapse_traces(out: Path):
     from .experiment import RESULT_VERSION
 
     key = {"cfg": str(cfg), "version": RESULT_VERSION, **COLLAPSE}
-    if cache.exists():
-        data = json.loads(cache.read_text())
-        if data.get("key") == json.loads(json.dumps(key)):
-            return [Trace(**{k: tuple(v) if isinstance(v, list) else v for k, v in t.items()})
-                    for t in data["traces"]]
+    data = _read_cache(cache)
+    if data is not None and data.get("key") == json.loads(json.dumps(key)):
+        return [Trace(**{k: tuple(v) if isinstance(v, list) else v for k, v in t.items()})
+                for t in data["traces"]]
     traces = collapse_traces(cfg, out / "diagnostics", COLLAPSE["lr"], COLLAPSE["seed"],
                              pretrained=out / "pretrained")
     from .diagnostics import trace_json
-    from .experiment import _atomic_write
-
-    _atomic_write(cache, json.dumps({"key": key, "traces": [trace_json(t) for t in traces]})
-                  .encode())
+    write_json(cache, {"key": key, "traces": [trace_json(t) for t in traces]})
     return traces
 
 

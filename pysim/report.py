@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 import numpy as np
+
+from .store import read_json
 
 
 def fmt_life(v) -> str:
@@ -139,4 +140,4 @@ def report_dir(out: str | Path) -> str:
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: run `python -m pysim run CONFIG --out "
                                 f"{out}` first")
-    return write_report(json.loads(path.read_text()), out)
+    return write_report(read_json(path), out)

@@ -12,7 +12,6 @@ results, and a study that fails does not stop the others.
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -23,13 +22,13 @@ import numpy as np
 from .experiment import (
     ExperimentCfg,
     Method,
-    _atomic_write,
     expand_methods,
     lane_key,
     lanes_supported,
     run_lanes,
     tuning_cfg,
 )
+from .store import write_json
 
 
 class _Serial:
@@ -164,7 +163,7 @@ def run_studies(cfgs: list[ExperimentCfg], outs: list[str | Path], workers: int 
                 start(st, st.final_tasks())
             else:
                 st.summary = aggregate(st.cfg, st.methods, st.lrs, st.results)
-                _atomic_write(st.out / "results.json", json.dumps(st.summary, indent=1).encode())
+                write_json(st.out / "results.json", st.summary)
                 st.phase = "done"
                 if on_done is not None:
                     try:

@@ -10,7 +10,6 @@ the derived ratios the issues ask for (SGD ÷ LRT worst-case writes, aux memory)
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import shutil
 import sys
@@ -23,6 +22,7 @@ from . import findings
 from .config import checkout_path, preset_dir
 from .experiment import ExperimentCfg, expand_methods
 from .report import _row, acc, best, markdown_table, mean_std, write_report
+from .store import DamagedStateError, read_json
 from .study import run_studies
 
 CONFIGS = preset_dir("experiments")
@@ -356,6 +356,18 @@ def results_page(done: dict[str, dict], out: Path, docs: Path) -> str:
     return text
 
 
+def _summary(path: Path, failed: list, name: str) -> dict | None:
+    """A study's results.json, or None (the study listed as failed) if it is damaged: a
+    rerun of the study rebuilds it from its job files."""
+    try:
+        return read_json(path)
+    except DamagedStateError as exc:
+        failed.append(name)
+        print(f"{name}: {exc}; rerun the study to rebuild it from its job files",
+              file=sys.stderr)
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("out/suite"))
@@ -378,10 +390,11 @@ def main(argv: list[str] | None = None) -> int:
         names = [n for n in names if n in args.only]
     done, failed = {}, []
     if args.report_only:
-        names = [n for n in names if (args.out / n / "results.json").exists()]
-        for name in names:
-            done[name] = json.loads((args.out / name / "results.json").read_text())
-            write_report(done[name], args.out / name)
+        for name in [n for n in names if (args.out / n / "results.json").exists()]:
+            summary = _summary(args.out / name / "results.json", failed, name)
+            if summary is not None:
+                done[name] = summary
+                write_report(summary, args.out / name)
         names = []
     cfgs, run_names = [], []
     for name in names:
@@ -416,8 +429,8 @@ def main(argv: list[str] | None = None) -> int:
         path = args.out / name / "results.json"
         if name in done:
             page[name] = done[name]
-        elif path.exists():
-            page[name] = json.loads(path.read_text())
+        elif path.exists() and (summary := _summary(path, failed, name)) is not None:
+            page[name] = summary
     print(results_page(page, args.out, args.docs))
     if failed:
         print(f"failed studies: {failed}; rerun to resume", file=sys.stderr)

@@ -24,7 +24,8 @@ from test_accel_top import IDLE, Host
 async def cosim(dut):
     import dataclasses
 
-    from pysim.experiment import ExperimentCfg, Job, _atomic_write, expand_methods
+    from pysim.experiment import ExperimentCfg, Job, expand_methods
+    from pysim.store import atomic_write
 
     cfg = ExperimentCfg.load(os.environ["PYSIM_DEMO_CONFIG"])
     n = int(os.environ.get("PYSIM_DEMO_SAMPLES", "0"))
@@ -54,4 +55,4 @@ async def cosim(dut):
         return result
 
     result = await bridge(run)()
-    _atomic_write(out / "rtl.json", json.dumps(result, indent=1).encode())
+    atomic_write(out / "rtl.json", json.dumps(result, indent=1).encode())

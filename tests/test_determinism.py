@@ -2,14 +2,13 @@
 runs in, nor on the number of workers; and unbiased LRT's realisation is a continuous
 function of its input (an ulp in, not a different trajectory out)."""
 
-import json
-
 import numpy as np
 import pytest
 
 from pysim import lrt
 from pysim.experiment import Job, expand_methods, experiment_from_mapping, run_job
 from pysim.lrt import LowRankAccumulator
+from pysim.store import write_json
 from pysim.study import run_study
 
 from .test_experiment import tiny
@@ -67,7 +66,8 @@ def test_jobs_alone_in_lanes_of_3_and_12_and_on_1_or_2_workers_give_identical_fi
         out = tmp_path / f"lanes{k}"
         results = Job.lanes(cfg, group, cfg.stream.samples, out).run(out, checkpoint=False)
         for (m, s, _), res in zip(group, results, strict=True):
-            assert json.dumps(res, indent=1) == files[f"{res['job']}.json"], (m.name, s)
+            write_json(out / "again.json", res)  # the file this result makes
+            assert (out / "again.json").read_text() == files[f"{res['job']}.json"], (m.name, s)
 
 
 def _stream(acc, n, perturb_at=None, seed=0):

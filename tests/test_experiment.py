@@ -146,7 +146,7 @@ def test_sigkill_then_resume_gives_the_uninterrupted_result(tmp_path):
                             stderr=subprocess.DEVNULL)
     rng = np.random.default_rng(int(time.time()))
     deadline = time.time() + 120
-    while not list((out / "ckpt").glob("*.pkl")) and time.time() < deadline:
+    while not list((out / "ckpt").glob("*.npz")) and time.time() < deadline:
         time.sleep(0.05)
     time.sleep(float(rng.uniform(0.0, 1.0)))  # a random point after the first checkpoint
     os.kill(proc.pid, signal.SIGKILL)
@@ -160,33 +160,31 @@ def test_sigkill_then_resume_gives_the_uninterrupted_result(tmp_path):
     assert a["jobs"] == b["jobs"]
 
 
-def test_corrupted_checkpoint_is_reported_and_kept(tmp_path):
+def test_corrupted_checkpoint_is_set_aside_and_the_job_rerun(tmp_path, capsys):
     cfg = experiment_from_mapping(tiny())
     m = expand_methods(cfg)[0]
     from pysim.experiment import job_id
 
-    ckpt = tmp_path / "ckpt" / f"{job_id(cfg, m, 0, 0.05, 600)}.pkl"
+    whole = run_job(cfg, m, 0, 0.05, 600, tmp_path / "whole", verbose=False)
+    ckpt = tmp_path / "ckpt" / f"{job_id(cfg, m, 0, 0.05, 600)}.npz"
     ckpt.parent.mkdir(parents=True)
-    ckpt.write_bytes(b"not a pickle")
-    with pytest.raises(RuntimeError, match="corrupted checkpoint"):
-        run_job(cfg, m, 0, 0.05, 600, tmp_path, verbose=False)
-    assert ckpt.read_bytes() == b"not a pickle"
+    ckpt.write_bytes(b"not a state file")
+    assert run_job(cfg, m, 0, 0.05, 600, tmp_path, verbose=False) == whole
+    assert f"{ckpt}: unreadable state file" in capsys.readouterr().err
+    assert ckpt.with_name(ckpt.name + ".damaged").read_bytes() == b"not a state file"
 
 
-def test_foreign_checkpoint_is_refused(tmp_path):
-    import pickle
-
-    from pysim.experiment import CKPT_MAGIC
+def test_foreign_checkpoint_is_set_aside(tmp_path, capsys):
+    from pysim.experiment import CKPT_MAGIC, job_id
+    from pysim.store import save_state
 
     cfg = experiment_from_mapping(tiny())
     m = expand_methods(cfg)[0]
-    from pysim.experiment import job_id
-
-    ckpt = tmp_path / "ckpt" / f"{job_id(cfg, m, 0, 0.05, 600)}.pkl"
-    ckpt.parent.mkdir(parents=True)
-    ckpt.write_bytes(pickle.dumps((CKPT_MAGIC, "someone-else", None)))
-    with pytest.raises(RuntimeError, match="checkpoint of another job"):
-        run_job(cfg, m, 0, 0.05, 600, tmp_path, verbose=False)
+    ckpt = tmp_path / "ckpt" / f"{job_id(cfg, m, 0, 0.05, 600)}.npz"
+    save_state(ckpt, (CKPT_MAGIC, "someone-else", None), "job-checkpoint")
+    run_job(cfg, m, 0, 0.05, 600, tmp_path, verbose=False)
+    assert "checkpoint of another job ('someone-else'" in capsys.readouterr().err
+    assert ckpt.with_name(ckpt.name + ".damaged").exists()
 
 
 def test_hw_engine_matches_float_lrt_and_counts_the_same_writes(tmp_path):

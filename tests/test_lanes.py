@@ -4,7 +4,6 @@ compute, lane for lane, bit for bit what the single jobs compute."""
 import copy
 import dataclasses
 import json
-import pickle
 
 import numpy as np
 import pytest
@@ -20,6 +19,7 @@ from pysim.experiment import (
 from pysim.nn import Network, Quant, build
 from pysim.nvm import Crossbar, load_device_from_mapping
 from pysim.rules import LRT, SGD, MaxNorm, MiniBatchSGD, MixedPrecision, RuleStats
+from pysim.store import load_state, save_state
 from pysim.study import MAX_LANES, lane_groups
 
 from .test_experiment import tiny
@@ -296,7 +296,7 @@ def test_an_interrupted_lane_job_resumes_to_the_uninterrupted_result(tmp_path):
     job = Job.lanes(cfg, runs, 600, out)
     with pytest.raises(Killed):
         job.run(out, crash)
-    assert len(list((out / "ckpt").glob("*lanes3*.pkl"))) == 1
+    assert len(list((out / "ckpt").glob("*lanes3*.npz"))) == 1
     assert run_lanes(cfg, runs, 600, out, verbose=False) == whole
     # A finished lane is read back, the others run again as lanes: the same results.
     (out / "jobs" / f"{job_id(cfg, method, 1, 0.01, 600)}.json").unlink()
@@ -323,11 +323,12 @@ def test_the_study_submits_lane_capable_jobs_together():
     assert not lanes_supported(cfg, methods["lrt-hw"])
 
 
-def test_lane_stats_and_checkpoints_round_trip():
+def test_lane_stats_and_checkpoints_round_trip(tmp_path):
     stats = RuleStats.for_lanes(2)
     stats.macs += 5
     stats.commits[1] += 1
     assert stats.lane(1) == RuleStats(samples=0, commits=1, macs=5)
     lane = Crossbar.stack(singles(noisy_device(), 2))
-    again = pickle.loads(pickle.dumps(lane))
+    save_state(tmp_path / "x.npz", lane, "test")
+    again = load_state(tmp_path / "x.npz", "test")
     assert again.lanes == 2 and again.rng[1].random() == copy.deepcopy(lane.rng[1]).random()

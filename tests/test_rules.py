@@ -1,7 +1,6 @@
 """Update rules (pysim.rules): write behaviour, accumulation, gating, counters, bad input."""
 
 import math
-import pickle
 
 import numpy as np
 import pytest
@@ -9,6 +8,7 @@ import pytest
 from pysim.lrt import SignDraws
 from pysim.nvm import Crossbar, load_device_from_mapping
 from pysim.rules import LRT, SGD, MaxNorm, MiniBatchSGD, MixedPrecision, make_rule
+from pysim.store import load_state, save_state
 
 
 def xbar(shape=(4, 6), bits=8):
@@ -214,7 +214,7 @@ def test_multi_term_sample_equals_the_summed_gradient():
     np.testing.assert_array_equal(rule.pixel_writes, (dY != 0).T.astype(int) @ (X != 0))
 
 
-def test_per_pixel_counts_folded_later_equal_counting_every_sample():
+def test_per_pixel_counts_folded_later_equal_counting_every_sample(tmp_path):
     """SGD and mixed precision note each term's masks and count them when read (or every
     ``_FLUSH_ROWS`` terms): the counts must equal a per-sample sum of outer products, also
     across a fold boundary and a checkpoint taken between folds."""
@@ -231,7 +231,8 @@ def test_per_pixel_counts_folded_later_equal_counting_every_sample():
             want += (dY != 0).T.astype(np.int64) @ (X != 0)
             if t == 30:
                 assert rule._pairs, "the test should checkpoint with terms not yet folded"
-                rule = pickle.loads(pickle.dumps(rule))
+                save_state(tmp_path / "rule.npz", rule, "test")
+                rule = load_state(tmp_path / "rule.npz", "test")
         np.testing.assert_array_equal(rule.pixel_writes, want)
         assert not rule._pairs
 

@@ -1,11 +1,11 @@
 """Studies: the same results from the local process pool and from a Dask cluster; several
 studies on one pool; a failing study does not stop the others."""
 
-import json
 
 import pytest
 
 from pysim.experiment import experiment_from_mapping
+from pysim.store import read_json
 from pysim.study import run_studies, run_study
 
 from .test_experiment import tiny
@@ -26,7 +26,7 @@ def test_dask_cluster_gives_the_local_result(tmp_path):
                                   dashboard_address=None) as cluster:
         remote = run_study(cfg, tmp_path / "dask", scheduler=cluster.scheduler_address)
     assert remote == local
-    assert json.loads((tmp_path / "dask" / "results.json").read_text()) == local
+    assert read_json(tmp_path / "dask" / "results.json") == local
     assert [r["lr"] for r in local["rows"]] and len(local["jobs"]) == 4
 
 
@@ -54,8 +54,8 @@ def test_studies_can_share_their_pretrained_networks(tmp_path):
     shared = run_studies([a, b], [tmp_path / "a", tmp_path / "b"], workers=1,
                          pretrained=tmp_path / "pre")
     # Seeds 0, 1 and the tuning seed, once for both studies; none in the study folders.
-    assert len(list((tmp_path / "pre").glob("mlp-*.pkl"))) == 3
-    assert not list(tmp_path.glob("[ab]/pretrained/*.pkl"))
+    assert len(list((tmp_path / "pre").glob("mlp-*.npz"))) == 3
+    assert not list(tmp_path.glob("[ab]/pretrained/*.npz"))
     alone = run_studies([a, b], [tmp_path / "a2", tmp_path / "b2"], workers=1)
     assert shared == alone
 
