@@ -401,10 +401,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}; or pass --docs PATH", file=sys.stderr)
             return 2
     names = study_names(CONFIGS, args.only, args.extended)
+    if args.report_only:  # the page's studies, default and extended alike
+        names += study_names(CONFIGS, args.only, not args.extended)
     done, failed = {}, []
     if args.report_only:
-        names = [n for n in names + study_names(CONFIGS, args.only, not args.extended)
-                 if (args.out / n / "results.json").exists()]
+        names = [n for n in names if (args.out / n / "results.json").exists()]
         for name in names:
             done[name] = json.loads((args.out / name / "results.json").read_text())
             write_report(done[name], args.out / name)
