@@ -59,7 +59,8 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def experiments(session: nox.Session) -> None:
-    """The digits suite (configs/experiments/*.yaml) and docs/results.md; resumable."""
+    """The digits suite (configs/experiments/*.yaml) and docs/results.md; resumable.
+    ``nox -s experiments -- --extended`` runs the studies marked extended: true instead."""
     session.install("-e", ".")
     session.run("python", "-m", "pysim.suite", *session.posargs)
 

@@ -88,6 +88,25 @@ class DataCfg:
     mnist_labels: str = spec(kind=str, default="", doc="IDX labels file (mnist)")
     n_train: int = spec(kind=int, lo=1, hi=10_000_000, default=600)
     n_test: int = spec(kind=int, lo=1, hi=10_000_000, default=300)
+    image_size: int | None = spec(kind=(int, type(None)), lo=8, hi=64, default=None,
+                                  fix="give the side in pixels, e.g. 28 (or leave it out)",
+                                  doc="resample every image to image_size × image_size "
+                                      "(bilinear); unset: the data's own size")
+
+    @property
+    def image_shape(self) -> tuple[int, int]:
+        """The images' (h, w) as the network sees them: image_size if set."""
+        if self.image_size is not None:
+            return (self.image_size, self.image_size)
+        return IMAGE_SHAPES[self.dataset]
+
+    def key(self) -> dict:
+        """The fields a result depends on, for job ids and pretrain file names: without an
+        unset image_size, so the ids of configs that predate it are unchanged."""
+        d = dataclasses.asdict(self)
+        if d["image_size"] is None:
+            del d["image_size"]
+        return d
 
     def validate(self, source, prefix="data."):
         if self.dataset == "mnist" and not (self.mnist_images and self.mnist_labels):
@@ -235,6 +254,9 @@ class ExperimentCfg:
                        item=item(kind=int, lo=0, hi=2**32 - 1,
                                  fix="seeds are integers 0..2**32-1, e.g. [0, 1, 2]"))
     description: str = spec(kind=str, default="")
+    extended: bool = spec(kind=bool, default=False,
+                          doc="a longer study: python -m pysim.suite skips it unless given "
+                              "--extended (nox -s experiments -- --extended)")
     data: DataCfg = field(default_factory=DataCfg)
     stream: StreamCfg = field(default_factory=StreamCfg)
     pretrain: PretrainCfg = field(default_factory=PretrainCfg)
@@ -297,7 +319,7 @@ def _check_across(cfg: ExperimentCfg, source: str) -> None:
     device = _load_preset(DeviceConfig.load, cfg.device, source, "device")
     accel = _load_preset(AccelConfig.load, cfg.accel, source, "accel")
     bits = cfg.bits if cfg.bits is not None else device.bits
-    shapes = layer_shapes(cfg.network, IMAGE_SHAPES[cfg.data.dataset])
+    shapes = layer_shapes(cfg.network, cfg.data.image_shape)
     for i, m in enumerate(cfg.methods):
         if m.rule not in ("sgd", "minibatch", "mixed", "lrt"):
             continue
@@ -400,6 +422,8 @@ def load_splits(cfg: ExperimentCfg, seed: int) -> data_mod.Splits:
         ds = data_mod.load_digits()
     else:
         ds = data_mod.load_mnist(d.mnist_images, d.mnist_labels)
+    if d.image_size is not None:
+        ds = data_mod.resize(ds, d.image_size)
     return data_mod.split(ds, d.n_train, d.n_test, np.random.default_rng([seed, 0]))
 
 
@@ -456,7 +480,7 @@ def _digest(parts) -> str:
 def _cached_pretrain(cfg: ExperimentCfg, seed: int, splits, device, cache: Path) -> Network:
     """The pretrained network of ``seed``, from folder ``cache`` if it is there (its file
     name hashes everything pretraining depends on, so studies can share the folder)."""
-    key = _digest([cfg.network, dataclasses.asdict(cfg.data), dataclasses.asdict(cfg.pretrain),
+    key = _digest([cfg.network, cfg.data.key(), dataclasses.asdict(cfg.pretrain),
                    dataclasses.asdict(cfg.quant), cfg.device, cfg.bits, seed])[:12]
     path = cache / f"{cfg.network}-{key}.npz"
     if path.exists():
@@ -475,7 +499,7 @@ def job_id(cfg: ExperimentCfg, method: Method, seed: int, lr: float, samples: in
     if not re.fullmatch(NAME_PATTERN, method.name):  # it becomes a file name
         raise ValueError(f"method name {method.name!r} is not a safe file name: {NAME_FIX}")
     accel = dataclasses.asdict(AccelConfig.load(cfg.accel)) if method.cfg.hw else cfg.accel
-    parts = [RESULT_VERSION, cfg.network, cfg.device, cfg.bits, accel, dataclasses.asdict(cfg.data),
+    parts = [RESULT_VERSION, cfg.network, cfg.device, cfg.bits, accel, cfg.data.key(),
              dataclasses.asdict(cfg.stream), dataclasses.asdict(cfg.pretrain),
              dataclasses.asdict(cfg.quant), dataclasses.asdict(cfg.scenario),
              dataclasses.asdict(method.cfg), method.max_norm]

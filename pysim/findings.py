@@ -459,3 +459,66 @@ def _front(runs) -> str:
                      f"{c['method']} ({_ratio(sgd, c):.1f}× fewer writes)")
         parts.append(part)
     return "The front as measured — " + "; ".join(parts) + "."
+
+
+# --- the CNN at the seed's geometry ---------------------------------------------------------
+SEED_GEOMETRY = ("cnn28_rotation", "cnn28_seed_drift", "cnn28_seed_digital_drift")
+
+
+def data_label(data) -> str:
+    """Where a study's images come from, as the page names it (``data``: a DataCfg)."""
+    if data.dataset == "mnist":
+        src = "MNIST (IDX files)"
+        return src if data.image_size in (None, 28) else f"{src} resampled to " \
+            f"{data.image_size}×{data.image_size}"
+    h, w = data.image_shape
+    if data.image_size is None:
+        return f"digits {h}×{w}"
+    return f"digits resampled to {h}×{w} (a stand-in for MNIST)"
+
+
+def _config_label(name: str) -> str:
+    from .experiment import ExperimentCfg
+
+    try:
+        return data_label(ExperimentCfg.load(CONFIGS / f"{name}.yaml").data)
+    except Exception as exc:  # the page still shows the numbers
+        return f"(config not readable: {exc})"
+
+
+def seed_geometry_section(done: dict[str, dict], sources: dict[str, str] | None = None,
+                          names: tuple[str, ...] = SEED_GEOMETRY) -> list[str]:
+    """The CNN whose first conv layer has the seed's 26×26 = 676 output pixels: worst-case
+    writes per cell of the most accurate tuned per-sample SGD variant ÷ the most accurate
+    LRT variant, physical (level changes) and the seed's per-pixel count, per study, with
+    the data source. Empty unless one of ``names`` has results; ``sources`` maps a study
+    to its data label (default: read from its config)."""
+    lines = []
+    for name in names:
+        s = done.get(name)
+        if s is None:
+            continue
+        sgd, lrt = best(s, "sgd"), best(s, "lrt")
+        src = (sources or {}).get(name) or _config_label(name)
+        if sgd is None or lrt is None:
+            lines.append(f"| {name} | {src} | {s['samples']:,} | – | – | – | – |")
+            continue
+        phys = _ratio(sgd, lrt, "max_writes")
+        pix = _ratio(sgd, lrt, "max_pixel_writes")
+        lines.append(
+            f"| {name} | {src} | {s['samples']:,} | {sgd['method']} ({acc(sgd):.3f}) "
+            f"| {lrt['method']} ({acc(lrt):.3f}) "
+            f"| {_writes(sgd):,.0f} ÷ {_writes(lrt):,.0f} = {phys:,.1f}× "
+            f"| {_writes(sgd, 'max_pixel_writes'):,.0f} ÷ "
+            f"{_writes(lrt, 'max_pixel_writes'):,.0f} = {pix:,.1f}× |")
+    if not lines:
+        return []
+    return ["### The CNN at the seed's geometry (28×28 images: conv1 has 26×26 = 676 output "
+            "pixels; configs/experiments/cnn28_*.yaml, `--extended`)\n",
+            "Worst-case writes per cell, the most accurate tuned per-sample SGD variant ÷ the "
+            "most accurate LRT variant (online accuracy at the end in brackets), mean over the "
+            "seeds: physical = level changes of a cell; per-pixel = the seed's count, in which "
+            "SGD writes a conv cell once per output pixel of a sample (one rank-1 term each). "
+            "LRT counts are floored at 1.\n",
+            "| study | data | samples | SGD | LRT | physical SGD ÷ LRT | per-pixel SGD ÷ LRT |",
+            "|---|---|---|---|---|---|---|"] + lines + [""]

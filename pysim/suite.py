@@ -1,7 +1,10 @@
 """The digits suite: every study in configs/experiments (but quick), then docs/results.md.
 
 ``python -m pysim.suite [--out out/suite] [--workers 2] [--scheduler ADDR] [--only NAME ...]
-[--docs PATH]`` (``nox -s experiments``). All studies share one pool of workers; each
+[--docs PATH] [--extended]`` (``nox -s experiments``). Studies marked ``extended: true``
+(longer ones, e.g. the CNN at the seed's 28×28 geometry) are skipped unless
+``--extended`` is given, which runs those alone (``nox -s experiments -- --extended``);
+the page shows every study with results on disk. All studies share one pool of workers; each
 resumes like ``python -m pysim run``; the results
 page is rebuilt from whatever studies have finished, with the command that made it and
 the derived ratios the issues ask for (SGD ÷ LRT worst-case writes, aux memory).
@@ -19,13 +22,33 @@ from pathlib import Path
 import numpy as np
 
 from . import findings
-from .config import checkout_path, preset_dir
+from .config import checkout_path, load_yaml, preset_dir
 from .experiment import ExperimentCfg, expand_methods
 from .report import _row, acc, best, markdown_table, mean_std, write_report
 from .store import DamagedStateError, read_json
 from .study import run_studies
 
 CONFIGS = preset_dir("experiments")
+
+
+def is_extended(path: Path) -> bool:
+    """Whether the study config at ``path`` says ``extended: true`` (an unreadable one is
+    not: it fails where the suite loads it, with the reason)."""
+    try:
+        raw = load_yaml(path)
+    except Exception:
+        return False
+    return isinstance(raw, dict) and raw.get("extended") is True
+
+
+def study_names(configs: Path, only: list[str] | None = None, extended: bool = False
+                ) -> list[str]:
+    """The studies the suite runs: every ``configs/*.yaml`` but ``quick``, either the
+    default ones (``extended``: false) or, with ``extended``, only the extended ones;
+    ``only`` narrows either set to the names it lists."""
+    names = [p.stem for p in sorted(configs.glob("*.yaml"))
+             if p.stem != "quick" and is_extended(p) == extended]
+    return [n for n in names if n in only] if only else names
 
 
 def derived(summary: dict) -> list[str]:
@@ -331,7 +354,8 @@ def results_page(done: dict[str, dict], out: Path, docs: Path) -> str:
     img.mkdir(parents=True, exist_ok=True)
     parts = ["# Results: online adaptation on the embedded digits data\n",
              "Made by `nox -s experiments` (`python -m pysim.suite --workers 2`), which runs "
-             "every study in `configs/experiments/` except `quick.yaml`; rerun it to "
+             "every study in `configs/experiments/` except `quick.yaml` and those marked "
+             "`extended: true`, which `nox -s experiments -- --extended` runs; rerun it to "
              "reproduce (results depend only on the configs and seeds). Each table: mean ± "
              "std over the seeds; learning rates tuned per method on the same grid and "
              "tuning stream (see each YAML); writes are level changes of cells (physical) "
@@ -342,6 +366,7 @@ def results_page(done: dict[str, dict], out: Path, docs: Path) -> str:
     parts += notes(done)
     parts += beyond_table(done)
     parts += conv_interval_table(done)
+    parts += findings.seed_geometry_section(done)
     parts += sweep_tables(done)
     parts += findings.sections(done, out, img)
     for name, summary in done.items():
@@ -376,6 +401,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", nargs="*", help="study names to run (default: all)")
     ap.add_argument("--docs", type=Path,
                     help="the results page (default: docs/results.md of the checkout)")
+    ap.add_argument("--extended", action="store_true",
+                    help="run the studies marked extended: true (and only those)")
     ap.add_argument("--report-only", action="store_true",
                     help="rebuild tables, plots and the page from finished studies")
     args = ap.parse_args(argv)
@@ -385,9 +412,9 @@ def main(argv: list[str] | None = None) -> int:
         except RuntimeError as exc:
             print(f"error: {exc}; or pass --docs PATH", file=sys.stderr)
             return 2
-    names = [p.stem for p in sorted(CONFIGS.glob("*.yaml")) if p.stem != "quick"]
-    if args.only:
-        names = [n for n in names if n in args.only]
+    names = study_names(CONFIGS, args.only, args.extended)
+    if args.report_only:  # the page's studies, default and extended alike
+        names += study_names(CONFIGS, args.only, not args.extended)
     done, failed = {}, []
     if args.report_only:
         for name in [n for n in names if (args.out / n / "results.json").exists()]:
@@ -417,12 +444,16 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name} failed: {res}", file=sys.stderr)
             else:
                 done[name] = res
-        print(f"suite: {len(cfgs)} studies in {(time.monotonic() - start) / 60:.1f} min "
+        kind = "extended studies" if args.extended else "studies"
+        print(f"suite: {len(cfgs)} {kind} in {(time.monotonic() - start) / 60:.1f} min "
               f"on {args.workers} workers; CPU minutes of the jobs run into each study "
               "folder:", file=sys.stderr)
+        total = 0.0
         for name in run_names:
             cpu = sum(float(p.read_text()) for p in (args.out / name / "jobs").glob("*.cpu_s"))
+            total += cpu
             print(f"  {name:<26} {cpu / 60:6.1f}", file=sys.stderr)
+        print(f"  {'total':<26} {total / 60:6.1f}", file=sys.stderr)
     # The page shows every study with results on disk, not only the ones run now.
     page = {}
     for name in [p.stem for p in sorted(CONFIGS.glob("*.yaml")) if p.stem != "quick"]:

@@ -149,3 +149,41 @@ def test_gap_section_judges_each_variant_and_reports_the_front_when_none_wins():
     assert "No variant meets all three targets in every study" in text
     assert "mlp_seed_drift_beyond: at ≥ 20× fewer writes the best is lrt-ef1-maxnorm " \
            "(-2.5 pt)" in text
+
+
+def test_seed_geometry_section_reports_physical_and_per_pixel_ratios():
+    cnn = study("cnn28_rotation", [
+        row("inference", "none", 0.5, 0, total=0),
+        row("sgd-maxnorm", "sgd", 0.7, 5000, pixel=400000),
+        row("sgd-sr-maxnorm", "sgd", 0.85, 4000, pixel=3_000_000),
+        row("lrt-biased-maxnorm", "lrt", 0.80, 150, pixel=150, aux=700),
+        row("lrt-unbiased-maxnorm", "lrt", 0.82, 200, pixel=200, aux=700)])
+    drift = study("cnn28_seed_drift", [
+        row("sgd-sr-maxnorm", "sgd", 0.9, 900, pixel=90000),
+        row("lrt-unbiased-maxnorm", "lrt", 0.9, 0, pixel=0, total=5)])  # floored at 1
+    lines = findings.seed_geometry_section(
+        {"cnn28_rotation": cnn, "cnn28_seed_drift": drift, "mlp_rotation": mlp("mlp_rotation")},
+        sources={"cnn28_rotation": "MNIST (IDX files)", "cnn28_seed_drift": "digits stand-in"})
+    body = [ln for ln in lines if ln.startswith("| cnn28")]
+    # The most accurate variant of each rule, not the one with the most writes.
+    assert body[0] == ("| cnn28_rotation | MNIST (IDX files) | 20,000 | sgd-sr-maxnorm (0.850) "
+                       "| lrt-unbiased-maxnorm (0.820) | 4,000 ÷ 200 = 20.0× "
+                       "| 3,000,000 ÷ 200 = 15,000.0× |")
+    assert body[1].startswith("| cnn28_seed_drift | digits stand-in |")
+    assert "900 ÷ 0 = 900.0×" in body[1] and "90,000 ÷ 0 = 90,000.0×" in body[1]
+    assert "676 output pixels" in lines[0]
+    # Shown only when those studies have results; a study without an LRT row shows dashes.
+    assert findings.seed_geometry_section({"mlp_rotation": mlp("mlp_rotation")}) == []
+    only_sgd = study("cnn28_seed_drift", [row("sgd-sr-maxnorm", "sgd", 0.9, 900)])
+    lines = findings.seed_geometry_section({"cnn28_seed_drift": only_sgd},
+                                           sources={"cnn28_seed_drift": "x"})
+    assert "| cnn28_seed_drift | x | 20,000 | – | – | – | – |" in lines
+
+
+def test_data_label_names_the_source():
+    from pysim.experiment import DataCfg
+    assert findings.data_label(DataCfg()) == "digits 8×8"
+    assert findings.data_label(DataCfg(image_size=28)) == ("digits resampled to 28×28 "
+                                                           "(a stand-in for MNIST)")
+    assert findings.data_label(DataCfg(dataset="mnist", mnist_images="a",
+                                       mnist_labels="b")) == "MNIST (IDX files)"

@@ -6,7 +6,7 @@ import struct
 import numpy as np
 import pytest
 
-from pysim.data import load_digits, load_mnist, read_idx, split
+from pysim.data import Dataset, load_digits, load_mnist, read_idx, resize, split
 from pysim.nn import Quant, build, col2im, im2col, softmax_xent
 from pysim.scenarios import transform
 
@@ -120,3 +120,53 @@ def test_transforms_stay_in_range_and_change_the_image():
         assert out.shape == img.shape and out.min() >= 0 and out.max() <= 1
         assert not np.allclose(out, img)
     np.testing.assert_array_equal(transform(img, {}, rng), img)
+
+
+def test_resize_resamples_digits_to_28_in_range_and_deterministically():
+    ds = load_digits()
+    big = resize(ds, 28)
+    assert big.images.shape == (1797, 28, 28) and big.name == "digits"
+    assert big.images.min() >= 0 and big.images.max() <= 1 and big.images.max() > 0.9
+    np.testing.assert_array_equal(big.labels, ds.labels)
+    np.testing.assert_array_equal(resize(ds, 28).images, big.images)
+    # Bilinear with corners aligned: the corner pixels are the 8×8 image's corners.
+    np.testing.assert_allclose(big.images[:, [0, -1]][:, :, [0, -1]],
+                               ds.images[:, [0, -1]][:, :, [0, -1]])
+    assert resize(ds, 8) is ds  # already that size: unchanged
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match="positive integer"):
+            resize(Dataset(ds.images[:2], ds.labels[:2]), bad)
+
+
+def test_image_size_sets_the_networks_shapes_and_the_default_is_unchanged():
+    from pysim.config import ConfigError
+    from pysim.experiment import (
+        DataCfg,
+        ExperimentCfg,
+        experiment_from_mapping,
+        layer_shapes,
+        load_splits,
+    )
+
+    raw = {"name": "t", "network": "cnn", "data": {"n_train": 300, "n_test": 100},
+           "methods": [{"name": "lrt", "rule": "lrt", "lr": [0.01], "rank": 8}]}
+    base = experiment_from_mapping(raw)
+    assert base.data.image_size is None and base.data.image_shape == (8, 8)
+    # No image_size: job ids and pretrain keys hash the same fields as before it existed.
+    assert base.data.key() == {"dataset": "digits", "mnist_images": "", "mnist_labels": "",
+                               "n_train": 300, "n_test": 100}
+    np.testing.assert_array_equal(load_splits(base, 3).online.images,
+                                  split(load_digits(), 300, 100,
+                                        np.random.default_rng([3, 0])).online.images)
+    big = experiment_from_mapping(raw | {"data": raw["data"] | {"image_size": 28}})
+    assert big.data.image_shape == (28, 28) and big.data.key()["image_size"] == 28
+    assert load_splits(big, 3).train.images.shape == (300, 28, 28)
+    # The config check's shapes are the resized network's (dense 2304 = 12·12·16 inputs).
+    assert layer_shapes("cnn", big.data.image_shape) == [(8, 9), (16, 72), (10, 2304)]
+    with pytest.raises(ConfigError, match="rank"):
+        experiment_from_mapping(raw | {"data": raw["data"] | {"image_size": 28}, "methods": [
+            {"name": "lrt", "rule": "lrt", "lr": [0.01], "rank": 9}]})
+    with pytest.raises(ConfigError, match=r"data.image_size = 7: .*e.g. 28"):
+        experiment_from_mapping(raw | {"data": raw["data"] | {"image_size": 7}})
+    assert DataCfg().image_shape == (8, 8)
+    assert isinstance(base, ExperimentCfg) and base.extended is False

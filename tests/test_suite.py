@@ -92,3 +92,30 @@ def test_headline_table_takes_each_rules_best_variant_and_the_configs_labels():
     assert any(ln.startswith("| mild analog drift (σ₀ = 1/1M) |") for ln in lines)
     assert "| aux memory (words) | 0 | 0 | – | 4736 | 816 |" in lines
     assert headline_table({"mlp_control": study("mlp_control")}) == []
+
+
+def test_extended_studies_are_skipped_by_default_and_run_alone_with_extended(tmp_path):
+    from pysim.suite import CONFIGS, study_names
+    for name, extended in (("a_long", True), ("b_short", False), ("c_plain", None),
+                           ("quick", False)):
+        text = "name: x\n" + ("" if extended is None else f"extended: {str(extended).lower()}\n")
+        (tmp_path / f"{name}.yaml").write_text(text)
+    (tmp_path / "d_broken.yaml").write_text("name: [unclosed\n")  # fails where it is loaded
+    assert study_names(tmp_path) == ["b_short", "c_plain", "d_broken"]
+    assert study_names(tmp_path, extended=True) == ["a_long"]
+    assert study_names(tmp_path, only=["a_long", "c_plain"]) == ["c_plain"]
+    assert study_names(tmp_path, only=["a_long"], extended=True) == ["a_long"]
+    # The shipped presets: the seed-geometry CNN studies are the extended ones.
+    ext = study_names(CONFIGS, extended=True)
+    assert ext == ["cnn28_rotation", "cnn28_seed_digital_drift", "cnn28_seed_drift"]
+    assert not set(ext) & set(study_names(CONFIGS)) and "mlp_rotation" in study_names(CONFIGS)
+
+
+def test_results_page_shows_the_seed_geometry_section_only_with_its_studies(tmp_path):
+    done = {"mlp_analog_drift": study("mlp_analog_drift")}
+    page = results_page(done, tmp_path / "out", tmp_path / "docs" / "results.md")
+    assert "seed's geometry" not in page
+    done["cnn28_seed_drift"] = study("cnn28_seed_drift")
+    page = results_page(done, tmp_path / "out", tmp_path / "docs" / "results.md")
+    # Its data label comes from the shipped config.
+    assert "| cnn28_seed_drift | digits resampled to 28×28 (a stand-in for MNIST) |" in page
