@@ -44,7 +44,7 @@ from .nvm import Crossbar, WriteReport, draw_per_lane, fast_clip
 class MaxNorm:
     """Divide a tensor by max(current max|x| + eps, bias-corrected EMA of that max).
 
-    The seed's stand-in for Adam (lrt-method.md §1): one scalar of state per tensor.
+    The seed's stand-in for Adam (docs/seed.md §3): one scalar of state per tensor.
     With ``lanes`` = L the tensor has a leading lane axis (L jobs in lockstep, see
     :class:`UpdateRule`) and each lane keeps its own scalar; the arithmetic per lane is
     the single tracker's, operation for operation (the step count is shared). ``active``

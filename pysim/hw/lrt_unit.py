@@ -251,7 +251,7 @@ class LrtUnit:
         return order, q * (q - 1) // 2
 
     def reduce_unbiased(self, sig: list[int], order: list[int], U, V, stats: list[int]):
-        """Optimal Kronecker sum on integers (docs/hw-spec.md §5.6).
+        """Optimal Kronecker sum on integers (docs/hw-spec.md §5, step 10).
 
         Draws q LFSR bits first (signs of the sorted rows, 1 = negative). With
         ``s`` sorted descending: ``m`` = smallest index < r with ``(r-m)·s_m <= sum_{j>=m}
