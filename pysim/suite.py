@@ -343,9 +343,8 @@ def notes(done: dict[str, dict]) -> list[str]:
                          f"{mean_std(best(done[n], 'lrt')['ema_acc'])}")
         out.append("- **CNN.** " + "; ".join(facts) + ". Its configs set `quant: {act_max: "
                    "8}`: its post-batch-norm activations go far beyond the MLP's act_max 2, "
-                   "which clipped them in the suites before that setting (compare the "
-                   "inference rows of docs/results.md at 36aaf28). Its seed-to-seed spread "
-                   "is larger than the MLP's.")
+                   "which clipped them (set `act_max: 2` in a cnn_* config to see the "
+                   "inference rows fall). Its seed-to-seed spread is larger than the MLP's.")
     return out + [""]
 
 
