@@ -24,6 +24,7 @@ with its path (rerun the study: its jobs are on disk).
 from __future__ import annotations
 
 import dataclasses
+import enum
 import hashlib
 import importlib
 import inspect
@@ -136,15 +137,14 @@ class _Encoder:
         self.arrays: dict[str, np.ndarray] = {}
         self.ids: dict[int, int] = {}
         self.keep: list = []  # keeps encoded objects alive, so their ids stay unique
+        self.containers: set[int] = set()
 
     def value(self, v: Any) -> Any:
-        if v is None or isinstance(v, (bool, str)):
+        if v is None or type(v) in (bool, str, int):
             return v
-        if isinstance(v, np.generic):  # before float: np.float64 is one
+        if isinstance(v, np.generic):
             return {"$s": self._array(np.asarray(v))}
-        if isinstance(v, int):
-            return v
-        if isinstance(v, float):
+        if type(v) is float:
             return {"$f": v.hex()}  # exact, and JSON has no NaN or inf
         if isinstance(v, np.ndarray):
             if v.dtype.hasobject:
@@ -154,18 +154,27 @@ class _Encoder:
                                             "ro": not v.flags.writeable})
         if isinstance(v, PurePath):
             return {"$path": str(v)}
-        if isinstance(v, (list, tuple)):
+        if type(v) in (list, tuple, dict):
+            # Rebuilt as separate copies: a container held in two places (or in itself)
+            # would come back unshared, so it is refused rather than changed.
+            if id(v) in self.containers:
+                raise TypeError(f"a {type(v).__name__} held in two places cannot be stored")
+            self.containers.add(id(v))
+            self.keep.append(v)
+            if type(v) is dict:
+                if all(type(k) is str and not k.startswith("$") for k in v):
+                    return {k: self.value(x) for k, x in v.items()}
+                return {"$d": [[self.value(k), self.value(x)] for k, x in v.items()]}
             items = [self.value(x) for x in v]
-            return items if isinstance(v, list) else {"$t": items}
-        if isinstance(v, dict):
-            if all(isinstance(k, str) and not k.startswith("$") for k in v):
-                return {k: self.value(x) for k, x in v.items()}
-            return {"$d": [[self.value(k), self.value(x)] for k, x in v.items()]}
+            return items if type(v) is list else {"$t": items}
         if isinstance(v, np.random.Generator):
             return self._shared(v, lambda: {"$rng": type(v.bit_generator).__name__,
                                             "state": self.value(v.bit_generator.state)})
         if isinstance(v, np.dtype):
             return {"$dtype": v.str}
+        if isinstance(v, enum.Enum) and type(v).__module__ in MODULES:
+            return {"$e": f"{type(v).__module__}.{type(v).__qualname__}",
+                    "v": self.value(v.value)}
         return self._object(v)
 
     def _array(self, a: np.ndarray) -> str:
@@ -183,8 +192,10 @@ class _Encoder:
     def _object(self, v) -> dict:
         cls = type(v)
         name = f"{cls.__module__}.{cls.__qualname__}"
-        if cls.__module__ not in MODULES:
-            raise TypeError(f"cannot store a {name} (only pysim's own classes)")
+        if cls.__module__ not in MODULES or isinstance(v, (int, float, str, tuple, list, dict,
+                                                            enum.Enum)):
+            raise TypeError(f"cannot store a {name} (only pysim's own classes, not enums or "
+                            "subclasses of built-in types)")
         if id(v) in self.ids:
             return {"$ref": self.ids[id(v)]}
         self.ids[id(v)] = n = len(self.ids)
@@ -232,6 +243,11 @@ class _Decoder:
             return g
         if "$dtype" in v:
             return np.dtype(v["$dtype"])
+        if "$e" in v:
+            cls = self.classes.get(v["$e"])
+            if cls is None or not issubclass(cls, enum.Enum):
+                raise ValueError(f"enum {v['$e']!r} is not one pysim stores")
+            return cls(self.value(v["v"]))
         if "$o" in v:
             return self._object(v)
         return {k: self.value(x) for k, x in v.items()}
@@ -278,7 +294,8 @@ def load_state(path: Path, kind: str) -> Any:
     kind or format, or a class pysim does not store raises :class:`DamagedStateError`."""
     path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as z:
+        # From bytes: np.load leaves the file open when the zip directory is damaged.
+        with np.load(io.BytesIO(path.read_bytes()), allow_pickle=False) as z:
             members = {k: z[k] for k in z.files}
     except Exception as exc:  # zip, CRC, header or pickle-refusal errors: all damage
         raise DamagedStateError(path, f"unreadable state file ({type(exc).__name__}: "

@@ -198,3 +198,39 @@ def test_unknown_classes_and_other_kinds_are_refused(tmp_path):
     np.savez(path, **members)
     with pytest.raises(DamagedStateError, match=r"'subprocess\.Popen' is not one pysim stores"):
         load_state(path, "test")
+
+
+def test_a_changed_value_in_a_well_formed_archive_fails_its_hash(tmp_path):
+    """The zip's own CRC catches torn bytes; an archive rewritten cleanly with one value
+    changed passes it, and only the recorded SHA-256 catches that."""
+    path = tmp_path / "s.npz"
+    save_state(path, {"w": np.arange(50.0)}, "test")
+    with np.load(path, allow_pickle=False) as z:
+        members = {k: z[k] for k in z.files}
+    key = next(k for k in members if not k.startswith("__"))
+    members[key] = members[key].copy()
+    members[key][7] += 1.0
+    np.savez(path, **members)
+    with pytest.raises(DamagedStateError, match=rf"{key} hash mismatch"):
+        load_state(path, "test")
+
+
+def test_a_damaged_zip_directory_is_refused_and_leaves_no_open_file(tmp_path):
+    path = tmp_path / "s.npz"
+    save_state(path, {"w": np.arange(50.0)}, "test")
+    raw = path.read_bytes()
+    path.write_bytes(raw[:-30])  # the end of the central directory cut off
+    with pytest.raises(DamagedStateError, match="unreadable state file"):
+        load_state(path, "test")  # filterwarnings=error: a leaked file would fail here
+
+
+def test_shared_containers_enums_and_builtin_subclasses_are_refused_at_save(tmp_path):
+    import enum
+
+    shared = [1, 2]
+    loop: dict = {}
+    loop["self"] = loop
+    for bad in ({"a": shared, "b": shared}, loop, {"e": enum.IntEnum("E", "X").X}):
+        with pytest.raises(TypeError):
+            save_state(tmp_path / "x.npz", bad, "test")
+    assert not (tmp_path / "x.npz").exists()
