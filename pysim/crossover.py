@@ -107,7 +107,8 @@ def run_one(rule: str, preset: str, n_out: int, n_in: int, rank: int, opt: Optio
         r.step(dy[t], x[t])
     e = {k: v / opt.samples for k, v in energy_pj(r.stats, tech).items()}
     e["total"] = e["mac"] + e["sram"] + e["nvm"]
-    return {"rule": rule, "preset": preset, "samples": opt.samples, "n_out": n_out, "n_in": n_in,
+    return {"rule": rule, "preset": preset, "samples": opt.samples,
+            "update_lsb": opt.update_lsb, "n_out": n_out, "n_in": n_in,
             "rank": rank if rule == "lrt" else None, "lr": lr, "energy_pj": e,
             "writes_per_sample": r.stats.nvm.cells_written / opt.samples}
 
@@ -250,15 +251,30 @@ def plot(rows: list[dict], path: Path, preset: str = "rram") -> Path:
     return path
 
 
+def _write_share(rows: list[dict], rule: str, preset: str = "rram") -> float:
+    """Mean over ``preset``'s runs of cells written per sample ÷ cells of the layer."""
+    v = [r["writes_per_sample"] / (r["n_out"] * r["n_in"]) for r in rows
+         if r["rule"] == rule and r["preset"] == preset]
+    return float(np.mean(v)) if v else 0.0
+
+
 def section(rows: list[dict], img: Path, rel: str, cpu_s: float) -> list[str]:
     """The results page's crossover section (table, text, plot)."""
     plot(rows, img)
+    rates = [f"{names} {100 * _write_share(rows, rule):.0f}%" for rule, names in
+             (("sgd", "per-sample SGD"), ("minibatch", "mini-batch"),
+              ("mixed", "mixed precision"), ("lrt", "LRT"))]
+    rate_text = ("Write rate of the stream (cells written per sample ÷ cells, mean over the "
+                 "RRAM runs): " + ", ".join(rates) + ". NVM energy scales with it: a "
+                 "gentler stream (smaller `update_lsb`) moves the crossover against SGD to "
+                 "larger widths.\n")
     return (["### Energy per adapted sample against layer size (crossover study)\n",
              f"`python -m pysim.crossover`: {len({(r['preset']) for r in rows})} device "
              f"presets, {len({r['width'] for r in rows})} widths, square and 10-output "
              f"layers, {rows[0]['samples']} samples of a synthetic "
-             "rank-1 gradient stream per run (rms per-sample update 1 LSB; see the module "
-             f"docstring); {cpu_s:.0f} CPU-s.\n", summary_text(rows) + "\n"]
+             f"rank-1 gradient stream per run (rms per-sample update {rows[0]['update_lsb']:g} "
+             f"LSB; see the module docstring); {cpu_s:.0f} CPU-s.\n", rate_text,
+             summary_text(rows) + "\n"]
             + table(rows) + [f"![crossover]({rel})\n"])
 
 

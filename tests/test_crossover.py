@@ -34,6 +34,8 @@ def study(name):
     rows = [row("inference", "none", 0.5, 0), row("sgd-sr", "sgd", 0.88, 600),
             row("minibatch", "minibatch", 0.87, 90), row("mixed", "mixed", 0.86, 300),
             row("lrt-unbiased", "lrt", 0.9, 100)]
+    rows[2]["aux_words"] = rows[3]["aux_words"] = 4736  # the acceptance table divides by it
+    rows[4]["aux_words"] = 816
     return {"name": name, "network": "mlp", "device": "rram", "samples": 20000, "seeds": [0],
             "rows": rows, "jobs": []}
 
@@ -128,3 +130,17 @@ def test_sgd_rule_runs_on_crossbar():  # the stream's lr gives writes
     for t in range(5):
         rule.step(dy[t], x[t])
     assert rule.stats.nvm.cells_written > 0
+
+
+def test_results_page_takes_the_crossover_once_from_its_cache(tmp_path):
+    import json
+
+    from pysim.suite import results_page
+    rows = crossover.run(crossover.Options(widths=(16, 32), presets=("rram",)))
+    out, docs = tmp_path / "out", tmp_path / "docs" / "results.md"
+    out.mkdir()
+    (out / "crossover.json").write_text(json.dumps({"rows": rows, "cpu_s": 2.0}))
+    page = results_page({"mlp_rotation": study("mlp_rotation")}, out, docs, crossover=True)
+    assert "crossover study" in page and "img/crossover.png" in page
+    assert (tmp_path / "docs" / "img" / "crossover.png").exists()
+    assert "Lifetime" in page and "Energy per adapted sample" in page
