@@ -306,11 +306,11 @@ def lifetime_table(done: dict[str, dict], rates: tuple[float, ...] = (1.0, 100.0
     return lines + [""]
 
 
-def crossover_section(docs: Path, cache: Path) -> list[str]:
-    """The crossover study (run once per suite run, cached in ``cache``), its PNG in
-    ``docs/img``."""
+def crossover_section(docs: Path, cache: Path, fresh: bool = False) -> list[str]:
+    """The crossover study, its PNG in ``docs/img``: run when ``fresh`` (a suite run) or
+    when ``cache`` is missing, else read from ``cache`` (``--report-only`` reuses it)."""
     from . import crossover
-    if cache.exists():
+    if cache.exists() and not fresh:
         data = json.loads(cache.read_text())
     else:
         t0 = time.process_time()
@@ -445,10 +445,10 @@ def notes(done: dict[str, dict]) -> list[str]:
     return out + [""]
 
 
-def results_page(done: dict[str, dict], out: Path, docs: Path, crossover: bool = False
-                 ) -> str:
-    """The results page; ``crossover`` adds the layer-size study (run once, cached in
-    ``out/crossover.json``; about a CPU-minute)."""
+def results_page(done: dict[str, dict], out: Path, docs: Path, crossover: bool = False,
+                 fresh_crossover: bool = False) -> str:
+    """The results page; ``crossover`` adds the layer-size study (about a CPU-minute; cached
+    in ``out/crossover.json``, rerun if ``fresh_crossover``)."""
     img = docs.parent / "img"
     img.mkdir(parents=True, exist_ok=True)
     parts = ["# Results: online adaptation on the embedded digits data\n",
@@ -468,7 +468,7 @@ def results_page(done: dict[str, dict], out: Path, docs: Path, crossover: bool =
     parts += conv_interval_table(done)
     parts += sweep_tables(done)
     if crossover:
-        parts += crossover_section(docs, out / "crossover.json")
+        parts += crossover_section(docs, out / "crossover.json", fresh_crossover)
     for name, summary in done.items():
         parts.append(markdown_table(summary))
         parts.append("\n".join(derived(summary)) + "\n")
@@ -536,7 +536,10 @@ def main(argv: list[str] | None = None) -> int:
             page[name] = done[name]
         elif path.exists():
             page[name] = json.loads(path.read_text())
-    print(results_page(page, args.out, args.docs, crossover=True))
+    # A suite run recomputes the crossover once (the code may have changed since the
+    # cache); --report-only reuses it.
+    print(results_page(page, args.out, args.docs, crossover=True,
+                       fresh_crossover=not args.report_only))
     if failed:
         print(f"failed studies: {failed}; rerun to resume", file=sys.stderr)
         return 1
