@@ -53,7 +53,7 @@ from .hw.params import AccelConfig, ArchParams
 from .lrt import SignDraws
 from .nn import Network, Quant, build
 from .nvm import DeviceConfig
-from .rules import LRT, SGD, MiniBatchSGD, MixedPrecision, UpdateRule
+from .rules import LRT, SGD, MiniBatchSGD, MixedPrecision, UpdateRule, energy_pj
 from .scenarios import transform, validate_segments
 from .store import (
     DamagedStateError,
@@ -841,10 +841,8 @@ class Job:
             if rule is None:
                 continue
             stats = rule.stats if rule.lanes is None else rule.stats.lane(i)
-            e["mac"] += stats.macs * tech.lane_mac_pj
-            e["sram"] += (stats.aux_reads * tech.sram_read_pj
-                          + stats.aux_writes * tech.sram_write_pj)
-            e["nvm"] += stats.nvm.energy_pj
+            for k, v in energy_pj(stats, tech).items():
+                e[k] += v
             aux += rule.aux_words
         last = lane.curve[-1]
         per_sample = {k: v / self.t for k, v in e.items()}

@@ -135,6 +135,20 @@ class RuleStats:
                          nvm=nvm)
 
 
+def energy_pj(stats: RuleStats, tech) -> dict[str, float]:
+    """Energy of a rule's counters in pJ: {mac, sram, nvm}.
+
+    ``tech`` is the accelerator's :class:`pysim.hw.params.EnergyParams` (pJ per lane MAC,
+    per SRAM word read / written); the NVM part is the crossbar's own write energy. The one
+    place this sum is made: :meth:`pysim.experiment.Job.result` and :mod:`pysim.crossover`
+    both call it, so the results page and the crossover study cannot price counts apart.
+    """
+    return {"mac": stats.macs * tech.lane_mac_pj,
+            "sram": (stats.aux_reads * tech.sram_read_pj
+                     + stats.aux_writes * tech.sram_write_pj),
+            "nvm": stats.nvm.energy_pj}
+
+
 class UpdateRule:
     """Base class: holds the crossbar, the learning rate and the counters.
 

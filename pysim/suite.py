@@ -25,7 +25,7 @@ from . import findings
 from .config import checkout_path, load_yaml, preset_dir
 from .experiment import ExperimentCfg, expand_methods
 from .report import _row, acc, best, markdown_table, mean_std, write_report
-from .store import DamagedStateError, read_json
+from .store import DamagedStateError, read_json, set_aside, write_json
 from .study import run_studies
 
 CONFIGS = preset_dir("experiments")
@@ -187,6 +187,8 @@ def acceptance_table(done: dict[str, dict]) -> list[str]:
 
 HEADLINE = (("mlp_rotation", "rotation"), ("mlp_analog_drift", "mild analog drift"),
             ("mlp_seed_drift", "the seed's analog drift"))
+# The energy note and lifetime table add the CNN, whose conv layers cost LRT most.
+ENERGY_STUDIES = HEADLINE + (("cnn_rotation", "CNN rotation"),)
 HEADLINE_RULES = (("none", "inference only"), ("sgd", "per-sample SGD"),
                   ("mixed", "mixed precision"), ("minibatch", "mini-batch"), ("lrt", "LRT"))
 
@@ -198,7 +200,8 @@ def headline_table(done: dict[str, dict]) -> list[str]:
     if not names:
         return []
     lines = ["### Headline: the MLP, the most accurate variant of each rule\n",
-             "Online accuracy (EMA) at the end / worst-case writes per cell (level changes), "
+             "Online accuracy (EMA) at the end / worst-case writes per cell (level changes) / "
+             "energy per adapted sample (MAC + SRAM + NVM, nJ), "
              "mean over the seeds; the variant (rounding, max-norm) and learning rate of each "
              "cell are in the study's table below.\n",
              "| scenario | " + " | ".join(t for _, t in HEADLINE_RULES) + " |",
@@ -218,12 +221,121 @@ def headline_table(done: dict[str, dict]) -> list[str]:
             elif rule == "none":
                 cells.append(f"{acc(r):.3f}")
             else:
-                cells.append(f"{acc(r):.3f} / {r['max_writes']['mean']:,.0f}")
+                cells.append(f"{acc(r):.3f} / {r['max_writes']['mean']:,.0f} / "
+                             f"{energy_nj(r):.3g} nJ")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     rows = [best(done[names[0][0]], rule) for rule, _ in HEADLINE_RULES]
     aux = [str(r["aux_words"]) if r else "–" for r in rows]
     lines.append("| aux memory (words) | " + " | ".join(aux) + " |")
     return lines + [""]
+
+
+def energy_nj(row: dict) -> float:
+    """Total energy per adapted sample of a study row in nJ: MAC + SRAM + NVM (pJ each)."""
+    e = row["energy_pj_per_sample"]
+    return (e["mac"] + e["sram"] + e["nvm"]) / 1e3
+
+
+_PARTS = {"mac": "MACs", "sram": "SRAM traffic", "nvm": "NVM writes"}
+
+
+def energy_note(done: dict[str, dict]) -> list[str]:
+    """Generated from the headline rows: LRT's total against tuned per-sample SGD's and the
+    component that dominates each (every figure read from the rows)."""
+    out = []
+    for name, label in ENERGY_STUDIES:
+        if name not in done:
+            continue
+        sgd, lrt = best(done[name], "sgd"), best(done[name], "lrt")
+        if sgd is None or lrt is None:
+            continue
+        parts = []
+        for r in (lrt, sgd):
+            e = r["energy_pj_per_sample"]
+            top = max(_PARTS, key=lambda k: e[k])
+            share = 100 * e[top] / max(sum(e.values()), 1e-300)
+            parts.append(f"{energy_nj(r):.3g} nJ, {share:.0f}% {_PARTS[top]}")
+        ratio = energy_nj(lrt) / max(energy_nj(sgd), 1e-300)
+        out.append(f"- **{label}**: LRT ({lrt['method']}) {parts[0]}; per-sample SGD "
+                   f"({sgd['method']}) {parts[1]}; LRT ÷ SGD = {ratio:.2f}.")
+    if not out:
+        return []
+    return (["### Energy per adapted sample\n",
+             "Total = MAC + SRAM + NVM per adapted sample (the rule's own counters priced by "
+             "`configs/accel/default.yaml` and the study's device). Where LRT costs more than "
+             "per-sample SGD it is its update arithmetic on these small layers (the crossover "
+             "study below shows where that turns around); its gain is in writes, hence "
+             "lifetime.\n"] + out + [""])
+
+
+YEAR_S = 3600 * 24 * 365.25
+
+
+def lifetime_years(max_writes: float, samples: int, endurance: float, rate: float
+                   ) -> float:
+    """Years until the most-written cell reaches ``endurance`` writes, adapting ``rate``
+    samples/s, when it took ``max_writes`` writes in ``samples`` samples; inf if it never
+    writes (or the device has unbounded endurance)."""
+    if max_writes <= 0 or math.isinf(endurance):
+        return math.inf
+    return endurance / (max_writes / samples * rate) / YEAR_S
+
+
+def fmt_years(y: float) -> str:
+    """Years for the page: ∞ (no writes), 3 significant figures otherwise."""
+    if math.isinf(y):
+        return "∞ (no writes)"
+    return f"{y:.3g}"
+
+
+def lifetime_table(done: dict[str, dict], rates: tuple[float, ...] = (1.0, 100.0)
+                   ) -> list[str]:
+    """Years to the first cell at endurance, at each adaptation rate (samples/s), per
+    headline study and method (worst seed's max writes per cell)."""
+    from .nvm import DeviceConfig
+    names = [(n, label) for n, label in ENERGY_STUDIES if n in done]
+    if not names:
+        return []
+    head = [f"{t}, {rate:g} samples/s" for _, t in HEADLINE_RULES[1:] for rate in rates]
+    lines = ["### Lifetime: years to the first worn-out cell\n",
+             "From the worst seed's maximum writes per cell over the stream and the device's "
+             "endurance, at 1 and 100 adapted samples/s.\n",
+             "| scenario (device, endurance) | " + " | ".join(head) + " |",
+             "|---" * (len(head) + 1) + "|"]
+    for name, label in names:
+        s = done[name]
+        endurance = DeviceConfig.load(s["device"]).endurance
+        cells = []
+        for rule, _ in HEADLINE_RULES[1:]:
+            r = best(s, rule)
+            for rate in rates:
+                if r is None:
+                    cells.append("–")
+                else:
+                    w = max(r["max_writes"].get("values") or [r["max_writes"]["mean"]])
+                    cells.append(fmt_years(lifetime_years(w, s["samples"], endurance, rate)))
+        lines.append(f"| {label} ({s['device']}, {endurance:g}) | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def crossover_section(docs: Path, cache: Path, fresh: bool = False) -> list[str]:
+    """The crossover study, its PNG in ``docs/img``: run when ``fresh`` (a suite run) or
+    when ``cache`` is missing, else read from ``cache`` (``--report-only`` reuses it)."""
+    from . import crossover
+
+    data = None
+    if cache.exists() and not fresh:
+        try:
+            data = read_json(cache)
+        except DamagedStateError as exc:
+            set_aside(cache, exc)
+    if data is None:
+        t0 = time.process_time()
+        data = {"rows": crossover.run(), "cpu_s": None}
+        data["cpu_s"] = time.process_time() - t0
+        write_json(cache, data)
+    img = docs.parent / "img" / "crossover.png"
+    return crossover.section(data["rows"], img, "img/crossover.png", data["cpu_s"])
 
 
 def beyond_table(done: dict[str, dict], base: str = "lrt-r4-maxnorm") -> list[str]:
@@ -348,7 +460,10 @@ def notes(done: dict[str, dict]) -> list[str]:
     return out + [""]
 
 
-def results_page(done: dict[str, dict], out: Path, docs: Path) -> str:
+def results_page(done: dict[str, dict], out: Path, docs: Path, crossover: bool = False,
+                 fresh_crossover: bool = False) -> str:
+    """The results page; ``crossover`` adds the layer-size study (about a CPU-minute; cached
+    in ``out/crossover.json``, rerun if ``fresh_crossover``)."""
     img = docs.parent / "img"
     img.mkdir(parents=True, exist_ok=True)
     parts = ["# Results: online adaptation on the embedded digits data\n",
@@ -362,12 +477,16 @@ def results_page(done: dict[str, dict], out: Path, docs: Path) -> str:
              "`rram` preset and `configs/accel/default.yaml`.\n"]
     parts += acceptance_table(done)
     parts += headline_table(done)
+    parts += energy_note(done)
+    parts += lifetime_table(done)
     parts += notes(done)
     parts += beyond_table(done)
     parts += conv_interval_table(done)
     parts += findings.seed_geometry_section(done)
     parts += sweep_tables(done)
     parts += findings.sections(done, out, img)
+    if crossover:
+        parts += crossover_section(docs, out / "crossover.json", fresh_crossover)
     for name, summary in done.items():
         parts.append(markdown_table(summary))
         parts.append("\n".join(derived(summary)) + "\n")
@@ -461,7 +580,10 @@ def main(argv: list[str] | None = None) -> int:
             page[name] = done[name]
         elif path.exists() and (summary := _summary(path, failed, name)) is not None:
             page[name] = summary
-    print(results_page(page, args.out, args.docs))
+    # A suite run recomputes the crossover once (the code may have changed since the
+    # cache); --report-only reuses it.
+    print(results_page(page, args.out, args.docs, crossover=True,
+                       fresh_crossover=not args.report_only))
     if failed:
         print(f"failed studies: {failed}; rerun to resume", file=sys.stderr)
         return 1

@@ -87,8 +87,9 @@ def test_headline_table_takes_each_rules_best_variant_and_the_configs_labels():
     lines = headline_table(done)
     rot = next(ln for ln in lines if ln.startswith("| rotation"))
     # Angles from configs/experiments/mlp_rotation.yaml; SGD is the accurate sgd-sr row.
-    assert rot.startswith("| rotation 0/20/-20/30° | 0.500 | 0.880 / 600 | – | 0.870 / 90 |")
-    assert rot.endswith("| 0.900 / 100 |")
+    assert rot.startswith("| rotation 0/20/-20/30° | 0.500 | 0.880 / 600 / 0 nJ | – | "
+                          "0.870 / 90 / 0 nJ |")
+    assert rot.endswith("| 0.900 / 100 / 0 nJ |")
     assert any(ln.startswith("| mild analog drift (σ₀ = 1/1M) |") for ln in lines)
     assert "| aux memory (words) | 0 | 0 | – | 4736 | 816 |" in lines
     assert headline_table({"mlp_control": study("mlp_control")}) == []

@@ -1,0 +1,299 @@
+"""Layer-size crossover: energy per adapted sample of each rule against layer width.
+
+For dense layers ``n_out × n_in`` each rule (:mod:`pysim.rules`) runs on a short seeded
+synthetic gradient stream on a :class:`~pysim.nvm.Crossbar` of a device preset, and its
+own counters are priced by :func:`pysim.rules.energy_pj` — the function
+:meth:`pysim.experiment.Job.result` uses — so the figures are the model's counts, not a
+formula typed beside it.
+
+Synthetic stream: one rank-1 term ``dy xᵀ`` per sample, ``x = relu(N(0, 1))`` (half the
+activations zero, as after a ReLU), ``dy ~ N(0, 1/n_out)``. The learning rate is set
+per shape so that the rms per-sample update ``lr·|dy_i x_j|`` is ``update_lsb`` level
+steps (default 1): per-sample SGD then writes a large share of the cells every sample,
+as in the digits studies (where its worst cell sees about one write per sample), and the
+batched rules see the same gradient scale. It is a parameter (:class:`Options`).
+
+Run alone: ``python -m pysim.crossover --out DIR`` (a markdown table and a PNG).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .hw.params import AccelConfig
+from .nvm import Crossbar, DeviceConfig
+from .rules import LRT, SGD, MiniBatchSGD, MixedPrecision, energy_pj
+
+ROOT = Path(__file__).resolve().parent.parent
+PRESETS = tuple(sorted(p.stem for p in (ROOT / "configs" / "devices").glob("*.yaml")))
+BASELINES = ("sgd", "minibatch", "mixed")
+SHAPES = ("square", "classifier")
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the crossover study runs.
+
+    ``widths``: n_in of each layer. ``shapes``: ``square`` (n_out = n_in) and
+    ``classifier`` (n_out = 10, a 10-class output layer like the MLP's and CNN's last
+    layer — the shape most unlike the square one). ``samples``: adapted samples per run
+    (one commit of B = 100 by default: the batched rules write once; all counts are per
+    sample). ``update_lsb``: rms per-sample update in level steps (sets lr). Widths above
+    ``other_max_width`` run on ``full_preset`` only: a 2048-wide square layer is most of
+    the study's CPU time, and the suite's budget is < 2 CPU-minutes for the whole study.
+    """
+
+    widths: tuple[int, ...] = (16, 32, 64, 128, 256, 512, 1024, 2048)
+    shapes: tuple[str, ...] = SHAPES
+    ranks: tuple[int, ...] = (4, 8)
+    presets: tuple[str, ...] = PRESETS
+    batch: int = 100
+    samples: int = 100
+    full_preset: str = "rram"
+    other_max_width: int = 1024
+    update_lsb: float = 1.0
+    seed: int = 0
+    accel: str = "default"
+    rules: tuple[str, ...] = field(default=("sgd", "minibatch", "mixed", "lrt"))
+
+
+def layer_shape(shape: str, width: int) -> tuple[int, int]:
+    """(n_out, n_in) of a layer of ``width`` inputs."""
+    return (width, width) if shape == "square" else (10, width)
+
+
+def stream(n_out: int, n_in: int, samples: int, rng: np.random.Generator
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """``samples`` rank-1 gradient terms: dy (samples × n_out), x (samples × n_in)."""
+    x = np.maximum(rng.standard_normal((samples, n_in)), 0.0)
+    dy = rng.standard_normal((samples, n_out)) / math.sqrt(n_out)
+    return dy, x
+
+
+def learning_rate(dy: np.ndarray, x: np.ndarray, lsb: float, update_lsb: float) -> float:
+    """lr such that the rms per-sample update ``lr·dy_i x_j`` is ``update_lsb`` LSBs."""
+    rms = math.sqrt(float(np.mean(dy ** 2)) * float(np.mean(x ** 2)))
+    return update_lsb * lsb / rms
+
+
+def make_rule(name: str, xbar: Crossbar, lr: float, batch: int, rank: int,
+              rng: np.random.Generator):
+    """One rule as the digits studies build it (round to nearest, no max-norm)."""
+    if name == "sgd":
+        return SGD(xbar, lr)
+    if name == "minibatch":
+        return MiniBatchSGD(xbar, lr, batch)
+    if name == "mixed":
+        return MixedPrecision(xbar, lr)
+    return LRT(xbar, lr, batch, rank=rank, rng=rng)
+
+
+def run_one(rule: str, preset: str, n_out: int, n_in: int, rank: int, opt: Options,
+            tech) -> dict:
+    """Energy per adapted sample (pJ: mac, sram, nvm, total) and writes of one run."""
+    rng = np.random.default_rng([opt.seed, n_out, n_in])
+    dy, x = stream(n_out, n_in, opt.samples, rng)
+    xbar = Crossbar(DeviceConfig.load(preset), (n_out, n_in), np.random.default_rng(opt.seed))
+    lr = learning_rate(dy, x, xbar.lsb, opt.update_lsb)
+    r = make_rule(rule, xbar, lr, opt.batch, rank, np.random.default_rng(opt.seed + 1))
+    for t in range(opt.samples):
+        r.step(dy[t], x[t])
+    e = {k: v / opt.samples for k, v in energy_pj(r.stats, tech).items()}
+    e["total"] = e["mac"] + e["sram"] + e["nvm"]
+    return {"rule": rule, "preset": preset, "samples": opt.samples,
+            "update_lsb": opt.update_lsb, "n_out": n_out, "n_in": n_in,
+            "rank": rank if rule == "lrt" else None, "lr": lr, "energy_pj": e,
+            "writes_per_sample": r.stats.nvm.cells_written / opt.samples}
+
+
+def run(opt: Options = Options()) -> list[dict]:
+    """Every (preset, shape, width, rule[, rank]) run of ``opt``."""
+    tech = AccelConfig.load(opt.accel).energy
+    rows = []
+    for preset in opt.presets:
+        for shape in opt.shapes:
+            for w in opt.widths:
+                if preset != opt.full_preset and w > opt.other_max_width:
+                    continue
+                n_out, n_in = layer_shape(shape, w)
+                for rule in opt.rules:
+                    for rank in (opt.ranks if rule == "lrt" else (0,)):
+                        row = run_one(rule, preset, n_out, n_in, rank, opt, tech)
+                        row["shape"], row["width"] = shape, w
+                        rows.append(row)
+    return rows
+
+
+def crossover_width(widths, lrt: list[float], base: list[float]) -> int | None:
+    """Smallest width from which LRT's energy stays strictly below the baseline's at every
+    larger width; None if it is not below at the largest width."""
+    found = None
+    for w, a, b in sorted(zip(widths, lrt, base, strict=True), reverse=True):
+        if a < b:
+            found = w
+        else:
+            break
+    return found
+
+
+def _series(rows, preset, shape, rule, rank=None):
+    sel = [r for r in rows if r["preset"] == preset and r["shape"] == shape
+           and r["rule"] == rule and (rank is None or r["rank"] == rank)]
+    sel.sort(key=lambda r: r["width"])
+    return [r["width"] for r in sel], [r["energy_pj"]["total"] for r in sel]
+
+
+def crossovers(rows: list[dict]) -> dict:
+    """{(preset, shape, rank, baseline): crossover width or None}."""
+    out = {}
+    for preset in sorted({r["preset"] for r in rows}):
+        for shape in sorted({r["shape"] for r in rows}):
+            for rank in sorted({r["rank"] for r in rows if r["rule"] == "lrt"}):
+                w, lrt = _series(rows, preset, shape, "lrt", rank)
+                for b in BASELINES:
+                    wb, base = _series(rows, preset, shape, b)
+                    if lrt and wb == w:
+                        out[(preset, shape, rank, b)] = crossover_width(w, lrt, base)
+    return out
+
+
+def fmt_width(w: int | None) -> str:
+    return "none ≤ max width" if w is None else f"{w}"
+
+
+def table(rows: list[dict], preset: str = "rram") -> list[str]:
+    """Markdown: per shape and width, nJ per adapted sample (MAC+SRAM+NVM) of each rule on
+    ``preset``, then the crossover widths of every preset."""
+    ranks = sorted({r["rank"] for r in rows if r["rule"] == "lrt"})
+    cols = [("sgd", None), ("minibatch", None), ("mixed", None)] + [("lrt", k) for k in ranks]
+    head = ["per-sample SGD", "mini-batch", "mixed precision"] + [f"LRT r = {k}" for k in ranks]
+    lines = [f"Energy per adapted sample on `{preset}`, nJ total (MAC / SRAM / NVM), from each "
+             "rule's own counters on the synthetic stream:\n",
+             "| layer (n_out × n_in) | " + " | ".join(head) + " |",
+             "|---" * (len(head) + 1) + "|"]
+    for shape in sorted({r["shape"] for r in rows}, key=SHAPES.index):
+        for w in sorted({r["width"] for r in rows}):
+            cells, dims = [], None
+            for rule, rank in cols:
+                m = [r for r in rows if r["preset"] == preset and r["shape"] == shape
+                     and r["width"] == w and r["rule"] == rule
+                     and (rank is None or r["rank"] == rank)]
+                if not m:
+                    cells.append("–")
+                    continue
+                e, dims = m[0]["energy_pj"], (m[0]["n_out"], m[0]["n_in"])
+                cells.append(f"{e['total'] / 1e3:.3g} ({e['mac'] / 1e3:.2g} / "
+                             f"{e['sram'] / 1e3:.2g} / {e['nvm'] / 1e3:.2g})")
+            if dims:
+                lines.append(f"| {dims[0]} × {dims[1]} | " + " | ".join(cells) + " |")
+    cx = crossovers(rows)
+    lines += ["", "Crossover: smallest layer width (n_in) from which LRT's energy per sample "
+              "stays below the baseline's up to the largest width run:\n",
+              "| preset | shape | rank | vs per-sample SGD | vs mini-batch | "
+              "vs mixed precision |", "|---|---|---|---|---|---|"]
+    for (p, s, k) in sorted({key[:3] for key in cx}):
+        lines.append(f"| {p} | {s} | {k} | "
+                     + " | ".join(fmt_width(cx.get((p, s, k, b))) for b in BASELINES) + " |")
+    return lines + [""]
+
+
+def summary_text(rows: list[dict], preset: str = "rram") -> str:
+    """One generated sentence per rank naming the crossover widths on ``preset``."""
+    cx = crossovers(rows)
+    names = {"sgd": "per-sample SGD", "minibatch": "mini-batch", "mixed": "mixed precision"}
+    out = []
+    for (p, s, k) in sorted({key[:3] for key in cx}):
+        if p != preset:
+            continue
+        parts = [f"below {names[b]} from width {cx[(p, s, k, b)]}"
+                 if cx[(p, s, k, b)] is not None
+                 else f"not below {names[b]} at the largest width" for b in BASELINES]
+        out.append(f"On {p}, {s} layers, r = {k}, LRT's energy per sample is "
+                   + "; ".join(parts) + ".")
+    return " ".join(out)
+
+
+def plot(rows: list[dict], path: Path, preset: str = "rram") -> Path:
+    """Log-log energy per sample against width, one line per rule, LRT r = 4 and 8;
+    a zero energy is drawn at the axis floor (a log axis has no zero)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    shapes = [s for s in SHAPES if any(r["shape"] == s for r in rows)]
+    fig, axes = plt.subplots(1, len(shapes), figsize=(6 * len(shapes), 4.5), squeeze=False)
+    pos = [r["energy_pj"]["total"] for r in rows if r["energy_pj"]["total"] > 0]
+    floor = min(pos) / 2 if pos else 1.0
+    for ax, shape in zip(axes[0], shapes, strict=True):
+        series = [("sgd", None, "per-sample SGD"), ("minibatch", None, "mini-batch"),
+                  ("mixed", None, "mixed precision")]
+        series += [("lrt", k, f"LRT r = {k}") for k in
+                   sorted({r["rank"] for r in rows if r["rule"] == "lrt"})]
+        for rule, rank, label in series:
+            w, e = _series(rows, preset, shape, rule, rank)
+            if w:
+                ax.loglog(w, [max(v, floor) / 1e3 for v in e], marker="o", label=label)
+        ax.set_xlabel("layer width n_in")
+        ax.set_ylabel("nJ per adapted sample")
+        ax.set_title(f"{preset}, {shape} layers")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _write_share(rows: list[dict], rule: str, preset: str = "rram") -> float:
+    """Mean over ``preset``'s runs of cells written per sample ÷ cells of the layer."""
+    v = [r["writes_per_sample"] / (r["n_out"] * r["n_in"]) for r in rows
+         if r["rule"] == rule and r["preset"] == preset]
+    return float(np.mean(v)) if v else 0.0
+
+
+def section(rows: list[dict], img: Path, rel: str, cpu_s: float) -> list[str]:
+    """The results page's crossover section (table, text, plot)."""
+    plot(rows, img)
+    rates = [f"{names} {100 * _write_share(rows, rule):.0f}%" for rule, names in
+             (("sgd", "per-sample SGD"), ("minibatch", "mini-batch"),
+              ("mixed", "mixed precision"), ("lrt", "LRT"))]
+    rate_text = ("Write rate of the stream (cells written per sample ÷ cells, mean over the "
+                 "RRAM runs): " + ", ".join(rates) + ". NVM energy scales with it: a "
+                 "gentler stream (smaller `update_lsb`) moves the crossover against SGD to "
+                 "larger widths.\n")
+    return (["### Energy per adapted sample against layer size (crossover study)\n",
+             f"`python -m pysim.crossover`: {len({(r['preset']) for r in rows})} device "
+             f"presets, {len({r['width'] for r in rows})} widths, square and 10-output "
+             f"layers, {rows[0]['samples']} samples of a synthetic "
+             f"rank-1 gradient stream per run (rms per-sample update {rows[0]['update_lsb']:g} "
+             f"LSB; see the module docstring); {cpu_s:.0f} CPU-s.\n", rate_text,
+             summary_text(rows) + "\n"]
+            + table(rows) + [f"![crossover]({rel})\n"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=Path("out/crossover"))
+    ap.add_argument("--widths", type=int, nargs="*")
+    args = ap.parse_args(argv)
+    opt = Options() if not args.widths else Options(widths=tuple(args.widths))
+    t0 = time.process_time()
+    rows = run(opt)
+    cpu = time.process_time() - t0
+    args.out.mkdir(parents=True, exist_ok=True)
+    text = "\n".join(section(rows, args.out / "crossover.png", "crossover.png", cpu))
+    (args.out / "crossover.md").write_text(text)
+    print(text)
+    print(f"crossover: {cpu:.1f} CPU-s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
