@@ -60,6 +60,7 @@ from .store import (
     atomic_write,
     load_state,
     read_json,
+    read_json_or_none,
     save_state,
     set_aside,
     write_json,
@@ -895,13 +896,7 @@ def _resume(ckpt: Path, key: str) -> Job | None:
 
 def _finished(path: Path) -> dict | None:
     """A finished job's result, or None if it has none (a damaged one is set aside)."""
-    if not path.exists():
-        return None
-    try:
-        return read_json(path)
-    except DamagedStateError as exc:
-        set_aside(path, exc)
-        return None
+    return read_json_or_none(path)
 
 
 def run_job(cfg: ExperimentCfg, method: Method, seed: int, lr: float, samples: int,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .config import preset_dir
 from .report import _row, acc, best
-from .store import DamagedStateError, read_json, set_aside, write_json
+from .store import read_json_or_none, write_json
 
 CONFIGS = preset_dir("experiments")
 # The weight-grid sweep: mlp_rotation at each multiple of the seed's alpha.
@@ -328,16 +328,6 @@ def collapse_section(out: Path, img: Path, done: dict[str, dict]) -> list[str]:
     return lines + ["", f"- {text}", "", "![collapse](img/collapse.png)", ""]
 
 
-def _read_cache(path: Path) -> dict | None:
-    if not path.exists():
-        return None
-    try:
-        return read_json(path)
-    except DamagedStateError as exc:
-        set_aside(path, exc)
-        return None
-
-
 def _collapse_traces(out: Path):
     from .diagnostics import Trace, collapse_traces
     from .experiment import ExperimentCfg
@@ -347,7 +337,7 @@ def _collapse_traces(out: Path):
     from .experiment import RESULT_VERSION
 
     key = {"cfg": str(cfg), "version": RESULT_VERSION, **COLLAPSE}
-    data = _read_cache(cache)
+    data = read_json_or_none(cache)
     if data is not None and data.get("key") == json.loads(json.dumps(key)):
         return [Trace(**{k: tuple(v) if isinstance(v, list) else v for k, v in t.items()})
                 for t in data["traces"]]

@@ -114,6 +114,18 @@ def read_json(path: Path) -> dict:
     return {k: v for k, v in data.items() if k != "sha256"}
 
 
+def read_json_or_none(path: Path) -> dict | None:
+    """:func:`read_json` of a file that is computed again when it is missing or damaged:
+    None then (a damaged file is set aside first)."""
+    if not Path(path).exists():
+        return None
+    try:
+        return read_json(path)
+    except DamagedStateError as exc:
+        set_aside(Path(path), exc)
+        return None
+
+
 # --- object graphs ------------------------------------------------------------------------
 def _registry() -> dict[str, type]:
     """Class name → class, for the classes defined in :data:`MODULES` only."""

@@ -25,7 +25,7 @@ from . import findings
 from .config import checkout_path, load_yaml, preset_dir
 from .experiment import ExperimentCfg, expand_methods
 from .report import _row, acc, best, markdown_table, mean_std, write_report
-from .store import DamagedStateError, read_json, set_aside, write_json
+from .store import DamagedStateError, read_json, read_json_or_none, write_json
 from .study import run_studies
 
 CONFIGS = preset_dir("experiments")
@@ -323,12 +323,7 @@ def crossover_section(docs: Path, cache: Path, fresh: bool = False) -> list[str]
     when ``cache`` is missing, else read from ``cache`` (``--report-only`` reuses it)."""
     from . import crossover
 
-    data = None
-    if cache.exists() and not fresh:
-        try:
-            data = read_json(cache)
-        except DamagedStateError as exc:
-            set_aside(cache, exc)
+    data = None if fresh else read_json_or_none(cache)
     if data is None:
         t0 = time.process_time()
         data = {"rows": crossover.run(), "cpu_s": None}
