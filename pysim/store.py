@@ -167,12 +167,15 @@ class _Encoder:
         if isinstance(v, PurePath):
             return {"$path": str(v)}
         if type(v) in (list, tuple, dict):
-            # Rebuilt as separate copies: a container held in two places (or in itself)
-            # would come back unshared, so it is refused rather than changed.
-            if id(v) in self.containers:
-                raise TypeError(f"a {type(v).__name__} held in two places cannot be stored")
-            self.containers.add(id(v))
-            self.keep.append(v)
+            # Rebuilt as separate copies: a mutable container held in two places (or in
+            # itself) would come back unshared, so it is refused rather than changed. A
+            # shared tuple (a shape) may be copied: nothing can tell the copies apart.
+            if type(v) is not tuple:
+                if id(v) in self.containers:
+                    raise TypeError(f"a {type(v).__name__} held in two places cannot be "
+                                    "stored")
+                self.containers.add(id(v))
+                self.keep.append(v)
             if type(v) is dict:
                 if all(type(k) is str and not k.startswith("$") for k in v):
                     return {k: self.value(x) for k, x in v.items()}
