@@ -61,12 +61,16 @@ _MISSING = object()
 
 def item(*, kind: type | tuple[type, ...], lo: float | None = None, hi: float | None = None,
          lo_open: bool = False, choices: tuple[Any, ...] | None = None, fix: str = "",
-         allow_inf: bool = False) -> dict:
-    """The declaration of a list field's entries (``spec(item=...)``): the same checks as a
-    field, applied to every entry and named ``field[i]``."""
+         doc: str = "", item: dict | None = None, unique: bool = False,
+         pattern: str | None = None, allow_inf: bool = False) -> dict:
+    """A value's declaration: what :func:`spec` records for a field, and what
+    ``spec(item=...)`` checks every entry of a list field against (named ``field[i]``)."""
     return {"kind": kind, "lo": lo, "hi": hi, "lo_open": lo_open, "choices": choices,
-            "fix": fix, "doc": "", "item": None, "unique": False, "pattern": None,
+            "fix": fix, "doc": doc, "item": item, "unique": unique, "pattern": pattern,
             "allow_inf": allow_inf}
+
+
+_declare = item  # spec's own parameter is called item
 
 
 def spec(*, kind: type | tuple[type, ...], default: Any = dataclasses.MISSING,
@@ -84,9 +88,8 @@ def spec(*, kind: type | tuple[type, ...], default: Any = dataclasses.MISSING,
     field too), must be non-empty, and distinct with ``unique``. ``pattern`` is a regular
     expression a string must match whole. ``fix`` is appended to any error for this field.
     """
-    meta = {"kind": kind, "lo": lo, "hi": hi, "lo_open": lo_open, "choices": choices,
-            "fix": fix, "doc": doc, "item": item, "unique": unique, "pattern": pattern,
-            "allow_inf": allow_inf}
+    meta = _declare(kind=kind, lo=lo, hi=hi, lo_open=lo_open, choices=choices, fix=fix,
+                    doc=doc, item=item, unique=unique, pattern=pattern, allow_inf=allow_inf)
     if default_factory is not dataclasses.MISSING:
         return dataclasses.field(default_factory=default_factory, metadata=meta)
     if default is dataclasses.MISSING:

@@ -58,11 +58,11 @@ from .scenarios import transform, validate_segments
 from .store import (
     DamagedStateError,
     atomic_write,
+    load_or_none,
     load_state,
     read_json,
     read_json_or_none,
     save_state,
-    set_aside,
     write_json,
 )
 
@@ -300,7 +300,7 @@ def _check_across(cfg: ExperimentCfg, source: str) -> None:
     presets, the rank against the layers and the accelerator's limits."""
     names: dict[str, int] = {}
     for i, m in enumerate(cfg.methods):
-        for name in _expanded_names(m):
+        for name in (x.name for x in _expand(m)):
             if name in names:
                 raise ConfigError(source, f"methods[{i}].name", m.name,
                                   f"gives the method name {name!r}, which methods"
@@ -325,23 +325,18 @@ def _check_across(cfg: ExperimentCfg, source: str) -> None:
         if m.rule not in ("sgd", "minibatch", "mixed", "lrt"):
             continue
         trained = shapes[-1:] if m.train_layers == "last" else shapes
-        if m.rule == "lrt" and not m.clip_rank and m.rank > (most := min(min(s) for s in trained)):
+        most = min(min(s) for s in trained)
+        if m.rule == "lrt" and not m.clip_rank and m.rank > most:
             raise ConfigError(source, f"methods[{i}].rank", m.rank,
                               f"exceeds the smallest layer it adapts ({most}; layers "
                               f"{[tuple(s) for s in trained]} of the {cfg.network})",
                               f"use rank ≤ {most}, or clip_rank: true to cut it per layer")
-        if m.rule == "lrt" and m.error_feedback > (most := min(min(s) for s in trained)):
+        if m.rule == "lrt" and m.error_feedback > most:
             raise ConfigError(source, f"methods[{i}].error_feedback", m.error_feedback,
                               f"exceeds the smallest layer it adapts ({most})",
                               f"use error_feedback ≤ {most}")
         if m.hw:
             _check_hw(source, i, m, accel, bits, shapes[-1])
-
-
-def _expanded_names(m: MethodCfg) -> list[str]:
-    norms = [False] if m.rule in ("none", "bias") else \
-        (m.max_norm if isinstance(m.max_norm, list) else [m.max_norm])
-    return [m.name + ("-maxnorm" if norm else "") for norm in norms]
 
 
 def _load_preset(load, value: str, source: str, name: str):
@@ -392,16 +387,18 @@ class Method:
 
 
 def expand_methods(cfg: ExperimentCfg) -> list[Method]:
-    out = []
-    for m in cfg.methods:
-        norms = m.max_norm if isinstance(m.max_norm, list) else [m.max_norm]
-        grid = tuple(float(v) for v in (m.lr if isinstance(m.lr, list) else [m.lr]))
-        if m.rule in ("none", "bias"):
-            norms = [False]
-        for norm in norms:
-            suffix = "-maxnorm" if norm else ""
-            out.append(Method(m.name + suffix, m, bool(norm), grid))
-    return out
+    return [x for m in cfg.methods for x in _expand(m)]
+
+
+def _expand(m: MethodCfg) -> list[Method]:
+    """One method config's methods: one per max-norm choice (none for rules without
+    weights), named with a ``-maxnorm`` suffix where it is on."""
+    norms = m.max_norm if isinstance(m.max_norm, list) else [m.max_norm]
+    grid = tuple(float(v) for v in (m.lr if isinstance(m.lr, list) else [m.lr]))
+    if m.rule in ("none", "bias"):
+        norms = [False]
+    return [Method(m.name + ("-maxnorm" if norm else ""), m, bool(norm), grid)
+            for norm in norms]
 
 
 # --- one job --------------------------------------------------------------------------------
@@ -484,11 +481,9 @@ def _cached_pretrain(cfg: ExperimentCfg, seed: int, splits, device, cache: Path)
     key = _digest([cfg.network, cfg.data.key(), dataclasses.asdict(cfg.pretrain),
                    dataclasses.asdict(cfg.quant), cfg.device, cfg.bits, seed])[:12]
     path = cache / f"{cfg.network}-{key}.npz"
-    if path.exists():
-        try:
-            return load_state(path, "pretrained-network")
-        except DamagedStateError as exc:
-            set_aside(path, exc)
+    net = load_or_none(lambda p: load_state(p, "pretrained-network"), path)
+    if net is not None:
+        return net
     net = pretrain(cfg, seed, splits, device)
     save_state(path, net, "pretrained-network")
     return net
@@ -883,22 +878,6 @@ def load_checkpoint(path: Path, expect_id: str) -> Job:
     return state[2]
 
 
-def _resume(ckpt: Path, key: str) -> Job | None:
-    """The checkpointed job, or None (and the file set aside) if there is none usable."""
-    if not ckpt.exists():
-        return None
-    try:
-        return load_checkpoint(ckpt, key)
-    except DamagedStateError as exc:
-        set_aside(ckpt, exc)
-        return None
-
-
-def _finished(path: Path) -> dict | None:
-    """A finished job's result, or None if it has none (a damaged one is set aside)."""
-    return read_json_or_none(path)
-
-
 def run_job(cfg: ExperimentCfg, method: Method, seed: int, lr: float, samples: int,
             out: str | Path, verbose: bool = True) -> dict:
     """Run (or resume, or just return) one job; the result is also written to disk."""
@@ -916,7 +895,7 @@ def run_lanes(cfg: ExperimentCfg, runs: list[tuple[Method, int, float]], samples
     out = Path(out)
     ids = [job_id(cfg, m, seed, lr, samples) for m, seed, lr in runs]
     done = {jid: out / "jobs" / f"{jid}.json" for jid in ids}
-    results = {jid: _finished(path) for jid, path in done.items()}
+    results = {jid: read_json_or_none(path) for jid, path in done.items()}
     todo = [(run, jid) for run, jid in zip(runs, ids, strict=True) if results[jid] is None]
     together = len(todo) > 1 and _why_not_lanes(cfg, [m for (m, _, _), _ in todo]) is None
     groups = [todo] if together else [[t] for t in todo]
@@ -932,7 +911,8 @@ def _run_group(cfg, runs, ids, samples, out: Path, verbose: bool, pretrained) ->
     key = lanes_id(ids)
     ckpt = out / "ckpt" / f"{key}.npz"
     with threadpool_limits(limits=1, user_api="blas"):  # pretraining too: see Job.run
-        job = _resume(ckpt, key) or Job.lanes(cfg, runs, samples, out, pretrained)
+        job = (load_or_none(lambda p: load_checkpoint(p, key), ckpt)
+               or Job.lanes(cfg, runs, samples, out, pretrained))
 
     def progress(j):
         if verbose:

@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from .config import ConfigError, check_value, item
+
 KNOWN = {"rotate", "scale", "shift", "gradient", "contrast", "noise", "classes"}
 
 
@@ -41,8 +43,7 @@ def transform(image: np.ndarray, seg: dict, rng: np.random.Generator) -> np.ndar
 
 # What each transform takes (checked by pysim.config.check_value, entry by entry).
 def _number(lo=None, lo_open=False, fix="write a finite number"):
-    return {"kind": float, "lo": lo, "hi": None, "lo_open": lo_open, "choices": None,
-            "fix": fix, "item": None}
+    return item(kind=float, lo=lo, lo_open=lo_open, fix=fix)
 
 
 _SPECS = {
@@ -51,20 +52,15 @@ _SPECS = {
     "gradient": _number(),
     "contrast": _number(0.0, True, "use a positive factor"),
     "noise": _number(0.0, False, "use a non-negative std"),
-    "shift": {"kind": list, "lo": None, "hi": None, "lo_open": False, "choices": None,
-              "fix": "write [dy, dx] in pixels, e.g. [1, -1]", "item": _number()},
-    "classes": {"kind": list, "lo": None, "hi": None, "lo_open": False, "choices": None,
-                "fix": "list labels, e.g. [0, 1, 2]", "unique": True,
-                "item": {"kind": int, "lo": 0, "hi": None, "lo_open": False,
-                         "choices": None, "fix": "labels are integers ≥ 0", "item": None}},
+    "shift": item(kind=list, fix="write [dy, dx] in pixels, e.g. [1, -1]", item=_number()),
+    "classes": item(kind=list, fix="list labels, e.g. [0, 1, 2]", unique=True,
+                    item=item(kind=int, lo=0, fix="labels are integers ≥ 0")),
 }
 
 
 def validate_segments(segments, source: str, where: str = "scenario.segments") -> list:
     """Raise ConfigError on an unknown transform or a bad value, naming it
     (``scenario.segments[1].shift[0]``); return the checked segments."""
-    from .config import ConfigError, check_value
-
     if not isinstance(segments, list) or not segments:
         raise ConfigError(source, where, segments, "must be a non-empty list",
                           "give a list of transform mappings, e.g. [{rotate: 0}, {rotate: 20}]")

@@ -114,16 +114,21 @@ def read_json(path: Path) -> dict:
     return {k: v for k, v in data.items() if k != "sha256"}
 
 
-def read_json_or_none(path: Path) -> dict | None:
-    """:func:`read_json` of a file that is computed again when it is missing or damaged:
-    None then (a damaged file is set aside first)."""
+def load_or_none(load, path: Path):
+    """``load(path)`` for a file that is computed again when it is missing or damaged:
+    None then (a damaged file, :class:`DamagedStateError`, is set aside first)."""
     if not Path(path).exists():
         return None
     try:
-        return read_json(path)
+        return load(path)
     except DamagedStateError as exc:
         set_aside(Path(path), exc)
         return None
+
+
+def read_json_or_none(path: Path) -> dict | None:
+    """:func:`read_json`, or None for a missing or damaged file (:func:`load_or_none`)."""
+    return load_or_none(read_json, path)
 
 
 # --- object graphs ------------------------------------------------------------------------

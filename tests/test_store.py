@@ -11,9 +11,16 @@ import zipfile
 import numpy as np
 import pytest
 
-from pysim.experiment import Job, _finished, expand_methods, experiment_from_mapping, job_id
+from pysim.experiment import Job, expand_methods, experiment_from_mapping, job_id
 from pysim.experiment import run_job as _run_job
-from pysim.store import DamagedStateError, load_state, read_json, save_state, write_json
+from pysim.store import (
+    DamagedStateError,
+    load_state,
+    read_json,
+    read_json_or_none,
+    save_state,
+    write_json,
+)
 
 from .test_experiment import tiny
 
@@ -160,7 +167,7 @@ def test_damaged_job_results_are_set_aside_and_recomputed(cfg, whole, tmp_path, 
     digit = text.index('"final_ema_acc": ') + len('"final_ema_acc": 0.')
     changed = text[:digit] + ("1" if text[digit] != "1" else "2") + text[digit + 1:]
     job.write_text(changed)  # one digit: still valid JSON
-    assert _finished(job) is None
+    assert read_json_or_none(job) is None
     assert "content hash mismatch" in capsys.readouterr().err
     assert run_job(cfg, tmp_path) == whole[0]
 
