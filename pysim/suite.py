@@ -324,9 +324,9 @@ def crossover_section(docs: Path, cache: Path, fresh: bool = False) -> list[str]
     from . import crossover
 
     data = None if fresh else read_json_or_none(cache)
-    if data is None:
+    if data is None or data.get("version") != crossover.VERSION:
         t0 = time.process_time()
-        data = {"rows": crossover.run(), "cpu_s": None}
+        data = {"rows": crossover.run(), "cpu_s": None, "version": crossover.VERSION}
         data["cpu_s"] = time.process_time() - t0
         write_json(cache, data)
     img = docs.parent / "img" / "crossover.png"

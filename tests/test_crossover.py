@@ -75,7 +75,7 @@ def test_crossover_width_finder():
 def test_crossover_study_small_widths_runs_and_formats(tmp_path):
     opt = crossover.Options(widths=(16, 64), presets=("rram", "ideal"), samples=100)
     rows = crossover.run(opt)
-    assert {r["rule"] for r in rows} == {"sgd", "minibatch", "mixed", "lrt"}
+    assert {r["rule"] for r in rows} == {"sgd", "minibatch", "mixed", "lrt", "lrt_hw"}
     for r in rows:
         e = r["energy_pj"]
         assert e["total"] == e["mac"] + e["sram"] + e["nvm"]
@@ -91,7 +91,50 @@ def test_crossover_study_small_widths_runs_and_formats(tmp_path):
     lines = crossover.section(rows, tmp_path / "img" / "c.png", "img/c.png", 1.0)
     text = "\n".join(lines)
     assert (tmp_path / "img" / "c.png").exists()
-    assert "| rram | square | 4 |" in text and "On rram" in text
+    assert "| rram | square | 4 | pysim.hw |" in text and "On rram" in text
+    assert "LRT r = 4 (pysim.hw)" in text and "float accounting" in text
+
+
+def test_crossover_hw_column_is_the_accelerators_stats_priced():
+    """The pysim.hw column is the bit-accurate accelerator's own counters, priced by
+    pysim.hw.energy: rebuild them here from the stats of a run of the same commands."""
+    from pysim.hw.energy import energy_pj as hw_energy
+    opt = crossover.Options(widths=(16,), shapes=("square",), presets=("rram",),
+                            ranks=(2,), rules=("lrt", "lrt_hw"))
+    rows = crossover.run(opt)
+    hw = next(r for r in rows if r["rule"] == "lrt_hw")
+    flt = next(r for r in rows if r["rule"] == "lrt")
+    e = hw["energy_pj"]
+    assert e["total"] == e["mac"] + e["sram"] + e["nvm"] > 0
+    assert hw["cycles_per_sample"] > 0
+    # the accelerator commits the same stream: it writes, on the order the float rule does
+    assert hw["writes_per_sample"] > 0 and flt["writes_per_sample"] > 0
+    assert 0.5 < hw["writes_per_sample"] / flt["writes_per_sample"] < 2
+    # the read-compare at commit is in the hardware's NVM figure, not in the float one
+    dev = crossover.DeviceConfig.load("rram")
+    stats = {k: 0 for k in ("macs", "infer_macs", "sfu_cycles", "sram_reads", "sram_writes",
+                            "nvm_writes", "nvm_pulses", "nvm_reads")}
+    stats["nvm_reads"] = 16 * 16
+    assert math.isclose(hw_energy(stats, dev, AccelConfig.load("default").energy)["total"],
+                        16 * 16 * dev.read_energy_pj)
+    assert e["nvm"] * hw["samples"] >= 16 * 16 * dev.read_energy_pj
+
+
+def test_stale_crossover_cache_is_recomputed(tmp_path, monkeypatch):
+    import json
+
+    from pysim.store import write_json
+    from pysim.suite import crossover_section
+    small = crossover.run(crossover.Options(widths=(16, 32), presets=("rram",),
+                                            rules=("sgd", "lrt")))
+    calls = []
+    monkeypatch.setattr(crossover, "run", lambda: calls.append(1) or small)
+    cache = tmp_path / "crossover.json"
+    write_json(cache, {"rows": [], "cpu_s": 1.0})  # an older version's cache: no version
+    crossover_section(tmp_path / "docs" / "results.md", cache)
+    assert calls == [1] and json.loads(cache.read_text())["version"] == crossover.VERSION
+    crossover_section(tmp_path / "docs" / "results.md", cache)
+    assert calls == [1]  # the current version is reused
 
 
 def test_lifetime_formatting_handles_no_writes_and_infinite_endurance():
@@ -133,13 +176,13 @@ def test_sgd_rule_runs_on_crossbar():  # the stream's lr gives writes
 
 
 def test_results_page_takes_the_crossover_once_from_its_cache(tmp_path):
-    import json
-
+    from pysim.store import write_json
     from pysim.suite import results_page
     rows = crossover.run(crossover.Options(widths=(16, 32), presets=("rram",)))
     out, docs = tmp_path / "out", tmp_path / "docs" / "results.md"
     out.mkdir()
-    (out / "crossover.json").write_text(json.dumps({"rows": rows, "cpu_s": 2.0}))
+    write_json(out / "crossover.json", {"rows": rows, "cpu_s": 2.0,
+                                        "version": crossover.VERSION})
     page = results_page({"mlp_rotation": study("mlp_rotation")}, out, docs, crossover=True)
     assert "crossover study" in page and "img/crossover.png" in page
     assert (tmp_path / "docs" / "img" / "crossover.png").exists()
