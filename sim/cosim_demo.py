@@ -17,7 +17,7 @@ from pathlib import Path
 import cocotb
 from cocotb.task import bridge, resume
 from harness.bench import clock_and_reset
-from test_accel_top import IDLE, Host
+from harness.host import IDLE, Host
 
 
 @cocotb.test()

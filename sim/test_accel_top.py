@@ -23,56 +23,18 @@ from harness import runner
 
 try:
     import cocotb
-    from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
     from harness.bench import each_seed, reset
+    from harness.host import IDLE, Host
 except ImportError:  # pragma: no cover
     cocotb = None
 
 
-class Host:
-    """Drives the command stream and collects responses (valid/ready/last)."""
-
-    def __init__(self, dut):
-        self.dut = dut
-
-    async def command(self, words: list[int]) -> list[int]:
-        dut = self.dut
-        for i, w in enumerate(words):
-            await FallingEdge(dut.clk_i)
-            dut.cmd_valid_i.value = 1
-            dut.cmd_data_i.value = int(w)
-            dut.cmd_last_i.value = int(i == len(words) - 1)
-            while True:
-                await ReadOnly()
-                ready = int(dut.cmd_ready_o.value)
-                await RisingEdge(dut.clk_i)
-                if ready:
-                    break
-                await FallingEdge(dut.clk_i)
-        await FallingEdge(dut.clk_i)
-        dut.cmd_valid_i.value = 0
-        dut.cmd_last_i.value = 0
-        out = []
-        while True:
-            await ReadOnly()
-            if int(dut.rsp_valid_o.value):
-                out.append(int(dut.rsp_data_o.value))
-                last = int(dut.rsp_last_o.value)
-                await RisingEdge(dut.clk_i)
-                if last:
-                    return out
-            else:
-                await RisingEdge(dut.clk_i)
-
-
 def arch_of(p):
-    from pysim.hw.params import ArchParams
+    from pysim.hw.rtl import arch_of as from_rtl
 
-    return ArchParams(n_in=p["N_IN"], n_out=p["N_OUT"], rank=p["RANK"], lanes=p["LANES"],
-                      f_bits=p["F"], wc_bits=p["WC"], sweeps=p["SWEEPS"])
+    return from_rtl(p)
 
 
-IDLE = {"cmd_valid_i": 0, "cmd_data_i": 0, "cmd_last_i": 0, "rsp_ready_i": 1}
 
 
 async def check(host, model, words, where):
@@ -224,10 +186,8 @@ if cocotb is not None:
 
 PARAMS = [dict(N_IN=64, N_OUT=10, RANK=4, LANES=8, F=16, WC=24, SWEEPS=4),
           dict(N_IN=16, N_OUT=8, RANK=2, LANES=3, F=14, WC=20, SWEEPS=3)]
-SOURCES = ["lrt_unit.v", "gs_unit.v", "core_svd.v", "reduce_ok.v", "rot_unit.v", "rsqrt.v",
-           "commit_unit.v", "mac_array.v", "nvm_crossbar.v"]
 
 
 @pytest.mark.parametrize("params", PARAMS, ids=lambda p: f"{p['N_IN']}x{p['N_OUT']}r{p['RANK']}")
 def test_accel_top(params, cocotb_opts):
-    runner.run("accel_top", params, sources=SOURCES, **cocotb_opts)
+    runner.run("accel_top", params, **cocotb_opts)

@@ -78,4 +78,4 @@ PARAMS = [dict(N_IN=64, N_OUT=10, RANK=4, LANES=8, WB=8),
 
 @pytest.mark.parametrize("params", PARAMS, ids=lambda p: f"{p['N_IN']}x{p['N_OUT']}")
 def test_commit_unit(params, cocotb_opts):
-    runner.run("commit_unit", params, sources=["rsqrt.v"], **cocotb_opts)
+    runner.run("commit_unit", params, **cocotb_opts)

@@ -94,4 +94,4 @@ PARAMS = [dict(RANK=4, LANES=8, WC=24, SWEEPS=4), dict(RANK=2, LANES=3, WC=20, S
 
 @pytest.mark.parametrize("params", PARAMS, ids=lambda p: f"r{p['RANK']}P{p['LANES']}")
 def test_core_svd(params, cocotb_opts):
-    runner.run("core_svd", params, sources=["rsqrt.v"], **cocotb_opts)
+    runner.run("core_svd", params, **cocotb_opts)

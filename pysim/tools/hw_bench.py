@@ -1,4 +1,4 @@
-"""Figures of the bit-accurate model, for `nox -s bench` (called from pysim.bench).
+"""Figures of the bit-accurate model, for `nox -s bench` (called from pysim.tools.bench).
 
 * accuracy of L·diag(σ)·Rᵀ against the float LRT over factor widths and sample counts;
 * orthonormality drift over a long accumulation;
@@ -12,13 +12,13 @@ import time
 
 import numpy as np
 
+from ..hw.accel import Accelerator
+from ..hw.driver import update
+from ..hw.isa import N_STATS, REG_RESET, Reg, Stat
+from ..hw.lrt_unit import LrtUnit
+from ..hw.params import ArchParams
+from ..hw.timing import infer_cycles, update_cycles, update_lower_bound
 from ..lrt import LowRankAccumulator
-from .accel import Accelerator
-from .driver import update
-from .isa import N_STATS, REG_RESET, Reg, Stat
-from .lrt_unit import LrtUnit
-from .params import ArchParams
-from .timing import infer_cycles, update_cycles, update_lower_bound
 
 
 def _unit(n_out: int, n_in: int, **arch) -> tuple[LrtUnit, dict, list[int]]:
@@ -148,21 +148,17 @@ def report(quick: bool = False) -> dict:
 
 
 RTL_SMALL = dict(N_IN=16, N_OUT=8, RANK=2, LANES=3, F=14, WC=20, SWEEPS=3)
-RTL_SOURCES = ["lrt_unit.v", "gs_unit.v", "core_svd.v", "reduce_ok.v", "rot_unit.v", "rsqrt.v",
-               "commit_unit.v", "mac_array.v", "nvm_crossbar.v"]
 
 
 def rtl_speed(sim: str, iterations: int = 120) -> dict | None:
     """Simulated cycles per second of the full-system test (accel_top, 16×8, r=2) on ``sim``;
     None when the simulator, or the checkout's rtl/ and sim/, is missing. Wall time includes
     cocotb and the model."""
-    import sys
     import xml.etree.ElementTree as ET
 
     from ..config import checkout_path
 
     try:
-        sys.path.insert(0, str(checkout_path("sim", needed_by="the RTL speed rows")))
         checkout_path("rtl", needed_by="the RTL speed rows")
         from harness import runner
 
@@ -171,8 +167,7 @@ def rtl_speed(sim: str, iterations: int = 120) -> dict | None:
         print(f"  {sim}: skipped ({exc})")
         return None
     t0 = time.perf_counter()
-    path = runner.run("accel_top", RTL_SMALL, seed=7, sim=sim, iterations=iterations,
-                      sources=RTL_SOURCES)
+    path = runner.run("accel_top", RTL_SMALL, seed=7, sim=sim, iterations=iterations)
     total = time.perf_counter() - t0
     xml = ET.parse(path)
     sim_ns = wall = 0.0

@@ -1,4 +1,4 @@
-"""Benchmarks: `python -m pysim.bench [--seconds S] [--json PATH]` (run by `nox -s bench`).
+"""Benchmarks: `python -m pysim.tools.bench [--seconds S] [--json PATH]` (run by `nox -s bench`).
 
 Every figure is measured in the run that prints it. Float LRT throughput is given
 with κ-skip disabled (every sample absorbed: the worst case) and with the seed's
@@ -19,12 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .experiment import ExperimentCfg, Job, expand_methods, lanes_supported
-from .hw import bench as hw_bench
-from .hw import synth
-from .lrt import LowRankAccumulator
-from .study import lane_groups
-from .suite import CONFIGS
+from ..experiment import ExperimentCfg, Job, expand_methods, lanes_supported
+from ..lrt import LowRankAccumulator
+from ..study import lane_groups
+from ..suite import CONFIGS
+from . import hw_bench, synth
 
 SHAPES = [(10, 64, 4), (512, 2048, 4), (128, 1152, 8)]
 # The digits CNN's conv layers: (n_out, n_in, rank, pixel terms per sample).

@@ -1,0 +1,68 @@
+"""Where the specification meets the RTL: which Verilog files make each block, and how
+:class:`~pysim.hw.params.ArchParams` fields map to the Verilog parameters.
+
+The one list and the one mapping: the cocotb harness, the demo, the bench and the
+synthesis flow all take them from here, so that adding a block or a parameter is one edit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from .params import ArchParams
+
+# Block → the blocks it instantiates (rtl/<block>.v each). Include files (*.vh) are found
+# on the include path, not listed.
+CHILDREN: dict[str, tuple[str, ...]] = {
+    "accel_top": ("lrt_unit", "commit_unit", "mac_array", "nvm_crossbar"),
+    "lrt_unit": ("gs_unit", "core_svd", "reduce_ok", "rot_unit", "rsqrt"),
+    "commit_unit": ("rsqrt",),
+    "core_svd": ("rsqrt",),
+    "reduce_ok": ("rsqrt",),
+    "gs_unit": (),
+    "rot_unit": (),
+    "rsqrt": (),
+    "mac_array": (),
+    "nvm_crossbar": (),
+}
+
+# Verilog parameter → ArchParams field; the same names in every block that has them.
+PARAMS: dict[str, str] = {
+    "N_IN": "n_in", "N_OUT": "n_out", "RANK": "rank", "LANES": "lanes", "F": "f_bits",
+    "G": "g_bits", "WC": "wc_bits", "SWEEPS": "sweeps", "WB": "w_bits", "CNT_W": "cnt_bits",
+    "SIG_W": "sigma_bits", "ACC_W": "acc_bits", "GW": "gw_bits",
+}
+
+
+def blocks_of(block: str) -> list[str]:
+    """``block`` and every block below it, each once, ``block`` first."""
+    if block not in CHILDREN:
+        raise ValueError(f"unknown RTL block {block!r}; known: {sorted(CHILDREN)}")
+    out = [block]
+    for child in CHILDREN[block]:
+        out += [b for b in blocks_of(child) if b not in out]
+    return out
+
+
+def sources(block: str) -> list[str]:
+    """The Verilog files (names under rtl/) that build ``block``, its own file first."""
+    return [f"{b}.v" for b in blocks_of(block)]
+
+
+def rtl_params(arch: ArchParams, names: tuple[str, ...] | None = None) -> dict[str, int]:
+    """Verilog parameters of ``arch`` (all of :data:`PARAMS`, or only ``names``)."""
+    names = tuple(PARAMS) if names is None else names
+    unknown = [n for n in names if n not in PARAMS]
+    if unknown:
+        raise ValueError(f"no ArchParams field for Verilog parameter(s) {unknown}")
+    return {n: getattr(arch, PARAMS[n]) for n in names}
+
+
+def arch_of(params: dict[str, int], **fields) -> ArchParams:
+    """ArchParams with the fields that ``params`` (Verilog names) set, then ``fields``
+    (ArchParams names) for what a block does not take; defaults elsewhere."""
+    unknown = [n for n in params if n not in PARAMS]
+    if unknown:
+        raise ValueError(f"no ArchParams field for Verilog parameter(s) {unknown}")
+    values = {PARAMS[n]: int(v) for n, v in params.items()} | fields
+    return dataclasses.replace(ArchParams(), **values)

