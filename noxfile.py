@@ -75,7 +75,7 @@ def experiments(session: nox.Session) -> None:
     """The digits suite (configs/experiments/*.yaml) and docs/results.md; resumable.
     ``nox -s experiments -- --extended`` runs the studies marked extended: true instead."""
     session.install("-e", ".")
-    session.run("python", "-m", "pysim.suite", *session.posargs)
+    session.run("python", "-m", "pysim.experiments.suite", *session.posargs)
 
 
 @nox.session
@@ -116,4 +116,4 @@ def cocotb_long(session: nox.Session) -> None:
 def demo(session: nox.Session) -> None:
     """The main job: digits adaptation with the classifier layer's LRT on the RTL (Icarus)."""
     session.install("-e", ".")
-    session.run("python", "-m", "pysim.demo", *session.posargs)
+    session.run("python", "-m", "pysim.experiments.demo", *session.posargs)

@@ -140,8 +140,9 @@ def energy_pj(stats: RuleStats, tech) -> dict[str, float]:
 
     ``tech`` is the accelerator's :class:`pysim.hw.params.EnergyParams` (pJ per lane MAC,
     per SRAM word read / written); the NVM part is the crossbar's own write energy. The one
-    place this sum is made: :meth:`pysim.experiment.Job.result` and :mod:`pysim.crossover`
-    both call it, so the results page and the crossover study cannot price counts apart.
+    place this sum is made: :meth:`pysim.experiments.job.Job.result` and
+    :mod:`pysim.experiments.crossover` both call it, so the results page and the crossover
+    study cannot price counts apart.
     """
     return {"mac": stats.macs * tech.lane_mac_pj,
             "sram": (stats.aux_reads * tech.sram_read_pj

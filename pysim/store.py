@@ -41,7 +41,8 @@ import numpy as np
 FORMAT = "pysim-state-1"
 # The modules whose classes a state file may name (the float model, the experiment
 # machinery, the accelerator model).
-MODULES = ("pysim.config", "pysim.data", "pysim.experiment", "pysim.lrt", "pysim.nn",
+MODULES = ("pysim.config", "pysim.data", "pysim.experiments.schema", "pysim.experiments.job",
+           "pysim.lrt", "pysim.nn",
            "pysim.nvm", "pysim.rules", "pysim.hw.accel", "pysim.hw.engine",
            "pysim.hw.lrt_unit", "pysim.hw.mac_array", "pysim.hw.nvm_crossbar",
            "pysim.hw.params", "pysim.hw.isa")

@@ -1,8 +1,8 @@
 """Co-simulation of the demo: a digits adaptation job whose classifier layer runs its LRT
 on rtl/accel_top.v under the simulator, every command checked against pysim.hw.
 
-Run by ``python -m pysim.demo`` (``nox -s demo``) through the cocotb runner, not by
-pytest. The job is the same `pysim.experiment.Job` the Python columns run; only the
+Run by ``python -m pysim.experiments.demo`` (``nox -s demo``) through the cocotb runner, not by
+pytest. The job is the same `pysim.experiments.job.Job` the Python columns run; only the
 accelerator engine of its last layer is attached to the RTL (``HwLRT.attach``), so the
 RTL column must equal the pysim.hw column exactly.
 """
@@ -24,7 +24,8 @@ from harness.host import IDLE, Host
 async def cosim(dut):
     import dataclasses
 
-    from pysim.experiment import ExperimentCfg, Job, expand_methods
+    from pysim.experiments.job import Job
+    from pysim.experiments.schema import ExperimentCfg, expand_methods
     from pysim.store import atomic_write
 
     cfg = ExperimentCfg.load(os.environ["PYSIM_DEMO_CONFIG"])

@@ -1,8 +1,8 @@
 """The benchmark's adaptation rows (pysim.tools.bench.bench_jobs): one timed job per method,
 three as lanes, and the suite's lane groups."""
 
-from pysim.experiment import ExperimentCfg, expand_methods
-from pysim.suite import CONFIGS
+from pysim.experiments.schema import ExperimentCfg, expand_methods
+from pysim.experiments.suite import CONFIGS
 from pysim.tools.bench import bench_jobs
 
 

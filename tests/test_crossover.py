@@ -4,11 +4,8 @@ import math
 
 import numpy as np
 
-from pysim import crossover
-from pysim.hw.params import AccelConfig
-from pysim.nvm import Crossbar
-from pysim.rules import SGD, MiniBatchSGD, energy_pj
-from pysim.suite import (
+from pysim.experiments import crossover
+from pysim.experiments.suite import (
     energy_nj,
     energy_note,
     fmt_years,
@@ -16,6 +13,9 @@ from pysim.suite import (
     lifetime_table,
     lifetime_years,
 )
+from pysim.hw.params import AccelConfig
+from pysim.nvm import Crossbar
+from pysim.rules import SGD, MiniBatchSGD, energy_pj
 
 
 def stat(v):
@@ -58,8 +58,8 @@ def test_energy_pj_prices_the_counters_as_job_result_did():
 def test_job_result_energy_is_the_shared_pricing():
     import inspect
 
-    from pysim import experiment
-    src = inspect.getsource(experiment.Job.result)
+    from pysim.experiments import job
+    src = inspect.getsource(job.Job.result)
     assert "energy_pj(stats, tech)" in src and "lane_mac_pj" not in src
 
 
@@ -123,8 +123,8 @@ def test_crossover_hw_column_is_the_accelerators_stats_priced():
 def test_stale_crossover_cache_is_recomputed(tmp_path, monkeypatch):
     import json
 
+    from pysim.experiments.suite import crossover_section
     from pysim.store import write_json
-    from pysim.suite import crossover_section
     small = crossover.run(crossover.Options(widths=(16, 32), presets=("rram",),
                                             rules=("sgd", "lrt")))
     calls = []
@@ -176,8 +176,8 @@ def test_sgd_rule_runs_on_crossbar():  # the stream's lr gives writes
 
 
 def test_results_page_takes_the_crossover_once_from_its_cache(tmp_path):
+    from pysim.experiments.suite import results_page
     from pysim.store import write_json
-    from pysim.suite import results_page
     rows = crossover.run(crossover.Options(widths=(16, 32), presets=("rram",)))
     out, docs = tmp_path / "out", tmp_path / "docs" / "results.md"
     out.mkdir()

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from pysim import demo
+from pysim.experiments import demo
 
 
 @pytest.mark.skipif(shutil.which("iverilog") is None, reason="needs Icarus Verilog")

@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 
 from pysim import lrt
-from pysim.experiment import Job, expand_methods, experiment_from_mapping, run_job
+from pysim.experiments.job import Job
+from pysim.experiments.run import run_job
+from pysim.experiments.schema import expand_methods, experiment_from_mapping
+from pysim.experiments.study import run_study
 from pysim.lrt import LowRankAccumulator
 from pysim.store import write_json
-from pysim.study import run_study
 
 from .test_experiment import tiny
 

@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from pysim.config import ConfigError
-from pysim.experiment import ExperimentCfg, expand_methods, experiment_from_mapping, run_job
+from pysim.experiments.run import run_job
+from pysim.experiments.schema import ExperimentCfg, expand_methods, experiment_from_mapping
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,7 +37,7 @@ def tiny(**over):
 
 
 def test_tuning_stream_squeezes_the_segment_schedule():
-    from pysim.experiment import tuning_cfg
+    from pysim.experiments.schema import tuning_cfg
 
     raw = tiny(stream={"samples": 20000, "eval_every": 1000},
                scenario={"every": 5000, "segments": [{"rotate": 0}, {"rotate": 20}],
@@ -47,7 +48,7 @@ def test_tuning_stream_squeezes_the_segment_schedule():
     assert t.scenario.every == 1000 and t.scenario.drift_sigma_per_1m == 1.0
     assert t.stream.eval_every == 1000 and t.methods == cfg.methods
     m = expand_methods(cfg)[0]
-    from pysim.experiment import job_id
+    from pysim.experiments.jobstore import job_id
     assert job_id(t, m, 1000, 0.05, 4000) != job_id(cfg, m, 1000, 0.05, 4000)
     raw["tuning"] = {"samples": 4000, "compress": False}
     assert tuning_cfg(experiment_from_mapping(raw)).scenario.every == 5000
@@ -68,7 +69,8 @@ def test_stochastic_round_only_where_a_rule_rounds():
 def test_quant_section_sets_the_deployed_grids(tmp_path):
     """``quant.act_max`` reaches pretraining and the deployed network (the CNN configs
     widen it), and a different range is a different job."""
-    from pysim.experiment import Job, job_id
+    from pysim.experiments.job import Job
+    from pysim.experiments.jobstore import job_id
     cfg = experiment_from_mapping(tiny(quant={"act_max": 8.0, "grad_max": 0.5}))
     method = expand_methods(cfg)[0]
     job = Job(cfg, method, 0, 0.05, 10, tmp_path)
@@ -80,7 +82,7 @@ def test_quant_section_sets_the_deployed_grids(tmp_path):
 
 
 def test_image_cache_is_bounded_and_changes_no_result(tmp_path, monkeypatch):
-    import pysim.experiment as ex
+    import pysim.experiments.job as ex
     cfg = experiment_from_mapping(tiny())
     method = expand_methods(cfg)[0]
     cached = ex.Job(cfg, method, 0, 0.05, 300, tmp_path)
@@ -95,7 +97,7 @@ def test_image_cache_is_bounded_and_changes_no_result(tmp_path, monkeypatch):
 def test_every_method_sees_the_same_samples_and_drift(tmp_path):
     """Stochastic rounding and LRT's random signs draw from the method's own stream: the
     sample stream and the drift of a seed are the same for every method."""
-    from pysim.experiment import Job
+    from pysim.experiments.job import Job
     cfg = experiment_from_mapping(tiny(methods=[
         {"name": "inference", "rule": "none"},
         {"name": "sgd-sr", "rule": "sgd", "stochastic_round": True, "lr": [0.05]},
@@ -163,7 +165,7 @@ def test_sigkill_then_resume_gives_the_uninterrupted_result(tmp_path):
 def test_corrupted_checkpoint_is_set_aside_and_the_job_rerun(tmp_path, capsys):
     cfg = experiment_from_mapping(tiny())
     m = expand_methods(cfg)[0]
-    from pysim.experiment import job_id
+    from pysim.experiments.jobstore import job_id
 
     whole = run_job(cfg, m, 0, 0.05, 600, tmp_path / "whole", verbose=False)
     ckpt = tmp_path / "ckpt" / f"{job_id(cfg, m, 0, 0.05, 600)}.npz"
@@ -175,7 +177,7 @@ def test_corrupted_checkpoint_is_set_aside_and_the_job_rerun(tmp_path, capsys):
 
 
 def test_foreign_checkpoint_is_set_aside(tmp_path, capsys):
-    from pysim.experiment import CKPT_MAGIC, job_id
+    from pysim.experiments.jobstore import CKPT_MAGIC, job_id
     from pysim.store import save_state
 
     cfg = experiment_from_mapping(tiny())

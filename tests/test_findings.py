@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from pysim import findings
-from pysim.diagnostics import Trace
-from pysim.report import best
+from pysim.experiments import findings
+from pysim.experiments.diagnostics import Trace
+from pysim.experiments.report import best
 
 
 def stat(v, std=0.0):
@@ -112,8 +112,9 @@ def test_collapse_section_states_the_mechanism_only_when_the_trace_shows_it(tmp_
 def test_tracing_a_job_changes_nothing_it_computes(tmp_path):
     import yaml
 
-    from pysim.diagnostics import trace
-    from pysim.experiment import ExperimentCfg, Job, expand_methods
+    from pysim.experiments.diagnostics import trace
+    from pysim.experiments.job import Job
+    from pysim.experiments.schema import ExperimentCfg, expand_methods
 
     raw = yaml.safe_load(Path(findings.CONFIGS / "quick.yaml").read_text())
     raw["stream"] = {"samples": 200, "eval_every": 100, "test_images": 20}
@@ -181,7 +182,7 @@ def test_seed_geometry_section_reports_physical_and_per_pixel_ratios():
 
 
 def test_data_label_names_the_source():
-    from pysim.experiment import DataCfg
+    from pysim.experiments.schema import DataCfg
     assert findings.data_label(DataCfg()) == "digits 8×8"
     assert findings.data_label(DataCfg(image_size=28)) == ("digits resampled to 28×28 "
                                                            "(a stand-in for MNIST)")

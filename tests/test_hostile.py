@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from pysim.config import MAX_CONFIG_BYTES, ConfigError, load_yaml
-from pysim.experiment import ExperimentCfg
+from pysim.experiments.schema import ExperimentCfg
 from pysim.hw.params import AccelConfig
 from pysim.lrt import LowRankAccumulator
 from pysim.nvm import Crossbar, DeviceConfig
@@ -353,7 +353,7 @@ def test_hostile_names_create_no_file_anywhere(tmp_path, where, name):
 
 def test_a_study_writes_only_inside_its_output_folder(tmp_path):
     """A whole (short) study run: every file it creates is under --out."""
-    from pysim.study import run_study
+    from pysim.experiments.study import run_study
 
     raw = experiment(**{"stream/samples": 60, "stream/eval_every": 30, "tuning/samples": 30,
                         "data/n_train": 60, "data/n_test": 30, "seeds": [0]})
@@ -375,7 +375,8 @@ def test_a_study_writes_only_inside_its_output_folder(tmp_path):
 def test_job_ids_refuse_unsafe_method_names():
     import dataclasses
 
-    from pysim.experiment import expand_methods, experiment_from_mapping, job_id
+    from pysim.experiments.jobstore import job_id
+    from pysim.experiments.schema import expand_methods, experiment_from_mapping
 
     cfg = experiment_from_mapping(experiment())
     m = dataclasses.replace(expand_methods(cfg)[0], name="../x")

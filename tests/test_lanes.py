@@ -8,19 +8,15 @@ import json
 import numpy as np
 import pytest
 
-from pysim.experiment import (
-    Job,
-    expand_methods,
-    experiment_from_mapping,
-    job_id,
-    lanes_supported,
-    run_lanes,
-)
+from pysim.experiments.job import Job, lanes_supported
+from pysim.experiments.jobstore import job_id
+from pysim.experiments.run import run_lanes
+from pysim.experiments.schema import expand_methods, experiment_from_mapping
+from pysim.experiments.study import MAX_LANES, lane_groups
 from pysim.nn import Network, Quant, build
 from pysim.nvm import Crossbar, load_device_from_mapping
 from pysim.rules import LRT, SGD, MaxNorm, MiniBatchSGD, MixedPrecision, RuleStats
 from pysim.store import load_state, save_state
-from pysim.study import MAX_LANES, lane_groups
 
 from .test_experiment import tiny
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from pysim.data import Dataset, load_digits, load_mnist, read_idx, resize, split
+from pysim.experiments.scenarios import transform
 from pysim.nn import Quant, build, col2im, im2col, softmax_xent
-from pysim.scenarios import transform
 
 
 @pytest.mark.parametrize("arch", ["mlp", "cnn"])
@@ -140,12 +140,12 @@ def test_resize_resamples_digits_to_28_in_range_and_deterministically():
 
 def test_image_size_sets_the_networks_shapes_and_the_default_is_unchanged():
     from pysim.config import ConfigError
-    from pysim.experiment import (
+    from pysim.experiments.pretrain import load_splits
+    from pysim.experiments.schema import (
         DataCfg,
         ExperimentCfg,
         experiment_from_mapping,
         layer_shapes,
-        load_splits,
     )
 
     raw = {"name": "t", "network": "cnn", "data": {"n_train": 300, "n_test": 100},

@@ -11,8 +11,10 @@ import zipfile
 import numpy as np
 import pytest
 
-from pysim.experiment import Job, expand_methods, experiment_from_mapping, job_id
-from pysim.experiment import run_job as _run_job
+from pysim.experiments.job import Job
+from pysim.experiments.jobstore import job_id
+from pysim.experiments.run import run_job as _run_job
+from pysim.experiments.schema import expand_methods, experiment_from_mapping
 from pysim.store import (
     DamagedStateError,
     load_state,
@@ -173,7 +175,7 @@ def test_damaged_job_results_are_set_aside_and_recomputed(cfg, whole, tmp_path, 
 
 
 def test_a_damaged_study_summary_is_named(tmp_path):
-    from pysim.report import report_dir
+    from pysim.experiments.report import report_dir
 
     write_json(tmp_path / "results.json", {"name": "x", "rows": []})
     text = (tmp_path / "results.json").read_text().replace('"x"', '"y"')

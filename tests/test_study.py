@@ -4,9 +4,9 @@ studies on one pool; a failing study does not stop the others."""
 
 import pytest
 
-from pysim.experiment import experiment_from_mapping
+from pysim.experiments.schema import experiment_from_mapping
+from pysim.experiments.study import run_studies, run_study
 from pysim.store import read_json
-from pysim.study import run_studies, run_study
 
 from .test_experiment import tiny
 

@@ -1,6 +1,13 @@
 """The suite's results page: derived ratios and the acceptance table from study summaries."""
 
-from pysim.suite import acceptance_table, best, derived, headline_table, notes, results_page
+from pysim.experiments.suite import (
+    acceptance_table,
+    best,
+    derived,
+    headline_table,
+    notes,
+    results_page,
+)
 
 
 def stat(v):
@@ -67,7 +74,7 @@ def test_results_page_explains_the_mild_drift_gap(tmp_path):
 
 
 def test_conv_interval_table_pairs_the_commit_intervals():
-    from pysim.suite import conv_interval_table
+    from pysim.experiments.suite import conv_interval_table
     s = summary("cnn_rotation", [
         row("sgd-sr-maxnorm", "sgd", 0.9, 6000),
         row("lrt-unbiased-maxnorm", "lrt", 0.81, 1500),
@@ -96,7 +103,7 @@ def test_headline_table_takes_each_rules_best_variant_and_the_configs_labels():
 
 
 def test_extended_studies_are_skipped_by_default_and_run_alone_with_extended(tmp_path):
-    from pysim.suite import CONFIGS, study_names
+    from pysim.experiments.suite import CONFIGS, study_names
     for name, extended in (("a_long", True), ("b_short", False), ("c_plain", None),
                            ("quick", False)):
         text = "name: x\n" + ("" if extended is None else f"extended: {str(extended).lower()}\n")

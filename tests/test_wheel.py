@@ -122,7 +122,7 @@ def test_installed_wheel_runs_the_quick_study_outside_the_checkout(wheel, tmp_pa
     assert {r["method"] for r in summary["rows"]} >= {"inference", "sgd", "lrt"}
 
     # What needs the checkout's rtl/, sim/ or docs/ says so, instead of failing obscurely.
-    for cmd in (["pysim.demo"], ["pysim.suite"], ["pysim.hw.gen_rtl"]):
+    for cmd in (["pysim.experiments.demo"], ["pysim.experiments.suite"], ["pysim.hw.gen_rtl"]):
         proc = subprocess.run([python, "-m", *cmd], cwd=away, env=env, capture_output=True,
                               text=True, timeout=120)
         assert proc.returncode == 2 and "of a pysim source checkout" in proc.stderr, (

@@ -19,10 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..experiment import ExperimentCfg, Job, expand_methods, lanes_supported
+from ..experiments.job import Job, lanes_supported
+from ..experiments.schema import ExperimentCfg, expand_methods
+from ..experiments.study import lane_groups
+from ..experiments.suite import CONFIGS
 from ..lrt import LowRankAccumulator
-from ..study import lane_groups
-from ..suite import CONFIGS
 from . import hw_bench, synth
 
 SHAPES = [(10, 64, 4), (512, 2048, 4), (128, 1152, 8)]

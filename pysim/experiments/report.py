@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .store import read_json
+from ..store import read_json
 
 
 def fmt_life(v) -> str:

@@ -19,16 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .experiment import (
-    ExperimentCfg,
-    Method,
-    expand_methods,
-    lane_key,
-    lanes_supported,
-    run_lanes,
-    tuning_cfg,
-)
-from .store import write_json
+from ..store import write_json
+from .job import lane_key, lanes_supported
+from .run import run_lanes
+from .schema import ExperimentCfg, Method, expand_methods, tuning_cfg
 
 
 class _Serial:
@@ -100,8 +94,8 @@ MAX_LANES = 14
 
 def lane_groups(tasks: list[tuple]) -> list[list[int]]:
     """Task indices submitted together: the jobs that can run as lanes of one job
-    (:func:`~pysim.experiment.lanes_supported`, one
-    :func:`~pysim.experiment.lane_key`: the seeds of a final run, the learning rates
+    (:func:`~pysim.experiments.job.lanes_supported`, one
+    :func:`~pysim.experiments.job.lane_key`: the seeds of a final run, the learning rates
     of a tuning run, of a method with and without max-norm, say), every other job alone."""
     groups: dict = {}
     for i, (cfg, m, _, _, samples) in enumerate(tasks):

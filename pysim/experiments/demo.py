@@ -1,4 +1,4 @@
-"""The main job: ``nox -s demo`` (``python -m pysim.demo``).
+"""The main job: ``nox -s demo`` (``python -m pysim.experiments.demo``).
 
 On the embedded digits data, for each scenario in ``configs/demo/`` (the crossbar
 drifts; the input distribution shifts): pretrain an MLP, deploy it to RRAM crossbars,
@@ -22,11 +22,12 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from .config import checkout_path, preset_dir
-from .experiment import ExperimentCfg, expand_methods, run_job
-from .hw.params import AccelConfig
-from .hw.rtl import rtl_params
+from ..config import checkout_path, preset_dir
+from ..hw.params import AccelConfig
+from ..hw.rtl import rtl_params
 from .report import fmt_life
+from .run import run_job
+from .schema import ExperimentCfg, expand_methods
 
 COMPARED = ("curve", "final_ema_acc", "final_test_acc", "max_writes", "total_writes",
             "energy_pj_per_sample", "hw_check", "hw_stats")
@@ -36,7 +37,7 @@ def run_rtl(cfg_path: Path, cfg: ExperimentCfg, out: Path, sim: str | None,
             samples: int | None) -> dict:
     from harness import runner
 
-    checkout_path("rtl", needed_by="pysim.demo's RTL run")
+    checkout_path("rtl", needed_by="pysim.experiments.demo's RTL run")
     runner.run("accel_top", rtl_params(AccelConfig.load(cfg.accel).arch), seed=1, sim=sim,
                test_module="cosim_demo",
                env={"PYSIM_DEMO_CONFIG": str(cfg_path.resolve()),
@@ -112,13 +113,14 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:  # before minutes of Python work: the RTL column needs the checkout's benches
         for part in ("rtl", "sim"):
-            checkout_path(part, needed_by="python -m pysim.demo (its RTL column)")
+            checkout_path(part, needed_by="python -m pysim.experiments.demo (its RTL column)")
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     report = ["# Demo: on-device adaptation with the classifier layer in RTL", "",
-              "Made by `nox -s demo` (`python -m pysim.demo`); configs in `configs/demo/`. "
+              "Made by `nox -s demo` (`python -m pysim.experiments.demo`); configs in "
+              "`configs/demo/`. "
               "Energy from the `rram` preset and `configs/accel/default.yaml`. The RTL column "
               "ran on Icarus through cocotb; its every response equalled `pysim.hw`'s.", ""]
     for cfg_path in sorted(preset_dir("demo").glob("*.yaml")):

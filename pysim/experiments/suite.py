@@ -1,8 +1,8 @@
 """The digits suite: every study in configs/experiments (but quick), then docs/results.md.
 
-``python -m pysim.suite [--out out/suite] [--workers 2] [--scheduler ADDR] [--only NAME ...]
-[--docs PATH] [--extended]`` (``nox -s experiments``). Studies marked ``extended: true``
-(longer ones, e.g. the CNN at the seed's 28×28 geometry) are skipped unless
+``python -m pysim.experiments.suite [--out out/suite] [--workers 2] [--scheduler ADDR]
+[--only NAME ...] [--docs PATH] [--extended]`` (``nox -s experiments``). Studies marked
+``extended: true`` (longer ones, e.g. the CNN at the seed's 28×28 geometry) are skipped unless
 ``--extended`` is given, which runs those alone (``nox -s experiments -- --extended``);
 the page shows every study with results on disk. All studies share one pool of workers; each
 resumes like ``python -m pysim run``; the results
@@ -21,11 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import checkout_path, load_yaml, preset_dir
+from ..store import DamagedStateError, read_json, read_json_or_none, write_json
 from . import findings
-from .config import checkout_path, load_yaml, preset_dir
-from .experiment import ExperimentCfg, expand_methods
 from .report import _row, acc, best, markdown_table, mean_std, write_report
-from .store import DamagedStateError, read_json, read_json_or_none, write_json
+from .schema import ExperimentCfg, expand_methods
 from .study import run_studies
 
 CONFIGS = preset_dir("experiments")
@@ -163,7 +163,7 @@ ACCEPTANCE = [
 
 def acceptance_table(done: dict[str, dict]) -> list[str]:
     """Issue #4's acceptance figures, each measured from the finished studies."""
-    from .lrt import LowRankAccumulator
+    from ..lrt import LowRankAccumulator
 
     lines = ["### Acceptance figures (issue #4), measured\n",
              "LRT = the most accurate LRT variant of the study, SGD = the most accurate "
@@ -292,7 +292,7 @@ def lifetime_table(done: dict[str, dict], rates: tuple[float, ...] = (1.0, 100.0
                    ) -> list[str]:
     """Years to the first cell at endurance, at each adaptation rate (samples/s), per
     headline study and method (worst seed's max writes per cell)."""
-    from .nvm import DeviceConfig
+    from ..nvm import DeviceConfig
     names = [(n, label) for n, label in ENERGY_STUDIES if n in done]
     if not names:
         return []
@@ -462,7 +462,8 @@ def results_page(done: dict[str, dict], out: Path, docs: Path, crossover: bool =
     img = docs.parent / "img"
     img.mkdir(parents=True, exist_ok=True)
     parts = ["# Results: online adaptation on the embedded digits data\n",
-             "Made by `nox -s experiments` (`python -m pysim.suite --workers 2`), which runs "
+             "Made by `nox -s experiments` (`python -m pysim.experiments.suite --workers 2`), "
+             "which runs "
              "every study in `configs/experiments/` except `quick.yaml` and those marked "
              "`extended: true`, which `nox -s experiments -- --extended` runs; rerun it to "
              "reproduce (results depend only on the configs and seeds). Each table: mean ± "
@@ -521,7 +522,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.docs is None:
         try:
-            args.docs = checkout_path("docs", needed_by="python -m pysim.suite") / "results.md"
+            docs = checkout_path("docs", needed_by="python -m pysim.experiments.suite")
+            args.docs = docs / "results.md"
         except RuntimeError as exc:
             print(f"error: {exc}; or pass --docs PATH", file=sys.stderr)
             return 2

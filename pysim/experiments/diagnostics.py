@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .experiment import ExperimentCfg, Job, Method, expand_methods
+from .job import Job
+from .schema import ExperimentCfg, Method, expand_methods
 
 
 @dataclass(frozen=True)

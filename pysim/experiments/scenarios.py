@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from .config import ConfigError, check_value, item
+from ..config import ConfigError, check_value, item
 
 KNOWN = {"rotate", "scale", "shift", "gradient", "contrast", "noise", "classes"}
 

@@ -2,7 +2,7 @@
 SGD collapses, and how the weight grid shapes every write ratio.
 
 Every figure and verdict here is computed from the studies' results (and the collapse
-traces, :mod:`pysim.diagnostics`): nothing is typed in. A row whose study has not run
+traces, :mod:`pysim.experiments.diagnostics`): nothing is typed in. A row whose study has not run
 says so.
 """
 
@@ -12,9 +12,9 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from .config import preset_dir
+from ..config import preset_dir
+from ..store import read_json_or_none, write_json
 from .report import _row, acc, best
-from .store import read_json_or_none, write_json
 
 CONFIGS = preset_dir("experiments")
 # The weight-grid sweep: mlp_rotation at each multiple of the seed's alpha.
@@ -169,7 +169,7 @@ def _claim_memory(done):
     if lrt is None or mb is None:
         return ("auxiliary memory r·(n_out+n_in) per layer", "not run", "–", "–",
                 "mlp_rotation")
-    from .experiment import ExperimentCfg, expand_methods, layer_shapes
+    from .schema import ExperimentCfg, expand_methods, layer_shapes
 
     cfg = ExperimentCfg.load(CONFIGS / "mlp_rotation.yaml")
     rank = next(m.cfg.rank for m in expand_methods(cfg) if m.name == lrt["method"])
@@ -293,7 +293,8 @@ def collapse_section(out: Path, img: Path, done: dict[str, dict]) -> list[str]:
     plot_traces(traces, img / "collapse.png")
     lines = ["### Why round-to-nearest per-sample SGD collapses\n",
              f"`{COLLAPSE['study']}`, seed {COLLAPSE['seed']}, every variant at lr "
-             f"{COLLAPSE['lr']:g} (`pysim.diagnostics`); the output layer's crossbar read "
+             f"{COLLAPSE['lr']:g} (`pysim.experiments.diagnostics`); the output layer's "
+             "crossbar read "
              f"every {traces[0].window} samples: the share of its level changes that are "
              "increases, its mean level code and the fraction of its cells at a range "
              "end.\n",
@@ -330,11 +331,11 @@ def collapse_section(out: Path, img: Path, done: dict[str, dict]) -> list[str]:
 
 def _collapse_traces(out: Path):
     from .diagnostics import Trace, collapse_traces
-    from .experiment import ExperimentCfg
+    from .schema import ExperimentCfg
 
     cache = out / "diagnostics" / "collapse.json"
     cfg = ExperimentCfg.load(CONFIGS / f"{COLLAPSE['study']}.yaml")
-    from .experiment import RESULT_VERSION
+    from .jobstore import RESULT_VERSION
 
     key = {"cfg": str(cfg), "version": RESULT_VERSION, **COLLAPSE}
     data = read_json_or_none(cache)
@@ -468,7 +469,7 @@ def data_label(data) -> str:
 
 
 def _config_label(name: str) -> str:
-    from .experiment import ExperimentCfg
+    from .schema import ExperimentCfg
 
     try:
         return data_label(ExperimentCfg.load(CONFIGS / f"{name}.yaml").data)

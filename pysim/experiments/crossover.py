@@ -3,7 +3,7 @@
 For dense layers ``n_out × n_in`` each rule (:mod:`pysim.rules`) runs on a short seeded
 synthetic gradient stream on a :class:`~pysim.nvm.Crossbar` of a device preset, and its
 own counters are priced by :func:`pysim.rules.energy_pj` — the function
-:meth:`pysim.experiment.Job.result` uses — so the figures are the model's counts, not a
+:meth:`pysim.experiments.job.Job.result` uses — so the figures are the model's counts, not a
 formula typed beside it.
 
 Synthetic stream: one rank-1 term ``dy xᵀ`` per sample, ``x = relu(N(0, 1))`` (half the
@@ -22,7 +22,7 @@ layer, its stats counters priced by :func:`pysim.hw.energy.energy_pj` — lane M
 scalar-unit cycles, factor-memory words, the commit's NVM writes and pulses, and the
 read-compare of every cell the commit passes (a cost the float accounting leaves out).
 
-Run alone: ``python -m pysim.crossover --out DIR`` (a markdown table and a PNG).
+Run alone: ``python -m pysim.experiments.crossover --out DIR`` (a markdown table and a PNG).
 """
 
 from __future__ import annotations
@@ -37,17 +37,17 @@ from pathlib import Path
 
 import numpy as np
 
-from .hw import driver
-from .hw.accel import Accelerator
-from .hw.energy import energy_pj as hw_energy_pj
-from .hw.engine import lr_registers
-from .hw.isa import Err, Op, Reg
-from .hw.params import AccelConfig
-from .nvm import Crossbar, DeviceConfig
-from .rules import LRT, SGD, MiniBatchSGD, MixedPrecision, energy_pj
+from ..config import preset_dir
+from ..hw import driver
+from ..hw.accel import Accelerator
+from ..hw.energy import energy_pj as hw_energy_pj
+from ..hw.engine import lr_registers
+from ..hw.isa import Err, Op, Reg
+from ..hw.params import AccelConfig
+from ..nvm import Crossbar, DeviceConfig
+from ..rules import LRT, SGD, MiniBatchSGD, MixedPrecision, energy_pj
 
-ROOT = Path(__file__).resolve().parent.parent
-PRESETS = tuple(sorted(p.stem for p in (ROOT / "configs" / "devices").glob("*.yaml")))
+PRESETS = tuple(sorted(p.stem for p in preset_dir("devices").glob("*.yaml")))
 BASELINES = ("sgd", "minibatch", "mixed")
 LRT_RULES = ("lrt", "lrt_hw")  # float accounting, the bit-accurate accelerator's stats
 ACCOUNTING = {"lrt": "float accounting", "lrt_hw": "pysim.hw"}
@@ -370,9 +370,10 @@ def section(rows: list[dict], img: Path, rel: str, cpu_s: float) -> list[str]:
                  "gentler stream (smaller `update_lsb`) moves the crossover against SGD to "
                  "larger widths.\n")
     return (["### Energy per adapted sample against layer size (crossover study)\n",
-             f"`python -m pysim.crossover`: {len({(r['preset']) for r in rows})} device "
-             f"presets, {len({r['width'] for r in rows})} widths, square and 10-output "
-             f"layers, {rows[0]['samples']} samples of a synthetic "
+             "`python -m pysim.experiments.crossover`: "
+             f"{len({(r['preset']) for r in rows})} device presets, "
+             f"{len({r['width'] for r in rows})} widths, square and 10-output layers, "
+             f"{rows[0]['samples']} samples of a synthetic "
              f"rank-1 gradient stream per run (rms per-sample update {rows[0]['update_lsb']:g} "
              f"LSB; see the module docstring); {cpu_s:.0f} CPU-s.\n", rate_text,
              summary_text(rows) + "\n", hw_ratio_text(rows) + "\n"]

@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .config import ConfigError, resolve_preset
+from ..config import ConfigError, resolve_preset
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,8 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         if args.cmd == "run":
-            from .experiment import ExperimentCfg
             from .report import write_report
+            from .schema import ExperimentCfg
             from .study import run_study
 
             cfg = ExperimentCfg.load(resolve_preset(args.config, "experiments"))

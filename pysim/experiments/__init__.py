@@ -1,0 +1,1 @@
+"""The experiment machinery: configs, jobs, studies, the suite, reports and the demo."""
