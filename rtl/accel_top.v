@@ -217,48 +217,65 @@ module accel_top #(
         .lfsr_load_i(lrt_lfsr_load), .lfsr_seed_i(buf_q[0][15:0]), .l_o(l_all), .r_o(r_all),
         .sigma_o(sigma), .pending_o(pending), .lfsr_o(unused_lfsr_state));
 
-    // First r columns for the commit datapath.
-    wire [N_OUT*R*F-1:0] l_r;
-    wire [N_IN*R*F-1:0]  r_r;
-    genvar gi, gj;
-    generate
-        for (gi = 0; gi < N_OUT; gi = gi + 1) begin : g_l
-            for (gj = 0; gj < R; gj = gj + 1) begin : g_c
-                assign l_r[(gi*R + gj)*F +: F] = l_all[(gi*Q + gj)*F +: F];
-            end
-        end
-        for (gi = 0; gi < N_IN; gi = gi + 1) begin : g_r
-            for (gj = 0; gj < R; gj = gj + 1) begin : g_c
-                assign r_r[(gi*R + gj)*F +: F] = r_all[(gi*Q + gj)*F +: F];
-            end
-        end
-    endgenerate
+    // The commit unit reads L and R as factor memories (q banks per factor, one per column,
+    // a word of P rows, data one cycle after the address). lrt_unit still holds the factors
+    // as registers; this port answers from them as the banks would.
+    localparam int BO_W = (BO > 1) ? $clog2(BO) : 1;
+    localparam int BI_W = (BI > 1) ? $clog2(BI) : 1;
+    localparam int T_W  = (R > 1) ? $clog2(R) : 1;
+    localparam int CNT_LW = $clog2(((LANES > R) ? LANES : R) + 1);
+    wire [BO_W-1:0] cm_l_addr;
+    wire [R-1:0]    cm_l_en;
+    wire [BI_W-1:0] cm_r_addr;
+    wire [T_W-1:0]  cm_r_bank;
+    wire            cm_r_en;
+    reg  [R*LANES*F-1:0] cm_l_rdata_q;
+    reg  [LANES*F-1:0]   cm_r_rdata_q;
+    integer fp, ft;
+    always @(posedge clk_i) begin
+        for (ft = 0; ft < R; ft = ft + 1)
+            for (fp = 0; fp < LANES; fp = fp + 1)
+                cm_l_rdata_q[(ft*LANES + fp)*F +: F] <=
+                    (cm_l_en[ft] && 32'(cm_l_addr) * LANES + fp < N_OUT)
+                    ? l_all[((32'(cm_l_addr) * LANES + fp)*Q + ft)*F +: F] : '0;
+        for (fp = 0; fp < LANES; fp = fp + 1)
+            cm_r_rdata_q[fp*F +: F] <=
+                (cm_r_en && 32'(cm_r_addr) * LANES + fp < N_IN)
+                ? r_all[((32'(cm_r_addr) * LANES + fp)*Q + 32'(cm_r_bank))*F +: F] : '0;
+    end
 
     // ---------------------------------------------------------------- COMMIT datapath
     wire cm_start = state_q == S_EXEC && err_c == ERR_OK && op == OP_COMMIT;
+    wire cm_gated = cm_nonzero == 0 || cm_nonzero < reg_q[REG_RHO_COUNT];
+    wire cm_pass = state_q == S_WCM && cm_done && !cm_gated;  // the write pass
     reg  [31:0] mn_steps_q;
     reg  [63:0] ema_l_q, ema_r_q;
-    wire [CELLS*(WB+1)-1:0] dk;
+    wire        cm_row_valid;
+    wire [ROW_W-1:0] cm_row;
+    wire [N_IN*(WB+1)-1:0] cm_row_dk;
+    wire [CNT_LW-1:0] cm_macs, cm_reads;
     wire [31:0] cm_nonzero, cm_mn_steps;
     wire [63:0] cm_ema_l, cm_ema_r;
     wire cm_done;
     commit_unit #(.N_IN(N_IN), .N_OUT(N_OUT), .RANK(R), .LANES(LANES), .F(F), .G(G),
                   .WB(WB), .GW(GW), .SIG_W(SIG_W)) u_cm (
-        .clk_i(clk_i), .rst_i(rst_i), .start_i(cm_start), .l_i(l_r), .r_i(r_r),
+        .clk_i(clk_i), .rst_i(rst_i), .start_i(cm_start), .pass_i(cm_pass),
+        .l_addr_o(cm_l_addr), .l_en_o(cm_l_en), .l_rdata_i(cm_l_rdata_q),
+        .r_addr_o(cm_r_addr), .r_bank_o(cm_r_bank), .r_en_o(cm_r_en), .r_rdata_i(cm_r_rdata_q),
         .sigma_i(sigma), .b_i(pending), .lr_mant_i(reg_q[REG_LR_MANT][15:0]),
         .lr_shift_i(reg_q[REG_LR_SHIFT][5:0]), .maxnorm_i(reg_q[REG_MAXNORM][0]),
-        .mn_steps_i(mn_steps_q), .ema_l_i(ema_l_q), .ema_r_i(ema_r_q), .dk_o(dk),
-        .nonzero_o(cm_nonzero), .ema_l_o(cm_ema_l), .ema_r_o(cm_ema_r),
+        .mn_steps_i(mn_steps_q), .ema_l_i(ema_l_q), .ema_r_i(ema_r_q), .row_valid_o(cm_row_valid),
+        .row_o(cm_row), .row_dk_o(cm_row_dk), .nonzero_o(cm_nonzero), .macs_o(cm_macs),
+        .reads_o(cm_reads), .ema_l_o(cm_ema_l), .ema_r_o(cm_ema_r),
         .mn_steps_o(cm_mn_steps), .done_o(cm_done));
 
     // Target codes of a COMMIT row: clamp(code + dk) to the code range.
-    reg [15:0] wrow_q;       // row being written in the write pass
     reg [N_IN*WB-1:0] commit_row_c;
     reg signed [15:0] sum;
     always @* begin
         for (j = 0; j < N_IN; j = j + 1) begin
             sum = 16'($signed(xb_codes[j*WB +: WB])) +
-                  16'($signed(dk[(32'(wrow_q)*N_IN + j)*(WB+1) +: WB+1]));
+                  16'($signed(cm_row_dk[j*(WB+1) +: WB+1]));
             if (sum > 16'sd0 + ((16'sd1 <<< (WB - 1)) - 16'sd1)) sum = (16'sd1 <<< (WB - 1)) - 16'sd1;
             if (sum < -(16'sd1 <<< (WB - 1))) sum = -(16'sd1 <<< (WB - 1));
             commit_row_c[j*WB +: WB] = WB'(sum);
@@ -269,7 +286,7 @@ module accel_top #(
     always @* begin
         xb_rd_row = ROW_W'(operand);
         if (state_q == S_WMAC) xb_rd_row = mac_row;
-        if (state_q == S_WPASS) xb_rd_row = ROW_W'(wrow_q);
+        if (cm_row_valid) xb_rd_row = cm_row;
         xb_wr_valid = 1'b0;
         xb_wr_op = 2'd0;
         xb_wr_row = ROW_W'(operand);
@@ -285,9 +302,9 @@ module accel_top #(
                 xb_wr_op = 2'd2;
             end
         end
-        if (state_q == S_WPASS && wrow_q < 16'(N_OUT)) begin
+        if (cm_row_valid) begin  // a row of the write pass, as it streams out
             xb_wr_valid = 1'b1;
-            xb_wr_row = ROW_W'(wrow_q);
+            xb_wr_row = cm_row;
             xb_wr_codes = commit_row_c;
         end
     end
@@ -298,6 +315,11 @@ module accel_top #(
     localparam int SFU_SCALE_MN = RSQ + 2 * R * (RSQ + 1) + 8 + RSQ + 2 + R;
     localparam int SFU_SCALE = RSQ + 1 + 2 + R;
     reg [31:0] cells_written_q, rows_written_q;
+    reg        cm_wr_q;  // last cycle's crossbar write was a row of the write pass
+    wire       cm_wr_done = cm_wr_q && xb_done;
+    wire [31:0] cells_written_d = cells_written_q + (cm_wr_done ? 32'(xb_written) : 32'd0);
+    wire [31:0] rows_written_d = rows_written_q +
+                                 ((cm_wr_done && xb_written != 0) ? 32'd1 : 32'd0);
     reg        count;  // this edge is an execution cycle
     always @* begin
         case (state_q)
@@ -318,6 +340,15 @@ module accel_top #(
         end
     endtask
 
+    task automatic commit_done;
+        begin
+            stat_q[STAT_COMMITS] <= stat_q[STAT_COMMITS] + 1'b1;
+            stat_q[STAT_COMMIT_CYCLES] <= stat_q[STAT_COMMIT_CYCLES] + 64'(exec_q) + 64'd1;
+            rsp_q[2] <= cells_written_d;
+            respond(ERR_OK, 16'd1, 16'd2);
+        end
+    endtask
+
     integer k;
     always @(posedge clk_i) begin
         if (rst_i) begin
@@ -330,7 +361,7 @@ module accel_top #(
             wait_q <= '0;
             exec_q <= '0;
             lrt_clear <= 1'b0;
-            wrow_q <= '0;
+            cm_wr_q <= 1'b0;
             cells_written_q <= '0;
             rows_written_q <= '0;
             mn_steps_q <= '0;
@@ -344,6 +375,18 @@ module accel_top #(
             for (k = 0; k < N_STATS; k = k + 1) stat_q[k] <= '0;
         end else begin
             lrt_clear <= 1'b0;
+            // The commit unit's lanes and memory ports, counted as they work.
+            stat_q[STAT_MACS] <= stat_q[STAT_MACS] + 64'(cm_macs);
+            stat_q[STAT_SRAM_READS] <= stat_q[STAT_SRAM_READS] + 64'(cm_reads);
+            // Rows of the write pass land in the crossbar one cycle after they stream out.
+            cm_wr_q <= cm_row_valid;
+            if (cm_wr_done) begin
+                cells_written_q <= cells_written_d;
+                rows_written_q <= rows_written_d;
+                stat_q[STAT_NVM_WRITES] <= stat_q[STAT_NVM_WRITES] + 64'(xb_written);
+                stat_q[STAT_NVM_PULSES] <= stat_q[STAT_NVM_PULSES] + 64'(xb_pulses);
+                stat_q[STAT_NVM_BLOCKED] <= stat_q[STAT_NVM_BLOCKED] + 64'(xb_blocked);
+            end
             if (count) begin
                 stat_q[STAT_CYCLES] <= stat_q[STAT_CYCLES] + 1'b1;
                 exec_q <= exec_q + 1'b1;
@@ -488,64 +531,38 @@ module accel_top #(
                         (reg_q[REG_MAXNORM][0] ? 64'(SFU_SCALE_MN) : 64'(SFU_SCALE));
                     rsp_q[1] <= cm_nonzero;
                     rsp_q[2] <= 32'd0;
-                    if (cm_nonzero == 0 || cm_nonzero < reg_q[REG_RHO_COUNT]) begin
-                        stat_q[STAT_MACS] <= stat_q[STAT_MACS] + 64'(N_OUT * R + CELLS * R);
-                        stat_q[STAT_SRAM_READS] <= stat_q[STAT_SRAM_READS] +
-                            64'(N_OUT * R + CELLS * R) +
-                            (reg_q[REG_MAXNORM][0] ? 64'(R * NM) : 64'd0);
+                    if (cm_gated) begin
                         stat_q[STAT_GATED] <= stat_q[STAT_GATED] + 1'b1;
                         stat_q[STAT_COMMIT_CYCLES] <= stat_q[STAT_COMMIT_CYCLES] + 64'(exec_q);
                         respond(ERR_OK, 16'd0, 16'd2);
-                    end else begin
-                        stat_q[STAT_MACS] <= stat_q[STAT_MACS] + 64'(2 * (N_OUT * R + CELLS * R));
-                        stat_q[STAT_SRAM_READS] <= stat_q[STAT_SRAM_READS] +
-                            64'(2 * (N_OUT * R + CELLS * R)) +
-                            (reg_q[REG_MAXNORM][0] ? 64'(R * NM) : 64'd0);
+                    end else begin  // cm_pass starts the write pass at this edge
                         stat_q[STAT_NVM_READS] <= stat_q[STAT_NVM_READS] + 64'(CELLS);
-                        wrow_q <= '0;
                         cells_written_q <= '0;
                         rows_written_q <= '0;
                         state_q <= S_WPASS;
                         wait_q <= 32'(PASS);
                     end
                 end
-                S_WPASS: begin  // the write pass: one row per cycle into the crossbar
-                    if (wrow_q <= 16'(N_OUT)) wrow_q <= wrow_q + 1'b1;
-                    if (xb_done && wrow_q >= 16'd1 && wrow_q <= 16'(N_OUT)) begin
-                        cells_written_q <= cells_written_q + 32'(xb_written);
-                        if (xb_written != 0) rows_written_q <= rows_written_q + 1'b1;
-                        stat_q[STAT_NVM_WRITES] <= stat_q[STAT_NVM_WRITES] + 64'(xb_written);
-                        stat_q[STAT_NVM_PULSES] <= stat_q[STAT_NVM_PULSES] + 64'(xb_pulses);
-                        stat_q[STAT_NVM_BLOCKED] <= stat_q[STAT_NVM_BLOCKED] + 64'(xb_blocked);
-                    end
-                    if (wait_q == 1) begin
-                        if (reg_q[REG_WLAT] * rows_written_q == 0) begin
-                            lrt_clear <= 1'b1;
-                            state_q <= S_CLEAR;
-                            wait_q <= 32'(BO + BI);
-                        end else begin
-                            state_q <= S_WLAT;
-                            wait_q <= reg_q[REG_WLAT] * rows_written_q;
-                        end
-                    end else wait_q <= wait_q - 1'b1;
-                end
-                S_WLAT: begin  // NVM write latency of the rows written
+                S_WPASS: begin  // the write pass: each row goes to the crossbar as it is done
                     if (wait_q == 1) begin
                         lrt_clear <= 1'b1;
                         state_q <= S_CLEAR;
                         wait_q <= 32'(BO + BI);
                     end else wait_q <= wait_q - 1'b1;
                 end
-                S_CLEAR: begin
+                S_CLEAR: begin  // factors cleared; the last row's write completes meanwhile
                     if (wait_q == 1) begin
-                        if (op == OP_COMMIT) begin
-                            stat_q[STAT_COMMITS] <= stat_q[STAT_COMMITS] + 1'b1;
-                            stat_q[STAT_COMMIT_CYCLES] <= stat_q[STAT_COMMIT_CYCLES] +
-                                                          64'(exec_q) + 64'd1;
-                            rsp_q[2] <= cells_written_q;
-                            respond(ERR_OK, 16'd1, 16'd2);
-                        end else respond(ERR_OK, 16'd0, 16'd0);
+                        if (op != OP_COMMIT) respond(ERR_OK, 16'd0, 16'd0);
+                        else if (reg_q[REG_WLAT] * rows_written_d == 0) commit_done();
+                        else begin
+                            state_q <= S_WLAT;
+                            wait_q <= reg_q[REG_WLAT] * rows_written_d;
+                        end
                     end else wait_q <= wait_q - 1'b1;
+                end
+                S_WLAT: begin  // NVM write latency of the rows written
+                    if (wait_q == 1) commit_done();
+                    else wait_q <= wait_q - 1'b1;
                 end
                 S_RESP: if (rsp_ready_i) begin
                     if (ridx_q == rlen_q - 1'b1) begin

@@ -1,8 +1,18 @@
 // COMMIT datapath: the learning-rate scale chain (1/sqrt(B), or sqrt(B)/(d_L d_R) with the
-// max-norm trackers) and one pass of level steps dk = -rshift(sum_t L_t g_t R_t, SH).
+// max-norm trackers) and passes of level steps dk = -rshift(sum_t L_t g_t R_t, SH).
 // Specification: docs/hw-spec.md section 6; golden model pysim/hw/lrt_unit.py
-// (LrtUnit.commit_scale, delta_levels). Latency (edges after start) = the model's
-// scale cycles + one pass, N_OUT*(ceil(r/P) + r*ceil(N_IN/P)) + PASS_OVH.
+// (LrtUnit.commit_scale, delta_levels). start_i runs the scale chain and the counting
+// pass (latency = the model's scale cycles + one pass); pass_i runs one more pass with the
+// coefficients kept, streaming each row's dk out (the write pass).
+//
+// The passes and the max-norm column scan read L and R from the factor memories: q banks
+// per factor, one per column, each word P elements of a block of rows (column-major), read
+// data one cycle after the address. A pass issues one memory read a cycle: per row,
+// ceil(r/P) cycles reading L(i, t) from r banks and forming Lg_t = L(i, t)·g_t on the P
+// lanes, then r·ceil(N_IN/P) cycles each reading one R word (block b, column t) and
+// multiply-accumulating Lg_t·R(j, t) on the P lanes; the products are registered and the
+// sums finished (round, saturate) one stage later: N_OUT·(ceil(r/P) + r·ceil(N_IN/P))
+// issue cycles + PASS_OVH = 2. The lanes are P shared multipliers.
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -17,13 +27,27 @@ module commit_unit #(
     parameter int WB       = 8,
     parameter int GW       = 20,
     parameter int SIG_W    = 64,
-    parameter int PASS_OVH = 2
+    parameter int PASS_OVH = 2,
+    parameter int BO_W     = ((N_OUT + LANES - 1) / LANES > 1) ?
+                             $clog2((N_OUT + LANES - 1) / LANES) : 1,
+    parameter int BI_W     = ((N_IN + LANES - 1) / LANES > 1) ?
+                             $clog2((N_IN + LANES - 1) / LANES) : 1,
+    parameter int T_W      = (RANK > 1) ? $clog2(RANK) : 1,
+    parameter int ROW_W    = (N_OUT > 1) ? $clog2(N_OUT) : 1,
+    parameter int CNT_LW   = $clog2(((LANES > RANK) ? LANES : RANK) + 1)
 ) (
     input  wire                        clk_i,
     input  wire                        rst_i,
-    input  wire                        start_i,
-    input  wire [N_OUT*RANK*F-1:0]     l_i,        // L[i][t] at (i*RANK + t)*F
-    input  wire [N_IN*RANK*F-1:0]      r_i,        // R[j][t]
+    input  wire                        start_i,    // scale chain, then the counting pass
+    input  wire                        pass_i,     // the write pass (after a start)
+    // Factor memories (banks t = 0..r-1 of L and of R), data one cycle after the address.
+    output reg  [BO_W-1:0]             l_addr_o,   // row block, the same in every L bank
+    output reg  [RANK-1:0]             l_en_o,     // L banks read this cycle
+    input  wire [RANK*LANES*F-1:0]     l_rdata_i,  // bank t's word at t*LANES*F
+    output reg  [BI_W-1:0]             r_addr_o,   // row block of R
+    output reg  [T_W-1:0]              r_bank_o,   // column t
+    output reg                         r_en_o,
+    input  wire [LANES*F-1:0]          r_rdata_i,
     input  wire [RANK*SIG_W-1:0]       sigma_i,
     input  wire [31:0]                 b_i,        // samples since the last write
     input  wire [15:0]                 lr_mant_i,
@@ -32,8 +56,13 @@ module commit_unit #(
     input  wire [31:0]                 mn_steps_i, // max-norm commits so far
     input  wire [63:0]                 ema_l_i,
     input  wire [63:0]                 ema_r_i,
-    output reg  [N_OUT*N_IN*(WB+1)-1:0] dk_o,      // dk[i][j] at (i*N_IN + j)*(WB+1)
-    output reg  [31:0]                 nonzero_o,
+    // The write pass's rows: dk(row_o, j) at j*(WB+1), valid for the cycle row_valid_o is high.
+    output reg                         row_valid_o,
+    output reg  [ROW_W-1:0]            row_o,
+    output reg  [N_IN*(WB+1)-1:0]      row_dk_o,
+    output reg  [31:0]                 nonzero_o,  // non-zero dk of the last pass
+    output reg  [CNT_LW-1:0]           macs_o,     // lanes multiplying this cycle
+    output reg  [CNT_LW-1:0]           reads_o,    // factor elements read this cycle
     output reg  [63:0]                 ema_l_o,
     output reg  [63:0]                 ema_r_o,
     output reg  [31:0]                 mn_steps_o,
@@ -44,8 +73,14 @@ module commit_unit #(
     localparam int BO   = (N_OUT + LANES - 1) / LANES;
     localparam int BI   = (N_IN + LANES - 1) / LANES;
     localparam int VEC  = R * (BO + BI) + 2 * PASS_OVH;
-    localparam int PASS = N_OUT * ((R + LANES - 1) / LANES + R * BI) + PASS_OVH;
     localparam int CAP  = (1 << WB) - 1;
+    localparam int LN_W = (LANES > 1) ? $clog2(LANES) : 1;
+    localparam int GQ_W = GW + 1;                   // g_t, signed
+    localparam int LG_W = F + GQ_W;                 // Lg_t = L(i,t)·g_t
+    localparam int MA_W = LG_W;                     // lane operand a: Lg_t, or L(i,t)
+    localparam int MB_W = (F > GQ_W) ? F : GQ_W;    // lane operand b: R(j,t), or g_t
+    localparam int PR_W = MA_W + MB_W;
+    localparam int AC_W = LG_W + F + T_W + 1;       // sum of r products
 
 
 
@@ -85,33 +120,32 @@ module commit_unit #(
     reg [7:0]   eb_q;
     reg [127:0] sc_m_q;                   // scale mantissa
     integer     sc_e_q;                   // scale exponent
-    reg [127:0] cmax_q [0:2*R-1];         // column maxima, L then R
     reg [127:0] root_q [0:R-1];
     reg [127:0] div_l_q, div_r_q;
-    reg signed [127:0] g_q [0:R-1];
-    integer     sh_q;
 
-    // Column maxima |L_t|, |R_t| (the vec pass).
-    reg [127:0] cmax_c [0:2*R-1];
-    reg [127:0] av;
-    integer i, j, t;
-    always @* begin
-        for (t = 0; t < R; t = t + 1) begin
-            cmax_c[t] = '0;
-            cmax_c[R + t] = '0;
-            for (i = 0; i < N_OUT; i = i + 1) begin
-                av = 128'($signed(l_i[(i*R + t)*F +: F]));
-                av = av[127] ? -av : av;
-                if (av > cmax_c[t]) cmax_c[t] = av;
-            end
-            for (j = 0; j < N_IN; j = j + 1) begin
-                av = 128'($signed(r_i[(j*R + t)*F +: F]));
-                av = av[127] ? -av : av;
-                if (av > cmax_c[R + t]) cmax_c[R + t] = av;
-            end
+    // Column maxima |L_t|, |R_t| for max-norm: a scan over the factor memories during S_VEC,
+    // one word (column t, row block b) a cycle, L's r*BO words then R's r*BI.
+    reg         scan_r_q;                 // scanning R (else L)
+    reg [T_W-1:0]  scan_t_q;
+    reg [BI_W:0]   scan_b_q;              // wide enough for either block count
+    reg         scan_busy_q;
+    reg         sv1_q, sr1_q;             // stage 1: a word arrives
+    reg [T_W-1:0]  st1_q;
+    reg [LANES-1:0] slv1_q;               // lanes holding elements of the factor
+    reg [127:0] cmax_q [0:2*R-1];
+    integer t;
+
+    // |element lane| of the word that arrived for the scan: R's if r, else L bank's. The
+    // words are arguments so that always @* sees them.
+    function automatic [127:0] elem_abs(input r, input [T_W-1:0] bank, input integer lane,
+                                        input [RANK*LANES*F-1:0] lw, input [LANES*F-1:0] rw);
+        reg signed [127:0] v;
+        begin
+            v = r ? 128'($signed(rw[lane*F +: F]))
+                  : 128'($signed(lw[(32'(bank)*LANES + lane)*F +: F]));
+            elem_abs = (v < 0) ? -v : v;
         end
-    end
-
+    endfunction
     // Trackers: cur = max_t cmax_t·root_t; ema starts at the first max, then moves by 2^-10.
     reg [127:0] cur_l_c, cur_r_c, ema_l_c, ema_r_c;
     always @* begin
@@ -144,33 +178,269 @@ module commit_unit #(
         sh_c = (maxnorm_i ? 0 : 2 * (F - 1) + 2 * G) - (sc_e_q + zs_c + zg_c);
     end
 
-    // The pass: dk for every cell.
-    reg [N_OUT*N_IN*(WB+1)-1:0] dk_c;
-    reg [31:0] nz_c;
-    reg signed [127:0] acc, mag, d;
+    // The largest |element| of the word that arrived for the scan (P comparators).
+    reg [127:0] wmax_c;
+    integer w;
+    always @* begin
+        wmax_c = '0;
+        for (w = 0; w < LANES; w = w + 1)
+            if (slv1_q[w] && elem_abs(sr1_q, st1_q, w, l_rdata_i, r_rdata_i) > wmax_c)
+                wmax_c = elem_abs(sr1_q, st1_q, w, l_rdata_i, r_rdata_i);
+    end
+
+    // ---------------------------------------------------------------- the pass
+    // Starts: the scan with the max-norm chain, a pass after the coefficients (start_i)
+    // or on pass_i.
+    wire scan_go = state_q == S_B && rsq_done && maxnorm_i;
+    wire pass_go = (state_q == S_G && wait_q == 0) || (state_q == S_IDLE && pass_i && !start_i);
+    // Issue state: row i = rblk*P + rlane, in the Lg phase (chunk of banks from tb) or in
+    // the MAC phase (block b of columns from cb, column t).
+    reg         pass_q, write_q;          // a pass is issuing; it is the write pass
+    reg [ROW_W:0]  row_q;
+    reg [BO_W-1:0] rblk_q;
+    reg [LN_W-1:0] rlane_q;
+    reg         lg_phase_q;
+    reg [T_W:0]    tb_q;                  // first bank of the Lg chunk
+    reg [BI_W-1:0] b_q;
+    reg [31:0]     cb_q;                  // first column of block b
+    reg [T_W-1:0]  t_q;
+    // Stage 1 (word arrives, lanes multiply) and stage 2 (accumulate, finish) tokens.
+    reg         v1_q, lg1_q, last1_q, rowend1_q;
+    reg [T_W:0]    tb1_q;
+    reg [T_W-1:0]  t1_q;
+    reg [LN_W-1:0] lane1_q;
+    reg [31:0]     cb1_q;
+    reg [ROW_W-1:0] row1_q;
+    reg         v2_q, first2_q, last2_q, rowend2_q;
+    reg [31:0]     cb2_q;
+    reg [ROW_W-1:0] row2_q;
+    reg [LANES-1:0] lv1_q, lv2_q;         // lanes with a column of the layer
+    reg signed [GQ_W-1:0] g_q [0:R-1];
+    reg signed [LG_W-1:0] lg_q [0:R-1];
+    reg signed [PR_W-1:0] prod_q [0:LANES-1];
+    reg signed [AC_W-1:0] acc_q [0:LANES-1];
+    reg [N_IN*(WB+1)-1:0] rowbuf_q;
+    integer sh_q;
+
+    // The P lanes: one multiplier each, shared by the Lg and MAC phases.
+    reg signed [MA_W-1:0] ma [0:LANES-1];
+    reg signed [MB_W-1:0] mb [0:LANES-1];
+    reg signed [PR_W-1:0] mul [0:LANES-1];
+    integer p;
+    always @* begin
+        for (p = 0; p < LANES; p = p + 1) begin
+            ma[p] = '0;
+            mb[p] = '0;
+            if (v1_q && lg1_q) begin
+                if (32'(tb1_q) + p < R) begin
+                    ma[p] = MA_W'($signed(l_rdata_i[((32'(tb1_q) + p)*LANES + 32'(lane1_q))*F +: F]));
+                    mb[p] = MB_W'(g_q[32'(tb1_q) + p]);
+                end
+            end else if (v1_q && lv1_q[p]) begin
+                ma[p] = MA_W'(lg_q[t1_q]);
+                mb[p] = MB_W'($signed(r_rdata_i[p*F +: F]));
+            end
+            mul[p] = ma[p] * mb[p];
+        end
+    end
+
+    // dk of a finished sum: -rshift(acc, SH), or a saturating left shift when SH < 0.
+    function automatic signed [WB:0] finish(input signed [AC_W-1:0] acc, input integer sh);
+        reg signed [127:0] d, mag;
+        begin
+            if (sh >= 0) begin
+                d = -rne(128'(acc), (sh >= 63) ? 126 : sh);
+            end else begin
+                mag = (acc < 0) ? -128'(acc) : 128'(acc);
+                if (mag > (128'(CAP) >> (-sh))) d = (acc < 0) ? 128'(CAP) : -128'(CAP);
+                else d = -(128'(acc) <<< (-sh));
+            end
+            if (d > 128'(CAP)) d = 128'(CAP);
+            if (d < -128'(CAP)) d = -128'(CAP);
+            finish = (WB+1)'(d);
+        end
+    endfunction
+
+    reg signed [AC_W-1:0] sum_c [0:LANES-1];
+    reg signed [WB:0]     dk_c  [0:LANES-1];
+    reg [CNT_LW-1:0]      nz_c;
     always @* begin
         nz_c = '0;
-        dk_c = '0;
-        mag = '0;
-        for (i = 0; i < N_OUT; i = i + 1)
-            for (j = 0; j < N_IN; j = j + 1) begin
-                acc = '0;
-                for (t = 0; t < R; t = t + 1)
-                    acc = acc + (128'($signed(l_i[(i*R + t)*F +: F])) * g_q[t]) *
-                                128'($signed(r_i[(j*R + t)*F +: F]));
-                if (sh_q >= 0) begin
-                    d = -rne(acc, (sh_q >= 63) ? 126 : sh_q);
-                end else begin
-                    mag = acc[127] ? -acc : acc;
-                    if (mag > (128'(CAP) >> (-sh_q))) d = acc[127] ? 128'(CAP) : -128'(CAP);
-                    else d = -(acc <<< (-sh_q));
-                end
-                if (d > 128'(CAP)) d = 128'(CAP);
-                if (d < -128'(CAP)) d = -128'(CAP);
-                dk_c[(i*N_IN + j)*(WB+1) +: WB+1] = (WB+1)'(d);
-                if (d != 0) nz_c = nz_c + 1'b1;
-            end
+        for (p = 0; p < LANES; p = p + 1) begin
+            sum_c[p] = (first2_q ? AC_W'(0) : acc_q[p]) + AC_W'(prod_q[p]);
+            dk_c[p] = finish(sum_c[p], sh_q);
+            if (v2_q && last2_q && lv2_q[p] && dk_c[p] != 0) nz_c = nz_c + 1'b1;
+        end
     end
+
+    // Memory addresses and the lanes at work (stats count these enables).
+    reg [LANES-1:0] lanes_c;
+    always @* begin
+        l_addr_o = '0;
+        l_en_o = '0;
+        r_addr_o = '0;
+        r_bank_o = '0;
+        r_en_o = 1'b0;
+        lanes_c = '0;
+        for (p = 0; p < LANES; p = p + 1)
+            lanes_c[p] = cb_q + 32'(p) < N_IN;
+        macs_o = '0;
+        reads_o = '0;
+        if (scan_busy_q) begin
+            if (scan_r_q) begin
+                r_addr_o = BI_W'(scan_b_q);
+                r_bank_o = scan_t_q;
+                r_en_o = 1'b1;
+            end else begin
+                l_addr_o = BO_W'(scan_b_q);
+                l_en_o[scan_t_q] = 1'b1;
+            end
+            for (p = 0; p < LANES; p = p + 1)
+                if (32'(scan_b_q) * LANES + p < (scan_r_q ? N_IN : N_OUT))
+                    reads_o = reads_o + 1'b1;
+        end else if (pass_q && lg_phase_q) begin
+            l_addr_o = rblk_q;
+            for (p = 0; p < LANES; p = p + 1)
+                if (32'(tb_q) + p < R) begin
+                    l_en_o[32'(tb_q) + p] = 1'b1;
+                    reads_o = reads_o + 1'b1;
+                end
+        end else if (pass_q) begin
+            r_addr_o = b_q;
+            r_bank_o = t_q;
+            r_en_o = 1'b1;
+            for (p = 0; p < LANES; p = p + 1)
+                if (lanes_c[p]) reads_o = reads_o + 1'b1;
+        end
+        // Multiplies happen in stage 1, one cycle after the read.
+        if (v1_q && lg1_q) begin
+            for (p = 0; p < LANES; p = p + 1)
+                if (32'(tb1_q) + p < R) macs_o = macs_o + 1'b1;
+        end else if (v1_q) begin
+            for (p = 0; p < LANES; p = p + 1)
+                if (lv1_q[p]) macs_o = macs_o + 1'b1;
+        end
+    end
+
+    // The pass pipeline (issue, stage 1, stage 2) and the max-norm scan.
+    always @(posedge clk_i) begin
+        if (rst_i) begin
+            pass_q <= 1'b0;
+            write_q <= 1'b0;
+            v1_q <= 1'b0;
+            v2_q <= 1'b0;
+            row_valid_o <= 1'b0;
+            scan_busy_q <= 1'b0;
+            sv1_q <= 1'b0;
+        end else begin
+            row_valid_o <= 1'b0;
+            // issue
+            v1_q <= pass_q;
+            lg1_q <= lg_phase_q;
+            tb1_q <= tb_q;
+            t1_q <= t_q;
+            lane1_q <= rlane_q;
+            cb1_q <= cb_q;
+            lv1_q <= lanes_c;
+            row1_q <= ROW_W'(row_q);
+            last1_q <= !lg_phase_q && t_q == T_W'(R - 1);
+            rowend1_q <= !lg_phase_q && t_q == T_W'(R - 1) && b_q == BI_W'(BI - 1);
+            if (pass_q) begin
+                if (lg_phase_q) begin
+                    if (32'(tb_q) + LANES >= R) begin
+                        lg_phase_q <= 1'b0;
+                        b_q <= '0;
+                        cb_q <= '0;
+                        t_q <= '0;
+                    end
+                    tb_q <= tb_q + (T_W+1)'(LANES);
+                end else if (t_q != T_W'(R - 1)) begin
+                    t_q <= t_q + 1'b1;
+                end else begin
+                    t_q <= '0;
+                    if (b_q != BI_W'(BI - 1)) begin
+                        b_q <= b_q + 1'b1;
+                        cb_q <= cb_q + LANES;
+                    end else begin  // the row is issued: next row, or the pass is
+                        lg_phase_q <= 1'b1;
+                        tb_q <= '0;
+                        row_q <= row_q + 1'b1;
+                        if (rlane_q == LN_W'(LANES - 1)) begin
+                            rlane_q <= '0;
+                            rblk_q <= rblk_q + 1'b1;
+                        end else rlane_q <= rlane_q + 1'b1;
+                        if (row_q == (ROW_W+1)'(N_OUT - 1)) pass_q <= 1'b0;
+                    end
+                end
+            end
+            // stage 1: the lanes multiply
+            v2_q <= v1_q && !lg1_q;
+            first2_q <= t1_q == '0;
+            last2_q <= last1_q;
+            rowend2_q <= rowend1_q;
+            cb2_q <= cb1_q;
+            row2_q <= row1_q;
+            lv2_q <= lv1_q;
+            for (p = 0; p < LANES; p = p + 1) begin
+                if (v1_q && lg1_q && 32'(tb1_q) + p < R)
+                    lg_q[32'(tb1_q) + p] <= LG_W'(mul[p]);
+                prod_q[p] <= mul[p];
+            end
+            // stage 2: accumulate; a block's last column finishes its P cells
+            if (v2_q) begin
+                for (p = 0; p < LANES; p = p + 1) begin
+                    acc_q[p] <= sum_c[p];
+                    if (last2_q && lv2_q[p])
+                        rowbuf_q[(cb2_q + 32'(p))*(WB+1) +: WB+1] <= dk_c[p];
+                end
+                if (last2_q) nonzero_o <= nonzero_o + 32'(nz_c);
+                if (rowend2_q && write_q) begin
+                    row_valid_o <= 1'b1;
+                    row_o <= row2_q;
+                end
+            end
+            // the max-norm scan: issue, then fold each arriving word into the maxima
+            sv1_q <= scan_busy_q;
+            sr1_q <= scan_r_q;
+            st1_q <= scan_t_q;
+            for (p = 0; p < LANES; p = p + 1)
+                slv1_q[p] <= 32'(scan_b_q) * LANES + p < (scan_r_q ? N_IN : N_OUT);
+            if (scan_busy_q) begin
+                if (32'(scan_b_q) != (scan_r_q ? BI : BO) - 1) begin
+                    scan_b_q <= scan_b_q + 1'b1;
+                end else begin
+                    scan_b_q <= '0;
+                    if (scan_t_q != T_W'(R - 1)) scan_t_q <= scan_t_q + 1'b1;
+                    else begin
+                        scan_t_q <= '0;
+                        if (scan_r_q) scan_busy_q <= 1'b0;
+                        scan_r_q <= 1'b1;
+                    end
+                end
+            end
+            if (sv1_q && wmax_c > cmax_q[(sr1_q ? R : 0) + 32'(st1_q)])
+                cmax_q[(sr1_q ? R : 0) + 32'(st1_q)] <= wmax_c;
+            // starts (from the control FSM below)
+            if (pass_go) begin
+                pass_q <= 1'b1;
+                write_q <= pass_i;
+                row_q <= '0;
+                rblk_q <= '0;
+                rlane_q <= '0;
+                lg_phase_q <= 1'b1;
+                tb_q <= '0;
+                nonzero_o <= '0;
+            end
+            if (scan_go) begin
+                scan_busy_q <= 1'b1;
+                scan_r_q <= 1'b0;
+                scan_t_q <= '0;
+                scan_b_q <= '0;
+                for (p = 0; p < 2 * R; p = p + 1) cmax_q[p] <= '0;
+            end
+        end
+    end
+    always @* row_dk_o = rowbuf_q;
 
     // rsqrt starts: B with start_i; sigma_t at the last vec edge and after each root;
     // d_L·d_R at the last tracker edge.
@@ -217,8 +487,6 @@ module commit_unit #(
             state_q <= S_IDLE;
             wait_q <= '0;
             done_o <= 1'b0;
-            dk_o <= '0;
-            nonzero_o <= '0;
             ema_l_o <= '0;
             ema_r_o <= '0;
             mn_steps_o <= '0;
@@ -234,12 +502,13 @@ module commit_unit #(
                     ema_r_o <= ema_r_i;
                     mn_steps_o <= mn_steps_i;
                     state_q <= S_B;
+                end else if (pass_i) begin
+                    state_q <= S_PASS;
                 end
                 S_B: if (rsq_done) begin
                     yb_q <= rsq_y;
                     eb_q <= rsq_e;
                     if (maxnorm_i) begin
-                        for (x = 0; x < 2 * R; x = x + 1) cmax_q[x] <= cmax_c[x];
                         state_q <= S_VEC;
                         wait_q <= 16'(VEC - 2);   // this edge is the pass's first
                     end else begin
@@ -289,23 +558,16 @@ module commit_unit #(
                 end
                 S_G: begin
                     if (wait_q == 16'(2 + R - 1)) begin
-                        for (x = 0; x < R; x = x + 1) g_q[x] <= g_c[x];
+                        for (x = 0; x < R; x = x + 1) g_q[x] <= GQ_W'(g_c[x]);
                         sh_q <= sh_c;
                     end
-                    if (wait_q == 0) begin
-                        state_q <= S_PASS;
-                        wait_q <= 16'(PASS - 1);
-                    end else wait_q <= wait_q - 1'b1;
+                    if (wait_q == 0) state_q <= S_PASS;
+                    else wait_q <= wait_q - 1'b1;
                 end
-                S_PASS: begin
-                    if (wait_q == 16'(PASS - 1)) begin
-                        dk_o <= dk_c;
-                        nonzero_o <= nz_c;
-                    end
-                    if (wait_q == 0) begin
-                        state_q <= S_IDLE;
-                        done_o <= 1'b1;
-                    end else wait_q <= wait_q - 1'b1;
+                // The pass is done when its last row leaves stage 2.
+                S_PASS: if (v2_q && rowend2_q && row2_q == ROW_W'(N_OUT - 1)) begin
+                    state_q <= S_IDLE;
+                    done_o <= 1'b1;
                 end
                 default: state_q <= S_IDLE;
             endcase

@@ -2,9 +2,18 @@
 
 Stimulus: factor states of a running LRT stream, random learning-rate registers
 (including shifts that make every step round away and ones that saturate), max-norm
-on and off, first and later max-norm commits. Covered: the 1/sqrt(B) and max-norm
-scale chains, tracker updates, coefficient normalisation, rounding and saturation of
-dk, the non-zero count, the cycle count.
+on and off, first and later max-norm commits. Each transaction runs the counting pass
+(``start_i``: scale chain + pass) and then the write pass (``pass_i``), whose rows stream
+out one at a time. Covered: the 1/sqrt(B) and max-norm scale chains, the column scan,
+tracker updates, coefficient normalisation, rounding and saturation of dk, the non-zero
+count, both passes' cycle counts, and the lane and memory-port enables (their totals are
+the model's MAC and SRAM-read counts).
+
+The factor memories are modelled here: q banks per factor, a word of P elements, data one
+cycle after the address. A bank that was not enabled answers with random data, so the
+block can only get right what it really read, on the cycle it read it. Between the two
+passes the bench overwrites L and R with other values: the write pass must stream the dk
+of what it reads then (the proof that the pass reads the memories, not a copy).
 """
 
 from __future__ import annotations
@@ -20,22 +29,64 @@ except ImportError:  # pragma: no cover
     cocotb = None
 
 
+class FactorMemory:
+    """L and R as the commit unit's banks: word (bank t, block b) = P elements of column t."""
+
+    def __init__(self, dut, L, R, r: int, p: int, f: int, rng):
+        self.dut, self.r, self.p, self.f, self.rng = dut, r, p, f, rng
+        self.set(L, R)
+        self.prev = None
+        self.macs = self.reads = 0
+        self.rows: list[tuple[int, np.ndarray]] = []
+
+    def set(self, L, R) -> None:
+        self.L, self.R = np.asarray(L), np.asarray(R)
+
+    def word(self, M, t: int, b: int) -> int:
+        col = [int(M[b * self.p + k, t]) if b * self.p + k < M.shape[0] else 0
+               for k in range(self.p)]
+        return pack(col, self.f)
+
+    def garbage(self, n: int) -> int:
+        return int(self.rng.integers(0, 1 << 62)) % (1 << (n * self.f))
+
+    def cycle(self, n_in: int, wb: int) -> None:
+        """At a falling edge: answer last cycle's reads, note this cycle's, count enables."""
+        d = self.dut
+        words = []
+        l_addr, l_en, r_addr, r_bank, r_en = self.prev or (0, 0, 0, 0, 0)
+        for t in range(self.r):
+            words.append(self.word(self.L, t, l_addr) if l_en >> t & 1
+                         else self.garbage(self.p))
+        d.l_rdata_i.value = sum(w << (t * self.p * self.f) for t, w in enumerate(words))
+        d.r_rdata_i.value = (self.word(self.R, r_bank, r_addr) if r_en
+                             else self.garbage(self.p))
+        self.prev = (int(d.l_addr_o.value), int(d.l_en_o.value), int(d.r_addr_o.value),
+                     int(d.r_bank_o.value), int(d.r_en_o.value))
+        self.macs += int(d.macs_o.value)
+        self.reads += int(d.reads_o.value)
+        if int(d.row_valid_o.value):
+            self.rows.append((int(d.row_o.value),
+                              unpack(int(d.row_dk_o.value), n_in, wb + 1, True)))
+
+
 if cocotb is not None:
 
     @cocotb.test()
     async def matches_golden_model(dut):
         import copy
 
-        from pysim.hw.isa import N_STATS, REG_RESET, Reg
+        from pysim.hw.isa import N_STATS, REG_RESET, Reg, Stat
         from pysim.hw.lrt_unit import LrtUnit
-        from pysim.hw.params import ArchParams
+        from pysim.hw.rtl import arch_of
 
         p = runner.params()
-        n_in, n_out, r = p["N_IN"], p["N_OUT"], p["RANK"]
-        arch = ArchParams(n_in=n_in, n_out=n_out, rank=r, lanes=p["LANES"], w_bits=p["WB"])
-        async for rng in each_seed(dut, {"start_i": 0, "l_i": 0, "r_i": 0, "sigma_i": 0, "b_i": 0,
-                                         "lr_mant_i": 0, "lr_shift_i": 0, "maxnorm_i": 0,
-                                         "mn_steps_i": 0, "ema_l_i": 0, "ema_r_i": 0}):
+        n_in, n_out, r, wb = p["N_IN"], p["N_OUT"], p["RANK"], p["WB"]
+        arch = arch_of(p)
+        idle = {"start_i": 0, "pass_i": 0, "l_rdata_i": 0, "r_rdata_i": 0, "sigma_i": 0,
+                "b_i": 0, "lr_mant_i": 0, "lr_shift_i": 0, "maxnorm_i": 0, "mn_steps_i": 0,
+                "ema_l_i": 0, "ema_r_i": 0}
+        async for rng in each_seed(dut, idle):
             stream = LrtUnit(arch)
             regs = dict(REG_RESET)
             for it in range(runner.iterations(30)):
@@ -54,22 +105,40 @@ if cocotb is not None:
                 st = [0] * N_STATS
                 g, sh, c_scale = model.commit_scale(cfg, st)
                 dk, c_pass = model.delta_levels(g, sh, st)
+                mem = FactorMemory(dut, model.L[:, :r], model.R[:, :r], r, arch.lanes, arch.f_bits,
+                                   rng)
                 edges = await start_and_wait(dut, {
-                    "l_i": pack(model.L[:, :r].reshape(-1), 16),
-                    "r_i": pack(model.R[:, :r].reshape(-1), 16),
                     "sigma_i": pack(model.sigma, 64), "b_i": model.pending,
                     "lr_mant_i": cfg[Reg.LR_MANT], "lr_shift_i": cfg[Reg.LR_SHIFT],
                     "maxnorm_i": cfg[Reg.MAXNORM], "mn_steps_i": mn_in,
-                    "ema_l_i": ema_in[0], "ema_r_i": ema_in[1]})
+                    "ema_l_i": ema_in[0], "ema_r_i": ema_in[1]},
+                    each_cycle=lambda m=mem: m.cycle(n_in, wb))
                 where = f"iteration {it}: maxnorm {cfg[Reg.MAXNORM]} lr {cfg[Reg.LR_MANT]}" \
                         f"*2^-{cfg[Reg.LR_SHIFT]} B {model.pending}"
-                got = unpack(int(dut.dk_o.value), n_out * n_in, p["WB"] + 1, True)
-                assert np.array_equal(got.reshape(n_out, n_in), dk), where
                 assert int(dut.nonzero_o.value) == int(np.count_nonzero(dk)), where
                 assert int(dut.mn_steps_o.value) == model.mn_steps, where
                 if cfg[Reg.MAXNORM]:
                     assert [int(dut.ema_l_o.value), int(dut.ema_r_o.value)] == model.ema, where
                 assert edges == c_scale + c_pass, f"{where}: rtl {edges}, model {c_scale + c_pass}"
+                assert not mem.rows, f"{where}: the counting pass streamed rows"
+                assert (mem.macs, mem.reads) == (st[Stat.MACS], st[Stat.SRAM_READS]), where
+
+                # The write pass over other factors: it must read them, not reuse the first.
+                L2 = rng.integers(-(1 << (arch.f_bits - 1)), 1 << (arch.f_bits - 1), (n_out, r))
+                R2 = rng.integers(-(1 << (arch.f_bits - 1)), 1 << (arch.f_bits - 1), (n_in, r))
+                model.L[:, :r], model.R[:, :r] = L2, R2
+                st2 = [0] * N_STATS
+                dk2, c_pass2 = model.delta_levels(g, sh, st2)
+                mem.set(L2, R2)
+                mem.macs = mem.reads = 0
+                edges = await start_and_wait(dut, {}, each_cycle=lambda m=mem: m.cycle(n_in, wb),
+                                             strobe="pass_i")
+                assert edges == c_pass2, f"{where}: write pass rtl {edges}, model {c_pass2}"
+                assert [row for row, _ in mem.rows] == list(range(n_out)), where
+                got = np.array([dk_row for _, dk_row in mem.rows])
+                assert np.array_equal(got, dk2), where
+                assert int(dut.nonzero_o.value) == int(np.count_nonzero(dk2)), where
+                assert (mem.macs, mem.reads) == (st2[Stat.MACS], st2[Stat.SRAM_READS]), where
 
 
 PARAMS = [dict(N_IN=64, N_OUT=10, RANK=4, LANES=8, WB=8),

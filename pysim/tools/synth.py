@@ -238,16 +238,27 @@ def module_list(text: str) -> list[str]:
                   and line.strip())
 
 
-def synthesize(params: dict, workdir: Path, workers: int = 2, timeout: float = 1800.0
-               ) -> dict[str, Figures]:
-    """Figures of every block of ``accel_top`` at ``params``, of the whole design, and of
-    the calibration multiply-add (key ``calibration``)."""
+def synthesize(params: dict, workdir: Path, workers: int = 2, timeout: float = 1800.0,
+               only: list[str] | None = None) -> dict[str, Figures]:
+    """Figures of every block of ``accel_top`` at ``params`` (or of the blocks ``only``
+    names), of the whole design, and of the calibration multiply-add (``calibration``)."""
     modules = elaborate(params, workdir, timeout)
-    jobs = {base_name(m): (f"read_rtlil {workdir / 'elaborated.il'}\n", m) for m in modules}
+    jobs: dict[str, tuple[str, str]] = {}
+    for m in modules:  # a block elaborated at two parameter sets is two rows: gs_unit#2
+        name, n = base_name(m), 1
+        while (name if n == 1 else f"{name}#{n}") in jobs:
+            n += 1
+        jobs[name if n == 1 else f"{name}#{n}"] = (
+            f"read_rtlil {workdir / 'elaborated.il'}\n", m)
     (workdir / "calib_mac32.v").write_text(CALIBRATION)
     jobs["calibration"] = (f"read_verilog {workdir / 'calib_mac32.v'}\n", "calib_mac32")
     # The largest first, so that two workers finish together.
     order = ["accel_top"] + [k for k in jobs if k != "accel_top"]
+    if only:
+        unknown = sorted(set(only) - {k.split("#")[0] for k in jobs})
+        if unknown:
+            raise RuntimeError(f"--only {unknown}: no such block; blocks: {sorted(jobs)}")
+        order = [k for k in order if k.split("#")[0] in only]
 
     def one(name: str) -> tuple[str, Figures]:
         load, top = jobs[name]
@@ -277,11 +288,11 @@ def table(figs: dict[str, Figures]) -> list[str]:
     head = (f"  {'block':<14}{'cells':>11}{'flip-flops':>12}{'mem bits':>20}{'$mul':>14}"
             f"{'$div/$mod':>10}{'widest reg':>11}{'depth':>7}{'×cal':>6}   what")
     lines = [head]
-    for name in list(BLOCKS) + ["calibration"]:
-        f = figs.get(name)
-        if f is None:
-            continue
-        what = BLOCKS.get(name, "registered 32×32 multiply + 64-bit add (reference)")
+    names = [k for b in list(BLOCKS) + ["calibration"] for k in figs if k.split("#")[0] == b]
+    for name in names:
+        f = figs[name]
+        what = BLOCKS.get(name.split("#")[0],
+                          "registered 32×32 multiply + 64-bit add (reference)")
         if f.error:
             why = f.error.splitlines()[-1]
             lines.append(f"  {name:<14}{'—':>11}   {what}: Yosys failed ({why})")
@@ -318,7 +329,8 @@ def checks(figs: dict[str, Figures]) -> list[str]:
     return out
 
 
-def report(params: dict, workers: int = 2, timeout: float = 1800.0) -> dict | None:
+def report(params: dict, workers: int = 2, timeout: float = 1800.0,
+           only: list[str] | None = None) -> dict | None:
     """Print the table for ``params``; None (with the reason) when Yosys is missing."""
     try:
         exe, native = yosys_exe()
@@ -330,7 +342,7 @@ def report(params: dict, workers: int = 2, timeout: float = 1800.0) -> dict | No
     tag = "-".join(f"{k}{v}" for k, v in sorted(params.items()))
     t0 = time.perf_counter()
     try:
-        figs = synthesize(params, ROOT / "sim_build" / f"synth-{tag}", workers, timeout)
+        figs = synthesize(params, ROOT / "sim_build" / f"synth-{tag}", workers, timeout, only)
     except RuntimeError as exc:
         print(f"  skipped: {exc}", file=sys.stderr)
         return None
@@ -352,6 +364,8 @@ def main(argv: list[str] | None = None) -> int:
                          f"small configuration {RTL_SMALL})")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--timeout", type=float, default=1800.0, help="seconds per Yosys run")
+    ap.add_argument("--only", nargs="*", metavar="BLOCK",
+                    help="synthesise only these blocks (and the calibration), e.g. mac_array")
     args = ap.parse_args(argv)
     params = dict(RTL_SMALL)
     for item in args.set:
@@ -359,7 +373,8 @@ def main(argv: list[str] | None = None) -> int:
         if not sep or not value.isdigit():
             ap.error(f"--set {item!r}: write NAME=VALUE with an integer value, e.g. N_IN=32")
         params[name] = int(value)
-    return 0 if report(params, args.workers, args.timeout) else 1
+    only = None if args.only is None else list(args.only) + ["calibration"]
+    return 0 if report(params, args.workers, args.timeout, only) else 1
 
 
 if __name__ == "__main__":

@@ -48,23 +48,24 @@ async def reset(dut, idle: dict[str, int], cycles: int = 2) -> None:
 
 
 async def start_and_wait(dut, inputs: dict[str, int],
-                         each_cycle: Callable[[], None] | None = None) -> int:
-    """Drive ``inputs`` with ``start_i`` for one edge, then wait for ``done_o``.
+                         each_cycle: Callable[[], None] | None = None,
+                         strobe: str = "start_i") -> int:
+    """Drive ``inputs`` with ``strobe`` (``start_i``) for one edge, then wait for ``done_o``.
 
     Inputs change on falling edges. ``each_cycle`` runs at every falling edge while the
-    block works (e.g. a memory answering an address). Returns the number of rising
-    edges after the one that sampled ``start_i`` until ``done_o`` was seen: the block's
-    latency in the spec's sense.
+    block works (e.g. a memory answering an address), the first one in the cycle after
+    the start edge. Returns the number of rising edges after the one that sampled the
+    strobe until ``done_o`` was seen: the block's latency in the spec's sense.
     """
     await FallingEdge(dut.clk_i)
     for name, value in inputs.items():
         getattr(dut, name).value = value
-    dut.start_i.value = 1
+    getattr(dut, strobe).value = 1
     await RisingEdge(dut.clk_i)
     edges = 0
     while True:
         await FallingEdge(dut.clk_i)
-        dut.start_i.value = 0
+        getattr(dut, strobe).value = 0
         if each_cycle is not None:
             each_cycle()
         if int(dut.done_o.value):
