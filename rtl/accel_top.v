@@ -208,9 +208,20 @@ module accel_top #(
     wire [N_IN*Q*F-1:0]  r_all;
     wire [R*SIG_W-1:0]   sigma;
     wire [15:0] unused_lfsr_state;  // READ_LRT does not expose the LFSR
-    lrt_unit #(.N_IN(N_IN), .N_OUT(N_OUT), .RANK(R), .LANES(LANES), .F(F), .G(G), .WC(WC),
-               .SWEEPS(SWEEPS), .SIG_W(SIG_W)) u_lrt (
-        .clk_i(clk_i), .rst_i(rst_i), .start_i(lrt_start), .x_i(x_c), .dy_i(dy_c),
+    // The one rsqrt: UPDATE (lrt_unit and its core) and COMMIT never run at once.
+    wire        lrt_rsq_start, cm_rsq_start;
+    wire [127:0] lrt_rsq_t, cm_rsq_t;
+    wire [25:0] rsq_y;
+    wire [7:0]  rsq_e;
+    wire        rsq_done;
+    rsqrt #(.TW(128)) u_rsqrt (
+        .clk_i(clk_i), .rst_i(rst_i), .start_i(lrt_rsq_start | cm_rsq_start),
+        .t_i(lrt_rsq_t | cm_rsq_t), .y_o(rsq_y), .e_o(rsq_e), .done_o(rsq_done));
+
+    lrt_unit #(.EXT_RSQ(1'b1), .N_IN(N_IN), .N_OUT(N_OUT), .RANK(R), .LANES(LANES), .F(F),
+               .G(G), .WC(WC), .SWEEPS(SWEEPS), .SIG_W(SIG_W)) u_lrt (
+        .clk_i(clk_i), .rst_i(rst_i), .rsq_start_o(lrt_rsq_start), .rsq_t_o(lrt_rsq_t),
+        .rsq_y_i(rsq_y), .rsq_e_i(rsq_e), .rsq_done_i(rsq_done), .start_i(lrt_start), .x_i(x_c), .dy_i(dy_c),
         .mode_i(reg_q[REG_MODE][0]), .kappa_q4_i(reg_q[REG_KAPPA_Q4][15:0]),
         .done_o(lrt_done), .absorbed_o(lrt_absorbed), .folded_o(lrt_folded),
         .rotations_o(lrt_rot), .k_o(lrt_k), .clear_i(lrt_clear),
@@ -257,9 +268,10 @@ module accel_top #(
     wire [31:0] cm_nonzero, cm_mn_steps;
     wire [63:0] cm_ema_l, cm_ema_r;
     wire cm_done;
-    commit_unit #(.N_IN(N_IN), .N_OUT(N_OUT), .RANK(R), .LANES(LANES), .F(F), .G(G),
-                  .WB(WB), .GW(GW), .SIG_W(SIG_W)) u_cm (
-        .clk_i(clk_i), .rst_i(rst_i), .start_i(cm_start), .pass_i(cm_pass),
+    commit_unit #(.EXT_RSQ(1'b1), .N_IN(N_IN), .N_OUT(N_OUT), .RANK(R), .LANES(LANES),
+                  .F(F), .G(G), .WB(WB), .GW(GW), .SIG_W(SIG_W)) u_cm (
+        .clk_i(clk_i), .rst_i(rst_i), .rsq_start_o(cm_rsq_start), .rsq_t_o(cm_rsq_t),
+        .rsq_y_i(rsq_y), .rsq_e_i(rsq_e), .rsq_done_i(rsq_done), .start_i(cm_start), .pass_i(cm_pass),
         .l_addr_o(cm_l_addr), .l_en_o(cm_l_en), .l_rdata_i(cm_l_rdata_q),
         .r_addr_o(cm_r_addr), .r_bank_o(cm_r_bank), .r_en_o(cm_r_en), .r_rdata_i(cm_r_rdata_q),
         .sigma_i(sigma), .b_i(pending), .lr_mant_i(reg_q[REG_LR_MANT][15:0]),

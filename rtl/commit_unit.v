@@ -18,6 +18,7 @@
 `default_nettype none
 
 module commit_unit #(
+    parameter bit EXT_RSQ  = 1'b0,  // use the rsq_* ports: one rsqrt shared by all
     parameter int N_IN     = 64,
     parameter int N_OUT    = 10,
     parameter int RANK     = 4,
@@ -38,6 +39,12 @@ module commit_unit #(
 ) (
     input  wire                        clk_i,
     input  wire                        rst_i,
+    // The shared rsqrt (EXT_RSQ = 1) or this block's own (0, when the block stands alone).
+    output wire                        rsq_start_o,
+    output wire [127:0]                rsq_t_o,
+    input  wire [25:0]                 rsq_y_i,
+    input  wire [7:0]                  rsq_e_i,
+    input  wire                        rsq_done_i,
     input  wire                        start_i,    // scale chain, then the counting pass
     input  wire                        pass_i,     // the write pass (after a start)
     // Factor memories (banks t = 0..r-1 of L and of R), data one cycle after the address.
@@ -106,10 +113,20 @@ module commit_unit #(
     wire [25:0] rsq_y;
     wire [7:0]  rsq_e;
     wire        rsq_done;
-    rsqrt #(.TW(128)) u_rsqrt (
-        .clk_i(clk_i), .rst_i(rst_i), .start_i(rsq_start), .t_i(rsq_t),
-        .y_o(rsq_y), .e_o(rsq_e), .done_o(rsq_done)
-    );
+    assign rsq_start_o = rsq_start;
+    assign rsq_t_o = rsq_t;
+    generate
+        if (EXT_RSQ) begin : g_shared_rsqrt
+            assign rsq_y = rsq_y_i;
+            assign rsq_e = rsq_e_i;
+            assign rsq_done = rsq_done_i;
+        end else begin : g_own_rsqrt
+            wire unused_shared_rsq = ^{rsq_y_i, rsq_e_i, rsq_done_i};
+            rsqrt #(.TW(128)) u_rsqrt (
+                .clk_i(clk_i), .rst_i(rst_i), .start_i(rsq_start), .t_i(rsq_t),
+                .y_o(rsq_y), .e_o(rsq_e), .done_o(rsq_done));
+        end
+    endgenerate
 
     localparam logic [3:0] S_IDLE = 4'd0, S_B = 4'd1, S_VEC = 4'd2, S_ROOT = 4'd3,
                            S_TRK = 4'd4, S_D = 4'd5, S_MN = 4'd6, S_G = 4'd7, S_PASS = 4'd8;
@@ -245,19 +262,22 @@ module commit_unit #(
     end
 
     // dk of a finished sum: -rshift(acc, SH), or a saturating left shift when SH < 0.
+    // (No size casts here: Yosys 0.23 rejects them inside this function.)
+    localparam logic signed [127:0] CAP_X = 128'(CAP);
     function automatic signed [WB:0] finish(input signed [AC_W-1:0] acc, input integer sh);
-        reg signed [127:0] d, mag;
+        reg signed [127:0] a, d, mag;
         begin
+            a = {{(128 - AC_W){acc[AC_W-1]}}, acc};
             if (sh >= 0) begin
-                d = -rne(128'(acc), (sh >= 63) ? 126 : sh);
+                d = -rne(a, (sh >= 63) ? 126 : sh);
             end else begin
-                mag = (acc < 0) ? -128'(acc) : 128'(acc);
-                if (mag > (128'(CAP) >> (-sh))) d = (acc < 0) ? 128'(CAP) : -128'(CAP);
-                else d = -(128'(acc) <<< (-sh));
+                mag = (a < 0) ? -a : a;
+                if (mag > (CAP_X >>> (-sh))) d = (a < 0) ? CAP_X : -CAP_X;
+                else d = -(a <<< (-sh));
             end
-            if (d > 128'(CAP)) d = 128'(CAP);
-            if (d < -128'(CAP)) d = -128'(CAP);
-            finish = (WB+1)'(d);
+            if (d > CAP_X) d = CAP_X;
+            if (d < -CAP_X) d = -CAP_X;
+            finish = d[WB:0];
         end
     endfunction
 

@@ -9,6 +9,7 @@
 `default_nettype none
 
 module core_svd #(
+    parameter bit EXT_RSQ  = 1'b0,  // use the rsq_* ports: one rsqrt shared by all
     parameter int RANK   = 4,
     parameter int LANES  = 8,
     parameter int WC     = 24,  // core mantissa width
@@ -18,6 +19,12 @@ module core_svd #(
 ) (
     input  wire                   clk_i,
     input  wire                   rst_i,
+    // The shared rsqrt (EXT_RSQ = 1) or this block's own (0, when the block stands alone).
+    output wire                        rsq_start_o,
+    output wire [127:0]                rsq_t_o,
+    input  wire [25:0]                 rsq_y_i,
+    input  wire [7:0]                  rsq_e_i,
+    input  wire                        rsq_done_i,
     input  wire                   start_i,
     input  wire [(RANK+1)*CIN_W-1:0] a_i,      // c_l..., n_l
     input  wire [(RANK+1)*CIN_W-1:0] b_i,      // c_r..., n_r
@@ -85,10 +92,20 @@ module core_svd #(
     wire [25:0] rsq_y;
     wire [7:0]  rsq_e;
     wire        rsq_done;
-    rsqrt #(.TW(128)) u_rsqrt (
-        .clk_i(clk_i), .rst_i(rst_i), .start_i(rsq_start), .t_i(rsq_t),
-        .y_o(rsq_y), .e_o(rsq_e), .done_o(rsq_done)
-    );
+    assign rsq_start_o = rsq_start;
+    assign rsq_t_o = rsq_t;
+    generate
+        if (EXT_RSQ) begin : g_shared_rsqrt
+            assign rsq_y = rsq_y_i;
+            assign rsq_e = rsq_e_i;
+            assign rsq_done = rsq_done_i;
+        end else begin : g_own_rsqrt
+            wire unused_shared_rsq = ^{rsq_y_i, rsq_e_i, rsq_done_i};
+            rsqrt #(.TW(128)) u_rsqrt (
+                .clk_i(clk_i), .rst_i(rst_i), .start_i(rsq_start), .t_i(rsq_t),
+                .y_o(rsq_y), .e_o(rsq_e), .done_o(rsq_done));
+        end
+    endgenerate
 
     // ---------------------------------------------------------------- combinational
     // Dot products of the current pair's columns and their common rescale.

@@ -11,6 +11,7 @@
 `default_nettype none
 
 module lrt_unit #(
+    parameter bit EXT_RSQ  = 1'b0,  // use the rsq_* ports: one rsqrt shared by all
     parameter int N_IN     = 64,
     parameter int N_OUT    = 10,
     parameter int RANK     = 4,
@@ -24,6 +25,12 @@ module lrt_unit #(
 ) (
     input  wire                       clk_i,
     input  wire                       rst_i,
+    // The shared rsqrt (EXT_RSQ = 1) or this block's own (0, when the block stands alone).
+    output wire                        rsq_start_o,
+    output wire [127:0]                rsq_t_o,
+    input  wire [25:0]                 rsq_y_i,
+    input  wire [7:0]                  rsq_e_i,
+    input  wire                        rsq_done_i,
     // UPDATE
     input  wire                       start_i,
     input  wire [N_IN*8-1:0]          x_i,         // held while busy
@@ -114,24 +121,41 @@ module lrt_unit #(
         .clk_i(clk_i), .rst_i(rst_i), .start_i(gs_x_start), .v_i(x_i), .q_i(r_r),
         .coef_o(cr), .res_o(res_r), .norm2_o(n2r), .done_o(unused_gs_x_done));
 
-    // Norms: rsqrt(|res_dy|^2) runs during the x side's passes.
-    reg         rsq_start;
-    reg [127:0] rsq_t;
+    // One rsqrt for the norms, core_svd and reduce_ok (their requests never overlap; a
+    // block that is not asking drives zeros); with EXT_RSQ the unit is accel_top's.
+    wire        svd_rsq_start, red_rsq_start;
+    wire [127:0] svd_rsq_t, red_rsq_t;
+    reg         norm_rsq_start;
+    reg [127:0] norm_rsq_t;
+    wire        rsq_start = norm_rsq_start | svd_rsq_start | red_rsq_start;
+    wire [127:0] rsq_t = norm_rsq_t | svd_rsq_t | red_rsq_t;
     wire [25:0] rsq_y;
     wire [7:0]  rsq_e;
-    wire        unused_rsq_done;
-    rsqrt #(.TW(128)) u_rsqrt (
-        .clk_i(clk_i), .rst_i(rst_i), .start_i(rsq_start), .t_i(rsq_t),
-        .y_o(rsq_y), .e_o(rsq_e), .done_o(unused_rsq_done));
+    wire        rsq_done;
+    assign rsq_start_o = rsq_start;
+    assign rsq_t_o = rsq_t;
+    generate
+        if (EXT_RSQ) begin : g_shared_rsqrt
+            assign rsq_y = rsq_y_i;
+            assign rsq_e = rsq_e_i;
+            assign rsq_done = rsq_done_i;
+        end else begin : g_own_rsqrt
+            wire unused_shared_rsq = ^{rsq_y_i, rsq_e_i, rsq_done_i};
+            rsqrt #(.TW(128)) u_rsqrt (
+                .clk_i(clk_i), .rst_i(rst_i), .start_i(rsq_start), .t_i(rsq_t),
+                .y_o(rsq_y), .e_o(rsq_e), .done_o(rsq_done));
+        end
+    endgenerate
+    // Norms: rsqrt(|res_dy|^2) runs during the x side's passes.
     always @* begin
-        rsq_start = 1'b0;
-        rsq_t = '0;
+        norm_rsq_start = 1'b0;
+        norm_rsq_t = '0;
         if (state_q == S_GS && t_q == 16'(T_DY + 1)) begin
-            rsq_start = 1'b1;
-            rsq_t = 128'(n2l);
+            norm_rsq_start = 1'b1;
+            norm_rsq_t = 128'(n2l);
         end else if (state_q == S_GS && t_q == 16'(T_DY + T_X + 1)) begin
-            rsq_start = 1'b1;
-            rsq_t = 128'(n2r);
+            norm_rsq_start = 1'b1;
+            norm_rsq_t = 128'(n2r);
         end
     end
     reg [25:0] yl_q;
@@ -161,9 +185,10 @@ module lrt_unit #(
     wire [Q*4-1:0]  svd_order;
     wire [15:0] svd_rot;
     wire svd_done;
-    core_svd #(.RANK(R), .LANES(LANES), .WC(WC), .SWEEPS(SWEEPS), .CIN_W(32),
-               .SIG_W(SIG_W)) u_svd (
-        .clk_i(clk_i), .rst_i(rst_i), .start_i(svd_start), .a_i(a_core), .b_i(b_core),
+    core_svd #(.EXT_RSQ(1'b1), .RANK(R), .LANES(LANES), .WC(WC), .SWEEPS(SWEEPS),
+               .CIN_W(32), .SIG_W(SIG_W)) u_svd (
+        .clk_i(clk_i), .rst_i(rst_i), .rsq_start_o(svd_rsq_start), .rsq_t_o(svd_rsq_t),
+        .rsq_y_i(rsq_y), .rsq_e_i(rsq_e), .rsq_done_i(rsq_done), .start_i(svd_start), .a_i(a_core), .b_i(b_core),
         .sigma_i(sigma_q), .done_o(svd_done), .e_o(svd_e), .sig_o(svd_sig), .u_o(svd_u),
         .v_o(svd_v), .order_o(svd_order), .rotations_o(svd_rot));
 
@@ -174,8 +199,9 @@ module lrt_unit #(
     wire [15:0] red_lfsr;
     wire [3:0]  red_k;
     wire red_done;
-    reduce_ok #(.RANK(R), .LANES(LANES)) u_red (
-        .clk_i(clk_i), .rst_i(rst_i), .start_i(red_start), .sig_i(svd_sig),
+    reduce_ok #(.EXT_RSQ(1'b1), .RANK(R), .LANES(LANES)) u_red (
+        .clk_i(clk_i), .rst_i(rst_i), .rsq_start_o(red_rsq_start), .rsq_t_o(red_rsq_t),
+        .rsq_y_i(rsq_y), .rsq_e_i(rsq_e), .rsq_done_i(rsq_done), .start_i(red_start), .sig_i(svd_sig),
         .order_i(svd_order), .u_i(svd_u), .v_i(svd_v), .lfsr_i(lfsr_q), .tl_o(red_tl),
         .tr_o(red_tr), .sig_o(red_sig), .lfsr_o(red_lfsr), .k_o(red_k), .done_o(red_done));
 

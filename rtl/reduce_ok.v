@@ -10,11 +10,18 @@
 `default_nettype none
 
 module reduce_ok #(
+    parameter bit EXT_RSQ  = 1'b0,  // use the rsq_* ports: one rsqrt shared by all
     parameter int RANK  = 4,
     parameter int LANES = 8
 ) (
     input  wire                          clk_i,
     input  wire                          rst_i,
+    // The shared rsqrt (EXT_RSQ = 1) or this block's own (0, when the block stands alone).
+    output wire                        rsq_start_o,
+    output wire [127:0]                rsq_t_o,
+    input  wire [25:0]                 rsq_y_i,
+    input  wire [7:0]                  rsq_e_i,
+    input  wire                        rsq_done_i,
     input  wire                          start_i,
     input  wire [(RANK+1)*32-1:0]        sig_i,    // singular values by column
     input  wire [(RANK+1)*4-1:0]         order_i,  // columns in descending order
@@ -54,10 +61,20 @@ module reduce_ok #(
     wire [25:0] rsq_y;
     wire [7:0]  rsq_e;
     wire        rsq_done;
-    rsqrt #(.TW(128)) u_rsqrt (
-        .clk_i(clk_i), .rst_i(rst_i), .start_i(rsq_start), .t_i(rsq_t),
-        .y_o(rsq_y), .e_o(rsq_e), .done_o(rsq_done)
-    );
+    assign rsq_start_o = rsq_start;
+    assign rsq_t_o = rsq_t;
+    generate
+        if (EXT_RSQ) begin : g_shared_rsqrt
+            assign rsq_y = rsq_y_i;
+            assign rsq_e = rsq_e_i;
+            assign rsq_done = rsq_done_i;
+        end else begin : g_own_rsqrt
+            wire unused_shared_rsq = ^{rsq_y_i, rsq_e_i, rsq_done_i};
+            rsqrt #(.TW(128)) u_rsqrt (
+                .clk_i(clk_i), .rst_i(rst_i), .start_i(rsq_start), .t_i(rsq_t),
+                .y_o(rsq_y), .e_o(rsq_e), .done_o(rsq_done));
+        end
+    endgenerate
 
     // ---------------------------------------------------------------- phase A (combinational)
     reg [15:0]   lf;

@@ -14,7 +14,7 @@ from .params import ArchParams
 # Block → the blocks it instantiates (rtl/<block>.v each). Include files (*.vh) are found
 # on the include path, not listed.
 CHILDREN: dict[str, tuple[str, ...]] = {
-    "accel_top": ("lrt_unit", "commit_unit", "mac_array", "nvm_crossbar"),
+    "accel_top": ("lrt_unit", "commit_unit", "mac_array", "nvm_crossbar", "rsqrt"),
     "lrt_unit": ("gs_unit", "core_svd", "reduce_ok", "rot_unit", "rsqrt"),
     "commit_unit": ("rsqrt",),
     "core_svd": ("rsqrt",),
