@@ -134,18 +134,10 @@ module lrt_unit #(
     wire        rsq_done;
     assign rsq_start_o = rsq_start;
     assign rsq_t_o = rsq_t;
-    generate
-        if (EXT_RSQ) begin : g_shared_rsqrt
-            assign rsq_y = rsq_y_i;
-            assign rsq_e = rsq_e_i;
-            assign rsq_done = rsq_done_i;
-        end else begin : g_own_rsqrt
-            wire unused_shared_rsq = ^{rsq_y_i, rsq_e_i, rsq_done_i};
-            rsqrt #(.TW(128)) u_rsqrt (
-                .clk_i(clk_i), .rst_i(rst_i), .start_i(rsq_start), .t_i(rsq_t),
-                .y_o(rsq_y), .e_o(rsq_e), .done_o(rsq_done));
-        end
-    endgenerate
+    rsqrt_share #(.EXT(EXT_RSQ), .TW(128)) u_rsqrt (
+        .clk_i(clk_i), .rst_i(rst_i), .start_i(rsq_start), .t_i(rsq_t), .y_o(rsq_y),
+        .e_o(rsq_e), .done_o(rsq_done), .ext_y_i(rsq_y_i), .ext_e_i(rsq_e_i),
+        .ext_done_i(rsq_done_i));
     // Norms: rsqrt(|res_dy|^2) runs during the x side's passes.
     always @* begin
         norm_rsq_start = 1'b0;

@@ -15,10 +15,11 @@ from .params import ArchParams
 # on the include path, not listed.
 CHILDREN: dict[str, tuple[str, ...]] = {
     "accel_top": ("lrt_unit", "commit_unit", "mac_array", "nvm_crossbar", "rsqrt"),
-    "lrt_unit": ("gs_unit", "core_svd", "reduce_ok", "rot_unit", "rsqrt"),
-    "commit_unit": ("rsqrt",),
-    "core_svd": ("rsqrt",),
-    "reduce_ok": ("rsqrt",),
+    "lrt_unit": ("gs_unit", "core_svd", "reduce_ok", "rot_unit", "rsqrt_share"),
+    "commit_unit": ("rsqrt_share",),
+    "core_svd": ("rsqrt_share",),
+    "reduce_ok": ("rsqrt_share",),
+    "rsqrt_share": ("rsqrt",),
     "gs_unit": (),
     "rot_unit": (),
     "rsqrt": (),
