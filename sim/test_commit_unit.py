@@ -91,7 +91,7 @@ if cocotb is not None:
         async for rng in each_seed(dut, idle):
             stream = LrtUnit(arch)
             regs = dict(REG_RESET)
-            for it in range(runner.iterations(30)):
+            for it in range(runner.iterations(16)):  # each: both passes
                 for _ in range(int(rng.integers(1, 6))):
                     stream.update(rng.integers(-128, 128, n_in), rng.integers(-128, 128, n_out),
                                   regs, [0] * N_STATS)

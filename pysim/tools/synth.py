@@ -6,6 +6,8 @@ asserts on ``hierarchy -chparam``), then every module it uses is synthesised in 
 process of its own, flattened, so a block's figure includes its sub-blocks:
 
     synth -flatten -top M -run :fine      # coarse: word-level cells, memories kept as $mem
+                                          # (without `share`: its SAT search runs for
+                                          # hours on the behavioural update blocks)
     opt -fast -full; techmap; opt -fast
     abc -g AND,NAND,OR,NOR,XOR,XNOR,MUX   # a generic gate set, no technology library
     ltp -noff                             # longest combinational path, in gate levels
@@ -33,8 +35,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -112,14 +116,19 @@ def _run(script: str, workdir: Path, name: str, timeout: float) -> str | None:
     """Run a Yosys script in ``workdir``; None on success, else why it failed."""
     exe, _ = yosys_exe()
     (workdir / f"{name}.ys").write_text(script)
+    # A session of its own, so that a timeout stops yosys-abc too, not only Yosys.
+    proc = subprocess.Popen([exe, "-q", "-l", f"{name}.log", "-s", f"{name}.ys"], cwd=workdir,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
     try:
-        proc = subprocess.run([exe, "-q", "-l", f"{name}.log", "-s", f"{name}.ys"],
-                              cwd=workdir, capture_output=True, text=True, timeout=timeout)
+        out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         return f"timed out after {timeout:.0f} s"
     if proc.returncode == 0:
         return None
-    tail = (proc.stderr.strip() or proc.stdout.strip())[-300:]
+    tail = (err.strip() or out.strip())[-300:]
     return f"status {proc.returncode}: {tail}"
 
 
@@ -131,7 +140,7 @@ def flow(top: str, native: bool) -> str:
     coarse = (f"hierarchy -check -top {top}\nproc\nflatten\nopt_expr\nopt_clean\ncheck\n"
               "opt -nodffe -nosdff\nfsm\nopt\nwreduce\npeepopt\nopt_clean\n"
               "write_json -compat-int words.json\n"
-              "alumacc\nshare\nopt\nmemory -nomap\nopt_clean\n"
+              "alumacc\nopt\nmemory -nomap\nopt_clean\n"
               "write_json -compat-int mems.json\n")
     fine = "opt -fast -full\ntechmap\nopt -fast\n"
     if native:
@@ -197,14 +206,17 @@ def synth_one(load: str, top: str, workdir: Path, timeout: float) -> Figures:
     t0 = time.perf_counter()
     err = _run(load + flow(top, native), workdir, "synth", timeout)
     fig = Figures(seconds=time.perf_counter() - t0, error=err)
+    # The word-level figures are written before ABC: kept when ABC runs out of time.
+    if (workdir / "words.json").exists():
+        coarse = coarse_figures(read_json(workdir / "words.json"), top)
+        fig.muls, fig.divs = coarse["muls"], coarse["divs"]
+        fig.widest_reg = coarse["widest_reg"]
+    if (workdir / "mems.json").exists():
+        fig.mems = coarse_figures(read_json(workdir / "mems.json"), top)["mems"]
+        fig.mem_bits = sum(m["width"] * m["depth"] for m in fig.mems)
     if err:
         return fig
-    coarse = coarse_figures(read_json(workdir / "words.json"), top)
-    coarse["mems"] = coarse_figures(read_json(workdir / "mems.json"), top)["mems"]
     fig.cells, fig.flipflops = fine_figures(read_json(workdir / "fine.json"), top)
-    fig.mems, fig.muls, fig.divs = coarse["mems"], coarse["muls"], coarse["divs"]
-    fig.widest_reg = coarse["widest_reg"]
-    fig.mem_bits = sum(m["width"] * m["depth"] for m in fig.mems)
     fig.depth = ltp_depth((workdir / "ltp.txt").read_text())
     return fig
 
@@ -295,7 +307,9 @@ def table(figs: dict[str, Figures]) -> list[str]:
                           "registered 32×32 multiply + 64-bit add (reference)")
         if f.error:
             why = f.error.splitlines()[-1]
-            lines.append(f"  {name:<14}{'—':>11}   {what}: Yosys failed ({why})")
+            words = (f"; before ABC: $mul {_muls(f)}, $div/$mod {f.divs}, widest reg "
+                     f"{f.widest_reg}" if f.muls or f.widest_reg else "")
+            lines.append(f"  {name:<14}{'—':>11}   {what}: Yosys failed ({why}){words}")
             continue
         rel = (f"{f.depth / cal.depth:.1f}" if cal and cal.depth and f.depth is not None
                else "—")
