@@ -23,8 +23,9 @@ if cocotb is not None:
     @cocotb.test()
     async def matches_golden_model(dut):
         from pysim.hw.isa import N_STATS
-        from pysim.hw.lrt_unit import PASS_OVH, LrtUnit, blocks
+        from pysim.hw.lrt_unit import LrtUnit
         from pysim.hw.params import ArchParams
+        from pysim.hw.passes import PASS_OVH, blocks
 
         p = runner.params()
         n, r, f = p["N"], p["RANK"], p["F"]

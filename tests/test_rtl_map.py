@@ -47,3 +47,17 @@ def test_mapping_round_trips():
     assert rtl.rtl_params(small, ("N_IN", "LANES")) == {"N_IN": 16, "LANES": 3}
     with pytest.raises(ValueError, match="PASS_OVH"):
         rtl.arch_of({"PASS_OVH": 2})
+
+
+# Blocks whose model is not a module of the same name, and where it is instead.
+MODEL_ELSEWHERE = {"accel_top": "accel.py", "rsqrt": "fixed.py", "rsqrt_share": None}
+
+
+@pytest.mark.parametrize("block", sorted(rtl.CHILDREN))
+def test_every_block_has_its_model_and_its_bench(block):
+    """rtl/X.v ↔ pysim/hw/X.py ↔ sim/test_X.py (the exceptions named above)."""
+    root = RTL.parent
+    assert (root / "sim" / f"test_{block}.py").is_file(), f"sim/test_{block}.py is missing"
+    model = MODEL_ELSEWHERE.get(block, f"{block}.py")
+    if model is not None:
+        assert (root / "pysim" / "hw" / model).is_file(), f"pysim/hw/{model} is missing"

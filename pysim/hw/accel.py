@@ -15,10 +15,11 @@ import numpy as np
 
 from .driver import pack_int8, unpack_int8, words_for
 from .isa import N_STATS, REG_LOCKED, REG_RESET, Err, Op, Reg, Stat
-from .lrt_unit import LrtUnit, blocks
+from .lrt_unit import LrtUnit
 from .mac_array import infer
 from .nvm_crossbar import HwCrossbar
 from .params import AccelConfig, ArchParams
+from .passes import blocks
 
 _NO_OPERAND = (Op.NOP, Op.INFER, Op.UPDATE, Op.COMMIT, Op.RESET_LRT, Op.CLEAR_STATS)
 _ROW_OPS = (Op.LOAD_W, Op.READ_W, Op.READ_WCNT, Op.INJECT, Op.SET_STUCK)

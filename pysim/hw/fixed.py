@@ -20,6 +20,7 @@ RSQ_IDX_W = 7        # seed ROM index: top 7 bits of tn, 32..127 -> 96 entries
 RSQ_FRAC_W = 16      # interpolation fraction within a ROM segment
 RSQ_Y_W = 24         # output fraction bits: y in [2**24, 2**25], value y * 2**-24 in [1, 2]
 RSQ_CYCLES = 5       # normalise+ROM, interpolate, 3 Newton multiplies
+CS = 22              # fraction bits of c, s, U, V, H, M, T (Q2.22)
 
 
 def bitlen(a: int) -> int:

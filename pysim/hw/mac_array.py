@@ -11,8 +11,8 @@ import numpy as np
 
 from .fixed import sat_np
 from .isa import Stat
-from .lrt_unit import PASS_OVH, blocks
 from .params import ArchParams
+from .passes import PASS_OVH, blocks
 
 
 def infer(codes: np.ndarray, x: np.ndarray, arch: ArchParams, stats: list[int]

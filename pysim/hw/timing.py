@@ -8,9 +8,9 @@ rotations applied, the unbiased slot count k, rows written) are arguments.
 from __future__ import annotations
 
 from .fixed import RSQ_CYCLES as RSQ
-from .lrt_unit import PASS_OVH as OVH
-from .lrt_unit import blocks
 from .params import ArchParams
+from .passes import PASS_OVH as OVH
+from .passes import blocks
 
 
 def _b(a: ArchParams) -> tuple[int, int]:

@@ -1,0 +1,70 @@
+"""The unbiased rank reduction (optimal Kronecker sum on integers): the specification of
+``rtl/reduce_ok.v`` (docs/hw-spec.md §5, step 10). H, M, T are Q2.22."""
+
+from __future__ import annotations
+
+from .fixed import CS, RECIP_W, RSQ_CYCLES, lfsr_step, recip_small, rshift, rsqrt
+from .isa import Stat
+from .params import ArchParams
+from .passes import blocks
+
+
+def reduce_unbiased(a: ArchParams, lfsr: int, sig: list[int], order: list[int], U, V,
+                    stats: list[int]):
+    """Optimal Kronecker sum on integers (docs/hw-spec.md §5, step 10).
+
+    Draws q LFSR bits first (signs of the sorted rows, 1 = negative). With
+    ``s`` sorted descending: ``m`` = smallest index < r with ``(r-m)·s_m <= sum_{j>=m}
+    s_j``; ``k = r - m``, ``s1 = sum_{j>=m} s_j``. ``x0_j = sqrt((s1 - k s_j)/s1)``
+    (Q.22 via two rsqrt), Householder ``H = I - v v^T/v_0`` with ``v = x0 + e1``,
+    mixing ``M = [I_m, 0; 0, diag(signs)·H[:, 1:]]``; ``T = U_sorted·M``,
+    slot values ``s1/k`` through a reciprocal table.
+
+    Returns ``(T_L, T_R, new sigma, cycles, lfsr, k)``; ``k`` is None for a zero tail.
+    """
+    r, q = a.rank, a.q
+    bits = []
+    for _ in range(q):
+        bit, lfsr = lfsr_step(lfsr)
+        bits.append(bit)
+    s = [sig[o] for o in order]
+    tail = [0] * (q + 1)
+    for j in range(q - 1, -1, -1):
+        tail[j] = tail[j + 1] + s[j]
+    m = 0
+    for m in range(r):
+        if (r - m) * s[m] <= tail[m]:
+            break
+    cycles = q + r + 1
+    Us = [[U[i][o] for o in order] for i in range(q)]
+    Vs = [[V[i][o] for o in order] for i in range(q)]
+    if tail[m] == 0:
+        return ([row[:r] for row in Us], [row[:r] for row in Vs], s[:r], cycles, lfsr, None)
+    k, s1 = r - m, tail[m]
+    y1, e1 = rsqrt(s1)
+    x0 = []
+    for j in range(m, q):
+        num = s1 - k * s[j]
+        y2, e2 = rsqrt(num)
+        root = rshift(num * y2, e2 - 24)              # sqrt(num) in Q.24
+        x0.append(min(rshift(root * y1, e1 + 24 - CS), 1 << CS))
+    v = [x0[0] + (1 << CS)] + x0[1:]
+    y3, e3 = rsqrt(v[0])
+    inv = rshift(y3 * y3, 2 * e3 - 2 * CS)           # 1/v_0 in Q.22
+    M = [[0] * r for _ in range(q)]
+    for p in range(m):
+        M[p][p] = 1 << CS
+    for b in range(1, k + 1):
+        vb_inv = rshift(v[b] * inv, CS)
+        for a_ in range(k + 1):
+            h = (1 << CS if a_ == b else 0) - rshift(v[a_] * vb_inv, CS)
+            M[m + a_][m + b - 1] = -h if bits[m + a_] else h
+    T_L = [[rshift(sum(Us[i][p] * M[p][t] for p in range(q)), CS) for t in range(r)]
+           for i in range(q)]
+    T_R = [[rshift(sum(Vs[i][p] * M[p][t] for p in range(q)), CS) for t in range(r)]
+           for i in range(q)]
+    slot = rshift(s1 * recip_small(k), RECIP_W)
+    stats[Stat.RSQRT] += k + 3
+    cycles += (RSQ_CYCLES + (k + 1) * (RSQ_CYCLES + 3) + RSQ_CYCLES + 1
+               + k * (1 + blocks(k + 1, a.lanes)) + 1 + 2 * r * blocks(q * q, a.lanes))
+    return T_L, T_R, s[:m] + [slot] * k, cycles, lfsr, k
