@@ -243,16 +243,19 @@ module accel_top #(
     reg  [R*LANES*F-1:0] cm_l_rdata_q;
     reg  [LANES*F-1:0]   cm_r_rdata_q;
     integer fp, ft;
+    // A bank not read keeps its last word, as an SRAM's output register does.
     always @(posedge clk_i) begin
         for (ft = 0; ft < R; ft = ft + 1)
+            if (cm_l_en[ft])
+                for (fp = 0; fp < LANES; fp = fp + 1)
+                    cm_l_rdata_q[(ft*LANES + fp)*F +: F] <=
+                        (32'(cm_l_addr) * LANES + fp < N_OUT)
+                        ? l_all[((32'(cm_l_addr) * LANES + fp)*Q + ft)*F +: F] : '0;
+        if (cm_r_en)
             for (fp = 0; fp < LANES; fp = fp + 1)
-                cm_l_rdata_q[(ft*LANES + fp)*F +: F] <=
-                    (cm_l_en[ft] && 32'(cm_l_addr) * LANES + fp < N_OUT)
-                    ? l_all[((32'(cm_l_addr) * LANES + fp)*Q + ft)*F +: F] : '0;
-        for (fp = 0; fp < LANES; fp = fp + 1)
-            cm_r_rdata_q[fp*F +: F] <=
-                (cm_r_en && 32'(cm_r_addr) * LANES + fp < N_IN)
-                ? r_all[((32'(cm_r_addr) * LANES + fp)*Q + 32'(cm_r_bank))*F +: F] : '0;
+                cm_r_rdata_q[fp*F +: F] <=
+                    (32'(cm_r_addr) * LANES + fp < N_IN)
+                    ? r_all[((32'(cm_r_addr) * LANES + fp)*Q + 32'(cm_r_bank))*F +: F] : '0;
     end
 
     // ---------------------------------------------------------------- COMMIT datapath
