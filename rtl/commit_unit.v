@@ -223,7 +223,7 @@ module commit_unit #(
     reg         v2_q, first2_q, last2_q, rowend2_q;
     reg [31:0]     cb2_q;
     reg [ROW_W-1:0] row2_q;
-    reg [LANES-1:0] lv1_q, lv2_q;         // lanes with a column of the layer
+    reg [LANES-1:0] lv1_q, lv2_q;         // lanes with an element (bank < r, column < N_IN)
     reg signed [GQ_W-1:0] g_q [0:R-1];
     reg signed [LG_W-1:0] lg_q [0:R-1];
     reg signed [PR_W-1:0] prod_q [0:LANES-1];
@@ -241,7 +241,7 @@ module commit_unit #(
             ma[p] = '0;
             mb[p] = '0;
             if (v1_q && lg1_q) begin
-                if (32'(tb1_q) + p < R) begin
+                if (lv1_q[p]) begin
                     ma[p] = MA_W'($signed(l_rdata_i[((32'(tb1_q) + p)*LANES + 32'(lane1_q))*F +: F]));
                     mb[p] = MB_W'(g_q[32'(tb1_q) + p]);
                 end
@@ -293,9 +293,12 @@ module commit_unit #(
         r_addr_o = '0;
         r_bank_o = '0;
         r_en_o = 1'b0;
-        lanes_c = '0;
+        // The lanes that hold an element this cycle: a scanned word's rows of the factor,
+        // the Lg banks below r, or a block's columns of the layer.
         for (p = 0; p < LANES; p = p + 1)
-            lanes_c[p] = cb_q + 32'(p) < N_IN;
+            lanes_c[p] = scan_busy_q ? 32'(scan_b_q) * LANES + p < (scan_r_q ? N_IN : N_OUT)
+                       : lg_phase_q ? 32'(tb_q) + p < R
+                       : cb_q + 32'(p) < N_IN;
         macs_o = '0;
         reads_o = '0;
         if (scan_busy_q) begin
@@ -307,30 +310,19 @@ module commit_unit #(
                 l_addr_o = BO_W'(scan_b_q);
                 l_en_o[scan_t_q] = 1'b1;
             end
-            for (p = 0; p < LANES; p = p + 1)
-                if (32'(scan_b_q) * LANES + p < (scan_r_q ? N_IN : N_OUT))
-                    reads_o = reads_o + 1'b1;
         end else if (pass_q && lg_phase_q) begin
             l_addr_o = rblk_q;
             for (p = 0; p < LANES; p = p + 1)
-                if (32'(tb_q) + p < R) begin
-                    l_en_o[32'(tb_q) + p] = 1'b1;
-                    reads_o = reads_o + 1'b1;
-                end
+                if (lanes_c[p]) l_en_o[32'(tb_q) + p] = 1'b1;
         end else if (pass_q) begin
             r_addr_o = b_q;
             r_bank_o = t_q;
             r_en_o = 1'b1;
-            for (p = 0; p < LANES; p = p + 1)
-                if (lanes_c[p]) reads_o = reads_o + 1'b1;
         end
-        // Multiplies happen in stage 1, one cycle after the read.
-        if (v1_q && lg1_q) begin
-            for (p = 0; p < LANES; p = p + 1)
-                if (32'(tb1_q) + p < R) macs_o = macs_o + 1'b1;
-        end else if (v1_q) begin
-            for (p = 0; p < LANES; p = p + 1)
-                if (lv1_q[p]) macs_o = macs_o + 1'b1;
+        // Reads now; multiplies in stage 1, one cycle after the read.
+        for (p = 0; p < LANES; p = p + 1) begin
+            if ((scan_busy_q || pass_q) && lanes_c[p]) reads_o = reads_o + 1'b1;
+            if (v1_q && lv1_q[p]) macs_o = macs_o + 1'b1;
         end
     end
 
@@ -394,7 +386,7 @@ module commit_unit #(
             row2_q <= row1_q;
             lv2_q <= lv1_q;
             for (p = 0; p < LANES; p = p + 1) begin
-                if (v1_q && lg1_q && 32'(tb1_q) + p < R)
+                if (v1_q && lg1_q && lv1_q[p])
                     lg_q[32'(tb1_q) + p] <= LG_W'(mul[p]);
                 prod_q[p] <= mul[p];
             end
@@ -415,8 +407,7 @@ module commit_unit #(
             sv1_q <= scan_busy_q;
             sr1_q <= scan_r_q;
             st1_q <= scan_t_q;
-            for (p = 0; p < LANES; p = p + 1)
-                slv1_q[p] <= 32'(scan_b_q) * LANES + p < (scan_r_q ? N_IN : N_OUT);
+            slv1_q <= lanes_c;
             if (scan_busy_q) begin
                 if (32'(scan_b_q) != (scan_r_q ? BI : BO) - 1) begin
                     scan_b_q <= scan_b_q + 1'b1;
