@@ -114,13 +114,19 @@ def make_rule(name: str, xbar: Crossbar, lr: float, batch: int, rank: int,
     return LRT(xbar, lr, batch, rank=rank, rng=rng)
 
 
+def setup(preset: str, n_out: int, n_in: int, opt: Options
+          ) -> tuple[np.ndarray, np.ndarray, Crossbar, float]:
+    """What every rule of one (preset, shape) sees: the stream (dy, x), a fresh crossbar
+    with the same initial levels, and the learning rate."""
+    dy, x = stream(n_out, n_in, opt.samples, np.random.default_rng([opt.seed, n_out, n_in]))
+    xbar = Crossbar(DeviceConfig.load(preset), (n_out, n_in), np.random.default_rng(opt.seed))
+    return dy, x, xbar, learning_rate(dy, x, xbar.lsb, opt.update_lsb)
+
+
 def run_one(rule: str, preset: str, n_out: int, n_in: int, rank: int, opt: Options,
             tech) -> dict:
     """Energy per adapted sample (pJ: mac, sram, nvm, total) and writes of one run."""
-    rng = np.random.default_rng([opt.seed, n_out, n_in])
-    dy, x = stream(n_out, n_in, opt.samples, rng)
-    xbar = Crossbar(DeviceConfig.load(preset), (n_out, n_in), np.random.default_rng(opt.seed))
-    lr = learning_rate(dy, x, xbar.lsb, opt.update_lsb)
+    dy, x, xbar, lr = setup(preset, n_out, n_in, opt)
     r = make_rule(rule, xbar, lr, opt.batch, rank, np.random.default_rng(opt.seed + 1))
     for t in range(opt.samples):
         r.step(dy[t], x[t])
@@ -141,13 +147,11 @@ def int8_scale(v: np.ndarray) -> float:
 def run_hw(preset: str, n_out: int, n_in: int, rank: int, opt: Options,
            accel: AccelConfig) -> dict:
     """LRT on :class:`~pysim.hw.accel.Accelerator` (sized to the layer) over the same
-    stream and initial levels as :func:`run_one`; energy per adapted sample from its
-    stats (pJ: mac = lane MACs + scalar-unit cycles, sram, nvm = writes + read-compare)."""
-    rng = np.random.default_rng([opt.seed, n_out, n_in])
-    dy, x = stream(n_out, n_in, opt.samples, rng)
-    device = DeviceConfig.load(preset)
-    xbar = Crossbar(device, (n_out, n_in), np.random.default_rng(opt.seed))
-    lr = learning_rate(dy, x, xbar.lsb, opt.update_lsb)
+    stream and initial levels as :func:`run_one` (:func:`setup`); energy per adapted sample
+    from its stats (pJ: mac = lane MACs + scalar-unit cycles, sram, nvm = writes and the
+    read-compare)."""
+    dy, x, xbar, lr = setup(preset, n_out, n_in, opt)
+    device = xbar.device
     x_step, dy_step = int8_scale(x), int8_scale(dy)
     arch = dataclasses.replace(accel.arch, n_out=n_out, n_in=n_in, rank=rank,
                                w_bits=device.bits)
@@ -155,14 +159,14 @@ def run_hw(preset: str, n_out: int, n_in: int, rank: int, opt: Options,
     hw = Accelerator(AccelConfig(accel.name, accel.description, arch, accel.energy))
     # One code product is x_step·dy_step stored units, lsb of them per level.
     mant, shift = lr_registers(lr * x_step * dy_step / xbar.lsb)
-    setup = [driver.set_cfg(Reg.LR_MANT, mant), driver.set_cfg(Reg.LR_SHIFT, shift),
-             driver.set_cfg(Reg.PULSE_MODE, PULSE_MODE[device.pulses]),
-             driver.set_cfg(Reg.RHO_COUNT, math.ceil(0.01 * n_out * n_in))]
-    setup += [driver.inject(row, codes) for row, codes in enumerate(xbar.codes())]
-    setup.append(driver.simple(Op.CLEAR_STATS))
+    config = [driver.set_cfg(Reg.LR_MANT, mant), driver.set_cfg(Reg.LR_SHIFT, shift),
+              driver.set_cfg(Reg.PULSE_MODE, PULSE_MODE[device.pulses]),
+              driver.set_cfg(Reg.RHO_COUNT, math.ceil(0.01 * n_out * n_in))]
+    config += [driver.inject(row, codes) for row, codes in enumerate(xbar.codes())]
+    config.append(driver.simple(Op.CLEAR_STATS))
     x_codes = np.clip(np.rint(x / x_step), -128, 127).astype(int)
     dy_codes = np.clip(np.rint(dy / dy_step), -128, 127).astype(int)
-    cmds = setup + [driver.update(x_codes[t], dy_codes[t]) for t in range(opt.samples)]
+    cmds = config + [driver.update(x_codes[t], dy_codes[t]) for t in range(opt.samples)]
     cmds += [driver.simple(Op.COMMIT)] * (opt.samples // opt.batch)
     for words in cmds:
         if driver.parse(hw.execute(words))[1] != Err.OK:
