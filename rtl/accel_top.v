@@ -47,7 +47,6 @@ module accel_top #(
     localparam int SW    = (N_IN + 31) / 32;
     localparam int MAXP  = XW + DW;
     localparam int MAXR  = ((N_IN > N_OUT) ? N_IN : N_OUT) + 2 * RANK + 2;
-    localparam int NM    = N_OUT + N_IN;
     localparam int PASS  = N_OUT * ((R + LANES - 1) / LANES + R * BI) + OVH;
     localparam int ROW_W = (N_OUT > 1) ? $clog2(N_OUT) : 1;
     localparam int CELLS = N_OUT * N_IN;
@@ -68,7 +67,7 @@ module accel_top #(
     reg [31:0] wait_q, exec_q;
     reg        first_q;       // the next command word is a header
 
-    assign cmd_ready_o = state_q == S_RECV;
+    assign cmd_ready_o = state_q == S_RECV && !lrt_busy;  // not while clearing after reset
     assign rsp_valid_o = state_q == S_RESP;
     assign rsp_data_o  = rsp_q[ridx_q[RSP_W-1:0]];
     assign rsp_last_o  = ridx_q == rlen_q - 1'b1;
@@ -197,15 +196,26 @@ module accel_top #(
         .codes_i(xb_codes), .y_o(mac_y), .busy_o(unused_mac_busy), .done_o(mac_done));
 
     // ---------------------------------------------------------------- LRT unit
+    localparam int BO_W = (BO > 1) ? $clog2(BO) : 1;
+    localparam int BI_W = (BI > 1) ? $clog2(BI) : 1;
+    localparam int T_W  = (R > 1) ? $clog2(R) : 1;
+    localparam int CNT_LW = $clog2(((LANES > R) ? LANES : R) + 1);
+    localparam int VCNT_W = $clog2(Q * LANES + 1);
     wire lrt_start = state_q == S_EXEC && err_c == ERR_OK && op == OP_UPDATE;
-    reg  lrt_clear;
+    // RESET_LRT, and a written COMMIT after its write pass: the factor memories are
+    // written with zeros during the BO + BI cycles of S_CLEAR.
+    wire lrt_clear = (state_q == S_EXEC && err_c == ERR_OK && op == OP_RESET_LRT) ||
+                     (state_q == S_WPASS && wait_q == 1);
     wire lrt_lfsr_load = state_q == S_EXEC && err_c == ERR_OK && op == OP_SET_CFG &&
                          operand32 == REG_LFSR_SEED;
-    wire lrt_done, lrt_absorbed, lrt_folded;
+    wire lrt_done, lrt_absorbed, lrt_folded, lrt_busy;
     wire [15:0] lrt_rot;
-    wire [3:0]  lrt_k;
-    wire [N_OUT*Q*F-1:0] l_all;
-    wire [N_IN*Q*F-1:0]  r_all;
+    wire [3:0]  unused_lrt_k;
+    wire [VCNT_W-1:0] lrt_macs, lrt_reads, lrt_writes;
+    reg  [BO_W-1:0] fl_addr;
+    reg  [BI_W-1:0] fr_addr;
+    reg  [Q-1:0]    fl_en, fr_en;
+    wire [Q*LANES*F-1:0] fl_rdata, fr_rdata;
     wire [R*SIG_W-1:0]   sigma;
     wire [15:0] unused_lfsr_state;  // READ_LRT does not expose the LFSR
     // The one rsqrt: UPDATE (lrt_unit and its core) and COMMIT never run at once.
@@ -221,44 +231,68 @@ module accel_top #(
     lrt_unit #(.EXT_RSQ(1'b1), .N_IN(N_IN), .N_OUT(N_OUT), .RANK(R), .LANES(LANES), .F(F),
                .G(G), .WC(WC), .SWEEPS(SWEEPS), .SIG_W(SIG_W)) u_lrt (
         .clk_i(clk_i), .rst_i(rst_i), .rsq_start_o(lrt_rsq_start), .rsq_t_o(lrt_rsq_t),
-        .rsq_y_i(rsq_y), .rsq_e_i(rsq_e), .rsq_done_i(rsq_done), .start_i(lrt_start), .x_i(x_c), .dy_i(dy_c),
-        .mode_i(reg_q[REG_MODE][0]), .kappa_q4_i(reg_q[REG_KAPPA_Q4][15:0]),
-        .done_o(lrt_done), .absorbed_o(lrt_absorbed), .folded_o(lrt_folded),
-        .rotations_o(lrt_rot), .k_o(lrt_k), .clear_i(lrt_clear),
-        .lfsr_load_i(lrt_lfsr_load), .lfsr_seed_i(buf_q[0][15:0]), .l_o(l_all), .r_o(r_all),
+        .rsq_y_i(rsq_y), .rsq_e_i(rsq_e), .rsq_done_i(rsq_done), .start_i(lrt_start),
+        .x_i(x_c), .dy_i(dy_c), .mode_i(reg_q[REG_MODE][0]),
+        .kappa_q4_i(reg_q[REG_KAPPA_Q4][15:0]), .done_o(lrt_done),
+        .absorbed_o(lrt_absorbed), .folded_o(lrt_folded), .rotations_o(lrt_rot),
+        .k_o(unused_lrt_k), .macs_o(lrt_macs), .reads_o(lrt_reads), .writes_o(lrt_writes),
+        .clear_i(lrt_clear), .busy_o(lrt_busy), .lfsr_load_i(lrt_lfsr_load),
+        .lfsr_seed_i(buf_q[0][15:0]), .l_addr_i(fl_addr), .l_en_i(fl_en),
+        .l_rdata_o(fl_rdata), .r_addr_i(fr_addr), .r_en_i(fr_en), .r_rdata_o(fr_rdata),
         .sigma_o(sigma), .pending_o(pending), .lfsr_o(unused_lfsr_state));
 
-    // The commit unit reads L and R as factor memories (q banks per factor, one per column,
-    // a word of P rows, data one cycle after the address). lrt_unit still holds the factors
-    // as registers; this port answers from them as the banks would.
-    localparam int BO_W = (BO > 1) ? $clog2(BO) : 1;
-    localparam int BI_W = (BI > 1) ? $clog2(BI) : 1;
-    localparam int T_W  = (R > 1) ? $clog2(R) : 1;
-    localparam int CNT_LW = $clog2(((LANES > R) ? LANES : R) + 1);
+    // READ_LRT of a factor row: its word (a comparison per word, no divider) and lane.
+    localparam int BMAX = (BO > BI) ? BO : BI;
+    localparam int LN_W = (LANES > 1) ? $clog2(LANES) : 1;
+    localparam int BM_W = (BMAX > 1) ? $clog2(BMAX) : 1;
+    reg  [BM_W-1:0] rl_word;
+    reg  [LN_W-1:0] rl_lane;
+    integer b;
+    always @* begin
+        rl_word = '0;
+        rl_lane = LN_W'(operand[13:0]);
+        for (b = 1; b < BMAX; b = b + 1)
+            if (operand[13:0] >= 14'(b * LANES)) begin
+                rl_word = BM_W'(b);
+                rl_lane = LN_W'(operand[13:0] - 14'(b * LANES));
+            end
+    end
+    wire rl_read = state_q == S_EXEC && err_c == ERR_OK && op == OP_READ_LRT;
+    reg  rl_fill_q, rl_side_q;   // the row's words land in the response next cycle
+    reg  [LN_W-1:0] rl_lane_q;
+    wire [F-1:0] fl_el [0:Q*LANES-1];
+    wire [F-1:0] fr_el [0:Q*LANES-1];
+    genvar ge;
+    generate
+        for (ge = 0; ge < Q * LANES; ge = ge + 1) begin : g_el
+            assign fl_el[ge] = fl_rdata[ge*F +: F];
+            assign fr_el[ge] = fr_rdata[ge*F +: F];
+        end
+    endgenerate
+
+    // ---------------------------------------------------------------- COMMIT datapath
+    // The commit unit reads L's first RANK banks at once and R one bank at a time.
     wire [BO_W-1:0] cm_l_addr;
     wire [R-1:0]    cm_l_en;
     wire [BI_W-1:0] cm_r_addr;
     wire [T_W-1:0]  cm_r_bank;
     wire            cm_r_en;
-    reg  [R*LANES*F-1:0] cm_l_rdata_q;
-    reg  [LANES*F-1:0]   cm_r_rdata_q;
-    integer fp, ft;
-    // A bank not read keeps its last word, as an SRAM's output register does.
-    always @(posedge clk_i) begin
-        for (ft = 0; ft < R; ft = ft + 1)
-            if (cm_l_en[ft])
-                for (fp = 0; fp < LANES; fp = fp + 1)
-                    cm_l_rdata_q[(ft*LANES + fp)*F +: F] <=
-                        (32'(cm_l_addr) * LANES + fp < N_OUT)
-                        ? l_all[((32'(cm_l_addr) * LANES + fp)*Q + ft)*F +: F] : '0;
-        if (cm_r_en)
-            for (fp = 0; fp < LANES; fp = fp + 1)
-                cm_r_rdata_q[fp*F +: F] <=
-                    (32'(cm_r_addr) * LANES + fp < N_IN)
-                    ? r_all[((32'(cm_r_addr) * LANES + fp)*Q + 32'(cm_r_bank))*F +: F] : '0;
+    reg  [T_W-1:0]  cm_r_bank_q;   // the bank whose read register answers
+    always @(posedge clk_i) if (cm_r_en) cm_r_bank_q <= cm_r_bank;
+    always @* begin
+        fl_addr = cm_l_addr;
+        fl_en = Q'(cm_l_en);
+        fr_addr = cm_r_addr;
+        fr_en = cm_r_en ? (Q'(1) << cm_r_bank) : '0;
+        if (rl_read && operand[15:14] == 2'd0) begin
+            fl_addr = BO_W'(rl_word);
+            fl_en = {Q{1'b1}};
+        end
+        if (rl_read && operand[15:14] == 2'd1) begin
+            fr_addr = BI_W'(rl_word);
+            fr_en = {Q{1'b1}};
+        end
     end
-
-    // ---------------------------------------------------------------- COMMIT datapath
     wire cm_start = state_q == S_EXEC && err_c == ERR_OK && op == OP_COMMIT;
     wire cm_gated = cm_nonzero == 0 || cm_nonzero < reg_q[REG_RHO_COUNT];
     wire cm_pass = state_q == S_WCM && cm_done && !cm_gated;  // the write pass
@@ -275,8 +309,9 @@ module accel_top #(
                   .F(F), .G(G), .WB(WB), .GW(GW), .SIG_W(SIG_W)) u_cm (
         .clk_i(clk_i), .rst_i(rst_i), .rsq_start_o(cm_rsq_start), .rsq_t_o(cm_rsq_t),
         .rsq_y_i(rsq_y), .rsq_e_i(rsq_e), .rsq_done_i(rsq_done), .start_i(cm_start), .pass_i(cm_pass),
-        .l_addr_o(cm_l_addr), .l_en_o(cm_l_en), .l_rdata_i(cm_l_rdata_q),
-        .r_addr_o(cm_r_addr), .r_bank_o(cm_r_bank), .r_en_o(cm_r_en), .r_rdata_i(cm_r_rdata_q),
+        .l_addr_o(cm_l_addr), .l_en_o(cm_l_en), .l_rdata_i(fl_rdata[R*LANES*F-1:0]),
+        .r_addr_o(cm_r_addr), .r_bank_o(cm_r_bank), .r_en_o(cm_r_en),
+        .r_rdata_i(fr_rdata[32'(cm_r_bank_q)*LANES*F +: LANES*F]),
         .sigma_i(sigma), .b_i(pending), .lr_mant_i(reg_q[REG_LR_MANT][15:0]),
         .lr_shift_i(reg_q[REG_LR_SHIFT][5:0]), .maxnorm_i(reg_q[REG_MAXNORM][0]),
         .mn_steps_i(mn_steps_q), .ema_l_i(ema_l_q), .ema_r_i(ema_r_q), .row_valid_o(cm_row_valid),
@@ -375,7 +410,9 @@ module accel_top #(
             ridx_q <= '0;
             wait_q <= '0;
             exec_q <= '0;
-            lrt_clear <= 1'b0;
+            rl_fill_q <= 1'b0;
+            rl_side_q <= 1'b0;
+            rl_lane_q <= '0;
             cm_wr_q <= 1'b0;
             cells_written_q <= '0;
             rows_written_q <= '0;
@@ -389,10 +426,19 @@ module accel_top #(
             reg_q[REG_KAPPA_Q4] <= 32'd1600;
             for (k = 0; k < N_STATS; k = k + 1) stat_q[k] <= '0;
         end else begin
-            lrt_clear <= 1'b0;
-            // The commit unit's lanes and memory ports, counted as they work.
-            stat_q[STAT_MACS] <= stat_q[STAT_MACS] + 64'(cm_macs);
-            stat_q[STAT_SRAM_READS] <= stat_q[STAT_SRAM_READS] + 64'(cm_reads);
+            // The vector unit's and the commit unit's lanes and memory ports, and the rsqrt,
+            // counted as they work.
+            stat_q[STAT_MACS] <= stat_q[STAT_MACS] + 64'(cm_macs) + 64'(lrt_macs);
+            stat_q[STAT_SRAM_READS] <= stat_q[STAT_SRAM_READS] + 64'(cm_reads) +
+                                       64'(lrt_reads);
+            stat_q[STAT_SRAM_WRITES] <= stat_q[STAT_SRAM_WRITES] + 64'(lrt_writes);
+            stat_q[STAT_RSQRT] <= stat_q[STAT_RSQRT] + 64'(lrt_rsq_start | cm_rsq_start);
+            rl_fill_q <= 1'b0;
+            if (rl_fill_q)
+                for (k = 0; k < R; k = k + 1)
+                    rsp_q[1 + k] <= rl_side_q
+                        ? 32'($signed(fr_el[k*LANES + 32'(rl_lane_q)]))
+                        : 32'($signed(fl_el[k*LANES + 32'(rl_lane_q)]));
             // Rows of the write pass land in the crossbar one cycle after they stream out.
             cm_wr_q <= cm_row_valid;
             if (cm_wr_done) begin
@@ -407,7 +453,7 @@ module accel_top #(
                 exec_q <= exec_q + 1'b1;
             end
             case (state_q)
-                S_RECV: if (cmd_valid_i) begin
+                S_RECV: if (cmd_valid_i && cmd_ready_o) begin
                     if (first_q) hdr_q <= cmd_data_i;
                     else begin
                         if (nw_q <= 16'(MAXP)) buf_q[nw_q[BUF_W-1:0]] <= cmd_data_i;
@@ -445,16 +491,14 @@ module accel_top #(
                                 respond(ERR_OK, 16'd0, 16'd0);
                             end
                             OP_READ_LRT: begin
-                                for (k = 0; k < 2 * R; k = k + 1) begin
-                                    if (operand[15:14] == 2'd2)
+                                if (operand[15:14] == 2'd2)
+                                    for (k = 0; k < 2 * R; k = k + 1)
                                         rsp_q[1 + k] <= (k % 2 == 0)
                                             ? sigma[(k / 2)*SIG_W +: 32]
                                             : 32'(sigma[(k / 2)*SIG_W + 32 +: SIG_W - 32]);
-                                    else if (k < R)
-                                        rsp_q[1 + k] <= (operand[15:14] == 2'd0)
-                                            ? 32'($signed(l_all[(32'(operand[13:0])*Q + k)*F +: F]))
-                                            : 32'($signed(r_all[(32'(operand[13:0])*Q + k)*F +: F]));
-                                end
+                                rl_fill_q <= operand[15:14] != 2'd2;
+                                rl_side_q <= operand[15:14] == 2'd1;
+                                rl_lane_q <= rl_lane;
                                 respond(ERR_OK, 16'd0,
                                         (operand[15:14] == 2'd2) ? 16'(2 * R) : 16'(R));
                             end
@@ -466,7 +510,6 @@ module accel_top #(
                             OP_UPDATE: state_q <= S_WLRT;
                             OP_COMMIT: state_q <= S_WCM;
                             OP_RESET_LRT: begin
-                                lrt_clear <= 1'b1;
                                 state_q <= S_CLEAR;
                                 wait_q <= 32'(BO + BI);
                             end
@@ -522,15 +565,6 @@ module accel_top #(
                     stat_q[STAT_SAMPLES] <= stat_q[STAT_SAMPLES] + 1'b1;
                     stat_q[STAT_ABSORBED] <= stat_q[STAT_ABSORBED] + 64'(lrt_absorbed);
                     stat_q[STAT_LRT_CYCLES] <= stat_q[STAT_LRT_CYCLES] + 64'(exec_q);
-                    stat_q[STAT_MACS] <= stat_q[STAT_MACS] + 64'((2 * R + 1) * NM) +
-                                         (lrt_folded ? 64'(NM + NM * Q * R) : 64'd0);
-                    stat_q[STAT_SRAM_READS] <= stat_q[STAT_SRAM_READS] + 64'(2 * R * NM) +
-                                               (lrt_folded ? 64'(NM * Q) : 64'd0);
-                    stat_q[STAT_SRAM_WRITES] <= stat_q[STAT_SRAM_WRITES] +
-                                                (lrt_folded ? 64'(NM + NM * R) : 64'd0);
-                    stat_q[STAT_RSQRT] <= stat_q[STAT_RSQRT] + 64'd2 + (lrt_folded ?
-                        64'(Q) + 64'(2 * lrt_rot) + ((lrt_k != 0) ? 64'(lrt_k) + 64'd3 : 64'd0)
-                        : 64'd0);
                     stat_q[STAT_ROTATIONS] <= stat_q[STAT_ROTATIONS] + 64'(lrt_rot);
                     stat_q[STAT_SFU_CYCLES] <= stat_q[STAT_SFU_CYCLES] + 64'(exec_q) - 64'd1 -
                                                64'(VEC_U0) - (lrt_folded ? 64'(VEC_U1) : 64'd0);
@@ -540,8 +574,6 @@ module accel_top #(
                     mn_steps_q <= cm_mn_steps;
                     ema_l_q <= cm_ema_l;
                     ema_r_q <= cm_ema_r;
-                    stat_q[STAT_RSQRT] <= stat_q[STAT_RSQRT] + 64'd1 +
-                                          (reg_q[REG_MAXNORM][0] ? 64'(2 * R + 1) : 64'd0);
                     stat_q[STAT_SFU_CYCLES] <= stat_q[STAT_SFU_CYCLES] +
                         (reg_q[REG_MAXNORM][0] ? 64'(SFU_SCALE_MN) : 64'(SFU_SCALE));
                     rsp_q[1] <= cm_nonzero;
@@ -560,7 +592,6 @@ module accel_top #(
                 end
                 S_WPASS: begin  // the write pass: each row goes to the crossbar as it is done
                     if (wait_q == 1) begin
-                        lrt_clear <= 1'b1;
                         state_q <= S_CLEAR;
                         wait_q <= 32'(BO + BI);
                     end else wait_q <= wait_q - 1'b1;

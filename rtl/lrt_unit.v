@@ -1,11 +1,15 @@
-// Low-rank update unit, UPDATE path: factor storage (L, R, sigma, LFSR, sample count)
-// and the per-sample fold: Gram-Schmidt of dy and x (gs_unit), norms and the kappa
-// skip (rsqrt), unit directions, core SVD (core_svd), rank reduction (selection, or
-// reduce_ok when unbiased), rotation of L and R (rot_unit) and the write-back.
-// Specification: docs/hw-spec.md section 5 and the UPDATE rows of section 7; golden
+// Low-rank update unit, UPDATE path: the factor memories (L and R: RANK+1 banks each, one
+// per column, a word of LANES rows), sigma, LFSR and sample count, and the per-sample
+// fold: Gram-Schmidt of dy and x, norms and the kappa skip (rsqrt), unit directions, rank
+// reduction and rotation of L and R -- the length-n passes on the vector unit (vec_unit),
+// the (RANK+1)-sized core on core_svd (selection, or reduce_ok when unbiased).
+// Specification: docs/hw-spec.md sections 5-6 and the UPDATE rows of section 7; golden
 // model pysim/hw/lrt_unit.py:LrtUnit.update. start_i is sampled at a rising edge;
 // done_o is high for one cycle after the model's cycle count of that sample.
-// The COMMIT datapath is rtl/commit_unit.v (instantiated by the accelerator top).
+// The memories have no reset: after rst_i and after clear_i the unit writes zeros to
+// every word (N_OUT/LANES + N_IN/LANES cycles, busy_o high). Between UPDATEs the banks'
+// read ports answer the l_*/r_* ports (COMMIT, READ_LRT): data one cycle after the address,
+// a bank's read register holds its word until the bank is read again.
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -21,7 +25,13 @@ module lrt_unit #(
     parameter int WC       = 24,
     parameter int SWEEPS   = 4,
     parameter int SIG_W    = 64,
-    parameter int PASS_OVH = 2
+    // derived: port widths
+    parameter int Q        = RANK + 1,
+    parameter int BO       = (N_OUT + LANES - 1) / LANES,
+    parameter int BI       = (N_IN + LANES - 1) / LANES,
+    parameter int BO_W     = (BO > 1) ? $clog2(BO) : 1,
+    parameter int BI_W     = (BI > 1) ? $clog2(BI) : 1,
+    parameter int CNT_W    = $clog2(Q * LANES + 1)
 ) (
     input  wire                       clk_i,
     input  wire                       rst_i,
@@ -42,85 +52,134 @@ module lrt_unit #(
     output reg                        folded_o,    // absorbed and not a zero sample
     output reg  [15:0]                rotations_o, // Jacobi rotations of the last sample
     output reg  [3:0]                 k_o,         // unbiased slots of the last sample
-    // factor state (READ_LRT, COMMIT)
+    output wire [CNT_W-1:0]           macs_o,      // vector lanes multiplying this cycle
+    output wire [CNT_W-1:0]           reads_o,     // factor elements read
+    output wire [CNT_W-1:0]           writes_o,    // factor elements written
+    // factor state
     input  wire                       clear_i,     // RESET_LRT / after a written COMMIT
+    output wire                       busy_o,      // clearing the memories
     input  wire                       lfsr_load_i,
     input  wire [15:0]                lfsr_seed_i,
-    output wire [N_OUT*(RANK+1)*F-1:0] l_o,        // L[i][k] at (i*(RANK+1) + k)*F
-    output wire [N_IN*(RANK+1)*F-1:0] r_o,
+    input  wire [BO_W-1:0]            l_addr_i,    // COMMIT, READ_LRT (no UPDATE running)
+    input  wire [Q-1:0]               l_en_i,
+    output wire [Q*LANES*F-1:0]       l_rdata_o,   // bank k's word at k*LANES*F
+    input  wire [BI_W-1:0]            r_addr_i,
+    input  wire [Q-1:0]               r_en_i,
+    output wire [Q*LANES*F-1:0]       r_rdata_o,
     output wire [RANK*SIG_W-1:0]      sigma_o,
     output wire [31:0]                pending_o,
     output wire [15:0]                lfsr_o
 );
-    `include "fixed_fns.vh"
-    localparam int Q     = RANK + 1;
     localparam int R     = RANK;
-    localparam int BO    = (N_OUT + LANES - 1) / LANES;
-    localparam int BI    = (N_IN + LANES - 1) / LANES;
-    localparam int T_DY  = (2 * R + 1) * (BO + PASS_OVH);
-    localparam int T_X   = (2 * R + 1) * (BI + PASS_OVH);
-    localparam int T_NRM = BO + BI + 2 * PASS_OVH;
+    localparam int P     = LANES;
+    localparam int OVH   = 2;   // the vector unit's pipeline drain (docs/hw-spec.md §7)
+    localparam int T_DY  = (2 * R + 1) * (BO + OVH);
+    localparam int T_X   = (2 * R + 1) * (BI + OVH);
+    localparam int T_NRM = BO + BI + 2 * OVH;
+    localparam int T_RL  = R * Q * BO + OVH;
+    localparam int FAW   = ((BO > BI ? BO : BI) > 1) ? $clog2(BO > BI ? BO : BI) : 1;
     localparam int RES_O = 8 + G + ($clog2(N_OUT) + 1) / 2 + 2;
     localparam int RES_I = 8 + G + ($clog2(N_IN) + 1) / 2 + 2;
-
-
-    function automatic signed [F-1:0] sat_f(input signed [127:0] a);
-        sat_f = F'(sat(a, F));
-    endfunction
+    localparam int CW_O  = RES_O + $clog2(N_OUT) + 1;
+    localparam int CW_I  = RES_I + $clog2(N_IN) + 1;
+    localparam int CW    = (CW_O > CW_I) ? CW_O : CW_I;
+    localparam logic [1:0] OP_GS = 2'd0, OP_NRM = 2'd1, OP_ROT = 2'd2;
+    `include "fixed_fns.vh"
 
     // ---------------------------------------------------------------- state
-    reg [N_OUT*Q*F-1:0] l_q;
-    reg [N_IN*Q*F-1:0]  r_q;
     reg [R*SIG_W-1:0]   sigma_q;
     reg [31:0]          pending_q;
     reg [15:0]          lfsr_q;
-    assign l_o = l_q;
-    assign r_o = r_q;
     assign sigma_o = sigma_q;
     assign pending_o = pending_q;
     assign lfsr_o = lfsr_q;
 
-    // The first r columns, in the sub-blocks' (i*RANK + j) layout.
-    wire [N_OUT*R*F-1:0] l_r;
-    wire [N_IN*R*F-1:0]  r_r;
-    genvar gi, gj;
-    generate
-        for (gi = 0; gi < N_OUT; gi = gi + 1) begin : g_lr
-            for (gj = 0; gj < R; gj = gj + 1) begin : g_c
-                assign l_r[(gi*R + gj)*F +: F] = l_q[(gi*Q + gj)*F +: F];
-            end
-        end
-        for (gi = 0; gi < N_IN; gi = gi + 1) begin : g_rr
-            for (gj = 0; gj < R; gj = gj + 1) begin : g_c
-                assign r_r[(gi*R + gj)*F +: F] = r_q[(gi*Q + gj)*F +: F];
-            end
-        end
-    endgenerate
-
-    // ---------------------------------------------------------------- sub-blocks
     localparam logic [2:0] S_IDLE = 3'd0, S_GS = 3'd1, S_NRM = 3'd2, S_SVD = 3'd3,
                            S_RED = 3'd4, S_ROT = 3'd5;
     reg [2:0]  state_q;
     reg [15:0] t_q;         // edges since the phase began
     reg        mode_q;
+    wire       upd = state_q != S_IDLE;
 
-    wire gs_dy_start = state_q == S_IDLE && start_i;
-    wire gs_x_start  = state_q == S_GS && t_q == 16'(T_DY);
-    wire [R*40-1:0]      cl, cr;
-    wire [N_OUT*RES_O-1:0] res_l;
-    wire [N_IN*RES_I-1:0]  res_r;
-    wire [63:0]          n2l, n2r;
-    // The schedule is counted (docs/hw-spec.md §7), so these handshakes go unread.
-    wire                 unused_gs_dy_done, unused_gs_x_done;
-    gs_unit #(.N(N_OUT), .RANK(R), .LANES(LANES), .F(F), .G(G), .PASS_OVH(PASS_OVH),
-              .CW(40), .RES_W(RES_O)) u_gs_dy (
-        .clk_i(clk_i), .rst_i(rst_i), .start_i(gs_dy_start), .v_i(dy_i), .q_i(l_r),
-        .coef_o(cl), .res_o(res_l), .norm2_o(n2l), .done_o(unused_gs_dy_done));
-    gs_unit #(.N(N_IN), .RANK(R), .LANES(LANES), .F(F), .G(G), .PASS_OVH(PASS_OVH),
-              .CW(40), .RES_W(RES_I)) u_gs_x (
-        .clk_i(clk_i), .rst_i(rst_i), .start_i(gs_x_start), .v_i(x_i), .q_i(r_r),
-        .coef_o(cr), .res_o(res_r), .norm2_o(n2r), .done_o(unused_gs_x_done));
+    // ---------------------------------------------------------------- vector unit
+    reg         vec_start;
+    reg  [1:0]  vec_op;
+    reg         vec_side;
+    reg  [25:0] vy_q;
+    reg  [7:0]  ve_q;
+    reg  [Q*R*24-1:0] tl_q, tr_q;
+    reg         rot_side_q;
+    wire        v_en, v_side;
+    wire [FAW-1:0] v_addr;
+    reg  [P*8-1:0] v_rdata_q;
+    wire        f_side, f_wside;
+    wire [FAW-1:0] f_addr, f_waddr;
+    wire [Q-1:0] f_ren, f_wen;
+    wire [P*F-1:0] f_wdata;
+    wire [R*CW-1:0] cl, cr;
+    wire [63:0] n2l, n2r;
+    wire        vec_done;
+    vec_unit #(.N_IN(N_IN), .N_OUT(N_OUT), .RANK(R), .LANES(P), .F(F), .G(G)) u_vec (
+        .clk_i(clk_i), .rst_i(rst_i), .start_i(vec_start), .op_i(vec_op), .side_i(vec_side),
+        .y_i(vy_q), .e_i(ve_q), .t_i(rot_side_q ? tr_q : tl_q),
+        .v_en_o(v_en), .v_side_o(v_side), .v_addr_o(v_addr), .v_rdata_i(v_rdata_q),
+        .f_side_o(f_side), .f_addr_o(f_addr), .f_ren_o(f_ren), .l_rdata_i(l_rdata_o),
+        .r_rdata_i(r_rdata_o), .f_wside_o(f_wside), .f_waddr_o(f_waddr), .f_wen_o(f_wen),
+        .f_wdata_o(f_wdata), .cl_o(cl), .cr_o(cr), .n2l_o(n2l), .n2r_o(n2r),
+        .macs_o(macs_o), .reads_o(reads_o), .writes_o(writes_o), .done_o(vec_done));
 
+    // The sample as a memory of LANES-element words (the command buffer's read port).
+    wire [P*8-1:0] x_word [0:BI-1];
+    wire [P*8-1:0] dy_word [0:BO-1];
+    genvar gi, gj;
+    generate
+        for (gi = 0; gi < BI; gi = gi + 1) begin : g_xw
+            for (gj = 0; gj < P; gj = gj + 1) begin : g_e
+                if (gi*P + gj < N_IN) begin : g_in
+                    assign x_word[gi][gj*8 +: 8] = x_i[(gi*P + gj)*8 +: 8];
+                end else begin : g_pad
+                    assign x_word[gi][gj*8 +: 8] = 8'd0;
+                end
+            end
+        end
+        for (gi = 0; gi < BO; gi = gi + 1) begin : g_dw
+            for (gj = 0; gj < P; gj = gj + 1) begin : g_e
+                if (gi*P + gj < N_OUT) begin : g_in
+                    assign dy_word[gi][gj*8 +: 8] = dy_i[(gi*P + gj)*8 +: 8];
+                end else begin : g_pad
+                    assign dy_word[gi][gj*8 +: 8] = 8'd0;
+                end
+            end
+        end
+    endgenerate
+    always @(posedge clk_i)
+        if (v_en) v_rdata_q <= v_side ? x_word[BI_W'(v_addr)] : dy_word[BO_W'(v_addr)];
+
+    // ---------------------------------------------------------------- factor memories
+    // After reset and clear_i every word is written with zeros: L's BO words, then R's BI.
+    reg             clr_q, clr_side_q;
+    reg [FAW-1:0]   clr_addr_q;
+    assign busy_o = clr_q;
+    generate
+        for (gj = 0; gj < Q; gj = gj + 1) begin : g_bank
+            ram_1r1w #(.W(P * F), .DEPTH(BO)) u_l (
+                .clk_i(clk_i), .re_i(upd ? (f_ren[gj] && !f_side) : l_en_i[gj]),
+                .raddr_i(upd ? BO_W'(f_addr) : l_addr_i),
+                .rdata_o(l_rdata_o[gj*P*F +: P*F]),
+                .we_i(clr_q ? !clr_side_q : (f_wen[gj] && !f_wside)),
+                .waddr_i(BO_W'(clr_q ? clr_addr_q : f_waddr)),
+                .wdata_i(clr_q ? '0 : f_wdata));
+            ram_1r1w #(.W(P * F), .DEPTH(BI)) u_r (
+                .clk_i(clk_i), .re_i(upd ? (f_ren[gj] && f_side) : r_en_i[gj]),
+                .raddr_i(upd ? BI_W'(f_addr) : r_addr_i),
+                .rdata_o(r_rdata_o[gj*P*F +: P*F]),
+                .we_i(clr_q ? clr_side_q : (f_wen[gj] && f_wside)),
+                .waddr_i(BI_W'(clr_q ? clr_addr_q : f_waddr)),
+                .wdata_i(clr_q ? '0 : f_wdata));
+        end
+    endgenerate
+
+    // ---------------------------------------------------------------- norms, kappa
     // One rsqrt for the norms, core_svd and reduce_ok (their requests never overlap; a
     // block that is not asking drives zeros); with EXT_RSQ the unit is accel_top's.
     wire        svd_rsq_start, red_rsq_start;
@@ -138,7 +197,7 @@ module lrt_unit #(
         .clk_i(clk_i), .rst_i(rst_i), .start_i(rsq_start), .t_i(rsq_t), .y_o(rsq_y),
         .e_o(rsq_e), .done_o(rsq_done), .ext_y_i(rsq_y_i), .ext_e_i(rsq_e_i),
         .ext_done_i(rsq_done_i));
-    // Norms: rsqrt(|res_dy|^2) runs during the x side's passes.
+    // rsqrt(|res_dy|^2) runs during the x side's passes.
     always @* begin
         norm_rsq_start = 1'b0;
         norm_rsq_t = '0;
@@ -150,8 +209,8 @@ module lrt_unit #(
             norm_rsq_t = 128'(n2r);
         end
     end
-    reg [25:0] yl_q;
-    reg [7:0]  el_q;
+    reg [25:0] yl_q, yr_q;
+    reg [7:0]  el_q, er_q;
     reg [31:0]  nl_q;  // norms < 2^31 for every legal N (7 + G + log2(N)/2 bits)
     wire [31:0]  nl_c = 32'(rne(128'(n2l) * 128'(rsq_y), 32'(rsq_e)));
     wire [127:0] nr_c = 128'(rne(128'(n2r) * 128'(rsq_y), 32'(rsq_e)));
@@ -159,13 +218,13 @@ module lrt_unit #(
                   ((128'(sigma_q[0 +: SIG_W]) << 4) > 128'(kappa_q4_i) * 128'(nl_q) * nr_c);
     wire zero_c = (n2l == 0 && cl == '0) || (n2r == 0 && cr == '0);
 
-    // Core SVD on a = [c_l, n_l], b = [c_r, n_r].
+    // ---------------------------------------------------------------- core SVD
     reg  [31:0]  nr_q;
     wire [Q*32-1:0] a_core, b_core;
     generate
         for (gj = 0; gj < R; gj = gj + 1) begin : g_ab
-            assign a_core[gj*32 +: 32] = 32'(cl[gj*40 +: 40]);
-            assign b_core[gj*32 +: 32] = 32'(cr[gj*40 +: 40]);
+            assign a_core[gj*32 +: 32] = 32'($signed(cl[gj*CW +: CW]));
+            assign b_core[gj*32 +: 32] = 32'($signed(cr[gj*CW +: CW]));
         end
     endgenerate
     assign a_core[R*32 +: 32] = 32'(nl_q);
@@ -180,9 +239,10 @@ module lrt_unit #(
     core_svd #(.EXT_RSQ(1'b1), .RANK(R), .LANES(LANES), .WC(WC), .SWEEPS(SWEEPS),
                .CIN_W(32), .SIG_W(SIG_W)) u_svd (
         .clk_i(clk_i), .rst_i(rst_i), .rsq_start_o(svd_rsq_start), .rsq_t_o(svd_rsq_t),
-        .rsq_y_i(rsq_y), .rsq_e_i(rsq_e), .rsq_done_i(rsq_done), .start_i(svd_start), .a_i(a_core), .b_i(b_core),
-        .sigma_i(sigma_q), .done_o(svd_done), .e_o(svd_e), .sig_o(svd_sig), .u_o(svd_u),
-        .v_o(svd_v), .order_o(svd_order), .rotations_o(svd_rot));
+        .rsq_y_i(rsq_y), .rsq_e_i(rsq_e), .rsq_done_i(rsq_done), .start_i(svd_start),
+        .a_i(a_core), .b_i(b_core), .sigma_i(sigma_q), .done_o(svd_done), .e_o(svd_e),
+        .sig_o(svd_sig), .u_o(svd_u), .v_o(svd_v), .order_o(svd_order),
+        .rotations_o(svd_rot));
 
     // Unbiased reduction.
     wire red_start = state_q == S_SVD && svd_done && mode_q;
@@ -193,9 +253,10 @@ module lrt_unit #(
     wire red_done;
     reduce_ok #(.EXT_RSQ(1'b1), .RANK(R), .LANES(LANES)) u_red (
         .clk_i(clk_i), .rst_i(rst_i), .rsq_start_o(red_rsq_start), .rsq_t_o(red_rsq_t),
-        .rsq_y_i(rsq_y), .rsq_e_i(rsq_e), .rsq_done_i(rsq_done), .start_i(red_start), .sig_i(svd_sig),
-        .order_i(svd_order), .u_i(svd_u), .v_i(svd_v), .lfsr_i(lfsr_q), .tl_o(red_tl),
-        .tr_o(red_tr), .sig_o(red_sig), .lfsr_o(red_lfsr), .k_o(red_k), .done_o(red_done));
+        .rsq_y_i(rsq_y), .rsq_e_i(rsq_e), .rsq_done_i(rsq_done), .start_i(red_start),
+        .sig_i(svd_sig), .order_i(svd_order), .u_i(svd_u), .v_i(svd_v), .lfsr_i(lfsr_q),
+        .tl_o(red_tl), .tr_o(red_tr), .sig_o(red_sig), .lfsr_o(red_lfsr), .k_o(red_k),
+        .done_o(red_done));
 
     // Biased reduction: the r largest columns of U and V, in sorted order.
     wire [Q*R*24-1:0] sel_tl, sel_tr;
@@ -214,39 +275,11 @@ module lrt_unit #(
         end
     endgenerate
 
-    // Rotation of L then R with the chosen T.
-    reg  [Q*R*24-1:0] tr_q;
-    reg  [R*40-1:0]   newsig_q;
-    localparam int T_RL = R * Q * BO + PASS_OVH;
-    wire rot_l_start = (state_q == S_SVD && svd_done && !mode_q) ||
-                       (state_q == S_RED && red_done);
-    wire rot_r_start = state_q == S_ROT && t_q == 16'(T_RL);
-    wire [N_OUT*R*F-1:0] rot_l_q;
-    wire [N_IN*R*F-1:0]  rot_r_q;
-    wire unused_rot_l_done, rot_r_done;
-    rot_unit #(.N(N_OUT), .RANK(R), .LANES(LANES), .F(F), .PASS_OVH(PASS_OVH)) u_rot_l (
-        .clk_i(clk_i), .rst_i(rst_i), .start_i(rot_l_start), .q_i(l_q),
-        .t_i(mode_q ? red_tl : sel_tl), .q_o(rot_l_q), .done_o(unused_rot_l_done));
-    rot_unit #(.N(N_IN), .RANK(R), .LANES(LANES), .F(F), .PASS_OVH(PASS_OVH)) u_rot_r (
-        .clk_i(clk_i), .rst_i(rst_i), .start_i(rot_r_start), .q_i(r_q), .t_i(tr_q),
-        .q_o(rot_r_q), .done_o(rot_r_done));
-
-    // Unit directions of the residuals (the normalise pass).
-    reg [N_OUT*F-1:0] ul_c;
-    reg [N_IN*F-1:0]  ur_c;
-    integer i;
-    always @* begin
-        for (i = 0; i < N_OUT; i = i + 1)
-            ul_c[i*F +: F] = sat_f(rne(128'($signed(res_l[i*RES_O +: RES_O])) * 128'(yl_q),
-                                       32'(el_q) - (F - 1)));
-        for (i = 0; i < N_IN; i = i + 1)
-            ur_c[i*F +: F] = sat_f(rne(128'($signed(res_r[i*RES_I +: RES_I])) * 128'(rsq_y),
-                                       32'(rsq_e) - (F - 1)));
-    end
-
     // sigma_t = usat((value_t << E), SIG_W)
+    reg  [R*40-1:0]   newsig_q;
     reg [R*SIG_W-1:0] sig_new_c;
     reg [127:0] sv;
+    integer i;
     always @* begin
         for (i = 0; i < R; i = i + 1) begin
             sv = 128'(newsig_q[i*40 +: 40]) << svd_e;
@@ -254,7 +287,39 @@ module lrt_unit #(
         end
     end
 
-    integer x, t;
+    // ---------------------------------------------------------------- sequencing
+    wire rot_start = (state_q == S_SVD && svd_done && !mode_q) ||
+                     (state_q == S_RED && red_done);
+    wire gs_exit = state_q == S_GS && t_q == 16'(T_DY + T_X + 7);
+    always @* begin
+        vec_start = 1'b0;
+        vec_op = OP_GS;
+        vec_side = 1'b0;
+        if (state_q == S_IDLE && start_i && !clear_i) vec_start = 1'b1;   // GS of dy
+        if (state_q == S_GS && t_q == 16'(T_DY)) begin                     // GS of x
+            vec_start = 1'b1;
+            vec_side = 1'b1;
+        end
+        if (gs_exit && !skip_c && !zero_c) begin                           // normalise L
+            vec_start = 1'b1;
+            vec_op = OP_NRM;
+        end
+        if (state_q == S_NRM && t_q == 16'(BO + OVH)) begin                // normalise R
+            vec_start = 1'b1;
+            vec_op = OP_NRM;
+            vec_side = 1'b1;
+        end
+        if (rot_start) begin                                               // rotate L
+            vec_start = 1'b1;
+            vec_op = OP_ROT;
+        end
+        if (state_q == S_ROT && t_q == 16'(T_RL)) begin                    // rotate R
+            vec_start = 1'b1;
+            vec_op = OP_ROT;
+            vec_side = 1'b1;
+        end
+    end
+
     always @(posedge clk_i) begin
         if (rst_i) begin
             state_q <= S_IDLE;
@@ -264,28 +329,44 @@ module lrt_unit #(
             folded_o <= 1'b0;
             rotations_o <= '0;
             k_o <= '0;
-            l_q <= '0;
-            r_q <= '0;
             sigma_q <= '0;
             pending_q <= '0;
             lfsr_q <= 16'hACE1;
             mode_q <= 1'b0;
             yl_q <= '0;
             el_q <= '0;
+            yr_q <= '0;
+            er_q <= '0;
             nl_q <= '0;
             nr_q <= '0;
+            vy_q <= '0;
+            ve_q <= '0;
+            tl_q <= '0;
             tr_q <= '0;
+            rot_side_q <= 1'b0;
             newsig_q <= '0;
+            clr_q <= 1'b1;       // the memories are cleared after reset
+            clr_side_q <= 1'b0;
+            clr_addr_q <= '0;
         end else begin
             done_o <= 1'b0;
             if (lfsr_load_i) lfsr_q <= lfsr_seed_i;
+            if (clr_q) begin
+                clr_addr_q <= clr_addr_q + 1'b1;
+                if (clr_addr_q == (clr_side_q ? FAW'(BI - 1) : FAW'(BO - 1))) begin
+                    clr_addr_q <= '0;
+                    clr_side_q <= !clr_side_q;
+                    if (clr_side_q) clr_q <= 1'b0;
+                end
+            end
             case (state_q)
                 S_IDLE: begin
                     if (clear_i) begin
-                        l_q <= '0;
-                        r_q <= '0;
                         sigma_q <= '0;
                         pending_q <= '0;
+                        clr_q <= 1'b1;
+                        clr_side_q <= 1'b0;
+                        clr_addr_q <= '0;
                     end else if (start_i) begin
                         pending_q <= pending_q + 1'b1;
                         mode_q <= mode_i;
@@ -302,8 +383,12 @@ module lrt_unit #(
                         el_q <= rsq_e;
                         nl_q <= nl_c;
                     end
-                    if (t_q == 16'(T_DY + T_X + 7)) begin  // x norm, kappa, zero sample
+                    if (gs_exit) begin  // x norm, kappa, zero sample
                         nr_q <= 32'(nr_c);
+                        vy_q <= yl_q;
+                        ve_q <= el_q;
+                        yr_q <= rsq_y;
+                        er_q <= rsq_e;
                         absorbed_o <= !skip_c;
                         folded_o <= !skip_c && !zero_c;
                         if (skip_c || zero_c) begin
@@ -316,11 +401,11 @@ module lrt_unit #(
                     end
                 end
                 S_NRM: begin
-                    if (t_q == 16'd1) begin
-                        for (x = 0; x < N_OUT; x = x + 1) l_q[(x*Q + R)*F +: F] <= ul_c[x*F +: F];
-                        for (x = 0; x < N_IN; x = x + 1) r_q[(x*Q + R)*F +: F] <= ur_c[x*F +: F];
-                    end
                     t_q <= t_q + 1'b1;
+                    if (t_q == 16'(BO + OVH)) begin  // the R side's pass
+                        vy_q <= yr_q;
+                        ve_q <= er_q;
+                    end
                     if (t_q == 16'(T_NRM)) state_q <= S_SVD;  // core SVD starts here
                 end
                 S_SVD: if (svd_done) begin
@@ -328,14 +413,18 @@ module lrt_unit #(
                     if (mode_q) begin
                         state_q <= S_RED;
                     end else begin
+                        tl_q <= sel_tl;
                         tr_q <= sel_tr;
+                        rot_side_q <= 1'b0;
                         newsig_q <= sel_sig;
                         state_q <= S_ROT;
                         t_q <= 16'd1;
                     end
                 end
                 S_RED: if (red_done) begin
+                    tl_q <= red_tl;
                     tr_q <= red_tr;
+                    rot_side_q <= 1'b0;
                     newsig_q <= red_sig;
                     lfsr_q <= red_lfsr;
                     k_o <= red_k;
@@ -344,13 +433,8 @@ module lrt_unit #(
                 end
                 S_ROT: begin
                     t_q <= t_q + 1'b1;
-                    if (rot_r_done) begin  // write-back in the edge that sees R rotated
-                        for (x = 0; x < N_OUT; x = x + 1)
-                            for (t = 0; t < R; t = t + 1)
-                                l_q[(x*Q + t)*F +: F] <= rot_l_q[(x*R + t)*F +: F];
-                        for (x = 0; x < N_IN; x = x + 1)
-                            for (t = 0; t < R; t = t + 1)
-                                r_q[(x*Q + t)*F +: F] <= rot_r_q[(x*R + t)*F +: F];
+                    if (t_q == 16'(T_RL)) rot_side_q <= 1'b1;
+                    if (vec_done) begin  // R rotated and written back: sigma too
                         sigma_q <= sig_new_c;
                         done_o <= 1'b1;
                         state_q <= S_IDLE;

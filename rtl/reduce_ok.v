@@ -118,11 +118,12 @@ module reduce_ok #(
     wire [127:0] v0_c  = x0_q[0] + (128'd1 << CS);
 
     // rsqrt starts: s1 at the second-to-last edge of phase A (it is known after the first
-    // edge), num_j when the previous value is done, v_0 after the last tail value.
+    // edge; a zero tail needs none), num_j when the previous value is done, v_0 after the
+    // last tail value.
     always @* begin
         rsq_start = 1'b0;
         rsq_t = '0;
-        if (state_q == S_A && wait_q == 1) begin
+        if (state_q == S_A && wait_q == 1 && s1_q != 0) begin
             rsq_start = 1'b1;
             rsq_t = 128'(s1_q);
         end else if ((state_q == S_S1 && rsq_done) || (state_q == S_X0 && idx_q < k_q)) begin

@@ -3,7 +3,10 @@
 Stimulus: seeded int8 streams, biased then (after a clear) unbiased, with the κ-skip
 on and off, including zero samples. After every sample: absorbed flag, Jacobi
 rotations, unbiased slot count, L and R (all q columns), sigma, LFSR, pending count and
-the cycle count must equal the model's.
+the cycle count must equal the model's; so must the vector lanes' and memory ports'
+enables (the model's MAC and SRAM counts). L and R are read back through the memories'
+read ports, a word of every bank a cycle, as COMMIT and READ_LRT read them; the unit is
+used only once it has cleared its memories after reset and after each clear.
 """
 
 from __future__ import annotations
@@ -18,6 +21,27 @@ try:
     from harness.bench import each_seed, pack, start_and_wait, unpack
 except ImportError:  # pragma: no cover
     cocotb = None
+
+
+async def wait_idle(dut) -> None:
+    """Until the unit has written zeros to its memories (after reset or a clear)."""
+    await FallingEdge(dut.clk_i)
+    while int(dut.busy_o.value):
+        await FallingEdge(dut.clk_i)
+
+
+async def read_factor(dut, side: str, n: int, q: int, p: int, f: int) -> np.ndarray:
+    """The factor (n × q) through its banks' read ports, one word of every bank a cycle."""
+    addr, en, rdata = (getattr(dut, f"{side}_{s}") for s in ("addr_i", "en_i", "rdata_o"))
+    words = []
+    for b in range(-(-n // p)):
+        await FallingEdge(dut.clk_i)
+        addr.value, en.value = b, (1 << q) - 1
+        await RisingEdge(dut.clk_i)
+        await FallingEdge(dut.clk_i)
+        en.value = 0
+        words.append(unpack(int(rdata.value), q * p, f, True).reshape(q, p).T)
+    return np.concatenate(words)[:n]
 
 
 if cocotb is not None:
@@ -35,8 +59,18 @@ if cocotb is not None:
                           wc_bits=p["WC"], sweeps=p["SWEEPS"])
         async for rng in each_seed(dut, {"start_i": 0, "x_i": 0, "dy_i": 0, "mode_i": 0,
                                          "kappa_q4_i": 0, "clear_i": 0, "lfsr_load_i": 0,
-                                         "lfsr_seed_i": 0}):
+                                         "lfsr_seed_i": 0, "l_addr_i": 0, "l_en_i": 0,
+                                         "r_addr_i": 0, "r_en_i": 0}):
+            await wait_idle(dut)
             model = LrtUnit(arch)
+            enables = [0, 0, 0, 0]
+
+            def count(en=enables):
+                en[0] += int(dut.macs_o.value)
+                en[1] += int(dut.reads_o.value)
+                en[2] += int(dut.writes_o.value)
+                en[3] += int(dut.rsq_start_o.value)
+
             n = runner.iterations(24)
             for phase, (mode, kappa) in enumerate(((0, 0), (0, 1600), (1, 0), (1, 1600))):
                 if phase:  # clear between phases, as RESET_LRT does
@@ -46,6 +80,7 @@ if cocotb is not None:
                     await FallingEdge(dut.clk_i)
                     dut.clear_i.value = 0
                     model.reset()
+                    await wait_idle(dut)
                 regs = dict(REG_RESET)
                 regs[Reg.MODE], regs[Reg.KAPPA_Q4] = mode, kappa
                 for i in range(n):
@@ -53,13 +88,20 @@ if cocotb is not None:
                     dy = rng.integers(-128, 128, n_out)
                     st = [0] * N_STATS
                     absorbed, cycles = model.update(x, dy, regs, st)
+                    enables[:] = [0, 0, 0, 0]
                     edges = await start_and_wait(dut, {"x_i": pack(x, 8), "dy_i": pack(dy, 8),
-                                                       "mode_i": mode, "kappa_q4_i": kappa})
+                                                       "mode_i": mode, "kappa_q4_i": kappa},
+                                                 each_cycle=count)
                     where = f"phase {phase} (mode {mode}, kappa {kappa}) sample {i}"
                     assert bool(int(dut.absorbed_o.value)) == absorbed, where
                     assert edges == cycles, f"{where}: rtl {edges} cycles, model {cycles}"
-                    L = unpack(int(dut.l_o.value), n_out * q, f, True).reshape(n_out, q)
-                    R = unpack(int(dut.r_o.value), n_in * q, f, True).reshape(n_in, q)
+                    want = [st[s] for s in (Stat.MACS, Stat.SRAM_READS, Stat.SRAM_WRITES,
+                                            Stat.RSQRT)]
+                    assert enables == want, \
+                        f"{where}: enables (MACs, reads, writes, rsqrt starts) {enables}, " \
+                        f"model {want}"
+                    L = await read_factor(dut, "l", n_out, q, p["LANES"], f)
+                    R = await read_factor(dut, "r", n_in, q, p["LANES"], f)
                     assert np.array_equal(L, model.L), f"{where}: L"
                     assert np.array_equal(R, model.R), f"{where}: R"
                     sig = list(unpack(int(dut.sigma_o.value), r, 64, False))

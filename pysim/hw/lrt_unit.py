@@ -2,9 +2,9 @@
 count, max-norm trackers) and the per-sample fold that runs the blocks in order.
 
 This module is the specification of ``rtl/lrt_unit.v`` (docs/hw-spec.md §4-§6); each
-block's arithmetic is the module of the same name as its RTL file (``gs_unit``,
-``core_svd``, ``reduce_ok``, ``rot_unit``, ``commit_unit``), pure functions of their
-operands. The methods below of the same names hand the unit's state to them.
+block's arithmetic is the module of the same name as its RTL file (``vec_unit``,
+``core_svd``, ``reduce_ok``, ``commit_unit``), pure functions of their operands. The
+methods below of the same names hand the unit's state to them.
 Formats (F = f_bits, G = g_bits, Wc = wc_bits, CS = 22):
 
 * ``L`` (N_OUT × q), ``R`` (N_IN × q): signed F-bit Q1.(F-1); column r is the scratch
@@ -25,11 +25,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import commit_unit, core_svd, gs_unit, reduce_ok, rot_unit
-from .fixed import RSQ_CYCLES, rshift, rshift_np, rsqrt, sat_np, usat
+from . import commit_unit, core_svd, reduce_ok, vec_unit
+from .fixed import RSQ_CYCLES, rshift, rsqrt, usat
 from .isa import Reg, Stat
 from .params import ArchParams
-from .passes import PASS_OVH, blocks
 
 
 class LrtUnit:
@@ -76,13 +75,10 @@ class LrtUnit:
         if (n2l == 0 and not any(cl)) or (n2r == 0 and not any(cr)):
             return self._done(True, vec, sfu, stats)  # zero outer product: nothing to fold
         # Unit directions into the scratch column r (one pass per side).
-        f = a.f_bits
-        self.L[:, r] = sat_np(rshift_np(rl * yl, el - (f - 1)), f)
-        self.R[:, r] = sat_np(rshift_np(rr * yr, er - (f - 1)), f)
-        n_all = a.n_out + a.n_in
-        vec += blocks(a.n_out, a.lanes) + blocks(a.n_in, a.lanes) + 2 * PASS_OVH
-        stats[Stat.MACS] += n_all
-        stats[Stat.SRAM_WRITES] += n_all
+        self.L[:, r], cyc = vec_unit.normalise(a, rl, yl, el, stats)
+        vec += cyc
+        self.R[:, r], cyc = vec_unit.normalise(a, rr, yr, er, stats)
+        vec += cyc
         A, E, cyc = self.core(cl + [nl], cr + [nr])
         sfu += cyc
         A, V, cyc = self.jacobi(A, stats)
@@ -112,7 +108,7 @@ class LrtUnit:
 
     # --- the blocks, on this unit's state ---------------------------------------------
     def gram_schmidt(self, Q: np.ndarray, v: np.ndarray, stats: list[int]):
-        return gs_unit.gram_schmidt(self.a, Q, v, stats)
+        return vec_unit.gram_schmidt(self.a, Q, v, stats)
 
     def core(self, av: list[int], bv: list[int]):
         return core_svd.core(self.a, self.sigma, av, bv)
@@ -135,7 +131,8 @@ class LrtUnit:
         return T_L, T_R, new_sig, cycles
 
     def rotate(self, T_L: np.ndarray, T_R: np.ndarray, stats: list[int]) -> int:
-        return rot_unit.rotate(self.a, self.L, self.R, T_L, T_R, stats)
+        return (vec_unit.rotate(self.a, self.L, T_L, stats)
+                + vec_unit.rotate(self.a, self.R, T_R, stats))
 
     # --- commit -----------------------------------------------------------------------
     def commit_scale(self, regs: dict, stats: list[int]) -> tuple[list[int], int, int]:

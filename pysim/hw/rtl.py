@@ -15,13 +15,13 @@ from .params import ArchParams
 # on the include path, not listed.
 CHILDREN: dict[str, tuple[str, ...]] = {
     "accel_top": ("lrt_unit", "commit_unit", "mac_array", "nvm_crossbar", "rsqrt"),
-    "lrt_unit": ("gs_unit", "core_svd", "reduce_ok", "rot_unit", "rsqrt_share"),
+    "lrt_unit": ("vec_unit", "core_svd", "reduce_ok", "rsqrt_share", "ram_1r1w"),
     "commit_unit": ("rsqrt_share",),
     "core_svd": ("rsqrt_share",),
     "reduce_ok": ("rsqrt_share",),
     "rsqrt_share": ("rsqrt",),
-    "gs_unit": (),
-    "rot_unit": (),
+    "vec_unit": ("ram_1r1w",),
+    "ram_1r1w": (),
     "rsqrt": (),
     "mac_array": (),
     "nvm_crossbar": (),

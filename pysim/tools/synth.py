@@ -53,10 +53,10 @@ ROOT = Path(__file__).resolve().parents[2]
 # What each block is, in the order the table prints them.
 BLOCKS = {"mac_array": "MAC array (forward pass)",
           "lrt_unit": "low-rank update unit (UPDATE), with its sub-blocks",
-          "gs_unit": "  Gram-Schmidt",
+          "vec_unit": "  vector unit: Gram-Schmidt, normalise, rotate",
+          "ram_1r1w": "  memory bank (each instance)",
           "core_svd": "  (r+1)×(r+1) core and Jacobi SVD",
           "reduce_ok": "  unbiased reduction",
-          "rot_unit": "  rotation of L and R",
           "rsqrt": "  rsqrt (each instance)",
           "commit_unit": "COMMIT: scale chain, ΔW pass, ρ gate",
           "nvm_crossbar": "crossbar array model + write controller",
