@@ -15,7 +15,7 @@ from harness import runner
 
 async def clock_and_reset(dut, idle: dict[str, int], cycles: int = 2) -> None:
     """Start a 10 ns clock on ``clk_i``, drive ``idle`` values, hold ``rst_i`` ``cycles``."""
-    start_soon(Clock(dut.clk_i, 10, unit="ns").start())
+    start_soon(Clock(dut.clk_i, 10, unit="ns", impl="gpi").start())
     await reset(dut, idle, cycles)
 
 
@@ -27,7 +27,7 @@ async def each_seed(dut, idle: dict[str, int]) -> AsyncIterator[np.random.Genera
     being run is recorded for the runner, which names it if the run fails; the first
     seed's stimulus is exactly what ``--seed`` alone gives.
     """
-    start_soon(Clock(dut.clk_i, 10, unit="ns").start())
+    start_soon(Clock(dut.clk_i, 10, unit="ns", impl="gpi").start())
     for k, seed in enumerate(runner.seeds()):
         runner.record_seed(seed)
         if k:  # the previous seed may have ended at any phase: drive on a falling edge

@@ -35,6 +35,11 @@ class Host:
         out = []
         while True:
             await ReadOnly()
+            if not out and not int(dut.rsp_valid_o.value):
+                # The command runs: let the simulator go until the response starts, with
+                # no Python per cycle (a long UPDATE or COMMIT is thousands of cycles).
+                await RisingEdge(dut.rsp_valid_o)
+                await ReadOnly()
             if int(dut.rsp_valid_o.value):
                 out.append(int(dut.rsp_data_o.value))
                 last = int(dut.rsp_last_o.value)
