@@ -34,7 +34,10 @@ module accel_top #(
     output wire [31:0] rsp_data_o,
     output wire        rsp_last_o
 );
+    // The shared encodings; each includer uses a part of them.
+    /* verilator lint_off UNUSEDPARAM */
     `include "accel_defs.vh"
+    /* verilator lint_on UNUSEDPARAM */
 
     localparam int Q     = RANK + 1;
     localparam int R     = RANK;
@@ -44,7 +47,6 @@ module accel_top #(
     localparam int BI    = (N_IN + LANES - 1) / LANES;
     localparam int XW    = (N_IN + 3) / 4;
     localparam int DW    = (N_OUT + 3) / 4;
-    localparam int SW    = (N_IN + 31) / 32;
     localparam int MAXP  = XW + DW;
     localparam int MAXR  = ((N_IN > N_OUT) ? N_IN : N_OUT) + 2 * RANK + 2;
     localparam int PASS  = N_OUT * ((R + LANES - 1) / LANES + R * BI) + OVH;
@@ -78,94 +80,24 @@ module accel_top #(
 
     // ---------------------------------------------------------------- decode
     wire [7:0]  op      = hdr_q[31:24];
-    wire [7:0]  rsv     = hdr_q[23:16];
     wire [15:0] operand = hdr_q[15:0];
     wire [31:0] operand32 = {16'd0, operand};  // compared with the int register numbers
-    reg         op_ok;
-    reg [15:0]  need;
-    always @* begin
-        op_ok = 1'b1;
-        need = 16'd0;
-        case (op)
-            OP_NOP, OP_GET_CFG, OP_READ_W, OP_COMMIT, OP_RESET_LRT, OP_READ_STATS,
-            OP_READ_WCNT, OP_READ_LRT, OP_CLEAR_STATS: need = 16'd0;
-            OP_SET_CFG: need = 16'd1;
-            OP_LOAD_W, OP_INJECT, OP_INFER: need = 16'(XW);
-            OP_UPDATE: need = 16'(XW + DW);
-            OP_SET_STUCK: need = 16'(SW);
-            default: op_ok = 1'b0;
-        endcase
-    end
-    wire no_operand = op == OP_NOP || op == OP_INFER || op == OP_UPDATE || op == OP_COMMIT ||
-                      op == OP_RESET_LRT || op == OP_CLEAR_STATS;
-    wire row_op = op == OP_LOAD_W || op == OP_READ_W || op == OP_READ_WCNT ||
-                  op == OP_INJECT || op == OP_SET_STUCK;
-
-    // Payload as vectors.
-    reg [N_IN*8-1:0]  x_c;
-    reg [N_OUT*8-1:0] dy_c;
-    reg [N_IN-1:0]    flags_c;
-    reg               codes_ok_c;
-    integer i, j;
-    reg signed [7:0] cv;
-    always @* begin
-        codes_ok_c = 1'b1;
-        for (i = 0; i < N_IN; i = i + 1) begin
-            x_c[i*8 +: 8] = buf_q[i / 4][(i % 4)*8 +: 8];
-            cv = $signed(x_c[i*8 +: 8]);
-            if (cv < -(8'sd1 <<< (WB - 1)) || cv > (8'sd1 <<< (WB - 1)) - 8'sd1)
-                codes_ok_c = 1'b0;
-            flags_c[i] = buf_q[i / 32][i % 32];
+    integer j;
+    wire [(MAXP+1)*32-1:0] buf_flat;
+    genvar gb;
+    generate
+        for (gb = 0; gb <= MAXP; gb = gb + 1) begin : g_buf
+            assign buf_flat[gb*32 +: 32] = buf_q[gb];
         end
-        for (i = 0; i < N_OUT; i = i + 1) dy_c[i*8 +: 8] = buf_q[XW + i / 4][(i % 4)*8 +: 8];
-    end
-    wire stuck_extra = (N_IN % 32 != 0) && ((buf_q[SW - 1] >> (N_IN % 32)) != 0);
-
-    // SET_CFG/GET_CFG register checks.
-    reg        reg_ok;
-    reg [31:0] reg_limit;
-    always @* begin
-        reg_ok = operand <= 16'd9;
-        case (operand32)
-            REG_MODE, REG_MAXNORM: reg_limit = 32'd1;
-            REG_LFSR_SEED, REG_KAPPA_Q4, REG_LR_MANT: reg_limit = 32'hFFFF;
-            REG_RHO_COUNT: reg_limit = 32'(CELLS);
-            REG_LR_SHIFT: reg_limit = 32'd63;
-            REG_ENDURANCE: reg_limit = 32'hFFFFFFFF;
-            REG_PULSE_MODE: reg_limit = 32'd2;
-            default: reg_limit = 32'd255;  // WLAT
-        endcase
-    end
-
-    wire [31:0] pending;
-    reg  [7:0]  err_c;
-    always @* begin
-        err_c = ERR_OK;
-        if (!op_ok) err_c = ERR_BAD_OPCODE;
-        else if (nw_q != need) err_c = ERR_BAD_LENGTH;
-        else if (rsv != 0 || (no_operand && operand != 0)) err_c = ERR_BAD_OPERAND;
-        else if (row_op && operand >= 16'(N_OUT)) err_c = ERR_BAD_OPERAND;
-        else begin
-            case (op)
-                OP_SET_CFG:
-                    if (!reg_ok || buf_q[0] > reg_limit ||
-                        (operand32 == REG_LFSR_SEED && buf_q[0] == 0)) err_c = ERR_BAD_OPERAND;
-                    else if ((operand32 == REG_MODE || operand32 == REG_MAXNORM) && pending != 0)
-                        err_c = ERR_CFG_LOCKED;
-                OP_GET_CFG: if (!reg_ok) err_c = ERR_BAD_OPERAND;
-                OP_LOAD_W, OP_INJECT: if (!codes_ok_c) err_c = ERR_BAD_OPERAND;
-                OP_SET_STUCK: if (stuck_extra) err_c = ERR_BAD_OPERAND;
-                OP_COMMIT: if (pending == 0) err_c = ERR_COMMIT_EMPTY;
-                OP_READ_STATS: if (operand >= 16'(N_STATS)) err_c = ERR_BAD_OPERAND;
-                OP_READ_LRT:
-                    if (!((operand[15:14] == 2'd0 && operand[13:0] < 14'(N_OUT)) ||
-                          (operand[15:14] == 2'd1 && operand[13:0] < 14'(N_IN)) ||
-                          (operand[15:14] == 2'd2 && operand[13:0] == 14'd0)))
-                        err_c = ERR_BAD_OPERAND;
-                default: ;
-            endcase
-        end
-    end
+    endgenerate
+    wire [31:0]       pending;
+    wire [7:0]        err_c;
+    wire [N_IN*8-1:0] x_c;
+    wire [N_OUT*8-1:0] dy_c;
+    wire [N_IN-1:0]   flags_c;
+    cmd_decode #(.N_IN(N_IN), .N_OUT(N_OUT), .WB(WB)) u_dec (
+        .hdr_i(hdr_q), .buf_i(buf_flat), .nw_i(nw_q), .pending_i(pending), .err_o(err_c),
+        .x_o(x_c), .dy_o(dy_c), .flags_o(flags_c));
 
     // ---------------------------------------------------------------- crossbar
     reg  [ROW_W-1:0] xb_rd_row;

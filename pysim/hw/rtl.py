@@ -14,7 +14,9 @@ from .params import ArchParams
 # Block → the blocks it instantiates (rtl/<block>.v each). Include files (*.vh) are found
 # on the include path, not listed.
 CHILDREN: dict[str, tuple[str, ...]] = {
-    "accel_top": ("lrt_unit", "commit_unit", "mac_array", "nvm_crossbar", "rsqrt"),
+    "accel_top": ("cmd_decode", "lrt_unit", "commit_unit", "mac_array", "nvm_crossbar",
+                  "rsqrt"),
+    "cmd_decode": (),
     "lrt_unit": ("vec_unit", "core_svd", "reduce_ok", "rsqrt_share", "ram_1r1w"),
     "commit_unit": ("rsqrt_share",),
     "core_svd": ("rsqrt_share",),
