@@ -102,9 +102,9 @@ module lrt_unit #(
     wire       upd = state_q != S_IDLE;
 
     // ---------------------------------------------------------------- vector unit
-    reg         vec_start;
-    reg  [1:0]  vec_op;
-    reg         vec_side;
+    wire        vec_start;
+    wire [1:0]  vec_op;
+    wire        vec_side;
     reg  [25:0] vy_q;
     reg  [7:0]  ve_q;
     reg  [Q*R*24-1:0] tl_q, tr_q;
@@ -156,28 +156,12 @@ module lrt_unit #(
         if (v_en) v_rdata_q <= v_side ? x_word[BI_W'(v_addr)] : dy_word[BO_W'(v_addr)];
 
     // ---------------------------------------------------------------- factor memories
-    // After reset and clear_i every word is written with zeros: L's BO words, then R's BI.
-    reg             clr_q, clr_side_q;
-    reg [FAW-1:0]   clr_addr_q;
-    assign busy_o = clr_q;
-    generate
-        for (gj = 0; gj < Q; gj = gj + 1) begin : g_bank
-            ram_1r1w #(.W(P * F), .DEPTH(BO)) u_l (
-                .clk_i(clk_i), .re_i(upd ? (f_ren[gj] && !f_side) : l_en_i[gj]),
-                .raddr_i(upd ? BO_W'(f_addr) : l_addr_i),
-                .rdata_o(l_rdata_o[gj*P*F +: P*F]),
-                .we_i(clr_q ? !clr_side_q : (f_wen[gj] && !f_wside)),
-                .waddr_i(BO_W'(clr_q ? clr_addr_q : f_waddr)),
-                .wdata_i(clr_q ? '0 : f_wdata));
-            ram_1r1w #(.W(P * F), .DEPTH(BI)) u_r (
-                .clk_i(clk_i), .re_i(upd ? (f_ren[gj] && f_side) : r_en_i[gj]),
-                .raddr_i(upd ? BI_W'(f_addr) : r_addr_i),
-                .rdata_o(r_rdata_o[gj*P*F +: P*F]),
-                .we_i(clr_q ? clr_side_q : (f_wen[gj] && f_wside)),
-                .waddr_i(BI_W'(clr_q ? clr_addr_q : f_waddr)),
-                .wdata_i(clr_q ? '0 : f_wdata));
-        end
-    endgenerate
+    factor_mem #(.N_IN(N_IN), .N_OUT(N_OUT), .RANK(R), .LANES(P), .F(F)) u_mem (
+        .clk_i(clk_i), .rst_i(rst_i), .clear_i(clear_i && state_q == S_IDLE),
+        .busy_o(busy_o), .upd_i(upd), .f_side_i(f_side), .f_addr_i(f_addr), .f_ren_i(f_ren),
+        .f_wside_i(f_wside), .f_waddr_i(f_waddr), .f_wen_i(f_wen), .f_wdata_i(f_wdata),
+        .l_addr_i(l_addr_i), .l_en_i(l_en_i), .r_addr_i(r_addr_i), .r_en_i(r_en_i),
+        .l_rdata_o(l_rdata_o), .r_rdata_o(r_rdata_o));
 
     // ---------------------------------------------------------------- norms, kappa
     // One rsqrt for the norms, core_svd and reduce_ok (their requests never overlap; a
@@ -291,34 +275,15 @@ module lrt_unit #(
     wire rot_start = (state_q == S_SVD && svd_done && !mode_q) ||
                      (state_q == S_RED && red_done);
     wire gs_exit = state_q == S_GS && t_q == 16'(T_DY + T_X + 7);
-    always @* begin
-        vec_start = 1'b0;
-        vec_op = OP_GS;
-        vec_side = 1'b0;
-        if (state_q == S_IDLE && start_i && !clear_i) vec_start = 1'b1;   // GS of dy
-        if (state_q == S_GS && t_q == 16'(T_DY)) begin                     // GS of x
-            vec_start = 1'b1;
-            vec_side = 1'b1;
-        end
-        if (gs_exit && !skip_c && !zero_c) begin                           // normalise L
-            vec_start = 1'b1;
-            vec_op = OP_NRM;
-        end
-        if (state_q == S_NRM && t_q == 16'(BO + OVH)) begin                // normalise R
-            vec_start = 1'b1;
-            vec_op = OP_NRM;
-            vec_side = 1'b1;
-        end
-        if (rot_start) begin                                               // rotate L
-            vec_start = 1'b1;
-            vec_op = OP_ROT;
-        end
-        if (state_q == S_ROT && t_q == 16'(T_RL)) begin                    // rotate R
-            vec_start = 1'b1;
-            vec_op = OP_ROT;
-            vec_side = 1'b1;
-        end
-    end
+    // The vector unit's runs: GS of dy, then of x; normalise L, then R; rotate L, then R.
+    wire st_gs_x  = state_q == S_GS && t_q == 16'(T_DY);
+    wire st_nrm_l = gs_exit && !skip_c && !zero_c;
+    wire st_nrm_r = state_q == S_NRM && t_q == 16'(BO + OVH);
+    wire st_rot_r = state_q == S_ROT && t_q == 16'(T_RL);
+    assign vec_start = (state_q == S_IDLE && start_i && !clear_i) || st_gs_x || st_nrm_l ||
+                       st_nrm_r || rot_start || st_rot_r;
+    assign vec_op = (st_nrm_l || st_nrm_r) ? OP_NRM : (rot_start || st_rot_r) ? OP_ROT : OP_GS;
+    assign vec_side = st_gs_x || st_nrm_r || st_rot_r;
 
     always @(posedge clk_i) begin
         if (rst_i) begin
@@ -345,28 +310,14 @@ module lrt_unit #(
             tr_q <= '0;
             rot_side_q <= 1'b0;
             newsig_q <= '0;
-            clr_q <= 1'b1;       // the memories are cleared after reset
-            clr_side_q <= 1'b0;
-            clr_addr_q <= '0;
         end else begin
             done_o <= 1'b0;
             if (lfsr_load_i) lfsr_q <= lfsr_seed_i;
-            if (clr_q) begin
-                clr_addr_q <= clr_addr_q + 1'b1;
-                if (clr_addr_q == (clr_side_q ? FAW'(BI - 1) : FAW'(BO - 1))) begin
-                    clr_addr_q <= '0;
-                    clr_side_q <= !clr_side_q;
-                    if (clr_side_q) clr_q <= 1'b0;
-                end
-            end
             case (state_q)
                 S_IDLE: begin
-                    if (clear_i) begin
+                    if (clear_i) begin  // factor_mem writes the zeros
                         sigma_q <= '0;
                         pending_q <= '0;
-                        clr_q <= 1'b1;
-                        clr_side_q <= 1'b0;
-                        clr_addr_q <= '0;
                     end else if (start_i) begin
                         pending_q <= pending_q + 1'b1;
                         mode_q <= mode_i;
