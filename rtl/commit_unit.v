@@ -28,7 +28,6 @@ module commit_unit #(
     parameter int WB       = 8,
     parameter int GW       = 20,
     parameter int SIG_W    = 64,
-    parameter int PASS_OVH = 2,
     parameter int BO_W     = ((N_OUT + LANES - 1) / LANES > 1) ?
                              $clog2((N_OUT + LANES - 1) / LANES) : 1,
     parameter int BI_W     = ((N_IN + LANES - 1) / LANES > 1) ?
@@ -79,7 +78,6 @@ module commit_unit #(
     localparam int R    = RANK;
     localparam int BO   = (N_OUT + LANES - 1) / LANES;
     localparam int BI   = (N_IN + LANES - 1) / LANES;
-    localparam int VEC  = R * (BO + BI) + 2 * PASS_OVH;
     localparam int CAP  = (1 << WB) - 1;
     localparam int LN_W = (LANES > 1) ? $clog2(LANES) : 1;
     localparam int GQ_W = GW + 1;                   // g_t, signed
@@ -91,49 +89,34 @@ module commit_unit #(
 
 
 
-    // (m, e) * (m2, e2) renormalised to a 24-bit mantissa: mul_norm of the model.
-    function automatic [127:0] mn_m(input [127:0] a, input [127:0] b);
-        integer z;
-        begin
-            z = bitlen(a * b) - 24;
-            if (z < 0) z = 0;
-            mn_m = 128'(rne(128'(a * b), z));
+    // ---------------------------------------------------------------- the scale chain
+    localparam logic [1:0] S_IDLE = 2'd0, S_SCALE = 2'd1, S_PASS = 2'd2;
+    reg [1:0]   state_q;
+    wire        scan_go, scale_go;
+    wire [R*GQ_W-1:0] g_all;
+    wire signed [15:0] sh_s;
+    reg  [F-1:0] cmax_q [0:2*R-1];        // max |L_t| (t < r), max |R_t| (r + t)
+    wire [2*R*F-1:0] cmax_all;
+    genvar gc;
+    generate
+        for (gc = 0; gc < 2 * R; gc = gc + 1) begin : g_cmax
+            assign cmax_all[gc*F +: F] = cmax_q[gc];
         end
-    endfunction
-    function automatic integer mn_z(input [127:0] a, input [127:0] b);
-        begin
-            mn_z = bitlen(a * b) - 24;
-            if (mn_z < 0) mn_z = 0;
-        end
-    endfunction
+    endgenerate
+    commit_scale #(.EXT_RSQ(EXT_RSQ), .N_IN(N_IN), .N_OUT(N_OUT), .RANK(R), .LANES(LANES),
+                   .F(F), .G(G), .GW(GW), .SIG_W(SIG_W)) u_scale (
+        .clk_i(clk_i), .rst_i(rst_i), .rsq_start_o(rsq_start_o), .rsq_t_o(rsq_t_o),
+        .rsq_y_i(rsq_y_i), .rsq_e_i(rsq_e_i), .rsq_done_i(rsq_done_i), .start_i(start_i),
+        .sigma_i(sigma_i), .b_i(b_i), .lr_mant_i(lr_mant_i), .lr_shift_i(lr_shift_i),
+        .maxnorm_i(maxnorm_i), .mn_steps_i(mn_steps_i), .ema_l_i(ema_l_i),
+        .ema_r_i(ema_r_i), .scan_o(scan_go), .cmax_i(cmax_all), .go_o(scale_go),
+        .g_o(g_all), .sh_o(sh_s), .ema_l_o(ema_l_o), .ema_r_o(ema_r_o),
+        .mn_steps_o(mn_steps_o));
+    wire integer sh_q = 32'(sh_s);
 
-    // ---------------------------------------------------------------- rsqrt unit
-    reg         rsq_start;
-    reg [127:0] rsq_t;
-    wire [25:0] rsq_y;
-    wire [7:0]  rsq_e;
-    wire        rsq_done;
-    assign rsq_start_o = rsq_start;
-    assign rsq_t_o = rsq_t;
-    rsqrt_share #(.EXT(EXT_RSQ), .TW(128)) u_rsqrt (
-        .clk_i(clk_i), .rst_i(rst_i), .start_i(rsq_start), .t_i(rsq_t), .y_o(rsq_y),
-        .e_o(rsq_e), .done_o(rsq_done), .ext_y_i(rsq_y_i), .ext_e_i(rsq_e_i),
-        .ext_done_i(rsq_done_i));
-
-    localparam logic [3:0] S_IDLE = 4'd0, S_B = 4'd1, S_VEC = 4'd2, S_ROOT = 4'd3,
-                           S_TRK = 4'd4, S_D = 4'd5, S_MN = 4'd6, S_G = 4'd7, S_PASS = 4'd8;
-    reg [3:0]   state_q;
-    reg [15:0]  wait_q;
-    integer     idx_q;                    // root being computed (0 .. 2r-1)
-    reg [25:0]  yb_q;
-    reg [7:0]   eb_q;
-    reg [127:0] sc_m_q;                   // scale mantissa
-    integer     sc_e_q;                   // scale exponent
-    reg [127:0] root_q [0:R-1];
-    reg [127:0] div_l_q, div_r_q;
-
-    // Column maxima |L_t|, |R_t| for max-norm: a scan over the factor memories during S_VEC,
-    // one word (column t, row block b) a cycle, L's r*BO words then R's r*BI.
+    // Column maxima |L_t|, |R_t| for max-norm: a scan over the factor memories while the
+    // scale chain waits for it, one word (column t, row block b) a cycle, L's r*BO words
+    // then R's r*BI.
     reg         scan_r_q;                 // scanning R (else L)
     reg [T_W-1:0]  scan_t_q;
     reg [BI_W:0]   scan_b_q;              // wide enough for either block count
@@ -141,54 +124,21 @@ module commit_unit #(
     reg         sv1_q, sr1_q;             // stage 1: a word arrives
     reg [T_W-1:0]  st1_q;
     reg [LANES-1:0] slv1_q;               // lanes holding elements of the factor
-    reg [127:0] cmax_q [0:2*R-1];
-    integer t;
 
     // |element lane| of the word that arrived for the scan: R's if r, else L bank's. The
     // words are arguments so that always @* sees them.
-    function automatic [127:0] elem_abs(input r, input [T_W-1:0] bank, input integer lane,
+    function automatic [F-1:0] elem_abs(input r, input [T_W-1:0] bank, input integer lane,
                                         input [RANK*LANES*F-1:0] lw, input [LANES*F-1:0] rw);
-        reg signed [127:0] v;
+        reg signed [F:0] v;
         begin
-            v = r ? 128'($signed(rw[lane*F +: F]))
-                  : 128'($signed(lw[(32'(bank)*LANES + lane)*F +: F]));
-            elem_abs = (v < 0) ? -v : v;
+            v = r ? (F+1)'($signed(rw[lane*F +: F]))
+                  : (F+1)'($signed(lw[(32'(bank)*LANES + lane)*F +: F]));
+            elem_abs = F'((v < 0) ? -v : v);
         end
     endfunction
-    // Trackers: cur = max_t cmax_t·root_t; ema starts at the first max, then moves by 2^-10.
-    reg [127:0] cur_l_c, cur_r_c, ema_l_c, ema_r_c;
-    always @* begin
-        cur_l_c = '0;
-        cur_r_c = '0;
-        for (t = 0; t < R; t = t + 1) begin
-            if (cmax_q[t] * root_q[t] > cur_l_c) cur_l_c = cmax_q[t] * root_q[t];
-            if (cmax_q[R + t] * root_q[t] > cur_r_c) cur_r_c = cmax_q[R + t] * root_q[t];
-        end
-        if (mn_steps_i == 0) begin
-            ema_l_c = cur_l_c;
-            ema_r_c = cur_r_c;
-        end else begin
-            ema_l_c = 128'(128'(ema_l_i) + rne(128'(cur_l_c) - 128'(ema_l_i), 10));
-            ema_r_c = 128'(128'(ema_r_i) + rne(128'(cur_r_c) - 128'(ema_r_i), 10));
-        end
-    end
-
-    // Coefficients g_t and the shift SH from the scale (units: 2(F-1)+2G without max-norm).
-    integer zs_c, zg_c, sh_c;
-    reg [127:0] sm_c [0:R-1];
-    reg signed [127:0] g_c [0:R-1];
-    always @* begin
-        zs_c = bitlen(128'(sigma_i[0 +: SIG_W])) - 24;
-        if (zs_c < 0) zs_c = 0;
-        for (t = 0; t < R; t = t + 1) sm_c[t] = 128'(rne(128'(sigma_i[t*SIG_W +: SIG_W]), zs_c));
-        zg_c = bitlen(sm_c[0] * sc_m_q) - (GW - 1);
-        if (zg_c < 0) zg_c = 0;
-        for (t = 0; t < R; t = t + 1) g_c[t] = rne(128'(sm_c[t] * sc_m_q), zg_c);
-        sh_c = (maxnorm_i ? 0 : 2 * (F - 1) + 2 * G) - (sc_e_q + zs_c + zg_c);
-    end
 
     // The largest |element| of the word that arrived for the scan (P comparators).
-    reg [127:0] wmax_c;
+    reg [F-1:0] wmax_c;
     integer w;
     always @* begin
         wmax_c = '0;
@@ -200,8 +150,7 @@ module commit_unit #(
     // ---------------------------------------------------------------- the pass
     // Starts: the scan with the max-norm chain, a pass after the coefficients (start_i)
     // or on pass_i.
-    wire scan_go = state_q == S_B && rsq_done && maxnorm_i;
-    wire pass_go = (state_q == S_G && wait_q == 0) || (state_q == S_IDLE && pass_i && !start_i);
+    wire pass_go = scale_go || (state_q == S_IDLE && pass_i && !start_i);
     // Issue state: row i = rblk*P + rlane, in the Lg phase (chunk of banks from tb) or in
     // the MAC phase (block b of columns from cb, column t).
     reg         pass_q, write_q;          // a pass is issuing; it is the write pass
@@ -224,12 +173,16 @@ module commit_unit #(
     reg [31:0]     cb2_q;
     reg [ROW_W-1:0] row2_q;
     reg [LANES-1:0] lv1_q, lv2_q;         // lanes with an element (bank < r, column < N_IN)
-    reg signed [GQ_W-1:0] g_q [0:R-1];
+    wire signed [GQ_W-1:0] g_q [0:R-1];
+    generate
+        for (gc = 0; gc < R; gc = gc + 1) begin : g_coef
+            assign g_q[gc] = g_all[gc*GQ_W +: GQ_W];
+        end
+    endgenerate
     reg signed [LG_W-1:0] lg_q [0:R-1];
     reg signed [PR_W-1:0] prod_q [0:LANES-1];
     reg signed [AC_W-1:0] acc_q [0:LANES-1];
     reg [N_IN*(WB+1)-1:0] rowbuf_q;
-    integer sh_q;
 
     // The P lanes: one multiplier each, shared by the Lg and MAC phases.
     reg signed [MA_W-1:0] ma [0:LANES-1];
@@ -445,129 +398,18 @@ module commit_unit #(
     end
     always @* row_dk_o = rowbuf_q;
 
-    // rsqrt starts: B with start_i; sigma_t at the last vec edge and after each root;
-    // d_L·d_R at the last tracker edge.
-    always @* begin
-        rsq_start = 1'b0;
-        rsq_t = '0;
-        if (state_q == S_IDLE && start_i) begin
-            rsq_start = 1'b1;
-            rsq_t = 128'(b_i);
-        end else if (state_q == S_VEC && wait_q == 0) begin
-            rsq_start = 1'b1;
-            rsq_t = 128'(sigma_i[0 +: SIG_W]);
-        end else if (state_q == S_ROOT && rsq_done && idx_q < 2 * R - 1) begin
-            rsq_start = 1'b1;
-            rsq_t = 128'(sigma_i[((idx_q + 1) % R)*SIG_W +: SIG_W]);
-        end else if (state_q == S_TRK && wait_q == 0) begin
-            rsq_start = 1'b1;
-            rsq_t = div_l_q * div_r_q;
-        end
-    end
-
-    // Max-norm scale chain: (LR) x (B, 0) x (yb, -eb) x (yd, -ed) x (yd, -ed), yd = rsq_y.
-    reg [127:0] m1, m2, m3, mn_chain_m;
-    integer e1, e2, e3, mn_chain_e;
-    // The exponents as integers: Yosys 0.70 rejects a size cast in the same expression
-    // as a call of the integer function mn_z ("Static cast with zero or negative size").
-    wire integer lr_shift_n = 32'(lr_shift_i);
-    wire integer rsq_e_n = 32'(rsq_e);
-    wire integer eb_n = 32'(eb_q);
-    always @* begin
-        m1 = mn_m(128'(lr_mant_i), 128'(b_i));
-        e1 = mn_z(128'(lr_mant_i), 128'(b_i)) - lr_shift_n;
-        m2 = mn_m(m1, 128'(yb_q));
-        e2 = e1 - eb_n + mn_z(m1, 128'(yb_q));
-        m3 = mn_m(m2, 128'(rsq_y));
-        e3 = e2 - rsq_e_n + mn_z(m2, 128'(rsq_y));
-        mn_chain_m = mn_m(m3, 128'(rsq_y));
-        mn_chain_e = e3 - rsq_e_n + mn_z(m3, 128'(rsq_y));
-    end
-
-    integer x;
+    // Control: the scale chain then a pass (start_i), or a pass alone (pass_i); the pass
+    // is done when its last row leaves stage 2.
     always @(posedge clk_i) begin
         if (rst_i) begin
             state_q <= S_IDLE;
-            wait_q <= '0;
             done_o <= 1'b0;
-            ema_l_o <= '0;
-            ema_r_o <= '0;
-            mn_steps_o <= '0;
-            idx_q <= 0;
-            sc_m_q <= '0;
-            sc_e_q <= 0;
-            sh_q <= 0;
         end else begin
             done_o <= 1'b0;
             case (state_q)
-                S_IDLE: if (start_i) begin
-                    ema_l_o <= ema_l_i;
-                    ema_r_o <= ema_r_i;
-                    mn_steps_o <= mn_steps_i;
-                    state_q <= S_B;
-                end else if (pass_i) begin
-                    state_q <= S_PASS;
-                end
-                S_B: if (rsq_done) begin
-                    yb_q <= rsq_y;
-                    eb_q <= rsq_e;
-                    if (maxnorm_i) begin
-                        state_q <= S_VEC;
-                        wait_q <= 16'(VEC - 2);   // this edge is the pass's first
-                    end else begin
-                        sc_m_q <= mn_m(128'(lr_mant_i), 128'(rsq_y));
-                        sc_e_q <= mn_z(128'(lr_mant_i), 128'(rsq_y)) - lr_shift_n - rsq_e_n;
-                        state_q <= S_G;
-                        wait_q <= 16'(2 + R - 1);
-                    end
-                end
-                S_VEC: begin
-                    if (wait_q == 0) begin
-                        idx_q <= 0;
-                        state_q <= S_ROOT;
-                    end else wait_q <= wait_q - 1'b1;
-                end
-                S_ROOT: if (rsq_done) begin
-                    root_q[idx_q % R] <= 128'(rne(128'(sigma_i[(idx_q % R)*SIG_W +: SIG_W]) *
-                                                  128'(rsq_y), 32'(rsq_e)));
-                    if (idx_q == 2 * R - 1) begin
-                        state_q <= S_TRK;
-                        wait_q <= 16'(4 - 1);
-                    end
-                    idx_q <= idx_q + 1;
-                end
-                S_TRK: begin
-                    if (wait_q == 16'(4 - 1)) begin
-                        ema_l_o <= 64'(ema_l_c);
-                        ema_r_o <= 64'(ema_r_c);
-                        mn_steps_o <= mn_steps_i + 1'b1;
-                        div_l_q <= (cur_l_c > ema_l_c) ? cur_l_c : ema_l_c;
-                        div_r_q <= (cur_r_c > ema_r_c) ? cur_r_c : ema_r_c;
-                    end
-                    if (wait_q == 0) state_q <= S_D;
-                    else wait_q <= wait_q - 1'b1;
-                end
-                S_D: if (rsq_done) begin
-                    sc_m_q <= mn_chain_m;
-                    sc_e_q <= mn_chain_e;
-                    state_q <= S_MN;
-                    wait_q <= 16'(4 - 2);
-                end
-                S_MN: begin
-                    if (wait_q == 0) begin
-                        state_q <= S_G;
-                        wait_q <= 16'(2 + R - 1);
-                    end else wait_q <= wait_q - 1'b1;
-                end
-                S_G: begin
-                    if (wait_q == 16'(2 + R - 1)) begin
-                        for (x = 0; x < R; x = x + 1) g_q[x] <= GQ_W'(g_c[x]);
-                        sh_q <= sh_c;
-                    end
-                    if (wait_q == 0) state_q <= S_PASS;
-                    else wait_q <= wait_q - 1'b1;
-                end
-                // The pass is done when its last row leaves stage 2.
+                S_IDLE: if (start_i) state_q <= S_SCALE;
+                        else if (pass_i) state_q <= S_PASS;
+                S_SCALE: if (scale_go) state_q <= S_PASS;
                 S_PASS: if (v2_q && rowend2_q && row2_q == ROW_W'(N_OUT - 1)) begin
                     state_q <= S_IDLE;
                     done_o <= 1'b1;

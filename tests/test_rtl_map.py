@@ -26,7 +26,8 @@ def test_children_are_what_the_verilog_instantiates(block):
 
 def test_accel_top_builds_from_every_verilog_file():
     assert sorted(rtl.sources("accel_top")) == sorted(p.name for p in RTL.glob("*.v"))
-    assert rtl.sources("commit_unit") == ["commit_unit.v", "rsqrt_share.v", "rsqrt.v"]
+    assert rtl.sources("commit_unit") == ["commit_unit.v", "commit_scale.v", "rsqrt_share.v",
+                                          "rsqrt.v"]
     with pytest.raises(ValueError, match="unknown RTL block 'nope'"):
         rtl.sources("nope")
 
@@ -52,7 +53,7 @@ def test_mapping_round_trips():
 # Blocks whose model is not a module of the same name, and where it is instead.
 MODEL_ELSEWHERE = {"accel_top": "accel.py", "cmd_decode": "accel.py", "rsqrt": "fixed.py",
                    "rsqrt_share": None,
-                   "ram_1r1w": None, "factor_mem": None}
+                   "ram_1r1w": None, "factor_mem": None, "commit_scale": "commit_unit.py"}
 
 
 @pytest.mark.parametrize("block", sorted(rtl.CHILDREN))

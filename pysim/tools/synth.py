@@ -54,12 +54,15 @@ ROOT = Path(__file__).resolve().parents[2]
 BLOCKS = {"mac_array": "MAC array (forward pass)",
           "lrt_unit": "low-rank update unit (UPDATE), with its sub-blocks",
           "vec_unit": "  vector unit: Gram-Schmidt, normalise, rotate",
+          "factor_mem": "  L and R banks with their clear",
           "ram_1r1w": "  memory bank (each instance)",
           "core_svd": "  (r+1)×(r+1) core and Jacobi SVD",
           "reduce_ok": "  unbiased reduction",
           "rsqrt": "  rsqrt (each instance)",
-          "commit_unit": "COMMIT: scale chain, ΔW pass, ρ gate",
+          "commit_unit": "COMMIT: column scan, ΔW passes, with its scale chain",
+          "commit_scale": "  scale chain (scalar unit, two 32×32 multipliers)",
           "nvm_crossbar": "crossbar array model + write controller",
+          "cmd_decode": "command decoder and error checks",
           "accel_top": "the whole accelerator, one run"}
 UPDATE_UNIT = ("lrt_unit", "commit_unit")
 GATES = "AND,NAND,OR,NOR,XOR,XNOR,MUX"
@@ -301,10 +304,11 @@ def table(figs: dict[str, Figures]) -> list[str]:
             f"{'$div/$mod':>10}{'widest reg':>11}{'depth':>7}{'×cal':>6}   what")
     lines = [head]
     names = [k for b in list(BLOCKS) + ["calibration"] for k in figs if k.split("#")[0] == b]
+    names += [k for k in figs if k not in names]  # a block added without a description
     for name in names:
         f = figs[name]
-        what = BLOCKS.get(name.split("#")[0],
-                          "registered 32×32 multiply + 64-bit add (reference)")
+        what = ("registered 32×32 multiply + 64-bit add (reference)" if name == "calibration"
+                else BLOCKS.get(name.split("#")[0], ""))
         if f.error:
             why = f.error.splitlines()[-1]
             words = (f"; before ABC: $mul {_muls(f)}, $div/$mod {f.divs}, widest reg "

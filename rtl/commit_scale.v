@@ -1,0 +1,356 @@
+// COMMIT scale chain: the learning-rate scale 1/sqrt(B), or sqrt(B)/(d_L d_R) with the
+// max-norm trackers, then the per-rank coefficients g_t and the shift SH of the passes.
+// A scalar unit: two 32x32 unsigned multipliers (A, B), a leading-zero counter, shifters
+// and a few registers; every product of the chain is scheduled on them within the cycles
+// the spec budgets (docs/hw-spec.md sections 6 and 7):
+//   S_B    rsqrt(B); at its answer (no max-norm) sc = mul_norm(LR, yb)          A
+//   S_VEC  while commit_unit scans the column maxima: m1 = mul_norm(LR, B),     A
+//          m2 = mul_norm(m1, yb) (cycles 0 and 1)                               A
+//   S_ROOT 2r rsqrt(sigma_t); at each answer root_t = rne(sigma_t*y, e) from
+//          sigma's two 32-bit halves (A, B); after a first-round root, the
+//          trackers' products cmax_L,t*root_t (A) and cmax_R,t*root_t (B)
+//   S_TRK  ema and d = max(cur, ema) (cycle 0); d_L*d_R from four 32x32
+//          partial products (cycles 1, 2: A, B); rsqrt of it (cycle 3)
+//   S_D    at its answer m3 = mul_norm(m2, yd); S_MN cycle 0: m4 = mul_norm(m3, yd)   A
+//   S_G    zs, sm_0*scale -> zg and SH (cycle 0); g_t = rne(sm_t*scale, zg) (cycles 1..r) A
+// Golden model: pysim/hw/commit_unit.py (commit_scale, maxnorm_divisors, mul_norm).
+// go_o is high in the cycle whose edge starts the pass; g_o, sh_o hold until the next
+// start. With max-norm, scan_o starts commit_unit's column scan; cmax_i must hold its
+// result from the scan's end (VEC cycles later) on.
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+module commit_scale #(
+    parameter bit EXT_RSQ = 1'b0,  // use the rsq_* ports: one rsqrt shared by all
+    parameter int N_IN    = 64,
+    parameter int N_OUT   = 10,
+    parameter int RANK    = 4,
+    parameter int LANES   = 8,
+    parameter int F       = 16,
+    parameter int G       = 8,
+    parameter int GW      = 20,
+    parameter int SIG_W   = 64
+) (
+    input  wire                   clk_i,
+    input  wire                   rst_i,
+    output wire                   rsq_start_o,
+    output wire [127:0]           rsq_t_o,
+    input  wire [25:0]            rsq_y_i,
+    input  wire [7:0]             rsq_e_i,
+    input  wire                   rsq_done_i,
+    input  wire                   start_i,
+    input  wire [RANK*SIG_W-1:0]  sigma_i,
+    input  wire [31:0]            b_i,        // samples since the last write
+    input  wire [15:0]            lr_mant_i,
+    input  wire [5:0]             lr_shift_i,
+    input  wire                   maxnorm_i,
+    input  wire [31:0]            mn_steps_i, // max-norm commits so far
+    input  wire [63:0]            ema_l_i,
+    input  wire [63:0]            ema_r_i,
+    output wire                   scan_o,     // start the column scan (max-norm)
+    input  wire [2*RANK*F-1:0]    cmax_i,     // max |L_t| at t*F, max |R_t| at (RANK+t)*F
+    output wire                   go_o,       // the coefficients are ready: start the pass
+    output reg  [RANK*(GW+1)-1:0] g_o,        // g_t at t*(GW+1), signed
+    output reg  signed [15:0]     sh_o,
+    output reg  [63:0]            ema_l_o,
+    output reg  [63:0]            ema_r_o,
+    output reg  [31:0]            mn_steps_o
+);
+    localparam int R    = RANK;
+    localparam int BO   = (N_OUT + LANES - 1) / LANES;
+    localparam int BI   = (N_IN + LANES - 1) / LANES;
+    localparam int VEC  = R * (BO + BI) + 4;       // the scan, as a pass: 2 * OVH drain
+    localparam int GQ_W = GW + 1;
+    localparam int IW   = $clog2(2 * R + 1);
+    localparam int TI   = (R > 1) ? $clog2(R) : 1;    // index of a rank
+
+    // ---------------------------------------------------------------- helpers
+    function automatic [6:0] bitlen64(input [63:0] a);
+        integer k;
+        begin
+            bitlen64 = '0;
+            for (k = 0; k < 64; k = k + 1) if (a[k]) bitlen64 = 7'(k + 1);
+        end
+    endfunction
+    // a * 2^-s rounded half to even, s in 0..95 (a < 2^96).
+    function automatic [95:0] rne96(input [95:0] a, input [7:0] s);
+        reg [95:0] q;
+        reg guard, sticky;
+        begin
+            if (s == 0) rne96 = a;
+            else begin
+                q = a >> s;
+                guard = a[s-1];
+                sticky = (s > 1) ? |(a & ((96'd1 << (s - 1)) - 96'd1)) : 1'b0;
+                rne96 = q + {95'd0, guard & (sticky | q[0])};
+            end
+        end
+    endfunction
+    // mul_norm's renormalisation of a product p: z = max(0, bitlen(p) - 24).
+    function automatic [5:0] zn(input [63:0] p);
+        zn = (bitlen64(p) > 7'd24) ? 6'(bitlen64(p) - 7'd24) : 6'd0;
+    endfunction
+
+    // ---------------------------------------------------------------- the multipliers
+    reg  [31:0] a_x, a_y, b_x, b_y;
+    wire [63:0] pa = 64'(a_x) * 64'(a_y);
+    wire [63:0] pb = 64'(b_x) * 64'(b_y);
+
+    // ---------------------------------------------------------------- rsqrt
+    reg         rsq_start;
+    reg [127:0] rsq_t;
+    wire [25:0] rsq_y;
+    wire [7:0]  rsq_e;
+    wire        rsq_done;
+    assign rsq_start_o = rsq_start;
+    assign rsq_t_o = rsq_t;
+    rsqrt_share #(.EXT(EXT_RSQ), .TW(128)) u_rsqrt (
+        .clk_i(clk_i), .rst_i(rst_i), .start_i(rsq_start), .t_i(rsq_t), .y_o(rsq_y),
+        .e_o(rsq_e), .done_o(rsq_done), .ext_y_i(rsq_y_i), .ext_e_i(rsq_e_i),
+        .ext_done_i(rsq_done_i));
+
+    // ---------------------------------------------------------------- state
+    localparam logic [2:0] S_IDLE = 3'd0, S_B = 3'd1, S_VEC = 3'd2, S_ROOT = 3'd3,
+                           S_TRK = 3'd4, S_D = 3'd5, S_MN = 3'd6, S_G = 3'd7;
+    reg [2:0]   state_q;
+    reg [15:0]  wait_q;
+    reg [IW-1:0] idx_q;                   // rsqrt of sigma_(idx mod r), idx < 2r
+    reg [25:0]  yb_q;
+    reg [7:0]   eb_q;
+    reg [24:0]  m_q;                      // the chain's mantissa (<= 2^24)
+    reg signed [15:0] e_q;                // and exponent
+    reg [32:0]  root_q [0:R-1];           // sqrt(sigma_t) < 2^32 + 2^11
+    reg [63:0]  cur_l_q, cur_r_q, div_l_q, div_r_q;
+    reg [63:0]  p_ll_q, p_hl_q, p_lh_q, p_hh_q;   // d_L*d_R's partial products
+    reg         tp_q;                     // the trackers' products of root t_q are due
+    reg [TI-1:0] tp_t_q;
+    reg [6:0]   zg_q;
+
+    wire [TI-1:0] t_root = TI'((idx_q >= IW'(R)) ? idx_q - IW'(R) : idx_q);
+    wire [SIG_W-1:0] sig_root = sigma_i[32'(t_root)*SIG_W +: SIG_W];
+    wire [SIG_W-1:0] sig_next = sigma_i[((32'(idx_q) + 1) % R)*SIG_W +: SIG_W];
+    wire [F-1:0] cmax_l = cmax_i[32'(tp_t_q)*F +: F];
+    wire [F-1:0] cmax_r = cmax_i[(R + 32'(tp_t_q))*F +: F];
+    wire [32:0]  root_t = root_q[tp_t_q];
+    // sigma_t*y as two 32-bit halves of sigma (A: low, B: high), rounded by e.
+    wire [95:0]  sig_y = (96'(pb) << 32) + 96'(pa);
+    wire [32:0]  root_c = 33'(rne96(sig_y, rsq_e));
+    // cmax*root with root's bit 32 as an add: the multipliers stay 32x32.
+    wire [63:0]  cur_l_c = pa + (root_t[32] ? 64'(cmax_l) << 32 : 64'd0);
+    wire [63:0]  cur_r_c = pb + (root_t[32] ? 64'(cmax_r) << 32 : 64'd0);
+    // Trackers: ema starts at the first max, then moves by 2^-10 (signed difference).
+    wire signed [65:0] dl_c = 66'(cur_l_q) - 66'(ema_l_i);
+    wire signed [65:0] dr_c = 66'(cur_r_q) - 66'(ema_r_i);
+    function automatic [63:0] ema_step(input [63:0] ema, input signed [65:0] d);
+        reg signed [65:0] q;
+        reg up;
+        begin
+            q = d >>> 10;
+            up = d[9] & (|d[8:0] | q[0]);
+            ema_step = 64'(66'(ema) + q + {65'd0, up});
+        end
+    endfunction
+    wire [63:0] ema_l_c = (mn_steps_i == 0) ? cur_l_q : ema_step(ema_l_i, dl_c);
+    wire [63:0] ema_r_c = (mn_steps_i == 0) ? cur_r_q : ema_step(ema_r_i, dr_c);
+    wire [127:0] dd_c = 128'(p_ll_q) + (128'(p_hl_q) << 32) + (128'(p_lh_q) << 32) +
+                        (128'(p_hh_q) << 64);
+    // The coefficients: sm_t = rne(sigma_t, zs) with zs = max(0, bitlen(sigma_0) - 24).
+    wire [6:0]  bl_s0 = bitlen64(64'(sigma_i[0 +: SIG_W]));
+    wire [6:0]  zs = (bl_s0 > 7'd24) ? bl_s0 - 7'd24 : 7'd0;
+    // S_G's cycle c = 1..r (wait = r + 1 - c) forms g_(c-1); cycle 0 uses sm_0.
+    wire          g_cyc = state_q == S_G && wait_q != 0 && wait_q <= 16'(R);
+    wire [IW-1:0] g_idx = g_cyc ? IW'(16'(R) - wait_q) : '0;
+    wire [SIG_W-1:0] sig_g = sigma_i[32'(g_idx)*SIG_W +: SIG_W];
+    wire [24:0] sm = 25'(rne96(96'(sig_g), 8'(zs)));
+    wire [6:0]  bl_g = bitlen64(pa);
+    wire [6:0]  zg_c = (bl_g > 7'(GW - 1)) ? bl_g - 7'(GW - 1) : 7'd0;
+
+    // Operands of the two multipliers, by state (they are otherwise idle).
+    always @* begin
+        a_x = '0;
+        a_y = '0;
+        b_x = '0;
+        b_y = '0;
+        case (state_q)
+            S_B: begin
+                a_x = 32'(lr_mant_i);
+                a_y = 32'(rsq_y);
+            end
+            S_VEC: begin
+                a_x = (wait_q == 16'(VEC - 2)) ? 32'(lr_mant_i) : 32'(m_q);
+                a_y = (wait_q == 16'(VEC - 2)) ? b_i : 32'(yb_q);
+            end
+            S_ROOT: begin
+                if (rsq_done) begin
+                    a_x = sig_root[31:0];
+                    b_x = 32'(sig_root >> 32);
+                    a_y = 32'(rsq_y);
+                    b_y = 32'(rsq_y);
+                end else begin
+                    a_x = 32'(cmax_l);
+                    b_x = 32'(cmax_r);
+                    a_y = root_t[31:0];
+                    b_y = root_t[31:0];
+                end
+            end
+            S_TRK: begin
+                a_x = div_l_q[31:0];
+                b_x = div_l_q[63:32];
+                a_y = (wait_q == 16'd2) ? div_r_q[31:0] : div_r_q[63:32];
+                b_y = a_y;
+            end
+            S_D, S_MN: begin
+                a_x = 32'(m_q);
+                a_y = 32'(rsq_y);
+            end
+            S_G: begin
+                a_x = 32'(sm);
+                a_y = 32'(m_q);
+            end
+            default: ;
+        endcase
+    end
+
+    // rsqrt starts: B with start_i; sigma_0 at the scan's last cycle and sigma_(idx+1)
+    // after each answer; d_L*d_R at the trackers' last cycle.
+    always @* begin
+        rsq_start = 1'b0;
+        rsq_t = '0;
+        if (state_q == S_IDLE && start_i) begin
+            rsq_start = 1'b1;
+            rsq_t = 128'(b_i);
+        end else if (state_q == S_VEC && wait_q == 0) begin
+            rsq_start = 1'b1;
+            rsq_t = 128'(sigma_i[0 +: SIG_W]);
+        end else if (state_q == S_ROOT && rsq_done && idx_q < IW'(2 * R - 1)) begin
+            rsq_start = 1'b1;
+            rsq_t = 128'(sig_next);
+        end else if (state_q == S_TRK && wait_q == 0) begin
+            rsq_start = 1'b1;
+            rsq_t = dd_c;
+        end
+    end
+
+    assign scan_o = state_q == S_B && rsq_done && maxnorm_i;
+    assign go_o = state_q == S_G && wait_q == 0;
+
+    integer x;
+    always @(posedge clk_i) begin
+        if (rst_i) begin
+            state_q <= S_IDLE;
+            wait_q <= '0;
+            idx_q <= '0;
+            tp_q <= 1'b0;
+            ema_l_o <= '0;
+            ema_r_o <= '0;
+            mn_steps_o <= '0;
+            sh_o <= '0;
+            g_o <= '0;
+        end else begin
+            tp_q <= 1'b0;
+            case (state_q)
+                S_IDLE: if (start_i) begin
+                    ema_l_o <= ema_l_i;
+                    ema_r_o <= ema_r_i;
+                    mn_steps_o <= mn_steps_i;
+                    state_q <= S_B;
+                end
+                S_B: if (rsq_done) begin
+                    yb_q <= rsq_y;
+                    eb_q <= rsq_e;
+                    if (maxnorm_i) begin
+                        state_q <= S_VEC;
+                        wait_q <= 16'(VEC - 2);   // this edge is the scan's first
+                    end else begin               // scale = (LR, -shift) x (yb, -eb)
+                        m_q <= 25'(rne96(96'(pa), 8'(zn(pa))));
+                        e_q <= 16'(zn(pa)) - 16'(lr_shift_i) - 16'(rsq_e);
+                        state_q <= S_G;
+                        wait_q <= 16'(R + 1);
+                    end
+                end
+                S_VEC: begin
+                    m_q <= 25'(rne96(96'(pa), 8'(zn(pa))));
+                    if (wait_q == 16'(VEC - 2))   // (LR, -shift) x (B, 0)
+                        e_q <= 16'(zn(pa)) - 16'(lr_shift_i);
+                    else if (wait_q == 16'(VEC - 3))  // x (yb, -eb)
+                        e_q <= e_q + 16'(zn(pa)) - 16'(eb_q);
+                    else m_q <= m_q;
+                    cur_l_q <= '0;
+                    cur_r_q <= '0;
+                    if (wait_q == 0) begin
+                        idx_q <= '0;
+                        state_q <= S_ROOT;
+                    end else wait_q <= wait_q - 1'b1;
+                end
+                S_ROOT: begin
+                    if (tp_q) begin
+                        if (cur_l_c > cur_l_q) cur_l_q <= cur_l_c;
+                        if (cur_r_c > cur_r_q) cur_r_q <= cur_r_c;
+                    end
+                    if (rsq_done) begin
+                        root_q[t_root] <= root_c;
+                        tp_q <= idx_q < IW'(R);     // the second round repeats the roots
+                        tp_t_q <= t_root;
+                        if (idx_q == IW'(2 * R - 1)) begin
+                            state_q <= S_TRK;
+                            wait_q <= 16'd3;
+                        end
+                        idx_q <= idx_q + 1'b1;
+                    end
+                end
+                S_TRK: begin
+                    if (wait_q == 16'd3) begin
+                        ema_l_o <= ema_l_c;
+                        ema_r_o <= ema_r_c;
+                        mn_steps_o <= mn_steps_i + 1'b1;
+                        div_l_q <= (cur_l_q > ema_l_c) ? cur_l_q : ema_l_c;
+                        div_r_q <= (cur_r_q > ema_r_c) ? cur_r_q : ema_r_c;
+                    end
+                    if (wait_q == 16'd2) begin
+                        p_ll_q <= pa;
+                        p_hl_q <= pb;
+                    end
+                    if (wait_q == 16'd1) begin
+                        p_lh_q <= pa;
+                        p_hh_q <= pb;
+                    end
+                    if (wait_q == 0) state_q <= S_D;
+                    else wait_q <= wait_q - 1'b1;
+                end
+                S_D: if (rsq_done) begin        // x (yd, -ed)
+                    m_q <= 25'(rne96(96'(pa), 8'(zn(pa))));
+                    e_q <= e_q + 16'(zn(pa)) - 16'(rsq_e);
+                    state_q <= S_MN;
+                    wait_q <= 16'd2;
+                end
+                S_MN: begin
+                    if (wait_q == 16'd2) begin  // x (yd, -ed) again
+                        m_q <= 25'(rne96(96'(pa), 8'(zn(pa))));
+                        e_q <= e_q + 16'(zn(pa)) - 16'(rsq_e);
+                    end
+                    if (wait_q == 0) begin
+                        state_q <= S_G;
+                        wait_q <= 16'(R + 1);
+                    end else wait_q <= wait_q - 1'b1;
+                end
+                S_G: begin
+                    if (wait_q == 16'(R + 1)) begin  // zg from sm_0*scale; SH
+                        zg_q <= zg_c;
+                        sh_o <= (maxnorm_i ? 16'sd0 : 16'(2 * (F - 1) + 2 * G)) -
+                                (e_q + 16'(zs) + 16'(zg_c));
+                    end else if (g_cyc) begin
+                        for (x = 0; x < R; x = x + 1)
+                            if (IW'(x) == g_idx)
+                                g_o[x*GQ_W +: GQ_W] <= GQ_W'(rne96(96'(pa), 8'(zg_q)));
+                    end
+                    if (wait_q == 0) state_q <= S_IDLE;
+                    else wait_q <= wait_q - 1'b1;
+                end
+                default: state_q <= S_IDLE;
+            endcase
+        end
+    end
+endmodule
+
+`resetall
