@@ -128,10 +128,23 @@ module commit_scale #(
     reg [6:0]   zg_q;
 
     wire [TI-1:0] t_root = TI'((idx_q >= IW'(R)) ? idx_q - IW'(R) : idx_q);
-    wire [SIG_W-1:0] sig_root = sigma_i[32'(t_root)*SIG_W +: SIG_W];
-    wire [SIG_W-1:0] sig_next = sigma_i[((32'(idx_q) + 1) % R)*SIG_W +: SIG_W];
-    wire [F-1:0] cmax_l = cmax_i[32'(tp_t_q)*F +: F];
-    wire [F-1:0] cmax_r = cmax_i[(R + 32'(tp_t_q))*F +: F];
+    // sigma and the column maxima as arrays, so that selecting one is a mux.
+    wire [SIG_W-1:0] sig_a [0:R-1];
+    wire [F-1:0]     cml_a [0:R-1];
+    wire [F-1:0]     cmr_a [0:R-1];
+    genvar gt;
+    generate
+        for (gt = 0; gt < R; gt = gt + 1) begin : g_arr
+            assign sig_a[gt] = sigma_i[gt*SIG_W +: SIG_W];
+            assign cml_a[gt] = cmax_i[gt*F +: F];
+            assign cmr_a[gt] = cmax_i[(R + gt)*F +: F];
+        end
+    endgenerate
+    wire [TI-1:0] t_next = (32'(t_root) == R - 1) ? '0 : t_root + 1'b1;
+    wire [SIG_W-1:0] sig_root = sig_a[t_root];
+    wire [SIG_W-1:0] sig_next = sig_a[t_next];
+    wire [F-1:0] cmax_l = cml_a[tp_t_q];
+    wire [F-1:0] cmax_r = cmr_a[tp_t_q];
     wire [32:0]  root_t = root_q[tp_t_q];
     // sigma_t*y as two 32-bit halves of sigma (A: low, B: high), rounded by e.
     wire [95:0]  sig_y = (96'(pb) << 32) + 96'(pa);
@@ -161,7 +174,7 @@ module commit_scale #(
     // S_G's cycle c = 1..r (wait = r + 1 - c) forms g_(c-1); cycle 0 uses sm_0.
     wire          g_cyc = state_q == S_G && wait_q != 0 && wait_q <= 16'(R);
     wire [IW-1:0] g_idx = g_cyc ? IW'(16'(R) - wait_q) : '0;
-    wire [SIG_W-1:0] sig_g = sigma_i[32'(g_idx)*SIG_W +: SIG_W];
+    wire [SIG_W-1:0] sig_g = sig_a[TI'(g_idx)];
     wire [24:0] sm = 25'(rne96(96'(sig_g), 8'(zs)));
     wire [6:0]  bl_g = bitlen64(pa);
     wire [6:0]  zg_c = (bl_g > 7'(GW - 1)) ? bl_g - 7'(GW - 1) : 7'd0;
