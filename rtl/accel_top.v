@@ -42,7 +42,6 @@ module accel_top #(
     localparam int Q     = RANK + 1;
     localparam int R     = RANK;
     localparam int OVH   = 2;
-    localparam int RSQ   = 5;
     localparam int BO    = (N_OUT + LANES - 1) / LANES;
     localparam int BI    = (N_IN + LANES - 1) / LANES;
     localparam int XW    = (N_IN + 3) / 4;
@@ -54,7 +53,6 @@ module accel_top #(
     localparam int CELLS = N_OUT * N_IN;
     localparam int BUF_W = $clog2(MAXP + 1);
     localparam int RSP_W = $clog2(MAXR + 1);
-    localparam int STI_W = $clog2(N_STATS);
 
     // ---------------------------------------------------------------- command buffer
     localparam logic [3:0] S_RECV = 4'd0, S_EXEC = 4'd1, S_WLRT = 4'd2, S_WMAC = 4'd3,
@@ -76,7 +74,6 @@ module accel_top #(
 
     // ---------------------------------------------------------------- registers, stats
     reg [31:0] reg_q [0:9];
-    reg [63:0] stat_q [0:N_STATS-1];
 
     // ---------------------------------------------------------------- decode
     wire [7:0]  op      = hdr_q[31:24];
@@ -108,7 +105,8 @@ module accel_top #(
     reg  [ROW_W-1:0] xb_wr_row;
     reg  [N_IN*WB-1:0] xb_wr_codes;
     wire             xb_done;
-    wire [$clog2(N_IN * (1 << WB) + 1):0] xb_written, xb_blocked, xb_pulses;
+    localparam int XBW = $clog2(N_IN * (1 << WB) + 1) + 1;  // a row's write counts
+    wire [XBW-1:0]   xb_written, xb_blocked, xb_pulses;
     wire             unused_xb_ready;
     nvm_crossbar #(.N_IN(N_IN), .N_OUT(N_OUT), .WB(WB), .CNT_W(CNT_W)) u_xbar (
         .clk_i(clk_i), .rst_i(rst_i), .rd_row_i(xb_rd_row), .rd_codes_o(xb_codes),
@@ -292,10 +290,6 @@ module accel_top #(
     end
 
     // ---------------------------------------------------------------- sequencing
-    localparam int VEC_U0 = (2 * R + 1) * (BO + BI + 2 * OVH);
-    localparam int VEC_U1 = (BO + BI + 2 * OVH) + R * Q * (BO + BI) + 2 * OVH;
-    localparam int SFU_SCALE_MN = RSQ + 2 * R * (RSQ + 1) + 8 + RSQ + 2 + R;
-    localparam int SFU_SCALE = RSQ + 1 + 2 + R;
     reg [31:0] cells_written_q, rows_written_q;
     reg        cm_wr_q;  // last cycle's crossbar write was a row of the write pass
     wire       cm_wr_done = cm_wr_q && xb_done;
@@ -313,6 +307,32 @@ module accel_top #(
         endcase
     end
 
+    // ---------------------------------------------------------------- stats
+    // The events each counter adds (accel_stats); a command's end raises its own.
+    wire ev_ok = state_q == S_EXEC && err_c == ERR_OK;
+    wire ev_loadw = state_q == S_WAITN && wait_q == 1 && op == OP_LOAD_W;
+    wire ev_infer = state_q == S_WMAC && mac_done;
+    wire ev_scale = state_q == S_WCM && cm_done;
+    wire ev_commit = (state_q == S_CLEAR && wait_q == 1 && op == OP_COMMIT &&
+                      reg_q[REG_WLAT] * rows_written_d == 0) ||
+                     (state_q == S_WLAT && wait_q == 1);
+    wire [31:0] ev_nvm_reads = ev_loadw ? 32'(N_IN) :
+                               (ev_infer || (ev_scale && !cm_gated)) ? 32'(CELLS) : 32'd0;
+    wire [63:0] stat_rd;
+    accel_stats #(.N_IN(N_IN), .N_OUT(N_OUT), .RANK(R), .LANES(LANES), .EW(VCNT_W + 1),
+                  .NW(XBW)) u_stats (
+        .clk_i(clk_i), .rst_i(rst_i), .clear_i(ev_ok && op == OP_CLEAR_STATS),
+        .cycle_i(count), .error_i(state_q == S_EXEC && err_c != ERR_OK),
+        .macs_i((VCNT_W + 1)'(cm_macs) + (VCNT_W + 1)'(lrt_macs)),
+        .reads_i((VCNT_W + 1)'(cm_reads) + (VCNT_W + 1)'(lrt_reads)),
+        .writes_i((VCNT_W + 1)'(lrt_writes)), .rsq_i(lrt_rsq_start | cm_rsq_start),
+        .nvm_i(cm_wr_done || ev_loadw), .nvm_written_i(xb_written), .nvm_pulses_i(xb_pulses),
+        .nvm_blocked_i(xb_blocked), .nvm_reads_i(ev_nvm_reads), .exec_i(exec_q),
+        .infer_i(ev_infer), .update_i(state_q == S_WLRT && lrt_done),
+        .absorbed_i(lrt_absorbed), .folded_i(lrt_folded), .rotations_i(lrt_rot),
+        .scale_i(ev_scale), .maxnorm_i(reg_q[REG_MAXNORM][0]), .gated_i(cm_gated),
+        .committed_i(ev_commit), .rd_idx_i(operand[4:0]), .rd_o(stat_rd));
+
     task automatic respond(input [7:0] e, input [15:0] info, input [15:0] len);
         begin
             rsp_q[0] <= {op, e, info};
@@ -324,8 +344,6 @@ module accel_top #(
 
     task automatic commit_done;
         begin
-            stat_q[STAT_COMMITS] <= stat_q[STAT_COMMITS] + 1'b1;
-            stat_q[STAT_COMMIT_CYCLES] <= stat_q[STAT_COMMIT_CYCLES] + 64'(exec_q) + 64'd1;
             rsp_q[2] <= cells_written_d;
             respond(ERR_OK, 16'd1, 16'd2);
         end
@@ -356,15 +374,9 @@ module accel_top #(
             for (k = 0; k < 10; k = k + 1) reg_q[k] <= '0;
             reg_q[REG_LFSR_SEED] <= 32'hACE1;
             reg_q[REG_KAPPA_Q4] <= 32'd1600;
-            for (k = 0; k < N_STATS; k = k + 1) stat_q[k] <= '0;
         end else begin
             // The vector unit's and the commit unit's lanes and memory ports, and the rsqrt,
             // counted as they work.
-            stat_q[STAT_MACS] <= stat_q[STAT_MACS] + 64'(cm_macs) + 64'(lrt_macs);
-            stat_q[STAT_SRAM_READS] <= stat_q[STAT_SRAM_READS] + 64'(cm_reads) +
-                                       64'(lrt_reads);
-            stat_q[STAT_SRAM_WRITES] <= stat_q[STAT_SRAM_WRITES] + 64'(lrt_writes);
-            stat_q[STAT_RSQRT] <= stat_q[STAT_RSQRT] + 64'(lrt_rsq_start | cm_rsq_start);
             rl_fill_q <= 1'b0;
             if (rl_fill_q)
                 for (k = 0; k < R; k = k + 1)
@@ -376,12 +388,8 @@ module accel_top #(
             if (cm_wr_done) begin
                 cells_written_q <= cells_written_d;
                 rows_written_q <= rows_written_d;
-                stat_q[STAT_NVM_WRITES] <= stat_q[STAT_NVM_WRITES] + 64'(xb_written);
-                stat_q[STAT_NVM_PULSES] <= stat_q[STAT_NVM_PULSES] + 64'(xb_pulses);
-                stat_q[STAT_NVM_BLOCKED] <= stat_q[STAT_NVM_BLOCKED] + 64'(xb_blocked);
             end
             if (count) begin
-                stat_q[STAT_CYCLES] <= stat_q[STAT_CYCLES] + 1'b1;
                 exec_q <= exec_q + 1'b1;
             end
             case (state_q)
@@ -399,7 +407,6 @@ module accel_top #(
                 end
                 S_EXEC: begin
                     if (err_c != ERR_OK) begin
-                        stat_q[STAT_ERRORS] <= stat_q[STAT_ERRORS] + 1'b1;
                         respond(err_c, 16'd0, 16'd0);
                     end else begin
                         case (op)
@@ -413,14 +420,11 @@ module accel_top #(
                                 respond(ERR_OK, 16'd0, 16'd1);
                             end
                             OP_READ_STATS: begin
-                                rsp_q[1] <= stat_q[operand[STI_W-1:0]][31:0];
-                                rsp_q[2] <= stat_q[operand[STI_W-1:0]][63:32];
+                                rsp_q[1] <= stat_rd[31:0];
+                                rsp_q[2] <= stat_rd[63:32];
                                 respond(ERR_OK, 16'd0, 16'd2);
                             end
                             OP_CLEAR_STATS: begin
-                                for (k = 0; k < N_STATS; k = k + 1) stat_q[k] <= '0;
-                                stat_q[STAT_CYCLES] <= 64'd1;  // this command's decode cycle
-                                respond(ERR_OK, 16'd0, 16'd0);
                             end
                             OP_READ_LRT: begin
                                 if (operand[15:14] == 2'd2)
@@ -453,10 +457,6 @@ module accel_top #(
                     if (wait_q == 1) begin
                         case (op)
                             OP_LOAD_W: begin
-                                stat_q[STAT_NVM_READS] <= stat_q[STAT_NVM_READS] + 64'(N_IN);
-                                stat_q[STAT_NVM_WRITES] <= stat_q[STAT_NVM_WRITES] + 64'(xb_written);
-                                stat_q[STAT_NVM_PULSES] <= stat_q[STAT_NVM_PULSES] + 64'(xb_pulses);
-                                stat_q[STAT_NVM_BLOCKED] <= stat_q[STAT_NVM_BLOCKED] + 64'(xb_blocked);
                                 rsp_q[1] <= 32'(xb_written);
                                 if (xb_written != 0 && reg_q[REG_WLAT] != 0) begin
                                     state_q <= S_LWLAT;
@@ -488,34 +488,20 @@ module accel_top #(
                 S_WMAC: if (mac_done) begin
                     for (k = 0; k < N_OUT; k = k + 1)
                         rsp_q[1 + k] <= 32'($signed(mac_y[k*ACC_W +: ACC_W]));
-                    stat_q[STAT_INFER_MACS] <= stat_q[STAT_INFER_MACS] + 64'(CELLS);
-                    stat_q[STAT_NVM_READS] <= stat_q[STAT_NVM_READS] + 64'(CELLS);
-                    stat_q[STAT_INFER_CYCLES] <= stat_q[STAT_INFER_CYCLES] + 64'(exec_q);
                     respond(ERR_OK, 16'd0, 16'(N_OUT));
                 end
                 S_WLRT: if (lrt_done) begin
-                    stat_q[STAT_SAMPLES] <= stat_q[STAT_SAMPLES] + 1'b1;
-                    stat_q[STAT_ABSORBED] <= stat_q[STAT_ABSORBED] + 64'(lrt_absorbed);
-                    stat_q[STAT_LRT_CYCLES] <= stat_q[STAT_LRT_CYCLES] + 64'(exec_q);
-                    stat_q[STAT_ROTATIONS] <= stat_q[STAT_ROTATIONS] + 64'(lrt_rot);
-                    stat_q[STAT_SFU_CYCLES] <= stat_q[STAT_SFU_CYCLES] + 64'(exec_q) - 64'd1 -
-                                               64'(VEC_U0) - (lrt_folded ? 64'(VEC_U1) : 64'd0);
                     respond(ERR_OK, {15'd0, lrt_absorbed}, 16'd0);
                 end
                 S_WCM: if (cm_done) begin
                     mn_steps_q <= cm_mn_steps;
                     ema_l_q <= cm_ema_l;
                     ema_r_q <= cm_ema_r;
-                    stat_q[STAT_SFU_CYCLES] <= stat_q[STAT_SFU_CYCLES] +
-                        (reg_q[REG_MAXNORM][0] ? 64'(SFU_SCALE_MN) : 64'(SFU_SCALE));
                     rsp_q[1] <= cm_nonzero;
                     rsp_q[2] <= 32'd0;
                     if (cm_gated) begin
-                        stat_q[STAT_GATED] <= stat_q[STAT_GATED] + 1'b1;
-                        stat_q[STAT_COMMIT_CYCLES] <= stat_q[STAT_COMMIT_CYCLES] + 64'(exec_q);
                         respond(ERR_OK, 16'd0, 16'd2);
                     end else begin  // cm_pass starts the write pass at this edge
-                        stat_q[STAT_NVM_READS] <= stat_q[STAT_NVM_READS] + 64'(CELLS);
                         cells_written_q <= '0;
                         rows_written_q <= '0;
                         state_q <= S_WPASS;

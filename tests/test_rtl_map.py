@@ -53,7 +53,8 @@ def test_mapping_round_trips():
 # Blocks whose model is not a module of the same name, and where it is instead.
 MODEL_ELSEWHERE = {"accel_top": "accel.py", "cmd_decode": "accel.py", "rsqrt": "fixed.py",
                    "rsqrt_share": None,
-                   "ram_1r1w": None, "factor_mem": None, "commit_scale": "commit_unit.py"}
+                   "ram_1r1w": None, "factor_mem": None, "commit_scale": "commit_unit.py",
+                   "accel_stats": "accel.py"}
 
 
 @pytest.mark.parametrize("block", sorted(rtl.CHILDREN))
