@@ -84,7 +84,10 @@ module core_svd #(
     reg [3:0]  sweep_q;
     reg [QW-1:0] col_q;         // post-processing column
     reg [7:0]  ce_q;            // sort compare-exchange index
-    reg signed [127:0] d_q, g_q, sin2_q, cc4_q, c_q, s_q;
+    reg signed [31:0]  d32, g32;  // the pair's d, g (30 bits and sign)
+    reg signed [127:0] sin2_q, cc4_q, c_q, s_q;
+    wire signed [127:0] d_q = 128'(d32);
+    wire signed [127:0] g_q = 128'(g32);
 
     // ---------------------------------------------------------------- rsqrt unit
     reg         rsq_start;
@@ -99,40 +102,45 @@ module core_svd #(
         .e_o(rsq_e), .done_o(rsq_done), .ext_y_i(rsq_y_i), .ext_e_i(rsq_e_i),
         .ext_done_i(rsq_done_i));
 
-    // ---------------------------------------------------------------- combinational
-    // Dot products of the current pair's columns and their common rescale.
-    reg signed [127:0] alpha_c, beta_c, gamma_c, al_c, be_c, ga_c;
-    reg [127:0] mx_c;
-    integer k, sh_c;
-    always @* begin
-        alpha_c = '0;
-        beta_c = '0;
-        gamma_c = '0;
-        for (k = 0; k < Q; k = k + 1) begin
-            alpha_c = alpha_c + 128'(a_q[k*Q + 32'(pi_q)]) * 128'(a_q[k*Q + 32'(pi_q)]);
-            beta_c  = beta_c  + 128'(a_q[k*Q + 32'(pj_q)]) * 128'(a_q[k*Q + 32'(pj_q)]);
-            gamma_c = gamma_c + 128'(a_q[k*Q + 32'(pi_q)]) * 128'(a_q[k*Q + 32'(pj_q)]);
+    // ---------------------------------------------------------------- arithmetic
+    // The Jacobi test of pair (i, j) (docs/hw-spec.md §5 step 7): dot products of the
+    // columns, their common rescale, the skip test, and the angle's d, g rounded to 30
+    // bits with h^2 = d^2 + g^2. Returns {skip, d (32), g (32), h^2 (62)}. Evaluated only
+    // in the cycle that registers it (a function, not always @*: simulators then skip the
+    // 128-bit arithmetic on every other cycle).
+    function automatic [126:0] pair_test(input [QW-1:0] i, input [QW-1:0] j);
+        reg signed [127:0] alpha, beta, gamma, al, be, ga, d0, g0, dd, gg;
+        reg [127:0] mx;
+        integer k, sh, sh2;
+        reg skip;
+        begin
+            alpha = '0;
+            beta = '0;
+            gamma = '0;
+            for (k = 0; k < Q; k = k + 1) begin
+                alpha = alpha + 128'(a_q[k*Q + 32'(i)]) * 128'(a_q[k*Q + 32'(i)]);
+                beta  = beta  + 128'(a_q[k*Q + 32'(j)]) * 128'(a_q[k*Q + 32'(j)]);
+                gamma = gamma + 128'(a_q[k*Q + 32'(i)]) * 128'(a_q[k*Q + 32'(j)]);
+            end
+            mx = (alpha > beta) ? alpha : beta;
+            if (absval(gamma) > mx) mx = absval(gamma);
+            sh = (bitlen(mx) > 31) ? bitlen(mx) - 31 : 0;
+            al = alpha >>> sh;
+            be = beta >>> sh;
+            ga = gamma >>> sh;
+            skip = (ga * ga) <= ((al * be) >>> (2 * WC));
+            d0 = be - al;
+            g0 = ga <<< 1;
+            sh2 = (absval(d0) > absval(g0)) ? bitlen(absval(d0)) : bitlen(absval(g0));
+            sh2 = (sh2 > 30) ? sh2 - 30 : 0;
+            dd = rne(d0, sh2);
+            gg = rne(g0, sh2);
+            pair_test = {skip, dd[31:0], gg[31:0], 62'(dd * dd + gg * gg)};
         end
-        mx_c = (alpha_c > beta_c) ? alpha_c : beta_c;
-        if (absval(gamma_c) > mx_c) mx_c = absval(gamma_c);
-        sh_c = (bitlen(mx_c) > 31) ? bitlen(mx_c) - 31 : 0;
-        al_c = alpha_c >>> sh_c;
-        be_c = beta_c >>> sh_c;
-        ga_c = gamma_c >>> sh_c;
-    end
-    wire skip_c = (ga_c * ga_c) <= ((al_c * be_c) >>> (2 * WC));
+    endfunction
+    reg        skip_q;       // the test of the pair in S_TEST, registered at S_DOT's end
+    reg [61:0] h2_q;
 
-    // Angle: d, g rounded to 30 bits; h^2 = d^2 + g^2.
-    reg signed [127:0] d0_c, g0_c, d_c, g_c;
-    integer sh2_c;
-    always @* begin
-        d0_c = be_c - al_c;
-        g0_c = ga_c <<< 1;
-        sh2_c = (absval(d0_c) > absval(g0_c)) ? bitlen(absval(d0_c)) : bitlen(absval(g0_c));
-        sh2_c = (sh2_c > 30) ? sh2_c - 30 : 0;
-        d_c = rne(d0_c, sh2_c);
-        g_c = rne(g0_c, sh2_c);
-    end
     // cos2, sin2 from h^-1 = rsq_y·2^-rsq_e; cc4 = cos^2(theta) in Q.24.
     wire signed [127:0] sin2_c = rne((d_q >= 0 ? g_q : -g_q) * 128'(rsq_y), 32'(rsq_e) - CS);
     wire signed [127:0] cc4_c = ((128'sd1 <<< CS) +
@@ -189,9 +197,9 @@ module core_svd #(
     always @* begin
         rsq_start = 1'b0;
         rsq_t = '0;
-        if (state_q == S_TEST && !skip_c) begin
+        if (state_q == S_TEST && !skip_q) begin
             rsq_start = 1'b1;
-            rsq_t = 128'(d_c * d_c + g_c * g_c);
+            rsq_t = 128'(h2_q);
         end else if (state_q == S_RSQ1 && rsq_done) begin
             rsq_start = 1'b1;
             rsq_t = 128'(cc4_c);
@@ -203,60 +211,57 @@ module core_svd #(
     end
 
     // Core entries: E from max|a|·max|b| + sigma_0, A = rshift(a b^T + diag(sigma), E).
-    integer ii, jj, r, ebits_c;
-    reg signed [127:0] ent;
-    reg [127:0] maxa, maxb, bound;
-    reg signed [AW-1:0] core_c [0:Q*Q-1];
-    always @* begin
-        maxa = 0;
-        maxb = 0;
-        for (ii = 0; ii < Q; ii = ii + 1) begin
-            if (absval(128'($signed(a_i[ii*CIN_W +: CIN_W]))) > maxa)
-                maxa = absval(128'($signed(a_i[ii*CIN_W +: CIN_W])));
-            if (absval(128'($signed(b_i[ii*CIN_W +: CIN_W]))) > maxb)
-                maxb = absval(128'($signed(b_i[ii*CIN_W +: CIN_W])));
-        end
-        bound = maxa * maxb + 128'(sigma_i[0 +: SIG_W]);
-        ebits_c = bitlen(bound) - (WC - 1);
-        if (ebits_c < 0) ebits_c = 0;
-        for (ii = 0; ii < Q; ii = ii + 1)
-            for (jj = 0; jj < Q; jj = jj + 1) begin
-                ent = 128'($signed(a_i[ii*CIN_W +: CIN_W])) * 128'($signed(b_i[jj*CIN_W +: CIN_W]));
-                if (ii == jj && ii < RANK) ent = ent + 128'(sigma_i[ii*SIG_W +: SIG_W]);
-                core_c[ii*Q + jj] = AW'(rne(ent, ebits_c));
+    // (Functions, evaluated only in the cycle that registers them.)
+    function automatic integer core_e();
+        reg [127:0] maxa, maxb, bound;
+        integer ii;
+        begin
+            maxa = 0;
+            maxb = 0;
+            for (ii = 0; ii < Q; ii = ii + 1) begin
+                if (absval(128'($signed(a_i[ii*CIN_W +: CIN_W]))) > maxa)
+                    maxa = absval(128'($signed(a_i[ii*CIN_W +: CIN_W])));
+                if (absval(128'($signed(b_i[ii*CIN_W +: CIN_W]))) > maxb)
+                    maxb = absval(128'($signed(b_i[ii*CIN_W +: CIN_W])));
             end
-    end
-
-    // Rotated columns i, j of A and V with (c_q, s_q).
-    reg signed [AW-1:0] rai_c [0:Q-1];
-    reg signed [AW-1:0] raj_c [0:Q-1];
-    reg signed [23:0]   rvi_c [0:Q-1];
-    reg signed [23:0]   rvj_c [0:Q-1];
-    reg signed [127:0] ua, va, ub, vb;
-    always @* begin
-        for (r = 0; r < Q; r = r + 1) begin
-            ua = 128'(a_q[r*Q + 32'(pi_q)]);
-            va = 128'(a_q[r*Q + 32'(pj_q)]);
-            ub = 128'(v_q[r*Q + 32'(pi_q)]);
-            vb = 128'(v_q[r*Q + 32'(pj_q)]);
-            rai_c[r] = AW'(sat(rne(c_q * ua - s_q * va, CS), AW));
-            raj_c[r] = AW'(sat(rne(s_q * ua + c_q * va, CS), AW));
-            rvi_c[r] = 24'(sat(rne(c_q * ub - s_q * vb, CS), 24));
-            rvj_c[r] = 24'(sat(rne(s_q * ub + c_q * vb, CS), 24));
+            bound = maxa * maxb + 128'(sigma_i[0 +: SIG_W]);
+            core_e = bitlen(bound) - (WC - 1);
+            if (core_e < 0) core_e = 0;
         end
-    end
+    endfunction
+    function automatic signed [AW-1:0] core_entry(input integer ii, input integer jj,
+                                                  input integer e);
+        reg signed [127:0] ent;
+        begin
+            ent = 128'($signed(a_i[ii*CIN_W +: CIN_W])) * 128'($signed(b_i[jj*CIN_W +: CIN_W]));
+            if (ii == jj && ii < RANK) ent = ent + 128'(sigma_i[ii*SIG_W +: SIG_W]);
+            core_entry = AW'(rne(ent, e));
+        end
+    endfunction
 
-    // Column norms alpha_j = |A_j|^2.
-    reg [63:0] alpha_arr_c [0:Q-1];
-    reg signed [127:0] acc;
-    always @* begin
-        for (jj = 0; jj < Q; jj = jj + 1) begin
+    // Row r of columns i, j of A (sel 0, 1) and of V (2, 3) rotated by (c_q, s_q).
+    localparam int RTW = (AW > 24) ? AW : 24;  // an entry of A or of V
+    function automatic signed [RTW-1:0] rot_entry(input integer r, input integer sel);
+        reg signed [127:0] u, v, mv;
+        begin
+            u = (sel < 2) ? 128'(a_q[r*Q + 32'(pi_q)]) : 128'(v_q[r*Q + 32'(pi_q)]);
+            v = (sel < 2) ? 128'(a_q[r*Q + 32'(pj_q)]) : 128'(v_q[r*Q + 32'(pj_q)]);
+            mv = (sel % 2 == 0) ? rne(c_q * u - s_q * v, CS) : rne(s_q * u + c_q * v, CS);
+            rot_entry = RTW'(sat(mv, (sel < 2) ? AW : 24));
+        end
+    endfunction
+
+    // Column norm alpha_j = |A_j|^2.
+    function automatic [63:0] alpha_col(input integer jj);
+        reg signed [127:0] acc;
+        integer ii;
+        begin
             acc = 0;
             for (ii = 0; ii < Q; ii = ii + 1)
                 acc = acc + 128'(a_q[ii*Q + jj]) * 128'(a_q[ii*Q + jj]);
-            alpha_arr_c[jj] = 64'(acc);
+            alpha_col = 64'(acc);
         end
-    end
+    endfunction
 
     integer x;
     always @(posedge clk_i) begin
@@ -280,9 +285,9 @@ module core_svd #(
             done_o <= 1'b0;
             case (state_q)
                 S_IDLE: if (start_i) begin
-                    e_o <= 8'(ebits_c);
+                    e_o <= 8'(core_e());
                     for (x = 0; x < Q * Q; x = x + 1) begin
-                        a_q[x] <= core_c[x];
+                        a_q[x] <= core_entry(x / Q, x % Q, core_e());
                         v_q[x] <= (x % (Q + 1) == 0) ? 24'sd4194304 : 24'sd0;
                         u_q[x] <= '0;
                     end
@@ -301,14 +306,14 @@ module core_svd #(
                     end else wait_q <= wait_q - 1'b1;
                 end
                 S_DOT: begin
-                    if (wait_q == 0) state_q <= S_TEST;
-                    else wait_q <= wait_q - 1'b1;
+                    if (wait_q == 0) begin  // the pair's test, for S_TEST
+                        {skip_q, d32, g32, h2_q} <= pair_test(pi_q, pj_q);
+                        state_q <= S_TEST;
+                    end else wait_q <= wait_q - 1'b1;
                 end
                 S_TEST, S_ROT: begin
-                    if (state_q == S_TEST && !skip_c) begin
-                        d_q <= d_c;        // rsqrt(h^2) starts at this edge
-                        g_q <= g_c;
-                        state_q <= S_RSQ1;
+                    if (state_q == S_TEST && !skip_q) begin
+                        state_q <= S_RSQ1;  // rsqrt(h^2) starts at this edge
                     end else if (state_q == S_ROT && wait_q != 0) begin
                         wait_q <= wait_q - 1'b1;
                     end else begin
@@ -331,10 +336,10 @@ module core_svd #(
                 end
                 S_CS: begin
                     for (x = 0; x < Q; x = x + 1) begin
-                        a_q[x*Q + 32'(pi_q)] <= rai_c[x];
-                        a_q[x*Q + 32'(pj_q)] <= raj_c[x];
-                        v_q[x*Q + 32'(pi_q)] <= rvi_c[x];
-                        v_q[x*Q + 32'(pj_q)] <= rvj_c[x];
+                        a_q[x*Q + 32'(pi_q)] <= AW'(rot_entry(x, 0));
+                        a_q[x*Q + 32'(pj_q)] <= AW'(rot_entry(x, 1));
+                        v_q[x*Q + 32'(pi_q)] <= 24'(rot_entry(x, 2));
+                        v_q[x*Q + 32'(pj_q)] <= 24'(rot_entry(x, 3));
                     end
                     rotations_o <= rotations_o + 1'b1;
                     state_q <= S_ROT;
@@ -342,7 +347,7 @@ module core_svd #(
                 end
                 S_ALPHA: begin
                     if (wait_q == 16'(Q * CEIL_Q - 1))
-                        for (x = 0; x < Q; x = x + 1) alpha_q[x] <= alpha_arr_c[x];
+                        for (x = 0; x < Q; x = x + 1) alpha_q[x] <= alpha_col(x);
                     if (wait_q == 0) begin  // rsqrt(alpha_0) starts at this edge
                         state_q <= S_RSQ3;
                         col_q <= '0;

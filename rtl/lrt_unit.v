@@ -1,15 +1,11 @@
-// Low-rank update unit, UPDATE path: the factor memories (L and R: RANK+1 banks each, one
-// per column, a word of LANES rows), sigma, LFSR and sample count, and the per-sample
-// fold: Gram-Schmidt of dy and x, norms and the kappa skip (rsqrt), unit directions, rank
-// reduction and rotation of L and R -- the length-n passes on the vector unit (vec_unit),
-// the (RANK+1)-sized core on core_svd (selection, or reduce_ok when unbiased).
+// Low-rank update unit, UPDATE path: the factor memories (factor_mem), sigma, LFSR and
+// sample count, and the per-sample fold: Gram-Schmidt of dy and x, norms and the kappa
+// skip, unit directions and the rotation of L and R on the vector unit (vec_unit), the
+// core on core_svd and the reduction (selection, or reduce_ok when unbiased).
 // Specification: docs/hw-spec.md sections 5-6 and the UPDATE rows of section 7; golden
-// model pysim/hw/lrt_unit.py:LrtUnit.update. start_i is sampled at a rising edge;
-// done_o is high for one cycle after the model's cycle count of that sample.
-// The memories have no reset: after rst_i and after clear_i the unit writes zeros to
-// every word (N_OUT/LANES + N_IN/LANES cycles, busy_o high). Between UPDATEs the banks'
-// read ports answer the l_*/r_* ports (COMMIT, READ_LRT): data one cycle after the address,
-// a bank's read register holds its word until the bank is read again.
+// model pysim/hw/lrt_unit.py:LrtUnit.update. start_i is sampled at a rising edge; done_o
+// is high for one cycle after the model's cycle count of that sample. Between UPDATEs
+// the banks answer the l_*/r_* read ports (COMMIT, READ_LRT); busy_o while they clear.
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -78,11 +74,6 @@ module lrt_unit #(
     localparam int T_NRM = BO + BI + 2 * OVH;
     localparam int T_RL  = R * Q * BO + OVH;
     localparam int FAW   = ((BO > BI ? BO : BI) > 1) ? $clog2(BO > BI ? BO : BI) : 1;
-    localparam int RES_O = 8 + G + ($clog2(N_OUT) + 1) / 2 + 2;
-    localparam int RES_I = 8 + G + ($clog2(N_IN) + 1) / 2 + 2;
-    localparam int CW_O  = RES_O + $clog2(N_OUT) + 1;
-    localparam int CW_I  = RES_I + $clog2(N_IN) + 1;
-    localparam int CW    = (CW_O > CW_I) ? CW_O : CW_I;
     localparam logic [1:0] OP_GS = 2'd0, OP_NRM = 2'd1, OP_ROT = 2'd2;
     `include "fixed_fns.vh"
 
@@ -93,7 +84,6 @@ module lrt_unit #(
     assign sigma_o = sigma_q;
     assign pending_o = pending_q;
     assign lfsr_o = lfsr_q;
-
     localparam logic [2:0] S_IDLE = 3'd0, S_GS = 3'd1, S_NRM = 3'd2, S_SVD = 3'd3,
                            S_RED = 3'd4, S_ROT = 3'd5;
     reg [2:0]  state_q;
@@ -102,10 +92,9 @@ module lrt_unit #(
     wire       upd = state_q != S_IDLE;
 
     // ---------------------------------------------------------------- vector unit
-    wire        vec_start;
+    wire        vec_start, vec_side;
     wire [1:0]  vec_op;
-    wire        vec_side;
-    reg  [25:0] vy_q;
+    reg  [25:0] vy_q;   // the normalise pass's rsqrt: y * 2^-e
     reg  [7:0]  ve_q;
     reg  [Q*R*24-1:0] tl_q, tr_q;
     reg         rot_side_q;
@@ -114,9 +103,9 @@ module lrt_unit #(
     reg  [P*8-1:0] v_rdata_q;
     wire        f_side, f_wside;
     wire [FAW-1:0] f_addr, f_waddr;
-    wire [Q-1:0] f_ren, f_wen;
+    wire [Q-1:0]   f_ren, f_wen;
     wire [P*F-1:0] f_wdata;
-    wire [R*CW-1:0] cl, cr;
+    wire [R*32-1:0] cl, cr;   // Gram-Schmidt coefficients, as the core takes them
     wire [63:0] n2l, n2r;
     wire        vec_done;
     vec_unit #(.N_IN(N_IN), .N_OUT(N_OUT), .RANK(R), .LANES(P), .F(F), .G(G)) u_vec (
@@ -196,10 +185,21 @@ module lrt_unit #(
     reg [25:0] yl_q, yr_q;
     reg [7:0]  el_q, er_q;
     reg [31:0]  nl_q;  // norms < 2^31 for every legal N (7 + G + log2(N)/2 bits)
-    wire [31:0]  nl_c = 32'(rne(128'(n2l) * 128'(rsq_y), 32'(rsq_e)));
-    wire [127:0] nr_c = 128'(rne(128'(n2r) * 128'(rsq_y), 32'(rsq_e)));
-    wire skip_c = kappa_q4_i != 0 &&
-                  ((128'(sigma_q[0 +: SIG_W]) << 4) > 128'(kappa_q4_i) * 128'(nl_q) * nr_c);
+    reg  [31:0]  nl_c;  // the norms and the kappa test, formed in the cycles that use them
+    reg  [127:0] nr_c;
+    reg          skip_c;
+    always @* begin
+        nl_c = '0;
+        nr_c = '0;
+        skip_c = 1'b0;
+        if (state_q == S_GS && t_q == 16'(T_DY + T_X + 1))
+            nl_c = 32'(rne(128'(n2l) * 128'(rsq_y), 32'(rsq_e)));
+        if (state_q == S_GS && t_q == 16'(T_DY + T_X + 7)) begin
+            nr_c = 128'(rne(128'(n2r) * 128'(rsq_y), 32'(rsq_e)));
+            skip_c = kappa_q4_i != 0 && ((128'(sigma_q[0 +: SIG_W]) << 4) >
+                                         128'(kappa_q4_i) * 128'(nl_q) * nr_c);
+        end
+    end
     wire zero_c = (n2l == 0 && cl == '0) || (n2r == 0 && cr == '0);
 
     // ---------------------------------------------------------------- core SVD
@@ -207,8 +207,8 @@ module lrt_unit #(
     wire [Q*32-1:0] a_core, b_core;
     generate
         for (gj = 0; gj < R; gj = gj + 1) begin : g_ab
-            assign a_core[gj*32 +: 32] = 32'($signed(cl[gj*CW +: CW]));
-            assign b_core[gj*32 +: 32] = 32'($signed(cr[gj*CW +: CW]));
+            assign a_core[gj*32 +: 32] = cl[gj*32 +: 32];
+            assign b_core[gj*32 +: 32] = cr[gj*32 +: 32];
         end
     endgenerate
     assign a_core[R*32 +: 32] = 32'(nl_q);

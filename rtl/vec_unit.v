@@ -60,8 +60,8 @@ module vec_unit #(
     output wire [Q-1:0]            f_wen_o,
     output wire [LANES*F-1:0]      f_wdata_o,
     // results of OP_GS per side, valid after the run
-    output wire [RANK*CW-1:0]      cl_o,
-    output wire [RANK*CW-1:0]      cr_o,
+    output wire [RANK*32-1:0]      cl_o,       // coefficients, as the core takes them:
+    output wire [RANK*32-1:0]      cr_o,       // CW bits sign-extended or cut to 32
     output wire [63:0]             n2l_o,
     output wire [63:0]             n2r_o,
     // enables this cycle: lane products, factor elements read and written
@@ -261,8 +261,8 @@ module vec_unit #(
     genvar gj;
     generate
         for (gj = 0; gj < R; gj = gj + 1) begin : g_coef
-            assign cl_o[gj*CW +: CW] = coef_q[0][gj];
-            assign cr_o[gj*CW +: CW] = coef_q[1][gj];
+            assign cl_o[gj*32 +: 32] = 32'(coef_q[0][gj]);
+            assign cr_o[gj*32 +: 32] = 32'(coef_q[1][gj]);
         end
     endgenerate
     assign n2l_o = n2_q[0];
