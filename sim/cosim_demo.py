@@ -1,5 +1,6 @@
 """Co-simulation of the demo: a digits adaptation job whose classifier layer runs its LRT
-on rtl/accel_top.v under the simulator, every command checked against pysim.hw.
+on rtl/accel_top.v under the simulator (the hidden layer's LRT runs in Python), every
+command checked against pysim.hw.
 
 Run by ``python -m pysim.experiments.demo`` (``nox -s demo``) through the cocotb runner, not by
 pytest. The job is the same `pysim.experiments.job.Job` the Python columns run; only the
@@ -11,40 +12,45 @@ from __future__ import annotations
 
 import json
 import os
-import sys
+import time
 from pathlib import Path
 
 import cocotb
 from cocotb.task import bridge, resume
+from cocotb.utils import get_sim_time
 from harness.bench import clock_and_reset
 from harness.host import IDLE, Host
 
 
 @cocotb.test()
 async def cosim(dut):
-    import dataclasses
-
+    from pysim.experiments.demo import with_samples
     from pysim.experiments.job import Job
     from pysim.experiments.schema import ExperimentCfg, expand_methods
     from pysim.store import atomic_write
 
-    cfg = ExperimentCfg.load(os.environ["PYSIM_DEMO_CONFIG"])
-    n = int(os.environ.get("PYSIM_DEMO_SAMPLES", "0"))
-    if n:
-        cfg = dataclasses.replace(cfg, stream=dataclasses.replace(
-            cfg.stream, samples=n, eval_every=max(1, n // 10)))
+    cfg = with_samples(ExperimentCfg.load(os.environ["PYSIM_DEMO_CONFIG"]),
+                       int(os.environ.get("PYSIM_DEMO_SAMPLES", "0")))
     out = Path(os.environ["PYSIM_DEMO_OUT"])
+    sim = os.environ.get("PYSIM_DEMO_SIM", "icarus")
     method = next(m for m in expand_methods(cfg) if m.cfg.hw)
-    seed, samples = cfg.seeds[0], cfg.stream.samples
+    seed = int(os.environ.get("PYSIM_DEMO_SEED") or cfg.seeds[0])
+    samples = cfg.stream.samples
     await clock_and_reset(dut, IDLE)
     host = Host(dut)
     rtl = resume(host.command)
+    t0 = time.time()
+
+    def cycles() -> int:
+        return int(get_sim_time("ns") // 10)  # the bench's clock is 10 ns
 
     def progress(job):
+        """For the demo's progress line (a file: this process's output goes to a log)."""
         c = job.runs[0].curve[-1]
-        bar = "#" * int(30 * job.t / job.samples)
-        print(f"  RTL (Icarus) [{bar:<30}] {job.t}/{job.samples} acc {c['ema_acc']:.3f}",
-              file=sys.stderr, flush=True)
+        rate = cycles() / max(time.time() - t0, 1e-9)
+        atomic_write(out / "progress.json", json.dumps(
+            {"t": job.t, "samples": job.samples, "acc": c["ema_acc"], "sim": sim,
+             "cycles": cycles(), "rate": rate}).encode())
 
     def run():
         job = Job(cfg, method, seed, method.grid[0], samples, out)
@@ -56,4 +62,5 @@ async def cosim(dut):
         return result
 
     result = await bridge(run)()
+    result |= {"simulator": sim, "sim_cycles": cycles(), "sim_seconds": time.time() - t0}
     atomic_write(out / "rtl.json", json.dumps(result, indent=1).encode())

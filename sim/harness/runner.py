@@ -35,9 +35,13 @@ def simulator(sim: str | None = None) -> str:
 def run(block: str, params: dict, seed: int | None = None, sim: str | None = None,
         iterations: int | None = None,
         test_module: str | None = None, env: dict | None = None,
-        seeds: int | None = None) -> Path:
+        seeds: int | None = None, waves: bool = False, log: Path | None = None) -> Path:
     """Build ``rtl/<block>.v`` and the blocks it instantiates (:mod:`pysim.hw.rtl`) with
-    ``params``; run ``sim/test_<block>.py`` over ``seeds`` consecutive seeds (1 by default)."""
+    ``params``; run ``sim/test_<block>.py`` over ``seeds`` consecutive seeds (1 by default).
+
+    ``waves``: build with tracing and dump a waveform (FST) into the test folder.
+    ``log``: the simulator's output (build and run) goes to this file, not the terminal.
+    """
     from cocotb_tools.runner import get_results, get_runner
 
     from pysim.hw.rtl import sources
@@ -46,7 +50,7 @@ def run(block: str, params: dict, seed: int | None = None, sim: str | None = Non
     if seed is None:
         seed = int(os.environ.get("PYSIM_SEED") or random.SystemRandom().randrange(1 << 31))
     tag = "-".join(f"{k}{v}" for k, v in sorted(params.items()))
-    build_dir = ROOT / "sim_build" / f"{block}-{sim}-{tag}"
+    build_dir = ROOT / "sim_build" / f"{block}-{sim}-{tag}{'-waves' if waves else ''}"
     runner = get_runner(sim)
     files = [RTL / s for s in sources(block)]
     args = ["-g2012"] if sim == "icarus" else []
@@ -58,7 +62,8 @@ def run(block: str, params: dict, seed: int | None = None, sim: str | None = Non
     with open_lock(build_dir):  # shards of one bench may start together
         runner.build(sources=files, hdl_toplevel=block, parameters=params,
                      build_dir=build_dir, timescale=("1ns", "1ps"), includes=[RTL],
-                     build_args=args)
+                     build_args=args, waves=waves,
+                     log_file=log.with_suffix(".build.log") if log else None)
     extra = dict(env or {})
     env = {"PYSIM_PARAMS": json.dumps(params), "PYTHONPATH": os.pathsep.join(
         [str(ROOT / "sim"), str(ROOT), os.environ.get("PYTHONPATH", "")]), **extra}
@@ -76,19 +81,22 @@ def run(block: str, params: dict, seed: int | None = None, sim: str | None = Non
     iters = f" --iterations {iterations}" if iterations is not None else ""
     span = f"seeds {seed}..{seed + n_seeds - 1}" if n_seeds > 1 else f"seed {seed}"
     more = f" --seeds {n_seeds}" if n_seeds > 1 else ""
-    print(f"[{block} {params} on {sim}] {span}; rerun: "
-          f"nox -s cocotb -- --seed {seed}{more}{iters} -k {block}")
+    if log is None:
+        print(f"[{block} {params} on {sim}] {span}; rerun: "
+              f"nox -s cocotb -- --seed {seed}{more}{iters} -k {block}")
 
     def failure(what: str) -> AssertionError:
         bad = sorted(set(failed_seeds(seed_file))) or [seed]
         rerun = f"nox -s cocotb -- --seed {bad[0]}{iters} -k {block}"
+        where = f"log in {log}" if log else "log above"
         return AssertionError(f"{block} {params}: {what} on seed(s) {bad} ({span}); "
-                              f"rerun: {rerun}; log above, results in {test_dir}")
+                              f"rerun: {rerun}; {where}, results in {test_dir}")
 
     try:
         xml = runner.test(hdl_toplevel=block, test_module=test_module or f"test_{block}",
                           build_dir=build_dir,
-                          test_dir=test_dir, seed=seed, extra_env=env)
+                          test_dir=test_dir, seed=seed, extra_env=env, waves=waves,
+                          log_file=log)
     except SystemExit as exc:  # the runner exits on a failed test: name the seed instead
         raise failure("cocotb tests failed") from exc
     n_tests, n_failed = get_results(xml)
