@@ -1,18 +1,12 @@
-// COMMIT datapath: the learning-rate scale chain (1/sqrt(B), or sqrt(B)/(d_L d_R) with the
-// max-norm trackers) and passes of level steps dk = -rshift(sum_t L_t g_t R_t, SH).
-// Specification: docs/hw-spec.md section 6; golden model pysim/hw/lrt_unit.py
-// (LrtUnit.commit_scale, delta_levels). start_i runs the scale chain and the counting
-// pass (latency = the model's scale cycles + one pass); pass_i runs one more pass with the
-// coefficients kept, streaming each row's dk out (the write pass).
-//
-// The passes and the max-norm column scan read L and R from the factor memories: q banks
-// per factor, one per column, each word P elements of a block of rows (column-major), read
-// data one cycle after the address. A pass issues one memory read a cycle: per row,
-// ceil(r/P) cycles reading L(i, t) from r banks and forming Lg_t = L(i, t)·g_t on the P
-// lanes, then r·ceil(N_IN/P) cycles each reading one R word (block b, column t) and
-// multiply-accumulating Lg_t·R(j, t) on the P lanes; the products are registered and the
-// sums finished (round, saturate) one stage later: N_OUT·(ceil(r/P) + r·ceil(N_IN/P))
-// issue cycles + PASS_OVH = 2. The lanes are P shared multipliers.
+// COMMIT datapath: the scale chain (commit_scale) and the passes of level steps
+// dk = -rshift(sum_t L_t g_t R_t, SH) on P shared lane multipliers. Specification:
+// docs/hw-spec.md section 6; golden model pysim/hw/commit_unit.py (commit_scale,
+// delta_levels). start_i runs the scale chain and the counting pass; pass_i runs one more
+// pass with the coefficients kept, streaming each row's dk out (the write pass). The
+// passes and the max-norm column scan read L and R from the factor memories (q banks per
+// factor, P rows a word, data one cycle after the address), one word a cycle: per row,
+// ceil(r/P) cycles forming Lg_t = L(i, t)·g_t, then r·ceil(N_IN/P) cycles accumulating
+// Lg_t·R(j, t); products registered, sums finished one stage later (2 drain cycles).
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -65,7 +59,7 @@ module commit_unit #(
     // The write pass's rows: dk(row_o, j) at j*(WB+1), valid for the cycle row_valid_o is high.
     output reg                         row_valid_o,
     output reg  [ROW_W-1:0]            row_o,
-    output reg  [N_IN*(WB+1)-1:0]      row_dk_o,
+    output wire [N_IN*(WB+1)-1:0]      row_dk_o,
     output reg  [31:0]                 nonzero_o,  // non-zero dk of the last pass
     output reg  [CNT_LW-1:0]           macs_o,     // lanes multiplying this cycle
     output reg  [CNT_LW-1:0]           reads_o,    // factor elements read this cycle
@@ -86,23 +80,34 @@ module commit_unit #(
     localparam int MB_W = (F > GQ_W) ? F : GQ_W;    // lane operand b: R(j,t), or g_t
     localparam int PR_W = MA_W + MB_W;
     localparam int AC_W = LG_W + F + T_W + 1;       // sum of r products
+    `include "commit_fns.vh"
 
-
+    // Arrays over the flat ports (selections become muxes): L's bank words, the
+    // coefficients, the column maxima, the row buffer.
+    wire [LANES*F-1:0] lword [0:R-1];
+    wire [R*GQ_W-1:0] g_all;
+    wire signed [GQ_W-1:0] g_q [0:R-1];
+    reg  [F-1:0] cmax_q [0:2*R-1];        // max |L_t| (t < r), max |R_t| (r + t)
+    wire [2*R*F-1:0] cmax_all;
+    reg  [WB:0] rowbuf_q [0:N_IN-1];
+    genvar gw;
+    generate
+        for (gw = 0; gw < R; gw = gw + 1) begin : g_r
+            assign lword[gw] = l_rdata_i[gw*LANES*F +: LANES*F];
+            assign g_q[gw] = g_all[gw*GQ_W +: GQ_W];
+            assign cmax_all[gw*F +: F] = cmax_q[gw];
+            assign cmax_all[(R + gw)*F +: F] = cmax_q[R + gw];
+        end
+        for (gw = 0; gw < N_IN; gw = gw + 1) begin : g_row
+            assign row_dk_o[gw*(WB+1) +: WB+1] = rowbuf_q[gw];
+        end
+    endgenerate
 
     // ---------------------------------------------------------------- the scale chain
     localparam logic [1:0] S_IDLE = 2'd0, S_SCALE = 2'd1, S_PASS = 2'd2;
     reg [1:0]   state_q;
     wire        scan_go, scale_go;
-    wire [R*GQ_W-1:0] g_all;
     wire signed [15:0] sh_s;
-    reg  [F-1:0] cmax_q [0:2*R-1];        // max |L_t| (t < r), max |R_t| (r + t)
-    wire [2*R*F-1:0] cmax_all;
-    genvar gc;
-    generate
-        for (gc = 0; gc < 2 * R; gc = gc + 1) begin : g_cmax
-            assign cmax_all[gc*F +: F] = cmax_q[gc];
-        end
-    endgenerate
     commit_scale #(.EXT_RSQ(EXT_RSQ), .N_IN(N_IN), .N_OUT(N_OUT), .RANK(R), .LANES(LANES),
                    .F(F), .G(G), .GW(GW), .SIG_W(SIG_W)) u_scale (
         .clk_i(clk_i), .rst_i(rst_i), .rsq_start_o(rsq_start_o), .rsq_t_o(rsq_t_o),
@@ -117,34 +122,24 @@ module commit_unit #(
     // Column maxima |L_t|, |R_t| for max-norm: a scan over the factor memories while the
     // scale chain waits for it, one word (column t, row block b) a cycle, L's r*BO words
     // then R's r*BI.
-    reg         scan_r_q;                 // scanning R (else L)
-    reg [T_W-1:0]  scan_t_q;
+    reg         scan_busy_q, scan_r_q;    // scanning, R (else L)
     reg [BI_W:0]   scan_b_q;              // wide enough for either block count
-    reg         scan_busy_q;
+    reg [31:0]     scan_row_q;            // its first row: scan_b_q * P
     reg         sv1_q, sr1_q;             // stage 1: a word arrives
-    reg [T_W-1:0]  st1_q;
+    reg [T_W-1:0]  scan_t_q, st1_q;
     reg [LANES-1:0] slv1_q;               // lanes holding elements of the factor
 
-    // |element lane| of the word that arrived for the scan: R's if r, else L bank's. The
-    // words are arguments so that always @* sees them.
-    function automatic [F-1:0] elem_abs(input r, input [T_W-1:0] bank, input integer lane,
-                                        input [RANK*LANES*F-1:0] lw, input [LANES*F-1:0] rw);
-        reg signed [F:0] v;
-        begin
-            v = r ? (F+1)'($signed(rw[lane*F +: F]))
-                  : (F+1)'($signed(lw[(32'(bank)*LANES + lane)*F +: F]));
-            elem_abs = F'((v < 0) ? -v : v);
-        end
-    endfunction
-
     // The largest |element| of the word that arrived for the scan (P comparators).
+    wire [LANES*F-1:0] sword = sr1_q ? r_rdata_i : lword[st1_q];
     reg [F-1:0] wmax_c;
+    reg signed [F:0] sv;
     integer w;
     always @* begin
         wmax_c = '0;
-        for (w = 0; w < LANES; w = w + 1)
-            if (slv1_q[w] && elem_abs(sr1_q, st1_q, w, l_rdata_i, r_rdata_i) > wmax_c)
-                wmax_c = elem_abs(sr1_q, st1_q, w, l_rdata_i, r_rdata_i);
+        for (w = 0; w < LANES; w = w + 1) begin
+            sv = (F+1)'($signed(sword[w*F +: F]));
+            if (slv1_q[w] && F'((sv < 0) ? -sv : sv) > wmax_c) wmax_c = F'((sv < 0) ? -sv : sv);
+        end
     end
 
     // ---------------------------------------------------------------- the pass
@@ -160,29 +155,18 @@ module commit_unit #(
     reg         lg_phase_q;
     reg [T_W:0]    tb_q;                  // first bank of the Lg chunk
     reg [BI_W-1:0] b_q;
-    reg [31:0]     cb_q;                  // first column of block b
-    reg [T_W-1:0]  t_q;
+    reg [31:0]     cb_q, cb1_q, cb2_q;    // first column of block b (issue, stages 1, 2)
+    reg [T_W-1:0]  t_q, t1_q;
     // Stage 1 (word arrives, lanes multiply) and stage 2 (accumulate, finish) tokens.
     reg         v1_q, lg1_q, last1_q, rowend1_q;
     reg [T_W:0]    tb1_q;
-    reg [T_W-1:0]  t1_q;
     reg [LN_W-1:0] lane1_q;
-    reg [31:0]     cb1_q;
-    reg [ROW_W-1:0] row1_q;
     reg         v2_q, first2_q, last2_q, rowend2_q;
-    reg [31:0]     cb2_q;
-    reg [ROW_W-1:0] row2_q;
+    reg [ROW_W-1:0] row1_q, row2_q;
     reg [LANES-1:0] lv1_q, lv2_q;         // lanes with an element (bank < r, column < N_IN)
-    wire signed [GQ_W-1:0] g_q [0:R-1];
-    generate
-        for (gc = 0; gc < R; gc = gc + 1) begin : g_coef
-            assign g_q[gc] = g_all[gc*GQ_W +: GQ_W];
-        end
-    endgenerate
     reg signed [LG_W-1:0] lg_q [0:R-1];
     reg signed [PR_W-1:0] prod_q [0:LANES-1];
     reg signed [AC_W-1:0] acc_q [0:LANES-1];
-    reg [N_IN*(WB+1)-1:0] rowbuf_q;
 
     // The P lanes: one multiplier each, shared by the Lg and MAC phases.
     reg signed [MA_W-1:0] ma [0:LANES-1];
@@ -195,7 +179,7 @@ module commit_unit #(
             mb[p] = '0;
             if (v1_q && lg1_q) begin
                 if (lv1_q[p]) begin
-                    ma[p] = MA_W'($signed(l_rdata_i[((32'(tb1_q) + p)*LANES + 32'(lane1_q))*F +: F]));
+                    ma[p] = MA_W'($signed(lane_of(lword[32'(tb1_q) + p], lane1_q)));
                     mb[p] = MB_W'(g_q[32'(tb1_q) + p]);
                 end
             end else if (v1_q && lv1_q[p]) begin
@@ -206,25 +190,6 @@ module commit_unit #(
         end
     end
 
-    // dk of a finished sum: -rshift(acc, SH), or a saturating left shift when SH < 0.
-    // (No size casts here: Yosys 0.23 rejects them inside this function.)
-    localparam logic signed [127:0] CAP_X = 128'(CAP);
-    function automatic signed [WB:0] finish(input signed [AC_W-1:0] acc, input integer sh);
-        reg signed [127:0] a, d, mag;
-        begin
-            a = {{(128 - AC_W){acc[AC_W-1]}}, acc};
-            if (sh >= 0) begin
-                d = -rne(a, (sh >= 63) ? 126 : sh);
-            end else begin
-                mag = (a < 0) ? -a : a;
-                if (mag > (CAP_X >>> (-sh))) d = (a < 0) ? CAP_X : -CAP_X;
-                else d = -(a <<< (-sh));
-            end
-            if (d > CAP_X) d = CAP_X;
-            if (d < -CAP_X) d = -CAP_X;
-            finish = d[WB:0];
-        end
-    endfunction
 
     reg signed [AC_W-1:0] sum_c [0:LANES-1];
     reg signed [WB:0]     dk_c  [0:LANES-1];
@@ -250,7 +215,7 @@ module commit_unit #(
         // The lanes that hold an element this cycle: a scanned word's rows of the factor,
         // the Lg banks below r, or a block's columns of the layer.
         for (p = 0; p < LANES; p = p + 1)
-            lanes_c[p] = scan_busy_q ? 32'(scan_b_q) * LANES + p < (scan_r_q ? N_IN : N_OUT)
+            lanes_c[p] = scan_busy_q ? scan_row_q + 32'(p) < (scan_r_q ? N_IN : N_OUT)
                        : lg_phase_q ? 32'(tb_q) + p < R
                        : cb_q + 32'(p) < N_IN;
         macs_o = '0;
@@ -349,7 +314,7 @@ module commit_unit #(
                 for (p = 0; p < LANES; p = p + 1) begin
                     acc_q[p] <= sum_c[p];
                     if (last2_q && lv2_q[p])
-                        rowbuf_q[(cb2_q + 32'(p))*(WB+1) +: WB+1] <= dk_c[p];
+                        rowbuf_q[cb2_q + 32'(p)] <= dk_c[p];
                 end
                 if (last2_q) nonzero_o <= nonzero_o + 32'(nz_c);
                 if (rowend2_q && write_q) begin
@@ -365,8 +330,10 @@ module commit_unit #(
             if (scan_busy_q) begin
                 if (32'(scan_b_q) != (scan_r_q ? BI : BO) - 1) begin
                     scan_b_q <= scan_b_q + 1'b1;
+                    scan_row_q <= scan_row_q + LANES;
                 end else begin
                     scan_b_q <= '0;
+                    scan_row_q <= '0;
                     if (scan_t_q != T_W'(R - 1)) scan_t_q <= scan_t_q + 1'b1;
                     else begin
                         scan_t_q <= '0;
@@ -393,11 +360,11 @@ module commit_unit #(
                 scan_r_q <= 1'b0;
                 scan_t_q <= '0;
                 scan_b_q <= '0;
+                scan_row_q <= '0;
                 for (p = 0; p < 2 * R; p = p + 1) cmax_q[p] <= '0;
             end
         end
     end
-    always @* row_dk_o = rowbuf_q;
 
     // Control: the scale chain then a pass (start_i), or a pass alone (pass_i); the pass
     // is done when its last row leaves stage 2.

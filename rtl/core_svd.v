@@ -212,19 +212,20 @@ module core_svd #(
 
     // Core entries: E from max|a|·max|b| + sigma_0, A = rshift(a b^T + diag(sigma), E).
     // (Functions, evaluated only in the cycle that registers them.)
-    function automatic integer core_e();
+    function automatic integer core_e(input [Q*CIN_W-1:0] av, input [Q*CIN_W-1:0] bv,
+                                      input [SIG_W-1:0] sig0);
         reg [127:0] maxa, maxb, bound;
         integer ii;
         begin
             maxa = 0;
             maxb = 0;
             for (ii = 0; ii < Q; ii = ii + 1) begin
-                if (absval(128'($signed(a_i[ii*CIN_W +: CIN_W]))) > maxa)
-                    maxa = absval(128'($signed(a_i[ii*CIN_W +: CIN_W])));
-                if (absval(128'($signed(b_i[ii*CIN_W +: CIN_W]))) > maxb)
-                    maxb = absval(128'($signed(b_i[ii*CIN_W +: CIN_W])));
+                if (absval(128'($signed(av[ii*CIN_W +: CIN_W]))) > maxa)
+                    maxa = absval(128'($signed(av[ii*CIN_W +: CIN_W])));
+                if (absval(128'($signed(bv[ii*CIN_W +: CIN_W]))) > maxb)
+                    maxb = absval(128'($signed(bv[ii*CIN_W +: CIN_W])));
             end
-            bound = maxa * maxb + 128'(sigma_i[0 +: SIG_W]);
+            bound = maxa * maxb + 128'(sig0);
             core_e = bitlen(bound) - (WC - 1);
             if (core_e < 0) core_e = 0;
         end
@@ -285,9 +286,10 @@ module core_svd #(
             done_o <= 1'b0;
             case (state_q)
                 S_IDLE: if (start_i) begin
-                    e_o <= 8'(core_e());
+                    e_o <= 8'(core_e(a_i, b_i, sigma_i[0 +: SIG_W]));
                     for (x = 0; x < Q * Q; x = x + 1) begin
-                        a_q[x] <= core_entry(x / Q, x % Q, core_e());
+                        a_q[x] <= core_entry(x / Q, x % Q,
+                                             core_e(a_i, b_i, sigma_i[0 +: SIG_W]));
                         v_q[x] <= (x % (Q + 1) == 0) ? 24'sd4194304 : 24'sd0;
                         u_q[x] <= '0;
                     end

@@ -141,32 +141,42 @@ module reduce_ok #(
     wire [127:0] x0_c   = (x0_raw > (128'd1 << CS)) ? (128'd1 << CS) : x0_raw;
 
     // Householder column col_q of M: h_a = delta_{a,col}·2^22 - rshift(v_a·vb_inv, 22),
-    // with vb_inv = rshift(v_col·inv, 22) and the row's LFSR sign. (Functions, evaluated
-    // only in the cycle that registers them.)
-    function automatic signed [127:0] hcol(input integer a);
-        reg signed [127:0] v_a, vb_inv, h;
-        begin
+    // with vb_inv = rshift(v_col·inv, 22) and the row's LFSR sign; and the T products.
+    // Both are formed only in the state that registers them (S_H, S_T), so that
+    // simulators skip their 128-bit arithmetic in every other cycle.
+    reg signed [127:0] v_a, vb_inv, h;
+    reg signed [127:0] hcol_c [0:Q-1];
+    integer i, t, a;
+    always @* begin
+        vb_inv = '0;
+        v_a = '0;
+        h = '0;
+        for (a = 0; a < Q; a = a + 1) hcol_c[a] = '0;
+        if (state_q == S_H) begin
             vb_inv = rne(128'(x0_q[col_q]) * inv_q, CS);
-            v_a = (a == 0) ? 128'(x0_q[0]) + (128'sd1 <<< CS) : 128'(x0_q[a]);
-            h = ((a == col_q) ? (128'sd1 <<< CS) : 128'sd0) - rne(v_a * vb_inv, CS);
-            hcol = (m_q + a < Q && bits_q[m_q + a]) ? -h : h;
+            for (a = 0; a < Q; a = a + 1) begin
+                v_a = (a == 0) ? 128'(x0_q[0]) + (128'sd1 <<< CS) : 128'(x0_q[a]);
+                h = ((a == col_q) ? (128'sd1 <<< CS) : 128'sd0) - rne(v_a * vb_inv, CS);
+                hcol_c[a] = (m_q + a < Q && bits_q[m_q + a]) ? -h : h;
+            end
         end
-    endfunction
-    // T_L (side 0) or T_R (1) entry i*R + t, before rounding: sum_p U|V[i][order p]·M[p][t].
-    function automatic signed [127:0] t_entry(input integer side, input integer it);
-        reg signed [127:0] acc;
-        integer pp, i, t;
-        begin
-            i = it / R;
-            t = it % R;
-            acc = '0;
-            for (pp = 0; pp < Q; pp = pp + 1)
-                acc = acc + 128'($signed(side == 0 ? u_i[(i*Q + 32'(order_q[pp]))*24 +: 24]
-                                                    : v_i[(i*Q + 32'(order_q[pp]))*24 +: 24]))
-                          * m_mat[pp*R + t];
-            t_entry = acc;
-        end
-    endfunction
+    end
+    reg signed [127:0] tl_c [0:Q*R-1];
+    reg signed [127:0] tr_c [0:Q*R-1];
+    always @* begin
+        for (i = 0; i < Q; i = i + 1)
+            for (t = 0; t < R; t = t + 1) begin
+                tl_c[i*R + t] = '0;
+                tr_c[i*R + t] = '0;
+                if (state_q == S_T)
+                    for (p = 0; p < Q; p = p + 1) begin
+                        tl_c[i*R + t] = tl_c[i*R + t] +
+                            128'($signed(u_i[(i*Q + 32'(order_q[p]))*24 +: 24])) * m_mat[p*R + t];
+                        tr_c[i*R + t] = tr_c[i*R + t] +
+                            128'($signed(v_i[(i*Q + 32'(order_q[p]))*24 +: 24])) * m_mat[p*R + t];
+                    end
+            end
+    end
 
     integer x, y;
     always @(posedge clk_i) begin
@@ -261,7 +271,7 @@ module reduce_ok #(
                 S_H: begin
                     if (wait_q == 16'((k_q + 1 + LANES - 1) / LANES))
                         for (x = 0; x < Q; x = x + 1)
-                            if (x <= k_q) m_mat[(m_q + x)*R + m_q + col_q - 1] <= hcol(x);
+                            if (x <= k_q) m_mat[(m_q + x)*R + m_q + col_q - 1] <= hcol_c[x];
                     if (wait_q == 0) begin
                         if (col_q == k_q) begin
                             state_q <= S_SLOT;
@@ -282,8 +292,8 @@ module reduce_ok #(
                 S_T: begin
                     if (wait_q == 16'(2 * R * CEIL_QQ - 1))
                         for (x = 0; x < Q * R; x = x + 1) begin
-                            tl_o[x*24 +: 24] <= 24'(rne(t_entry(0, x), CS));
-                            tr_o[x*24 +: 24] <= 24'(rne(t_entry(1, x), CS));
+                            tl_o[x*24 +: 24] <= 24'(rne(tl_c[x], CS));
+                            tr_o[x*24 +: 24] <= 24'(rne(tr_c[x], CS));
                         end
                     if (wait_q == 0) begin
                         done_o <= 1'b1;
