@@ -33,6 +33,7 @@ localparam int REG_MAXNORM = 6;
 localparam int REG_ENDURANCE = 7;
 localparam int REG_PULSE_MODE = 8;
 localparam int REG_WLAT = 9;
+localparam int REG_LAYER = 10;
 
 localparam int STAT_CYCLES = 0;
 localparam int STAT_LRT_CYCLES = 1;

@@ -21,7 +21,8 @@ module accel_top #(
     parameter int CNT_W  = 32,
     parameter int SIG_W  = 64,
     parameter int ACC_W  = 32,
-    parameter int GW     = 20
+    parameter int GW     = 20,
+    parameter int LAYERS = 1   // layer slots (docs/hw-spec.md section 3.1)
 ) (
     input  wire        clk_i,
     input  wire        rst_i,
@@ -53,6 +54,8 @@ module accel_top #(
     localparam int CELLS = N_OUT * N_IN;
     localparam int BUF_W = $clog2(MAXP + 1);
     localparam int RSP_W = $clog2(MAXR + 1);
+    localparam int LY_W  = (LAYERS > 1) ? $clog2(LAYERS) : 1;
+    localparam int NREG  = REG_LAYER + 1;
 
     // ---------------------------------------------------------------- command buffer
     localparam logic [3:0] S_RECV = 4'd0, S_EXEC = 4'd1, S_WLRT = 4'd2, S_WMAC = 4'd3,
@@ -73,7 +76,8 @@ module accel_top #(
     assign rsp_last_o  = ridx_q == rlen_q - 1'b1;
 
     // ---------------------------------------------------------------- registers, stats
-    reg [31:0] reg_q [0:9];
+    reg [31:0] reg_q [0:NREG-1];
+    wire [LY_W-1:0] layer = LY_W'(reg_q[REG_LAYER]);  // the slot commands address
 
     // ---------------------------------------------------------------- decode
     wire [7:0]  op      = hdr_q[31:24];
@@ -88,12 +92,14 @@ module accel_top #(
         end
     endgenerate
     wire [31:0]       pending;
+    wire              locked;
     wire [7:0]        err_c;
     wire [N_IN*8-1:0] x_c;
     wire [N_OUT*8-1:0] dy_c;
     wire [N_IN-1:0]   flags_c;
-    cmd_decode #(.N_IN(N_IN), .N_OUT(N_OUT), .WB(WB)) u_dec (
-        .hdr_i(hdr_q), .buf_i(buf_flat), .nw_i(nw_q), .pending_i(pending), .err_o(err_c),
+    cmd_decode #(.N_IN(N_IN), .N_OUT(N_OUT), .WB(WB), .LAYERS(LAYERS)) u_dec (
+        .hdr_i(hdr_q), .buf_i(buf_flat), .nw_i(nw_q), .pending_i(pending), .locked_i(locked),
+        .err_o(err_c),
         .x_o(x_c), .dy_o(dy_c), .flags_o(flags_c));
 
     // ---------------------------------------------------------------- crossbar
@@ -108,8 +114,9 @@ module accel_top #(
     localparam int XBW = $clog2(N_IN * (1 << WB) + 1) + 1;  // a row's write counts
     wire [XBW-1:0]   xb_written, xb_blocked, xb_pulses;
     wire             unused_xb_ready;
-    nvm_crossbar #(.N_IN(N_IN), .N_OUT(N_OUT), .WB(WB), .CNT_W(CNT_W)) u_xbar (
-        .clk_i(clk_i), .rst_i(rst_i), .rd_row_i(xb_rd_row), .rd_codes_o(xb_codes),
+    nvm_crossbar #(.N_IN(N_IN), .N_OUT(N_OUT), .WB(WB), .CNT_W(CNT_W),
+                   .LAYERS(LAYERS)) u_xbar (
+        .clk_i(clk_i), .rst_i(rst_i), .layer_i(layer), .rd_row_i(xb_rd_row), .rd_codes_o(xb_codes),
         .rd_counts_o(xb_counts), .wr_valid_i(xb_wr_valid), .wr_ready_o(unused_xb_ready),
         .wr_op_i(xb_wr_op), .wr_row_i(xb_wr_row), .wr_codes_i(xb_wr_codes),
         .wr_flags_i(flags_c), .endurance_i(reg_q[REG_ENDURANCE]),
@@ -159,8 +166,9 @@ module accel_top #(
         .t_i(lrt_rsq_t | cm_rsq_t), .y_o(rsq_y), .e_o(rsq_e), .done_o(rsq_done));
 
     lrt_unit #(.EXT_RSQ(1'b1), .N_IN(N_IN), .N_OUT(N_OUT), .RANK(R), .LANES(LANES), .F(F),
-               .G(G), .WC(WC), .SWEEPS(SWEEPS), .SIG_W(SIG_W)) u_lrt (
-        .clk_i(clk_i), .rst_i(rst_i), .rsq_start_o(lrt_rsq_start), .rsq_t_o(lrt_rsq_t),
+               .G(G), .WC(WC), .SWEEPS(SWEEPS), .SIG_W(SIG_W), .LAYERS(LAYERS)) u_lrt (
+        .clk_i(clk_i), .rst_i(rst_i), .layer_i(layer), .rsq_start_o(lrt_rsq_start),
+        .rsq_t_o(lrt_rsq_t),
         .rsq_y_i(rsq_y), .rsq_e_i(rsq_e), .rsq_done_i(rsq_done), .start_i(lrt_start),
         .x_i(x_c), .dy_i(dy_c), .mode_i(reg_q[REG_MODE][0]),
         .kappa_q4_i(reg_q[REG_KAPPA_Q4][15:0]), .done_o(lrt_done),
@@ -169,7 +177,7 @@ module accel_top #(
         .clear_i(lrt_clear), .busy_o(lrt_busy), .lfsr_load_i(lrt_lfsr_load),
         .lfsr_seed_i(buf_q[0][15:0]), .l_addr_i(fl_addr), .l_en_i(fl_en),
         .l_rdata_o(fl_rdata), .r_addr_i(fr_addr), .r_en_i(fr_en), .r_rdata_o(fr_rdata),
-        .sigma_o(sigma), .pending_o(pending), .lfsr_o(unused_lfsr_state));
+        .sigma_o(sigma), .pending_o(pending), .locked_o(locked), .lfsr_o(unused_lfsr_state));
 
     // READ_LRT of a factor row: its word (a comparison per word, no divider) and lane.
     localparam int BMAX = (BO > BI) ? BO : BI;
@@ -226,8 +234,9 @@ module accel_top #(
     wire cm_start = state_q == S_EXEC && err_c == ERR_OK && op == OP_COMMIT;
     wire cm_gated = cm_nonzero == 0 || cm_nonzero < reg_q[REG_RHO_COUNT];
     wire cm_pass = state_q == S_WCM && cm_done && !cm_gated;  // the write pass
-    reg  [31:0] mn_steps_q;
-    reg  [63:0] ema_l_q, ema_r_q;
+    reg  [31:0] mn_steps_q [0:LAYERS-1];  // the max-norm trackers, one set per slot
+    reg  [63:0] ema_l_q [0:LAYERS-1];
+    reg  [63:0] ema_r_q [0:LAYERS-1];
     wire        cm_row_valid;
     wire [ROW_W-1:0] cm_row;
     wire [N_IN*(WB+1)-1:0] cm_row_dk;
@@ -244,7 +253,8 @@ module accel_top #(
         .r_rdata_i(fr_rdata[32'(cm_r_bank_q)*LANES*F +: LANES*F]),
         .sigma_i(sigma), .b_i(pending), .lr_mant_i(reg_q[REG_LR_MANT][15:0]),
         .lr_shift_i(reg_q[REG_LR_SHIFT][5:0]), .maxnorm_i(reg_q[REG_MAXNORM][0]),
-        .mn_steps_i(mn_steps_q), .ema_l_i(ema_l_q), .ema_r_i(ema_r_q), .row_valid_o(cm_row_valid),
+        .mn_steps_i(mn_steps_q[layer]), .ema_l_i(ema_l_q[layer]), .ema_r_i(ema_r_q[layer]),
+        .row_valid_o(cm_row_valid),
         .row_o(cm_row), .row_dk_o(cm_row_dk), .nonzero_o(cm_nonzero), .macs_o(cm_macs),
         .reads_o(cm_reads), .ema_l_o(cm_ema_l), .ema_r_o(cm_ema_r),
         .mn_steps_o(cm_mn_steps), .done_o(cm_done));
@@ -366,12 +376,14 @@ module accel_top #(
             cm_wr_q <= 1'b0;
             cells_written_q <= '0;
             rows_written_q <= '0;
-            mn_steps_q <= '0;
-            ema_l_q <= '0;
-            ema_r_q <= '0;
+            for (k = 0; k < LAYERS; k = k + 1) begin
+                mn_steps_q[k] <= '0;
+                ema_l_q[k] <= '0;
+                ema_r_q[k] <= '0;
+            end
             for (k = 0; k <= MAXP; k = k + 1) buf_q[k] <= '0;
             for (k = 0; k <= MAXR; k = k + 1) rsp_q[k] <= '0;
-            for (k = 0; k < 10; k = k + 1) reg_q[k] <= '0;
+            for (k = 0; k < NREG; k = k + 1) reg_q[k] <= '0;
             reg_q[REG_LFSR_SEED] <= 32'hACE1;
             reg_q[REG_KAPPA_Q4] <= 32'd1600;
         end else begin
@@ -494,9 +506,9 @@ module accel_top #(
                     respond(ERR_OK, {15'd0, lrt_absorbed}, 16'd0);
                 end
                 S_WCM: if (cm_done) begin
-                    mn_steps_q <= cm_mn_steps;
-                    ema_l_q <= cm_ema_l;
-                    ema_r_q <= cm_ema_r;
+                    mn_steps_q[layer] <= cm_mn_steps;
+                    ema_l_q[layer] <= cm_ema_l;
+                    ema_r_q[layer] <= cm_ema_r;
                     rsp_q[1] <= cm_nonzero;
                     rsp_q[2] <= 32'd0;
                     if (cm_gated) begin

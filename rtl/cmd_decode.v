@@ -11,13 +11,15 @@ module cmd_decode #(
     parameter int N_IN  = 64,
     parameter int N_OUT = 10,
     parameter int WB    = 8,
+    parameter int LAYERS = 1,
     // derived: payload words of the longest command (UPDATE)
     parameter int MAXP  = (N_IN + 3) / 4 + (N_OUT + 3) / 4
 ) (
     input  wire [31:0]             hdr_i,
     input  wire [(MAXP+1)*32-1:0]  buf_i,      // payload word w at w*32
     input  wire [15:0]             nw_i,       // payload words received (saturating)
-    input  wire [31:0]             pending_i,  // samples since the last write
+    input  wire [31:0]             pending_i,  // the slot's samples since its last write
+    input  wire                    locked_i,   // some slot has samples pending
     output reg  [7:0]              err_o,
     output reg  [N_IN*8-1:0]       x_o,        // int8 codes of LOAD_W/INJECT/INFER/UPDATE
     output reg  [N_OUT*8-1:0]      dy_o,       // UPDATE's dy
@@ -84,7 +86,7 @@ module cmd_decode #(
     reg        reg_ok;
     reg [31:0] reg_limit;
     always @* begin
-        reg_ok = operand <= 16'd9;
+        reg_ok = operand <= 16'd10;
         case (operand32)
             REG_MODE, REG_MAXNORM: reg_limit = 32'd1;
             REG_LFSR_SEED, REG_KAPPA_Q4, REG_LR_MANT: reg_limit = 32'hFFFF;
@@ -92,6 +94,7 @@ module cmd_decode #(
             REG_LR_SHIFT: reg_limit = 32'd63;
             REG_ENDURANCE: reg_limit = 32'hFFFFFFFF;
             REG_PULSE_MODE: reg_limit = 32'd2;
+            REG_LAYER: reg_limit = 32'(LAYERS - 1);
             default: reg_limit = 32'd255;  // WLAT
         endcase
     end
@@ -107,7 +110,7 @@ module cmd_decode #(
                 OP_SET_CFG:
                     if (!reg_ok || buf_w[0] > reg_limit ||
                         (operand32 == REG_LFSR_SEED && buf_w[0] == 0)) err_o = ERR_BAD_OPERAND;
-                    else if ((operand32 == REG_MODE || operand32 == REG_MAXNORM) && pending_i != 0)
+                    else if ((operand32 == REG_MODE || operand32 == REG_MAXNORM) && locked_i)
                         err_o = ERR_CFG_LOCKED;
                 OP_GET_CFG: if (!reg_ok) err_o = ERR_BAD_OPERAND;
                 OP_LOAD_W, OP_INJECT: if (!codes_ok_c) err_o = ERR_BAD_OPERAND;

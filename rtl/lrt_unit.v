@@ -1,5 +1,6 @@
 // Low-rank update unit, UPDATE path: the factor memories (factor_mem), sigma, LFSR and
-// sample count, and the per-sample fold: Gram-Schmidt of dy and x, norms and the kappa
+// sample count (sigma, count and the banks' regions per layer slot, addressed by layer_i;
+// one LFSR), and the per-sample fold: Gram-Schmidt of dy and x, norms and the kappa
 // skip, unit directions and the rotation of L and R on the vector unit (vec_unit), the
 // core on core_svd and the reduction (selection, or reduce_ok when unbiased).
 // Specification: docs/hw-spec.md sections 5-6 and the UPDATE rows of section 7; golden
@@ -21,16 +22,19 @@ module lrt_unit #(
     parameter int WC       = 24,
     parameter int SWEEPS   = 4,
     parameter int SIG_W    = 64,
+    parameter int LAYERS   = 1,
     // derived: port widths
     parameter int Q        = RANK + 1,
     parameter int BO       = (N_OUT + LANES - 1) / LANES,
     parameter int BI       = (N_IN + LANES - 1) / LANES,
     parameter int BO_W     = (BO > 1) ? $clog2(BO) : 1,
     parameter int BI_W     = (BI > 1) ? $clog2(BI) : 1,
-    parameter int CNT_W    = $clog2(Q * LANES + 1)
+    parameter int CNT_W    = $clog2(Q * LANES + 1),
+    parameter int LY_W     = (LAYERS > 1) ? $clog2(LAYERS) : 1
 ) (
     input  wire                       clk_i,
     input  wire                       rst_i,
+    input  wire [LY_W-1:0]            layer_i,     // the slot; held during a command
     // The shared rsqrt (EXT_RSQ = 1) or this block's own (0, when the block stands alone).
     output wire                        rsq_start_o,
     output wire [127:0]                rsq_t_o,
@@ -63,7 +67,8 @@ module lrt_unit #(
     input  wire [Q-1:0]               r_en_i,
     output wire [Q*LANES*F-1:0]       r_rdata_o,
     output wire [RANK*SIG_W-1:0]      sigma_o,
-    output wire [31:0]                pending_o,
+    output wire [31:0]                pending_o,   // the slot's samples since its clear
+    output wire                       locked_o,    // some slot has samples pending
     output wire [15:0]                lfsr_o
 );
     localparam int R     = RANK;
@@ -78,11 +83,19 @@ module lrt_unit #(
     `include "fixed_fns.vh"
 
     // ---------------------------------------------------------------- state
-    reg [R*SIG_W-1:0]   sigma_q;
-    reg [31:0]          pending_q;
+    reg [R*SIG_W-1:0]   sigma_q [0:LAYERS-1];
+    reg [31:0]          pending_q [0:LAYERS-1];
     reg [15:0]          lfsr_q;
-    assign sigma_o = sigma_q;
-    assign pending_o = pending_q;
+    wire [R*SIG_W-1:0]  sigma = sigma_q[layer_i];
+    reg                 locked_c;
+    integer li;
+    always @* begin
+        locked_c = 1'b0;
+        for (li = 0; li < LAYERS; li = li + 1) locked_c = locked_c || pending_q[li] != 0;
+    end
+    assign sigma_o = sigma;
+    assign pending_o = pending_q[layer_i];
+    assign locked_o = locked_c;
     assign lfsr_o = lfsr_q;
     localparam logic [2:0] S_IDLE = 3'd0, S_GS = 3'd1, S_NRM = 3'd2, S_SVD = 3'd3,
                            S_RED = 3'd4, S_ROT = 3'd5;
@@ -145,8 +158,9 @@ module lrt_unit #(
         if (v_en) v_rdata_q <= v_side ? x_word[BI_W'(v_addr)] : dy_word[BO_W'(v_addr)];
 
     // ---------------------------------------------------------------- factor memories
-    factor_mem #(.N_IN(N_IN), .N_OUT(N_OUT), .RANK(R), .LANES(P), .F(F)) u_mem (
-        .clk_i(clk_i), .rst_i(rst_i), .clear_i(clear_i && state_q == S_IDLE),
+    factor_mem #(.N_IN(N_IN), .N_OUT(N_OUT), .RANK(R), .LANES(P), .F(F),
+                 .LAYERS(LAYERS)) u_mem (
+        .clk_i(clk_i), .rst_i(rst_i), .layer_i(layer_i), .clear_i(clear_i && state_q == S_IDLE),
         .busy_o(busy_o), .upd_i(upd), .f_side_i(f_side), .f_addr_i(f_addr), .f_ren_i(f_ren),
         .f_wside_i(f_wside), .f_waddr_i(f_waddr), .f_wen_i(f_wen), .f_wdata_i(f_wdata),
         .l_addr_i(l_addr_i), .l_en_i(l_en_i), .r_addr_i(r_addr_i), .r_en_i(r_en_i),
@@ -196,7 +210,7 @@ module lrt_unit #(
             nl_c = 32'(rne(128'(n2l) * 128'(rsq_y), 32'(rsq_e)));
         if (state_q == S_GS && t_q == 16'(T_DY + T_X + 7)) begin
             nr_c = 128'(rne(128'(n2r) * 128'(rsq_y), 32'(rsq_e)));
-            skip_c = kappa_q4_i != 0 && ((128'(sigma_q[0 +: SIG_W]) << 4) >
+            skip_c = kappa_q4_i != 0 && ((128'(sigma[0 +: SIG_W]) << 4) >
                                          128'(kappa_q4_i) * 128'(nl_q) * nr_c);
         end
     end
@@ -224,7 +238,7 @@ module lrt_unit #(
                .CIN_W(32), .SIG_W(SIG_W)) u_svd (
         .clk_i(clk_i), .rst_i(rst_i), .rsq_start_o(svd_rsq_start), .rsq_t_o(svd_rsq_t),
         .rsq_y_i(rsq_y), .rsq_e_i(rsq_e), .rsq_done_i(rsq_done), .start_i(svd_start),
-        .a_i(a_core), .b_i(b_core), .sigma_i(sigma_q), .done_o(svd_done), .e_o(svd_e),
+        .a_i(a_core), .b_i(b_core), .sigma_i(sigma), .done_o(svd_done), .e_o(svd_e),
         .sig_o(svd_sig), .u_o(svd_u), .v_o(svd_v), .order_o(svd_order),
         .rotations_o(svd_rot));
 
@@ -294,8 +308,10 @@ module lrt_unit #(
             folded_o <= 1'b0;
             rotations_o <= '0;
             k_o <= '0;
-            sigma_q <= '0;
-            pending_q <= '0;
+            for (li = 0; li < LAYERS; li = li + 1) begin
+                sigma_q[li] <= '0;
+                pending_q[li] <= '0;
+            end
             lfsr_q <= 16'hACE1;
             mode_q <= 1'b0;
             yl_q <= '0;
@@ -316,10 +332,10 @@ module lrt_unit #(
             case (state_q)
                 S_IDLE: begin
                     if (clear_i) begin  // factor_mem writes the zeros
-                        sigma_q <= '0;
-                        pending_q <= '0;
+                        sigma_q[layer_i] <= '0;
+                        pending_q[layer_i] <= '0;
                     end else if (start_i) begin
-                        pending_q <= pending_q + 1'b1;
+                        pending_q[layer_i] <= pending_q[layer_i] + 1'b1;
                         mode_q <= mode_i;
                         rotations_o <= '0;
                         k_o <= '0;
@@ -386,7 +402,7 @@ module lrt_unit #(
                     t_q <= t_q + 1'b1;
                     if (t_q == 16'(T_RL)) rot_side_q <= 1'b1;
                     if (vec_done) begin  // R rotated and written back: sigma too
-                        sigma_q <= sig_new_c;
+                        sigma_q[layer_i] <= sig_new_c;
                         done_o <= 1'b1;
                         state_q <= S_IDLE;
                     end

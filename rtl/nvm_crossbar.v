@@ -1,5 +1,6 @@
-// NVM crossbar, behavioural: N_OUT x N_IN signed WB-bit level codes, write-on-change,
-// saturating per-cell write counters, endurance and stuck-at freezing, pulse counting.
+// NVM crossbar, behavioural: LAYERS slots of N_OUT x N_IN signed WB-bit level codes,
+// write-on-change, saturating per-cell write counters, endurance and stuck-at freezing,
+// pulse counting. Both ports address the slot layer_i (the LAYER register).
 // Specification: docs/hw-spec.md section 8; golden model pysim/hw/nvm_crossbar.py.
 `resetall
 `timescale 1ns / 1ps
@@ -10,11 +11,14 @@ module nvm_crossbar #(
     parameter int N_OUT = 10,
     parameter int WB    = 8,   // level-code width (signed)
     parameter int CNT_W = 32,  // per-cell write counter width (saturating)
+    parameter int LAYERS = 1,  // slots
     parameter int ROW_W = (N_OUT > 1) ? $clog2(N_OUT) : 1,
+    parameter int LY_W  = (LAYERS > 1) ? $clog2(LAYERS) : 1,
     parameter int SUM_W = $clog2(N_IN * (1 << WB) + 1) + 1
 ) (
     input  wire                   clk_i,
     input  wire                   rst_i,
+    input  wire [LY_W-1:0]        layer_i,
     // Row read: combinational view of the array (the MAC array and READ_W use it).
     input  wire [ROW_W-1:0]       rd_row_i,
     output wire [N_IN*WB-1:0]     rd_codes_o,
@@ -33,7 +37,7 @@ module nvm_crossbar #(
     output reg  [SUM_W-1:0]       wr_blocked_o,
     output reg  [SUM_W-1:0]       wr_pulses_o
 );
-    localparam int CELLS = N_IN * N_OUT;
+    localparam int CELLS = LAYERS * N_IN * N_OUT;
     localparam logic [CNT_W-1:0] CNT_MAX = {CNT_W{1'b1}};
 
     reg signed [WB-1:0]  code_q  [0:CELLS-1];
@@ -42,15 +46,20 @@ module nvm_crossbar #(
 
     assign wr_ready_o = 1'b1;
 
+    localparam int IDX_W = (CELLS > 1) ? $clog2(CELLS) : 1;
+    // First cell of a row of the selected slot (constant multipliers: address decode).
+    wire [IDX_W-1:0] slot_row = IDX_W'(layer_i) * IDX_W'(N_OUT);
+    wire [IDX_W-1:0] rd_base  = (slot_row + IDX_W'(rd_row_i)) * IDX_W'(N_IN);
+    wire [IDX_W-1:0] wr_base  = (slot_row + IDX_W'(wr_row_i)) * IDX_W'(N_IN);
+
     genvar g;
     generate
         for (g = 0; g < N_IN; g = g + 1) begin : g_rd
-            assign rd_codes_o[g*WB +: WB]        = code_q[rd_row_i * N_IN + g];
-            assign rd_counts_o[g*CNT_W +: CNT_W] = count_q[rd_row_i * N_IN + g];
+            assign rd_codes_o[g*WB +: WB]        = code_q[rd_base + IDX_W'(g)];
+            assign rd_counts_o[g*CNT_W +: CNT_W] = count_q[rd_base + IDX_W'(g)];
         end
     endgenerate
 
-    localparam int IDX_W = (CELLS > 1) ? $clog2(CELLS) : 1;
     localparam int PW    = WB + 1;  // pulses of one cell: up to 2^WB - 1 level steps
 
     // Per-column decision for the addressed row (combinational).
@@ -58,7 +67,7 @@ module nvm_crossbar #(
     wire [PW-1:0]   pulses_w [0:N_IN-1];
     generate
         for (g = 0; g < N_IN; g = g + 1) begin : g_col
-            wire [IDX_W-1:0]     idx    = IDX_W'(wr_row_i) * IDX_W'(N_IN) + IDX_W'(g);
+            wire [IDX_W-1:0]     idx    = wr_base + IDX_W'(g);
             wire signed [WB-1:0] cur    = code_q[idx];
             wire signed [WB-1:0] tgt    = wr_codes_i[g*WB +: WB];
             wire                 change = tgt != cur;
@@ -104,15 +113,15 @@ module nvm_crossbar #(
             if (wr_valid_i) begin
                 for (c = 0; c < N_IN; c = c + 1) begin
                     case (wr_op_i)
-                        2'd1: code_q[IDX_W'(wr_row_i) * IDX_W'(N_IN) + IDX_W'(c)]
+                        2'd1: code_q[wr_base + IDX_W'(c)]
                                   <= wr_codes_i[c*WB +: WB];
-                        2'd2: stuck_q[IDX_W'(wr_row_i) * IDX_W'(N_IN) + IDX_W'(c)] <= wr_flags_i[c];
+                        2'd2: stuck_q[wr_base + IDX_W'(c)] <= wr_flags_i[c];
                         default: if (do_w[c]) begin
-                            code_q[IDX_W'(wr_row_i) * IDX_W'(N_IN) + IDX_W'(c)]
+                            code_q[wr_base + IDX_W'(c)]
                                 <= wr_codes_i[c*WB +: WB];
-                            if (count_q[IDX_W'(wr_row_i) * IDX_W'(N_IN) + IDX_W'(c)] != CNT_MAX)
-                                count_q[IDX_W'(wr_row_i) * IDX_W'(N_IN) + IDX_W'(c)]
-                                    <= count_q[IDX_W'(wr_row_i) * IDX_W'(N_IN) + IDX_W'(c)] + 1'b1;
+                            if (count_q[wr_base + IDX_W'(c)] != CNT_MAX)
+                                count_q[wr_base + IDX_W'(c)]
+                                    <= count_q[wr_base + IDX_W'(c)] + 1'b1;
                         end
                     endcase
                 end

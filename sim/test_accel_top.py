@@ -10,7 +10,10 @@
   INFER, forms the softmax gradient, sends UPDATE, and COMMITs every 40 samples, in
   biased then unbiased mode (with max-norm, ρ gating both ways, endurance and pulses
   set); afterwards every crossbar level, every per-cell write counter and every stats
-  counter (cycles included) must equal the model's.
+  counter (cycles included) must equal the model's. With layer slots (the LAYERS = 3
+  set) every slot adapts its own weights on the same stream, the host selecting each
+  slot with SET_CFG LAYER before its INFER, UPDATE and COMMIT, and every slot's state
+  is compared.
 """
 
 from __future__ import annotations
@@ -49,13 +52,17 @@ async def check(host, model, words, where):
 
 
 async def compare_state(host, model, where):
-    """Every stats counter, crossbar level and write counter, read through commands."""
+    """Every stats counter, and every slot's crossbar levels, write counters and σ, read
+    through commands."""
     from pysim.hw import driver as d
-    from pysim.hw.isa import Op, Stat
+    from pysim.hw.isa import Op, Reg, Stat
 
-    for row in range(model.arch.n_out):
-        await check(host, model, d.simple(Op.READ_W, row), f"{where} READ_W {row}")
-        await check(host, model, d.simple(Op.READ_WCNT, row), f"{where} READ_WCNT {row}")
+    for slot in range(model.arch.layers):
+        await check(host, model, d.set_cfg(Reg.LAYER, slot), f"{where} LAYER {slot}")
+        for row in range(model.arch.n_out):
+            await check(host, model, d.simple(Op.READ_W, row), f"{where} READ_W {row}")
+            await check(host, model, d.simple(Op.READ_WCNT, row), f"{where} READ_WCNT {row}")
+        await check(host, model, d.simple(Op.READ_LRT, 2 << 14), f"{where} sigma {slot}")
     for s in Stat:
         await check(host, model, d.simple(Op.READ_STATS, s), f"{where} stat {s.name}")
 
@@ -116,9 +123,17 @@ if cocotb is not None:
         labels = digits.target % n_out
         async for rng in each_seed(dut, IDLE):
             model = Accelerator(arch)
-            W0 = rng.integers(-6, 7, (n_out, n_in))
-            for row in range(n_out):
-                await check(host, model, d.load_w(row, W0[row]), f"load {row}")
+            slots = range(arch.layers)
+
+            async def select(slot, where, model=model):
+                if arch.layers > 1:
+                    await check(host, model, d.set_cfg(Reg.LAYER, slot), f"{where} LAYER")
+
+            for slot in slots:
+                await select(slot, f"load slot {slot}")
+                W0 = rng.integers(-6, 7, (n_out, n_in))
+                for row in range(n_out):
+                    await check(host, model, d.load_w(row, W0[row]), f"load {row}")
             n = runner.iterations(150)
             for mode, maxnorm in ((0, 0), (1, 1)):
                 for reg, v in ((Reg.MODE, mode), (Reg.MAXNORM, maxnorm), (Reg.LR_MANT, 1 << 15),
@@ -129,25 +144,30 @@ if cocotb is not None:
                 for i in range(n):
                     k = int(rng.integers(len(labels)))
                     x = feats[k]
-                    y = np.array([d.to_signed(v) for v in
-                                  (await check(host, model, d.infer(x), f"infer {i}"))[1:]])
-                    z = y / max(1.0, np.abs(y).max()) * 4
-                    prob = np.exp(z - z.max())
-                    prob /= prob.sum()
-                    prob[labels[k]] -= 1.0
-                    dy = np.clip(np.rint(prob * 127), -128, 127).astype(int)
-                    await check(host, model, d.update(x, dy), f"mode {mode} update {i}")
-                    if i % 40 == 39:
-                        await check(host, model, d.simple(Op.COMMIT), f"mode {mode} commit {i}")
-                await check(host, model, d.simple(Op.COMMIT), f"mode {mode} final commit")
-                await check(host, model, d.simple(Op.RESET_LRT), f"mode {mode} reset")
+                    for slot in slots:
+                        where = f"mode {mode} sample {i} slot {slot}"
+                        await select(slot, where)
+                        y = np.array([d.to_signed(v) for v in
+                                      (await check(host, model, d.infer(x), where))[1:]])
+                        z = y / max(1.0, np.abs(y).max()) * 4
+                        prob = np.exp(z - z.max())
+                        prob /= prob.sum()
+                        prob[labels[k]] -= 1.0
+                        dy = np.clip(np.rint(prob * 127), -128, 127).astype(int)
+                        await check(host, model, d.update(x, dy), f"{where} update")
+                        if i % 40 == 39:
+                            await check(host, model, d.simple(Op.COMMIT), f"{where} commit")
+                for slot in slots:
+                    await select(slot, f"mode {mode} end slot {slot}")
+                    await check(host, model, d.simple(Op.COMMIT), f"mode {mode} final commit")
+                    await check(host, model, d.simple(Op.RESET_LRT), f"mode {mode} reset")
             await compare_state(host, model, "end")
-            if n >= 120:  # the full-system target: at least 3 commits in the default run
-                assert model.stats_dict()["commits"] >= 3
+            if n >= 120:  # the full-system target: at least 3 commits per slot in the default run
+                assert model.stats_dict()["commits"] >= 3 * arch.layers
 
 
 PARAMS = [dict(N_IN=64, N_OUT=10, RANK=4, LANES=8, F=16, WC=24, SWEEPS=4),
-          dict(N_IN=16, N_OUT=8, RANK=2, LANES=3, F=14, WC=20, SWEEPS=3)]
+          dict(N_IN=16, N_OUT=8, RANK=2, LANES=3, F=14, WC=20, SWEEPS=3, LAYERS=3)]
 
 
 @pytest.mark.parametrize("params", PARAMS, ids=lambda p: f"{p['N_IN']}x{p['N_OUT']}r{p['RANK']}")

@@ -2,8 +2,10 @@
 
 Stimulus: random commands of every opcode, legal and illegal (bad opcodes, lengths,
 operands, codes, registers, stuck flags beyond N_IN, READ_LRT selectors), with and without
-samples pending (COMMIT on an empty accumulator, MODE/MAXNORM locked). Covered: the error
-code the model answers with, and for a legal command the payload's int8 vectors.
+samples pending in the addressed slot or in another one (COMMIT on an empty accumulator,
+MODE/MAXNORM locked while any slot is pending; LAYER's limit in the LAYERS = 3 set).
+Covered: the error code the model answers with, and for a legal command the payload's
+int8 vectors.
 """
 
 from __future__ import annotations
@@ -41,14 +43,20 @@ if cocotb is not None:
                 pending = int(rng.choice([0, 0, 1, int(rng.integers(2, 1 << 31))]))
                 model = Accelerator(arch)
                 model.lrt.pending = pending
+                other = arch.layers > 1 and rng.random() < 0.3  # another slot pending
+                if other:
+                    model.units[-1].pending += 7
+                locked = int(any(u.pending for u in model.units))
                 want = (model.execute(words)[0] >> 16) & 0xFF
                 payload = words[1:maxp + 2]
                 dut.hdr_i.value = words[0]
                 dut.buf_i.value = pack(payload + [0] * (maxp + 1 - len(payload)), 32)
                 dut.nw_i.value = min(len(words) - 1, 0xFFFF)
                 dut.pending_i.value = pending
+                dut.locked_i.value = locked
                 await Timer(1, unit="ns")
-                where = f"command {it} {[hex(w) for w in words[:3]]} pending {pending}"
+                where = f"command {it} {[hex(w) for w in words[:3]]} pending {pending} " \
+                        f"other slot pending {other}"
                 assert int(dut.err_o.value) == want, \
                     f"{where}: rtl error {int(dut.err_o.value)}, model {want}"
                 if want == 0 and words[0] >> 24 == Op.UPDATE:
@@ -60,7 +68,7 @@ if cocotb is not None:
         runner.record_seed(None)
 
 
-PARAMS = [dict(N_IN=64, N_OUT=10, WB=8), dict(N_IN=37, N_OUT=5, WB=4)]
+PARAMS = [dict(N_IN=64, N_OUT=10, WB=8), dict(N_IN=37, N_OUT=5, WB=4, LAYERS=3)]
 
 
 @pytest.mark.parametrize("params", PARAMS, ids=lambda p: f"{p['N_IN']}x{p['N_OUT']}w{p['WB']}")

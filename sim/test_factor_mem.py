@@ -1,10 +1,11 @@
 """cocotb bench of rtl/factor_mem.v, the L and R banks of the update unit.
 
-Model: per factor q banks of words (lists), read-first, a bank's read register holding its
-word while the bank is not read. Stimulus: random reads and writes through the vector
-unit's ports (upd_i) and reads through the l_*/r_* ports, over every bank and word, and
-clears at random points. Covered: every read word, busy_o for exactly bo + bi cycles after
-a reset or a clear, and zeros everywhere after it.
+Model: per slot and factor q banks of words (lists), read-first, a bank's read register
+holding its word while the bank is not read. Stimulus: random reads and writes through
+the vector unit's ports (upd_i) and reads through the l_*/r_* ports, over every slot,
+bank and word, and clears of a random slot at random points. Covered: every read word,
+busy_o for exactly bo + bi cycles after a clear (every slot's after a reset), zeros in
+the cleared slot after it and the other slots untouched.
 """
 
 from __future__ import annotations
@@ -26,22 +27,26 @@ if cocotb is not None:
     async def matches_model(dut):
         p = runner.params()
         n_in, n_out, r, lanes, f = p["N_IN"], p["N_OUT"], p["RANK"], p["LANES"], p["F"]
+        slots = p.get("LAYERS", 1)
         q, w = r + 1, lanes * f
         nb = (-(-n_out // lanes), -(-n_in // lanes))
-        idle = {"clear_i": 0, "upd_i": 0, "f_side_i": 0, "f_addr_i": 0, "f_ren_i": 0,
+        idle = {"layer_i": 0, "clear_i": 0, "upd_i": 0, "f_side_i": 0, "f_addr_i": 0, "f_ren_i": 0,
                 "f_wside_i": 0, "f_waddr_i": 0, "f_wen_i": 0, "f_wdata_i": 0, "l_addr_i": 0,
                 "l_en_i": 0, "r_addr_i": 0, "r_en_i": 0}
 
-        async def cleared(where: str) -> None:
-            for c in range(sum(nb)):
+        def zeros():
+            return [[[0] * nb[s] for _ in range(q)] for s in (0, 1)]
+
+        async def cleared(where: str, n: int = 1) -> None:
+            for c in range(n * sum(nb)):
                 await FallingEdge(dut.clk_i)
                 assert int(dut.busy_o.value) == 1, f"{where}: busy_o fell after {c} cycles"
             await FallingEdge(dut.clk_i)
             assert int(dut.busy_o.value) == 0, f"{where}: still busy after bo + bi cycles"
 
         async for rng in each_seed(dut, idle):
-            await cleared("after reset")
-            mem = [[[0] * nb[s] for _ in range(q)] for s in (0, 1)]
+            await cleared("after reset", slots)
+            mems = [zeros() for _ in range(slots)]
             held = [[None] * q for _ in (0, 1)]
             for cyc in range(runner.iterations(600)):
                 # (now at a falling edge) check the read registers, then drive this cycle
@@ -53,12 +58,15 @@ if cocotb is not None:
                             assert word == held[s][k], f"cycle {cyc}: side {s} bank {k}"
                 for name, v in idle.items():
                     getattr(dut, name).value = v
+                slot = int(rng.integers(0, slots))
+                dut.layer_i.value = slot
+                mem = mems[slot]
                 if rng.random() < 0.02:
                     dut.clear_i.value = 1
                     await RisingEdge(dut.clk_i)
                     dut.clear_i.value = 0
-                    await cleared(f"cycle {cyc}: clear")
-                    mem = [[[0] * nb[s] for _ in range(q)] for s in (0, 1)]
+                    await cleared(f"cycle {cyc}: clear of slot {slot}")
+                    mems[slot] = zeros()
                     continue
                 upd = int(rng.integers(0, 2))
                 dut.upd_i.value = upd
@@ -93,9 +101,10 @@ if cocotb is not None:
 
 
 PARAMS = [dict(N_IN=64, N_OUT=10, RANK=4, LANES=8, F=16),
-          dict(N_IN=16, N_OUT=8, RANK=2, LANES=3, F=14)]
+          dict(N_IN=16, N_OUT=8, RANK=2, LANES=3, F=14, LAYERS=3)]
 
 
-@pytest.mark.parametrize("params", PARAMS, ids=lambda p: f"{p['N_IN']}x{p['N_OUT']}r{p['RANK']}")
+@pytest.mark.parametrize("params", PARAMS,
+                         ids=lambda p: f"{p['N_IN']}x{p['N_OUT']}r{p['RANK']}l{p.get('LAYERS', 1)}")
 def test_factor_mem(params, cocotb_opts):
     runner.run("factor_mem", params, **cocotb_opts)

@@ -57,7 +57,8 @@ if cocotb is not None:
         q, f = r + 1, p["F"]
         arch = ArchParams(n_in=n_in, n_out=n_out, rank=r, lanes=p["LANES"], f_bits=f,
                           wc_bits=p["WC"], sweeps=p["SWEEPS"])
-        async for rng in each_seed(dut, {"start_i": 0, "x_i": 0, "dy_i": 0, "mode_i": 0,
+        async for rng in each_seed(dut, {"layer_i": 0, "start_i": 0, "x_i": 0, "dy_i": 0,
+                                         "mode_i": 0,
                                          "kappa_q4_i": 0, "clear_i": 0, "lfsr_load_i": 0,
                                          "lfsr_seed_i": 0, "l_addr_i": 0, "l_en_i": 0,
                                          "r_addr_i": 0, "r_en_i": 0}):

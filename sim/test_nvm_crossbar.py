@@ -2,7 +2,8 @@
 
 Covered: counted write-on-change, inject (uncounted), stuck flags, endurance freezing
 (with ENDURANCE 0 = unlimited and small limits), all three pulse modes, counter
-saturation (CNT_W = 8 parameter set), full-array comparison after every operation.
+saturation (CNT_W = 8 parameter set), layer slots (LAYERS = 3 parameter set: each
+operation on a random slot), full-array comparison of every slot after every operation.
 """
 
 from __future__ import annotations
@@ -29,17 +30,20 @@ if cocotb is not None:
 
         p = runner.params()
         n_in, n_out, wb, cw = p["N_IN"], p["N_OUT"], p["WB"], p["CNT_W"]
+        slots = p.get("LAYERS", 1)
         async for rng in each_seed(dut, {"wr_valid_i": 0, "rd_row_i": 0, "endurance_i": 0,
-                                         "pulse_mode_i": 0}):
+                                         "pulse_mode_i": 0, "layer_i": 0}):
             arch = ArchParams(n_in=n_in, n_out=n_out, rank=1, w_bits=wb, cnt_bits=cw)
-            model = HwCrossbar(arch)
+            models = [HwCrossbar(arch) for _ in range(slots)]
             regs, stats = dict(REG_RESET), [0] * N_STATS
             lo, hi = -(1 << (wb - 1)), (1 << (wb - 1)) - 1
             for step in range(runner.iterations(300)):
                 if step % 50 == 0:
                     regs[Reg.ENDURANCE] = int(rng.choice([0, 0, 3, 20]))
                     regs[Reg.PULSE_MODE] = int(rng.integers(0, 3))
-                row = int(rng.integers(0, n_out))
+                row, slot = int(rng.integers(0, n_out)), int(rng.integers(0, slots))
+                model = models[slot]
+                dut.layer_i.value = slot
                 op = int(rng.choice([0, 0, 0, 0, 0, 1, 2]))
                 cur = model.codes[row].copy()
                 codes = np.where(rng.random(n_in) < 0.5, cur, rng.integers(lo, hi + 1, n_in))
@@ -70,17 +74,20 @@ if cocotb is not None:
                             stats[Stat.NVM_PULSES] - before[Stat.NVM_PULSES])
                     assert got == want, f"step {step} row {row}: rtl {got} model {want}"
                 await RisingEdge(dut.clk_i)
-                for r in range(n_out):
+                for sl, r in ((sl, r) for sl in range(slots) for r in range(n_out)):
+                    dut.layer_i.value = sl
                     dut.rd_row_i.value = r
                     await ReadOnly()
                     rc = unpack(int(dut.rd_codes_o.value), n_in, wb, True)
                     cc = unpack(int(dut.rd_counts_o.value), n_in, cw, False)
-                    assert np.array_equal(rc, model.codes[r]), f"step {step} codes row {r}"
-                    assert np.array_equal(cc, model.counts[r]), f"step {step} counts row {r}"
+                    where = f"step {step} slot {sl} row {r}"
+                    assert np.array_equal(rc, models[sl].codes[r]), f"{where}: codes"
+                    assert np.array_equal(cc, models[sl].counts[r]), f"{where}: counts"
                     await RisingEdge(dut.clk_i)
 
 
-PARAMS = [dict(N_IN=64, N_OUT=10, WB=8, CNT_W=32), dict(N_IN=16, N_OUT=8, WB=4, CNT_W=8)]
+PARAMS = [dict(N_IN=64, N_OUT=10, WB=8, CNT_W=32),
+          dict(N_IN=16, N_OUT=8, WB=4, CNT_W=8, LAYERS=3)]
 
 
 @pytest.mark.parametrize("params", PARAMS, ids=lambda p: f"{p['N_IN']}x{p['N_OUT']}")

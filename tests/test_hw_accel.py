@@ -96,7 +96,7 @@ def test_rho_gate_refuses_then_accepts():
     info, (nonzero, written) = ok(acc.execute(d.simple(Op.COMMIT)))
     assert info == 0 and written == 0 and 0 <= nonzero < 640
     assert acc.stats[Stat.GATED] == 1
-    np.testing.assert_array_equal(acc.xbar.codes, snap["codes"])
+    np.testing.assert_array_equal(acc.xbar.codes, snap["codes"][0])
     assert acc.lrt.pending == 40  # keeps accumulating: B grows
     ok(acc.execute(d.set_cfg(Reg.RHO_COUNT, 0)))
     ok(acc.execute(d.set_cfg(Reg.LR_SHIFT, 26)))
@@ -277,3 +277,68 @@ def test_energy_from_counters():
     assert e["total"] == pytest.approx(e["mac"] + e["sram"] + e["nvm_write"] + e["nvm_read"])
     assert energy_pj(acc.stats_dict(), dev, tech) == e
     assert energy_pj(acc.stats, DeviceConfig.load("ideal"), tech)["nvm_write"] == 0.0
+
+
+def _slot_commands(rng, arch, n=33):
+    """A slot's own stream: weights, settings, samples and commits."""
+    cmds = [d.load_w(i, row) for i, row in
+            enumerate(rng.integers(-20, 20, (arch.n_out, arch.n_in)))]
+    cmds += [d.set_cfg(Reg.LR_MANT, 1 << 15), d.set_cfg(Reg.LR_SHIFT, 26)]
+    for i in range(n):
+        cmds.append(d.update(rng.integers(-128, 128, arch.n_in),
+                             rng.integers(-128, 128, arch.n_out)))
+        if i % 10 == 9:
+            cmds.append(d.simple(Op.COMMIT))
+    return cmds
+
+
+@pytest.mark.parametrize("mode", [0, 1])
+def test_layer_slots_behave_as_separate_accelerators(mode):
+    """Two slots fed interleaved streams end where two one-slot accelerators fed one
+    stream each end: levels, counters, factors, σ, every response; the shared stats are
+    the sum plus one cycle per SET_CFG LAYER. In unbiased mode the one LFSR runs on
+    through both slots' samples, so the separate accelerators get its state handed over."""
+    arch = ArchParams(n_in=24, n_out=6, rank=3, lanes=4, layers=2)
+    one = ArchParams(n_in=24, n_out=6, rank=3, lanes=4)
+    rng = np.random.default_rng(5)
+    streams = [_slot_commands(rng, one), _slot_commands(rng, one)]
+    both, alone = Accelerator(arch), [Accelerator(one), Accelerator(one)]
+    ok(both.execute(d.set_cfg(Reg.MODE, mode)))
+    for a in alone:
+        ok(a.execute(d.set_cfg(Reg.MODE, mode)))
+    switches, lfsr = 0, both.lrt.lfsr
+    for i in range(max(map(len, streams))):
+        for slot, stream in enumerate(streams):
+            if i >= len(stream):
+                continue
+            ok(both.execute(d.set_cfg(Reg.LAYER, slot)))
+            switches += 1
+            alone[slot].lrt.lfsr = lfsr
+            assert both.execute(stream[i]) == alone[slot].execute(stream[i])
+            lfsr = both.lrt.lfsr
+            assert alone[slot].lrt.lfsr == lfsr
+    snap = both.snapshot()
+    for slot, a in enumerate(alone):
+        s = a.snapshot()
+        for key in ("L", "R", "codes", "counts", "stuck"):
+            np.testing.assert_array_equal(snap[key][slot], s[key][0])
+        for key in ("sigma", "pending", "mn"):
+            assert snap[key][slot] == s[key][0]
+    want = [x + y for x, y in zip(alone[0].stats, alone[1].stats, strict=True)]
+    want[Stat.CYCLES] += switches - 1  # the MODE writes: one on `both`, two on `alone`
+    assert both.stats == want
+    assert both.stats[Stat.COMMITS] >= 4 and any(snap["pending"])
+
+
+def test_layer_register_limits_and_locks():
+    acc = Accelerator(ArchParams(n_in=8, n_out=4, rank=2, lanes=2, layers=3))
+    assert d.parse(acc.execute(d.set_cfg(Reg.LAYER, 3)))[1] == Err.BAD_OPERAND
+    ok(acc.execute(d.set_cfg(Reg.LAYER, 2)))
+    assert ok(acc.execute(d.simple(Op.GET_CFG, Reg.LAYER)))[1] == [2]
+    ok(acc.execute(d.update(np.arange(8) - 4, np.arange(4) - 2)))
+    ok(acc.execute(d.set_cfg(Reg.LAYER, 0)))
+    # slot 2 is pending: the settings its accumulation depends on stay locked
+    assert d.parse(acc.execute(d.set_cfg(Reg.MODE, 1)))[1] == Err.CFG_LOCKED
+    assert d.parse(acc.execute(d.simple(Op.COMMIT)))[1] == Err.COMMIT_EMPTY  # slot 0 is empty
+    assert d.parse(accel(n_in=8, n_out=4, rank=2).execute(d.set_cfg(Reg.LAYER, 1)))[1] \
+        == Err.BAD_OPERAND

@@ -5,6 +5,12 @@ Specification of ``rtl/accel_top.v`` (docs/hw-spec.md §3). A command is a list 
 raises on a bad command: it answers with an error code and leaves its state as it
 was, except the CYCLES (+1) and ERRORS (+1) counters. Host-side misuse of this Python
 API (a word that is not a 32-bit integer) raises ``ValueError``.
+
+With ``layers`` > 1 the accelerator holds that many layer slots (docs/hw-spec.md §3.1):
+each has its own crossbar, factors, σ, pending count and max-norm trackers; the LAYER
+register picks the slot that the row commands, UPDATE, COMMIT, RESET_LRT and READ_LRT
+address. The registers, the stats counters and the LFSR are shared: one LFSR whose
+state carries over when the slot changes.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ _NO_OPERAND = (Op.NOP, Op.INFER, Op.UPDATE, Op.COMMIT, Op.RESET_LRT, Op.CLEAR_ST
 _ROW_OPS = (Op.LOAD_W, Op.READ_W, Op.READ_WCNT, Op.INJECT, Op.SET_STUCK)
 _REG_LIMIT = {Reg.MODE: 1, Reg.LFSR_SEED: 0xFFFF, Reg.KAPPA_Q4: 0xFFFF, Reg.LR_MANT: 0xFFFF,
               Reg.LR_SHIFT: 63, Reg.MAXNORM: 1, Reg.ENDURANCE: 0xFFFFFFFF,
-              Reg.PULSE_MODE: 2, Reg.WLAT: 255}
+              Reg.PULSE_MODE: 2, Reg.WLAT: 255, Reg.LAYER: 0}
 
 
 class Accelerator:
@@ -43,12 +49,22 @@ class Accelerator:
         self.config = config
         self.arch = a = config.arch
         self.regs = {r: v for r, v in REG_RESET.items()}
-        self.lrt = LrtUnit(a)
+        self.units = [LrtUnit(a) for _ in range(a.layers)]
         self.lrt.lfsr = self.regs[Reg.LFSR_SEED]
-        self.xbar = HwCrossbar(a)
+        self.xbars = [HwCrossbar(a) for _ in range(a.layers)]
         self.stats = [0] * N_STATS
         self.x_words = words_for(a.n_in, 4)
         self.dy_words = words_for(a.n_out, 4)
+
+    @property
+    def lrt(self) -> LrtUnit:
+        """The selected slot's LRT state."""
+        return self.units[self.regs[Reg.LAYER]]
+
+    @property
+    def xbar(self) -> HwCrossbar:
+        """The selected slot's crossbar."""
+        return self.xbars[self.regs[Reg.LAYER]]
 
     # --- the command interface ------------------------------------------------------
     def run(self, commands: list[list[int]]) -> list[list[int]]:
@@ -110,14 +126,16 @@ class Accelerator:
             reg = Reg(operand)
         except ValueError:
             return Err.BAD_OPERAND
-        limit = self.arch.n_out * self.arch.n_in if reg == Reg.RHO_COUNT else _REG_LIMIT[reg]
+        limit = {Reg.RHO_COUNT: self.arch.n_out * self.arch.n_in,
+                 Reg.LAYER: self.arch.layers - 1}.get(reg, _REG_LIMIT.get(reg))
         if value > limit or (reg == Reg.LFSR_SEED and value == 0):
             return Err.BAD_OPERAND
-        if reg in REG_LOCKED and self.lrt.pending:
+        # MODE and MAXNORM apply to every slot's accumulation, so no slot may be pending.
+        if reg in REG_LOCKED and any(u.pending for u in self.units):
             return Err.CFG_LOCKED
+        lfsr = self.lrt.lfsr
         self.regs[reg] = value
-        if reg == Reg.LFSR_SEED:
-            self.lrt.lfsr = value
+        self.lrt.lfsr = value if reg == Reg.LFSR_SEED else lfsr  # one LFSR for all slots
         return 0, [], 0
 
     def _op_get_cfg(self, operand, payload):
@@ -230,12 +248,15 @@ class Accelerator:
         return {s.name.lower(): self.stats[s] for s in Stat}
 
     def snapshot(self) -> dict:
-        """Every piece of state, for equality checks (e.g. after a rejected command)."""
-        return {"regs": dict(self.regs), "L": self.lrt.L.copy(), "R": self.lrt.R.copy(),
-                "sigma": list(self.lrt.sigma), "pending": self.lrt.pending,
-                "lfsr": self.lrt.lfsr, "mn": (self.lrt.mn_steps, tuple(self.lrt.ema)),
-                "codes": self.xbar.codes.copy(), "counts": self.xbar.counts.copy(),
-                "stuck": self.xbar.stuck.copy()}
+        """Every piece of state, for equality checks (e.g. after a rejected command);
+        per-slot state stacked along a leading slot axis."""
+        u, x = self.units, self.xbars
+        return {"regs": dict(self.regs), "lfsr": self.lrt.lfsr,
+                "L": np.stack([v.L for v in u]), "R": np.stack([v.R for v in u]),
+                "sigma": [list(v.sigma) for v in u], "pending": [v.pending for v in u],
+                "mn": [(v.mn_steps, tuple(v.ema)) for v in u],
+                "codes": np.stack([v.codes for v in x]), "counts": np.stack([v.counts for v in x]),
+                "stuck": np.stack([v.stuck for v in x])}
 
 
 def _check_words(words) -> list[int]:

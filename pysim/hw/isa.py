@@ -53,11 +53,12 @@ class Reg(IntEnum):
     ENDURANCE = 7   # writes before a cell sticks (32-bit; 0 = unlimited)
     PULSE_MODE = 8  # 0 single, 1 per level step, 2 per flipped bit
     WLAT = 9        # NVM write latency, cycles per written row (0..255)
+    LAYER = 10      # the layer slot that row, UPDATE, COMMIT and READ_LRT commands address
 
 
 REG_RESET = {Reg.MODE: 0, Reg.LFSR_SEED: 0xACE1, Reg.KAPPA_Q4: 1600, Reg.RHO_COUNT: 0,
              Reg.LR_MANT: 0, Reg.LR_SHIFT: 0, Reg.MAXNORM: 0, Reg.ENDURANCE: 0,
-             Reg.PULSE_MODE: 0, Reg.WLAT: 0}
+             Reg.PULSE_MODE: 0, Reg.WLAT: 0, Reg.LAYER: 0}
 REG_LOCKED = (Reg.MODE, Reg.MAXNORM)
 
 

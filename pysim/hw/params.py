@@ -37,6 +37,8 @@ class ArchParams:
     sigma_bits: int = spec(kind=int, lo=40, hi=64, default=64, doc="sigma register width")
     acc_bits: int = spec(kind=int, lo=16, hi=32, default=32, doc="inference accumulator width")
     gw_bits: int = spec(kind=int, lo=12, hi=24, default=20, doc="commit scale mantissa width")
+    layers: int = spec(kind=int, lo=1, hi=16, default=1,
+                       doc="layer slots: crossbars and factor banks of n_out x n_in each")
 
     @property
     def q(self) -> int:

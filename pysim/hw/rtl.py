@@ -36,7 +36,7 @@ CHILDREN: dict[str, tuple[str, ...]] = {
 PARAMS: dict[str, str] = {
     "N_IN": "n_in", "N_OUT": "n_out", "RANK": "rank", "LANES": "lanes", "F": "f_bits",
     "G": "g_bits", "WC": "wc_bits", "SWEEPS": "sweeps", "WB": "w_bits", "CNT_W": "cnt_bits",
-    "SIG_W": "sigma_bits", "ACC_W": "acc_bits", "GW": "gw_bits",
+    "SIG_W": "sigma_bits", "ACC_W": "acc_bits", "GW": "gw_bits", "LAYERS": "layers",
 }
 
 
