@@ -1,11 +1,11 @@
-"""Co-simulation of the demo: a digits adaptation job whose classifier layer runs its LRT
-on rtl/accel_top.v under the simulator (the hidden layer's LRT runs in Python), every
-command checked against pysim.hw.
+"""Co-simulation of the demo: a digits adaptation job whose every layer runs its LRT on
+rtl/accel_top.v under the simulator, a layer slot each, every command checked against
+pysim.hw.
 
 Run by ``python -m pysim.experiments.demo`` (``nox -s demo``) through the cocotb runner, not by
-pytest. The job is the same `pysim.experiments.job.Job` the Python columns run; only the
-accelerator engine of its last layer is attached to the RTL (``HwLRT.attach``), so the
-RTL column must equal the pysim.hw column exactly.
+pytest. The job is the same `pysim.experiments.job.Job` the Python columns run; only its
+accelerator (``pysim.hw.engine.Device``, shared by the layers' rules) is attached to the
+RTL, so the RTL column must equal the pysim.hw column exactly.
 """
 
 from __future__ import annotations
@@ -54,11 +54,11 @@ async def cosim(dut):
 
     def run():
         job = Job(cfg, method, seed, method.grid[0], samples, out)
-        engine = job.rules[-1]
-        engine.attach(rtl)
+        device = job.rules[-1].device
+        device.attach(rtl)
         result = job.run(out, progress, checkpoint=False)
         result["method"] = "lrt-rtl"
-        result["rtl_mismatches"] = engine.mismatches
+        result["rtl_mismatches"] = device.mismatches
         return result
 
     result = await bridge(run)()

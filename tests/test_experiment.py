@@ -197,9 +197,12 @@ def test_hw_engine_matches_float_lrt_and_counts_the_same_writes(tmp_path):
     cfg = experiment_from_mapping(raw)
     fl, hw = (run_job(cfg, m, 0, 0.05, 1500, tmp_path, verbose=False)
               for m in expand_methods(cfg))
-    check = hw["hw_check"][0]
-    assert check["commits"] > 50
-    assert check["cells_written_hw"] == check["cells_written_float"]
+    assert len(hw["hw_check"]) == 2  # both layers of the MLP, a slot each
+    # (without max-norm the hidden layer's steps are small: the ρ gate refuses most)
+    assert sum(c["commits"] for c in hw["hw_check"]) > 50
+    for check in hw["hw_check"]:
+        assert check["commits"] >= 1
+        assert check["cells_written_hw"] == check["cells_written_float"]
     assert abs(hw["final_ema_acc"] - fl["final_ema_acc"]) < 0.05
 
 

@@ -5,8 +5,8 @@ both layers drift; the input distribution shifts twice): pretrain an MLP, deploy
 RRAM crossbars, stream samples, and let the network adapt with
 
 * inference only, per-sample SGD and mini-batch SGD (baselines, Python),
-* float LRT (``pysim.lrt``), LRT with the classifier layer on the bit-accurate
-  accelerator (``pysim.hw``; the hidden layer's LRT runs in Python),
+* float LRT (``pysim.lrt``), LRT with every layer on the bit-accurate accelerator
+  (``pysim.hw``, a layer slot each: docs/hw-spec.md §3.1),
 * the same on the RTL accelerator (``rtl/accel_top.v``) under Verilator (or Icarus)
   through cocotb, every command checked against ``pysim.hw`` — the run stops at the
   first difference.
@@ -28,12 +28,14 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from ..config import checkout_path, preset_dir
-from ..hw.params import AccelConfig
+from ..hw.engine import slot_arch
+from ..hw.params import AccelConfig, ArchParams
 from ..hw.rtl import rtl_params
+from ..nvm import DeviceConfig
 from .demo_plots import plot
 from .report import fmt_life
 from .run import run_job
-from .schema import ExperimentCfg, expand_methods
+from .schema import ExperimentCfg, expand_methods, hw_shapes
 
 COMPARED = ("curve", "final_ema_acc", "final_test_acc", "max_writes", "total_writes",
             "energy_pj_per_sample", "hw_check", "hw_stats")
@@ -69,6 +71,14 @@ def show_progress(path: Path, stop: threading.Event) -> None:
         tty.flush()
 
 
+def demo_arch(cfg: ExperimentCfg) -> ArchParams:
+    """The accelerator the ``hw: true`` method of ``cfg`` runs on: a slot per layer."""
+    m = next(x for x in cfg.methods if x.hw)
+    bits = cfg.bits if cfg.bits is not None else DeviceConfig.load(cfg.device).bits
+    return slot_arch(AccelConfig.load(cfg.accel),
+                     hw_shapes(cfg.network, cfg.data.image_shape, m.train_layers), m.rank, bits)
+
+
 def cosim(cfg_path: Path, cfg: ExperimentCfg, out: Path, sim: str, samples: int,
           seed: int) -> dict:
     """The RTL column: ``sim/cosim_demo.py`` under the simulator, its output in a log."""
@@ -83,7 +93,7 @@ def cosim(cfg_path: Path, cfg: ExperimentCfg, out: Path, sim: str, samples: int,
     ticker = threading.Thread(target=show_progress, args=(progress, stop), daemon=True)
     ticker.start()
     try:
-        folder = runner.run("accel_top", rtl_params(AccelConfig.load(cfg.accel).arch), seed=1,
+        folder = runner.run("accel_top", rtl_params(demo_arch(cfg)), seed=1,
                             sim=sim, test_module="cosim_demo", waves=waves, log=log,
                             env={"PYSIM_DEMO_CONFIG": str(cfg_path.resolve()),
                                  "PYSIM_DEMO_OUT": str(out.resolve()),
@@ -140,9 +150,8 @@ def row(name: str, r: dict, samples: int) -> dict:
     e = r["energy_pj_per_sample"]
     hw = r.get("hw_stats") or []
     cyc = "-"
-    if hw:
-        s = hw[-1]
-        cyc = f"{(s['lrt_cycles'] + s['commit_cycles']) / samples:.0f}"
+    if hw:  # every layer's share: the accelerator's cycles of UPDATE and COMMIT
+        cyc = f"{sum(s['lrt_cycles'] + s['commit_cycles'] for s in hw) / samples:.0f}"
     return {"method": name, "start": r["curve"][0]["ema_acc"], "end": r["final_ema_acc"],
             "test": r["final_test_acc"], "max_writes": r["max_writes"],
             "total_writes": r["total_writes"], "mac": e["mac"], "sram": e["sram"],
@@ -237,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     sim = pick_simulator(args.sim)
     print(f"RTL simulator: {sim}", file=sys.stderr, flush=True)
-    report = ["# Demo: on-device adaptation, the classifier layer's LRT in RTL", "",
+    report = ["# Demo: on-device adaptation, every layer's LRT on the RTL accelerator", "",
               "Made by `nox -s demo` (`python -m pysim.experiments.demo`); configs in "
               "`configs/demo/`. Energy from the `rram` preset and "
               "`configs/accel/default.yaml`. The RTL column's every response equalled "

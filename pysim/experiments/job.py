@@ -83,6 +83,7 @@ def make_rules(method: Method | list[Method], lr, net: Network, xbars, rng, acce
         return SignDraws(r) if blocks else r
     signs = ([sign_source(x, r) for x, r in zip(methods, rng, strict=True)] if lanes
              else sign_source(methods[0], rng))
+    hw = hw_device(m, net, xbars, accel, rng) if m.hw else None
     for k, (layer, xb) in enumerate(zip(net.affine, xbars, strict=True)):
         conv = layer.__class__.__name__ == "Conv2D"
         batch = m.batch_conv if conv else m.batch
@@ -95,18 +96,31 @@ def make_rules(method: Method | list[Method], lr, net: Network, xbars, rng, acce
             rules.append(MiniBatchSGD(xb, lr, batch, max_norm, sr, rng))
         elif m.rule == "mixed":
             rules.append(MixedPrecision(xb, lr, max_norm))
-        elif m.hw and last:
+        elif hw is not None and k in hw[1]:
             from ..hw.engine import HwLRT
 
-            rules.append(HwLRT(xb, lr, batch, layer, net.quant, accel, rank=m.rank,
+            rules.append(HwLRT(xb, lr, batch, layer, net.quant, hw[0], hw[1].index(k),
                                mode=m.mode, kappa_th=m.kappa_th, rho_min=m.rho_min,
-                               max_norm=max_norm, seed=int(rng.integers(1, 65535))))
+                               max_norm=max_norm, seed=hw[2]))
         else:
             rank = min(m.rank, *xb.shape) if m.clip_rank else m.rank
             rules.append(LRT(xb, lr, batch, rank, mode, signs, m.kappa_th, m.rho_min,
                              max_norm, stochastic_round=sr, write_threshold=m.write_threshold,
                              error_feedback=m.error_feedback))
     return rules
+
+
+def hw_device(m, net: Network, xbars, accel: AccelConfig, rng):
+    """``hw: true``: one accelerator with a slot per dense layer the method trains
+    (convolutions keep the float LRT), the indices of those layers in slot order, and
+    the LFSR seed drawn from the rule stream."""
+    from ..hw.engine import Device, slot_arch
+
+    last = len(xbars) - 1
+    ks = [k for k, layer in enumerate(net.affine) if layer.__class__.__name__ != "Conv2D"
+          and (m.train_layers != "last" or k == last)]
+    arch = slot_arch(accel, [xbars[k].shape for k in ks], m.rank, xbars[-1].device.bits)
+    return Device(arch, accel), ks, int(rng.integers(1, 65535))
 
 
 @dataclass

@@ -161,7 +161,8 @@ class MethodCfg:
     rho_min: float = spec(kind=float, lo=0.0, hi=1.0, default=0.01)
     kappa_th: float = spec(kind=float, lo=0.0, lo_open=True, default=100.0, allow_inf=True,
                            doc="κ-skip threshold; .inf absorbs every sample")
-    hw: bool = spec(kind=bool, default=False, doc="last layer's LRT on pysim.hw")
+    hw: bool = spec(kind=bool, default=False,
+                    doc="every dense layer's LRT on pysim.hw, a layer slot each")
     stochastic_round: bool = spec(kind=bool, default=False,
                                   doc="sgd, minibatch, lrt: round ΔW to levels stochastically")
     write_threshold: int = spec(kind=int, lo=1, hi=1 << 16, default=1,
@@ -285,7 +286,8 @@ def _check_across(cfg: ExperimentCfg, source: str) -> None:
                               f"exceeds the smallest layer it adapts ({most})",
                               f"use error_feedback ≤ {most}")
         if m.hw:
-            _check_hw(source, i, m, accel, bits, shapes[-1])
+            _check_hw(source, i, m, accel, bits,
+                      hw_shapes(cfg.network, cfg.data.image_shape, m.train_layers))
 
 
 def _load_preset(load, value: str, source: str, name: str):
@@ -297,9 +299,11 @@ def _load_preset(load, value: str, source: str, name: str):
 
 
 def _check_hw(source: str, i: int, m: MethodCfg, accel: AccelConfig, bits: int,
-              shape: tuple[int, int]) -> None:
+              shapes: list[tuple[int, int]]) -> None:
     """``hw: true``: the accelerator's own limits (:class:`~pysim.hw.params.ArchParams`)
-    on the rank, the weight width and the layer it holds, named by the config field."""
+    on the rank, the weight width and the layers it holds, named by the config field."""
+    from ..hw.engine import slot_arch
+
     meta = {f.name: dict(f.metadata) for f in dataclasses.fields(ArchParams)}
     where = f"methods[{i}] with hw: true"
     check_value(source, f"methods[{i}].rank", m.rank,
@@ -308,15 +312,25 @@ def _check_hw(source: str, i: int, m: MethodCfg, accel: AccelConfig, bits: int,
                 meta["w_bits"] | {"fix": f"{where}: the accelerator stores "
                                   f"{meta['w_bits']['lo']}..{meta['w_bits']['hi']}-bit levels; "
                                   "set bits or pick another device"})
-    n_out, n_in = shape
-    arch = dataclasses.asdict(accel.arch) | {"n_out": n_out, "n_in": n_in, "rank": m.rank,
-                                             "w_bits": bits}
+    if not shapes:
+        raise ConfigError(source, f"methods[{i}].hw", True, "the network has no dense layer "
+                          "for the accelerator to hold", "drop hw: true")
     try:
-        from_mapping(ArchParams, arch, source, "accel.arch.")
+        slot_arch(accel, shapes, m.rank, bits, source)
     except ConfigError as exc:
         raise ConfigError(source, f"methods[{i}].hw", True, f"the accelerator cannot hold "
-                          f"this layer: {exc.field} = {exc.value!r}: {exc.problem}",
+                          f"these layers {shapes}: {exc.field} = {exc.value!r}: {exc.problem}",
                           exc.fix) from exc
+
+
+def hw_shapes(network: str, image_shape: tuple[int, int], train_layers: str = "all"
+              ) -> list[tuple[int, int]]:
+    """(n_out, n_in) of the dense layers that ``hw: true`` puts on the accelerator, in slot
+    order (convolutions keep the float LRT; ``train_layers: last`` only the last layer)."""
+    net = build(network, np.random.default_rng(0), Quant(enabled=False), image_shape)
+    last = len(net.affine) - 1
+    return [tuple(layer.store.w.shape) for k, layer in enumerate(net.affine)
+            if layer.__class__.__name__ != "Conv2D" and (train_layers != "last" or k == last)]
 
 
 def layer_shapes(network: str, image_shape: tuple[int, int]) -> list[tuple[int, int]]:
