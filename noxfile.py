@@ -41,13 +41,18 @@ def cocotb(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """Ruff over the Python code and `verilator --lint-only -Wall` over every rtl/ file."""
+    """Ruff over the Python code and `verilator --lint-only -Wall` over every rtl/ file and
+    the simulation wrappers in sim/hdl/ (with --timing: their clocks are delays)."""
     session.install("ruff>=0.5")
     session.run("ruff", "check", "pysim", "tests", "sim", "noxfile.py", *session.posargs)
     env = _verilator_env(session)
     for f in sorted(Path("rtl").glob("*.v")):
         session.run("verilator", "--lint-only", "-Wall", "-Irtl", str(f), env=env,
                     external=True)
+    for f in sorted(Path("sim/hdl").glob("*.v")):
+        block = f.stem.removesuffix("_clocked")
+        session.run("verilator", "--lint-only", "-Wall", "--timing", "-Irtl", str(f),
+                    f"rtl/{block}.v", "--top-module", f.stem, env=env, external=True)
 
 
 def _native_yosys(session: nox.Session) -> None:

@@ -280,14 +280,18 @@ class Crossbar:
         # Work on the changed cells only (flat indices, C order): a sample changes a few
         # cells of thousands, and per-sample cost is what bounds the experiments.
         cells = np.flatnonzero(target != self.codes())
-        return self._write_cells(cells, target.reshape(-1)[cells].astype(np.int64))
+        return self.write_cells(cells, target.reshape(-1)[cells].astype(np.int64))
 
-    def _write_cells(self, cells: np.ndarray, new: np.ndarray) -> WriteReport:
-        """Program cells ``cells`` (ascending flat indices of cells whose level changes) to
-        levels ``new`` (int64, in range): the body of :meth:`_write_codes`, for the
-        update rules, which know the changed cells without comparing every cell."""
+    def write_cells(self, cells: np.ndarray, new: np.ndarray) -> WriteReport:
+        """Program cells ``cells`` (ascending flat indices of cells whose level changes;
+        with lanes, over the stacked lanes) to levels ``new`` (int64, in range).
+
+        The update rules' write path: they know the changed cells without comparing every
+        cell, which is what bounds the experiments' speed. Not checked: a cell listed
+        twice, a level out of range or an unchanged cell breaks the counts;
+        :meth:`write_codes` checks its input and finds the changed cells itself."""
         if cells.size == 0:
-            return self._report()
+            return self.empty_report()
         g, counts = self._flat("g"), self._flat("write_counts")
         frozen = self.stuck.reshape(-1)[cells] | (counts[cells] >= self.device.endurance)
         blocked = 0
@@ -297,7 +301,7 @@ class Crossbar:
             keep = ~frozen
             cells, new = cells[keep], new[keep]
         if cells.size == 0:
-            return self._report(blocked=blocked)
+            return self.empty_report(blocked=blocked)
         old = self.codes().reshape(-1)[cells]
         pulses = self._pulses(old, new)
         pulsed = cells  # the cell of each entry of pulses
@@ -350,8 +354,9 @@ class Crossbar:
             return WriteReport(n, total_pulses, energy, int(blocked), latency)
         return WriteReport(n, total_pulses, energy, blocked, latency)
 
-    def _report(self, blocked=0) -> WriteReport:
-        """The report of a write that programmed nothing (one entry per lane with lanes)."""
+    def empty_report(self, blocked=0) -> WriteReport:
+        """The report of a write that programmed nothing (one entry per lane with lanes):
+        what an update rule returns for a sample that writes nothing."""
         if self.lanes is None:
             return WriteReport(blocked=int(blocked))
         zeros = np.zeros(self.lanes, np.int64)
@@ -366,8 +371,9 @@ class Crossbar:
         entries: lane i's are ``cells[b[i]:b[i + 1]]``)."""
         return cells.searchsorted(self._lane_starts)
 
-    def _lane_counts(self, cells: np.ndarray) -> np.ndarray:
-        """How many of ascending flat indices ``cells`` fall in each lane."""
+    def lane_counts(self, cells: np.ndarray) -> np.ndarray:
+        """How many of ascending flat indices ``cells`` fall in each lane (for the update
+        rules' per-lane counters)."""
         bounds = self._lane_bounds(cells)
         return bounds[1:] - bounds[:-1]
 

@@ -295,16 +295,16 @@ class UpdateRule:
         if self.lanes is None:
             self.stats.commits += 1
         else:
-            self.stats.commits += xb._lane_counts(cells) > 0
+            self.stats.commits += xb.lane_counts(cells) > 0
         # Only the cells with a step can change (SGD steps a few hundred of thousands).
         now = xb.codes().reshape(-1)[cells]
         new = fast_clip(now + steps.reshape(-1)[cells], xb.k_min, xb.k_max)
         moved = new != now  # a step past the end of the range changes nothing
-        return xb._write_cells(cells[moved], new[moved])
+        return xb.write_cells(cells[moved], new[moved])
 
     def _no_write(self) -> WriteReport:
         """What :meth:`step` returns for a sample that writes nothing."""
-        return self.xbar._report()
+        return self.xbar.empty_report()
 
     def _max_norm(self, max_norm) -> MaxNorm | None:
         """The tracker of ``max_norm`` (one flag per lane with lanes), None if no lane

@@ -63,10 +63,10 @@ def test_lane_crossbar_writes_and_drifts_like_its_single_crossbars():
         target = np.where(rng.random(fresh.shape) < 0.5, lane.codes(), fresh)
         target[rnd % lanes] = lane.codes()[rnd % lanes]  # a lane that writes nothing
         cells = np.flatnonzero(target != lane.codes())
-        report = lane._write_cells(cells, target.reshape(-1)[cells])
+        report = lane.write_cells(cells, target.reshape(-1)[cells])
         for i, xb in enumerate(single):
             mine = cells[(cells >= i * size) & (cells < (i + 1) * size)] - i * size
-            want = xb._write_cells(mine, target[i].reshape(-1)[mine])
+            want = xb.write_cells(mine, target[i].reshape(-1)[mine])
             assert lane_report(report, i) == want.__dict__
         assert_same_cells(lane, single)
         lane.drift(7)

@@ -32,10 +32,15 @@ def test_accel_top_builds_from_every_verilog_file():
         rtl.sources("nope")
 
 
-def test_every_accel_top_parameter_maps_to_an_arch_field():
-    text = (RTL / "accel_top.v").read_text()
+@pytest.mark.parametrize("path", [RTL / "accel_top.v",
+                                  RTL.parent / "sim" / "hdl" / "accel_top_clocked.v"])
+def test_every_accel_top_parameter_maps_to_an_arch_field(path):
+    """accel_top's parameters, and those its HDL-clocked simulation wrapper passes on."""
+    text = path.read_text()
     params = set(re.findall(r"parameter\s+int\s+(\w+)\s*=", text))
     assert params == set(rtl.PARAMS)
+    if "clocked" in path.name:
+        assert set(re.findall(r"\.([A-Z_]+)\(\1\)", text)) == set(rtl.PARAMS)
     fields = set(ArchParams.__dataclass_fields__)
     assert set(rtl.PARAMS.values()) <= fields
 

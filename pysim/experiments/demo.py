@@ -93,7 +93,7 @@ def cosim(cfg_path: Path, cfg: ExperimentCfg, out: Path, sim: str, samples: int,
     ticker = threading.Thread(target=show_progress, args=(progress, stop), daemon=True)
     ticker.start()
     try:
-        folder = runner.run("accel_top", rtl_params(demo_arch(cfg)), seed=1,
+        folder = runner.run("accel_top", rtl_params(demo_arch(cfg)), seed=1, clocked=True,
                             sim=sim, test_module="cosim_demo", waves=waves, log=log,
                             env={"PYSIM_DEMO_CONFIG": str(cfg_path.resolve()),
                                  "PYSIM_DEMO_OUT": str(out.resolve()),

@@ -83,7 +83,11 @@ def make_rules(method: Method | list[Method], lr, net: Network, xbars, rng, acce
         return SignDraws(r) if blocks else r
     signs = ([sign_source(x, r) for x, r in zip(methods, rng, strict=True)] if lanes
              else sign_source(methods[0], rng))
-    hw = hw_device(m, net, xbars, accel, rng) if m.hw else None
+    hw = None
+    if m.hw:
+        from ..hw.engine import network_device
+
+        hw = network_device(net.affine, xbars, accel, m.rank, m.train_layers == "last", rng)
     for k, (layer, xb) in enumerate(zip(net.affine, xbars, strict=True)):
         conv = layer.__class__.__name__ == "Conv2D"
         batch = m.batch_conv if conv else m.batch
@@ -108,19 +112,6 @@ def make_rules(method: Method | list[Method], lr, net: Network, xbars, rng, acce
                              max_norm, stochastic_round=sr, write_threshold=m.write_threshold,
                              error_feedback=m.error_feedback))
     return rules
-
-
-def hw_device(m, net: Network, xbars, accel: AccelConfig, rng):
-    """``hw: true``: one accelerator with a slot per dense layer the method trains
-    (convolutions keep the float LRT), the indices of those layers in slot order, and
-    the LFSR seed drawn from the rule stream."""
-    from ..hw.engine import Device, slot_arch
-
-    last = len(xbars) - 1
-    ks = [k for k, layer in enumerate(net.affine) if layer.__class__.__name__ != "Conv2D"
-          and (m.train_layers != "last" or k == last)]
-    arch = slot_arch(accel, [xbars[k].shape for k in ks], m.rank, xbars[-1].device.bits)
-    return Device(arch, accel), ks, int(rng.integers(1, 65535))
 
 
 @dataclass

@@ -45,6 +45,18 @@ def slot_arch(accel: AccelConfig, shapes: list[tuple[int, int]], rank: int, bits
         source, "arch.")
 
 
+def network_device(layers, xbars, accel: AccelConfig, rank: int, last_only: bool,
+                   rng: np.random.Generator) -> tuple[Device, list[int], int]:
+    """``hw: true``: one accelerator with a slot per dense layer the method trains
+    (convolutions keep the float LRT; ``last_only``: the last layer alone), the indices of
+    those layers in slot order, and the LFSR seed, drawn from ``rng`` (the rule stream)."""
+    last = len(xbars) - 1
+    ks = [k for k, layer in enumerate(layers) if layer.__class__.__name__ != "Conv2D"
+          and (not last_only or k == last)]
+    arch = slot_arch(accel, [xbars[k].shape for k in ks], rank, xbars[-1].device.bits)
+    return Device(arch, accel), ks, int(rng.integers(1, 65535))
+
+
 class Device:
     """One accelerator shared by the layers' rules: its model, the optional external
     executor (the RTL), the set-up log replayed when that executor attaches, and the

@@ -3,6 +3,7 @@ bus packing."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable
 
 import numpy as np
@@ -13,9 +14,15 @@ from cocotb.triggers import FallingEdge, RisingEdge
 from harness import runner
 
 
+def start_clock(dut) -> None:
+    """A 10 ns clock on ``clk_i``, unless the HDL makes it (``runner.run(clocked=True)``)."""
+    if not os.environ.get(runner.HDL_CLOCK):
+        start_soon(Clock(dut.clk_i, 10, unit="ns", impl="gpi").start())
+
+
 async def clock_and_reset(dut, idle: dict[str, int], cycles: int = 2) -> None:
     """Start a 10 ns clock on ``clk_i``, drive ``idle`` values, hold ``rst_i`` ``cycles``."""
-    start_soon(Clock(dut.clk_i, 10, unit="ns", impl="gpi").start())
+    start_clock(dut)
     await reset(dut, idle, cycles)
 
 
@@ -27,7 +34,7 @@ async def each_seed(dut, idle: dict[str, int]) -> AsyncIterator[np.random.Genera
     being run is recorded for the runner, which names it if the run fails; the first
     seed's stimulus is exactly what ``--seed`` alone gives.
     """
-    start_soon(Clock(dut.clk_i, 10, unit="ns", impl="gpi").start())
+    start_clock(dut)
     for k, seed in enumerate(runner.seeds()):
         runner.record_seed(seed)
         if k:  # the previous seed may have ended at any phase: drive on a falling edge

