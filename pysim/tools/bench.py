@@ -208,6 +208,7 @@ def main(argv: list[str] | None = None) -> dict:
               "hw": hw_bench.report(quick=args.quick)}
     if not args.no_rtl:
         result["rtl"] = hw_bench.rtl_report()
+        result["rtl_commands"] = hw_bench.command_report()
     if not args.no_synth:
         # 10 minutes a block at most: the behavioural update blocks run ABC for far longer.
         result["synth"] = synth.report(dict(hw_bench.RTL_SMALL), timeout=600.0)

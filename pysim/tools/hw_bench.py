@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -180,6 +181,54 @@ def rtl_speed(sim: str, iterations: int = 120, clocked: bool = False) -> dict | 
     cycles = sim_ns / 10.0  # 10 ns clock
     return {"sim": sim, "clocked": clocked, "cycles": cycles, "wall_s": wall,
             "cycles_per_s": cycles / wall, "with_build_s": total}
+
+
+DEMO_SLOTS = dict(N_IN=64, N_OUT=64, LAYERS=2)  # the demo's accelerator: two 64×64 slots
+
+
+def command_speed(sim: str, clocked: bool) -> dict | None:
+    """Per command, on the demo's accelerator (default widths, two 64×64 slots) and the RTL
+    alone: cycles, wall milliseconds and cycles/s of UPDATE, INJECT, READ_W and NOP
+    (``sim/bench_commands.py``). None when the simulator or the checkout is missing."""
+    import json
+    import tempfile
+
+    from ..config import checkout_path
+    from ..hw.params import AccelConfig
+    from ..hw.rtl import rtl_params
+
+    try:
+        checkout_path("rtl", needed_by="the RTL speed rows")
+        from harness import runner
+
+        runner.simulator(sim)
+    except RuntimeError as exc:
+        print(f"  {sim}: skipped ({exc})")
+        return None
+    params = rtl_params(AccelConfig.load("default").arch) | DEMO_SLOTS
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "speed.json"
+        runner.run("accel_top", params, seed=1, sim=sim, clocked=clocked,
+                   test_module="bench_commands", env={"PYSIM_BENCH_OUT": str(path)},
+                   log=Path(tmp) / "sim.log")
+        return json.loads(path.read_text())
+
+
+def command_report() -> dict:
+    """:func:`command_speed` on both simulators and both clocks, side by side."""
+    print("\nRTL per command (accel_top, two 64×64 slots, r=4, P=8; the RTL alone): "
+          "cycles, ms and cycles/s")
+    out = {}
+    for clocked, how in ((False, "cocotb clock"), (True, "HDL clock")):
+        for sim in ("icarus", "verilator"):
+            r = command_speed(sim, clocked)
+            if r is None:
+                continue
+            out[f"{sim}-{'hdl' if clocked else 'cocotb'}"] = r
+            print(f"  {how:<12} {sim:<10} " + "; ".join(
+                f"{k} {v['cycles_each']:.0f} cyc {v['ms_each']:.2f} ms "
+                f"({v['cycles_per_s']:,.0f}/s)" for k, v in r.items()))
+    return out
 
 
 def rtl_report() -> dict:
