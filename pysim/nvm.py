@@ -126,14 +126,6 @@ class Crossbar:
     _views: dict = field(init=False, repr=False, compare=False, default_factory=dict)
     lanes: int | None = field(init=False, default=None)
 
-    def __setstate__(self, state: dict) -> None:  # checkpoints pickled before _views existed
-        self.__dict__.update(state)
-        self.__dict__.setdefault("_views", {})
-        self.__dict__.setdefault("drift_rng", None)
-        self.__dict__.setdefault("lanes", None)
-        if self.lanes is not None and "_lane_starts" not in state:
-            self._set_lane_starts()
-
     @classmethod
     def stack(cls, xbars: list[Crossbar]) -> Crossbar:
         """One lane crossbar holding the state of L single crossbars of the same device,

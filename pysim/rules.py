@@ -164,7 +164,6 @@ class UpdateRule:
     """
 
     name = "rule"
-    _sr_lanes: np.ndarray | None = None  # a class default for rules pickled before it
 
     def __init__(self, crossbar: Crossbar, lr, stochastic_round=False, rng=None):
         self.lanes = crossbar.lanes
@@ -215,12 +214,6 @@ class UpdateRule:
             self._pairs, self._pair_rows = [], 0
             # float32 sums of 0/1 products are exact below 2**24 terms per fold.
             self._pixel += np.matmul(dm.swapaxes(-1, -2), xm).astype(np.int64)
-
-    def __setstate__(self, state: dict) -> None:  # checkpoints pickled before _pairs
-        if "pixel_writes" in state:
-            state["_pixel"] = state.pop("pixel_writes")
-            state.update(_pairs=[], _pair_rows=0)
-        self.__dict__.update(state)
 
     @property
     def aux_words(self) -> int:

@@ -124,7 +124,7 @@ class Lane:
     id: str
     splits: data_mod.Splits
     rng: np.random.Generator  # the sample stream
-    method: Method | None = None  # None only in checkpoints from before per-lane methods
+    method: Method  # the lane's method (lanes of one job may differ in LANE_OPTIONS)
     correct: int = 0
     ema: float = 0.0
     curve: list = field(default_factory=list)
@@ -177,12 +177,6 @@ class Job:
         job = cls.__new__(cls)
         job._setup(cfg, runs, samples, out, pretrained)
         return job
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        for lane in self.runs:  # checkpoints from before per-lane methods: the job's
-            if lane.method is None:
-                lane.method = self.method
 
     def _setup(self, cfg, runs, samples, out, pretrained) -> None:
         # The lanes share the rule and its configuration but for LANE_OPTIONS; the first
