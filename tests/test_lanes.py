@@ -13,7 +13,8 @@ from pysim.experiments.jobstore import job_id
 from pysim.experiments.run import run_lanes
 from pysim.experiments.schema import expand_methods, experiment_from_mapping
 from pysim.experiments.study import MAX_LANES, lane_groups
-from pysim.nn import Network, Quant, build
+from pysim.network import Network, build
+from pysim.nn import Quant
 from pysim.nvm import Crossbar, load_device_from_mapping
 from pysim.rules import LRT, SGD, MaxNorm, MiniBatchSGD, MixedPrecision, RuleStats
 from pysim.store import load_state, save_state

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "pysim"
-MODEL = {"checks", "config", "data", "lrt", "nn", "nvm", "rules", "store"}
+MODEL = {"checks", "config", "data", "device", "lrt", "network", "nn", "nvm", "rules",
+         "store"}
 
 
 def module_name(path: Path) -> str:

@@ -8,7 +8,8 @@ import pytest
 
 from pysim.data import Dataset, load_digits, load_mnist, read_idx, resize, split
 from pysim.experiments.scenarios import transform
-from pysim.nn import Quant, build, col2im, im2col, softmax_xent
+from pysim.network import build, softmax_xent
+from pysim.nn import Quant, col2im, im2col
 
 
 @pytest.mark.parametrize("arch", ["mlp", "cnn"])

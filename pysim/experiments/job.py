@@ -15,7 +15,7 @@ from threadpoolctl import threadpool_limits
 from .. import data as data_mod
 from ..hw.params import AccelConfig
 from ..lrt import SignDraws
-from ..nn import Network
+from ..network import Network
 from ..nvm import DeviceConfig
 from ..rules import LRT, SGD, MiniBatchSGD, MixedPrecision, UpdateRule, energy_pj
 from ..store import DamagedStateError, load_state, save_state

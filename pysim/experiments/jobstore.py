@@ -12,7 +12,9 @@ from ..config import NAME_FIX, NAME_PATTERN
 from ..hw.params import AccelConfig
 from .schema import ExperimentCfg, Method
 
-CKPT_MAGIC = "pysim-job-checkpoint-v3"  # v3: a pysim.store state file, not a pickle
+# v3: a pysim.store state file, not a pickle; v4: the rules' classes live in pysim.rules.*
+# modules (a v3 file names them pysim.rules.X) and no pickle-era fields are filled in.
+CKPT_MAGIC = "pysim-job-checkpoint-v4"
 # Part of every job id: bump it when a job's result changes for the same configuration
 # (2: mean online accuracy in results, CGS2 Gram-Schmidt; 3: LRT projects a sample's
 # terms together and its rank reduction rounds differently; 4: samples, drift and a

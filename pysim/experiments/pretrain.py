@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import data as data_mod
 from ..config import ConfigError
-from ..nn import Network, build
+from ..network import Network, build
 from ..nvm import DeviceConfig
 from ..store import load_or_none, load_state, save_state
 from .jobstore import digest

@@ -21,7 +21,8 @@ from ..config import (
     spec,
 )
 from ..hw.params import AccelConfig, ArchParams
-from ..nn import Quant, build
+from ..network import build
+from ..nn import Quant
 from ..nvm import DeviceConfig
 from .scenarios import validate_segments
 

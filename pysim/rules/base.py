@@ -1,4 +1,6 @@
-"""Weight-update rules for a layer whose weights live in an NVM :class:`Crossbar`.
+"""The update rules' common part: counters, max-norm, the base class and the checks.
+
+Weight-update rules for a layer whose weights live in an NVM :class:`Crossbar`.
 
 Every rule consumes one sample's gradient factors ``(dy, x)`` (the layer gradient is
 ``dy x^T``, n_out × n_in) through :meth:`UpdateRule.step` and keeps the same
@@ -36,9 +38,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .checks import real_array, real_scalar
-from .lrt import LowRankAccumulator, SignDraws
-from .nvm import Crossbar, WriteReport, draw_per_lane, fast_clip
+from ..checks import real_array, real_scalar
+from ..lrt import SignDraws
+from ..nvm import Crossbar, WriteReport, draw_per_lane, fast_clip
 
 
 class MaxNorm:
@@ -226,7 +228,7 @@ class UpdateRule:
         ``dy``, ``x``: 1-D (one term) or 2-D with one term per row; with lanes 3-D (lane ×
         term × n), and the write report holds one entry per lane.
         """
-        dY, X = _check_terms(dy, x, self.n_out, self.n_in, self.lanes)
+        dY, X = check_terms(dy, x, self.n_out, self.n_in, self.lanes)
         self.stats.samples += 1
         report = self._step(dY, X)
         self.stats.nvm += report
@@ -313,285 +315,8 @@ class UpdateRule:
         return self._apply(steps)
 
 
-class SGD(UpdateRule):
-    """Per-sample SGD: every sample writes every cell whose level step is non-zero."""
 
-    name = "sgd"
-
-    def __init__(self, crossbar: Crossbar, lr: float, max_norm: bool | list[bool] = False,
-                 stochastic_round: bool | list[bool] = False, rng=None):
-        super().__init__(crossbar, lr, stochastic_round, rng)
-        self.norm = self._max_norm(max_norm)
-
-    def _step(self, dY, X):
-        g = _outer_sum(dY, X)
-        self.stats.macs += self.n_out * self.n_in * dY.shape[-2]
-        self._count_pixel_pairs(dY, X)
-        if self.norm is not None:
-            g = self.norm(g)
-        return self._apply(self._level_steps(self.lr * g))
-
-
-class MiniBatchSGD(UpdateRule):
-    """Dense n_out × n_in accumulator, written to the crossbar every ``batch`` samples."""
-
-    name = "minibatch"
-
-    def __init__(self, crossbar: Crossbar, lr: float, batch: int,
-                 max_norm: bool | list[bool] = False,
-                 stochastic_round: bool | list[bool] = False, rng=None):
-        super().__init__(crossbar, lr, stochastic_round, rng)
-        _check_count(batch, "batch")
-        self.batch = int(batch)
-        self.norm = self._max_norm(max_norm)
-        self.acc = np.zeros(self.xbar.cell_shape)
-        self.pending = 0
-
-    @property
-    def aux_words(self) -> int:
-        return self.n_out * self.n_in
-
-    def _step(self, dY, X):
-        self.acc += _outer_sum(dY, X)
-        self.pending += 1
-        n = self.n_out * self.n_in
-        self.stats.macs += n * dY.shape[-2]
-        self.stats.aux_reads += n
-        self.stats.aux_writes += n
-        if self.pending < self.batch:
-            return self._no_write()
-        delta = _batch_scaled(self.acc, self.lr, self.pending, self.norm)
-        self.stats.macs += n
-        self.stats.aux_reads += n
-        report = self._apply_batched(self._level_steps(delta))
-        self.acc[:] = 0.0
-        self.pending = 0
-        return report
-
-
-class MixedPrecision(UpdateRule):
-    """Nandakumar et al. (2020): a high-precision χ per weight; write when |χ| ≥ 1 LSB.
-
-    χ accumulates ``-lr · dy x^T``; each cell with |χ| ≥ lsb receives
-    ``trunc(χ / lsb)`` level steps and χ keeps the remainder.
-    """
-
-    name = "mixed"
-
-    def __init__(self, crossbar: Crossbar, lr: float, max_norm: bool | list[bool] = False):
-        super().__init__(crossbar, lr)
-        self.norm = self._max_norm(max_norm)
-        self.chi = np.zeros(self.xbar.cell_shape)
-
-    @property
-    def aux_words(self) -> int:
-        return self.n_out * self.n_in
-
-    def _step(self, dY, X):
-        g = _outer_sum(dY, X)
-        self._count_pixel_pairs(dY, X)
-        if self.norm is not None:
-            g = self.norm(g)
-        chi = self.chi - self.lr * g
-        # Checked before the accumulator takes it: an overflow leaves the state as it was.
-        steps = np.trunc(self._bounded(chi / self.xbar.lsb, "the accumulated update"))
-        self.chi = chi
-        n = self.n_out * self.n_in
-        self.stats.macs += n * dY.shape[-2]
-        self.stats.aux_reads += n
-        self.stats.aux_writes += n
-        if not np.any(steps):
-            return self._no_write()
-        self.chi -= steps * self.xbar.lsb
-        return self._apply(steps.astype(np.int64))
-
-
-class LRT(UpdateRule):
-    """Low-rank training: a rank-r streaming gradient sum, written every ``batch`` samples.
-
-    On each commit attempt ``ΔW`` (see module docstring, max-norm applied to
-    ``L·sqrt(σ)`` and ``R·sqrt(σ)`` separately as the seed's ``norm_uv='post'``) is
-    quantised to level steps (round to nearest, or stochastically with
-    ``stochastic_round``, see :meth:`UpdateRule._level_steps`);
-    cells whose step is smaller than ``write_threshold`` levels are left alone (a
-    variant beyond the seed); the update is written only if at least ``rho_min`` of the cells
-    would change, otherwise the sum keeps accumulating (scaled by ``discount``) and
-    ``B_eff`` keeps growing.
-
-    Error feedback (``error_feedback = k`` > 0, beyond the seed): what a write leaves out
-    — each cell's fraction of a level, and the whole update of cells under
-    ``write_threshold`` — is carried to the next commit as a rank-k matrix in level units
-    (k·(n_out + n_in + 1) more words), added to that commit's update before it is
-    rounded: a sigma-delta loop, so sub-level updates add up instead of being lost at
-    every commit. The rank-k fit is :data:`EF_ITERS` steps of subspace iteration (a
-    hardware-sized operation: 2·n_out·n_in·k MACs a step), warm-started from the last
-    commit's right factor.
-    """
-
-    EF_ITERS = 2
-
-    name = "lrt"
-
-    def __init__(self, crossbar: Crossbar, lr: float, batch: int, rank: int = 4,
-                 mode: str | list[str] = "biased", rng=None,
-                 kappa_th: float = 100.0, rho_min: float = 0.01,
-                 max_norm: bool | list[bool] = False, discount: float = 1.0,
-                 stochastic_round: bool | list[bool] = False, write_threshold: int = 1,
-                 error_feedback: int = 0):
-        lanes = crossbar.lanes
-        sources = per_lane(rng, lanes, "rng")
-        if any(sr and isinstance(src, SignDraws) for sr, src in
-               zip(per_lane(stochastic_round, lanes, "stochastic_round"), sources, strict=True)):
-            raise ValueError("stochastic_round draws from rng besides the signs: pass the "
-                             "Generator itself, not SignDraws")
-        super().__init__(crossbar, lr, stochastic_round, rng)
-        _check_count(batch, "batch")
-        _check_count(write_threshold, "write_threshold")
-        self.write_threshold = int(write_threshold)
-        if isinstance(error_feedback, bool) or not isinstance(error_feedback, (int, np.integer)) \
-                or not 0 <= error_feedback <= min(crossbar.shape):
-            raise ValueError(f"error_feedback must be a rank 0..{min(crossbar.shape)}, got "
-                             f"{error_feedback!r}")
-        self.ef_rank = int(error_feedback)
-        rho_min = real_scalar(rho_min, "rho_min", lo=0.0, hi=1.0)
-        discount = real_scalar(discount, "discount", lo=0.0, hi=1.0)
-        # One accumulator, pair of max-norm trackers and B_eff per lane: the absorptions
-        # and commit decisions of jobs diverge, so each lane runs the single rule's code
-        # (with its own mode and max-norm choice).
-        self.accs = [LowRankAccumulator(self.n_out, self.n_in, rank, md, src, kappa_th)
-                     for md, src in zip(per_lane(mode, lanes, "mode"), sources, strict=True)]
-        self.batch, self.rho_min, self.discount = int(batch), float(rho_min), float(discount)
-        self.norms = [(MaxNorm(), MaxNorm()) if on else None
-                      for on in per_lane(max_norm, lanes, "max_norm")]
-        # The carried residual of each lane: (P, V), P·Vᵀ in levels; None before a write.
-        self.ef: list[tuple[np.ndarray, np.ndarray] | None] = [None for _ in sources]
-        self.b_effs = [0.0 for _ in sources]
-        self.pending = 0
-
-    @property
-    def acc(self) -> LowRankAccumulator:
-        """The accumulator (lane 0's with lanes; they all have the same shape)."""
-        return self.accs[0]
-
-    @property
-    def b_eff(self) -> float:
-        """Samples summed since the last write (lane 0's with lanes)."""
-        return self.b_effs[0]
-
-    @property
-    def aux_words(self) -> int:
-        return self.acc.aux_words + self.ef_rank * (self.n_out + self.n_in + 1)
-
-    def _step(self, dY, X):
-        r, nm = self.acc.rank, self.n_out + self.n_in
-        n = dY.shape[-2]
-        if self.lanes is None:
-            n_abs = int(np.count_nonzero(self.acc._update_rows(dY, X)))
-        else:
-            n_abs = np.array([np.count_nonzero(acc._update_rows(dY[i], X[i]))
-                              for i, acc in enumerate(self.accs)])
-        # Gram-Schmidt reads both bases for every term; an absorbed term also rotates and
-        # rewrites them, a skipped one costs its projections and residual norms only.
-        self.stats.absorbed += n_abs
-        self.stats.aux_reads += r * nm * (n + n_abs)
-        self.stats.aux_writes += (r * nm + r) * n_abs
-        self.stats.macs += (self.acc.macs_per_update() * n_abs
-                            + (2 * r * nm + nm) * (n - n_abs))
-        self.pending += 1
-        if self.pending % self.batch:
-            return self._no_write()
-        return self._commit()
-
-    def _delta_w(self, lane: int = 0) -> np.ndarray:
-        """The learning-rate-scaled update of this commit attempt (weight units) of
-        ``lane``.
-
-        Advances the max-norm trackers, so call it once per attempt.
-        """
-        L, s, R = self.accs[lane].factors()
-        b_eff = self.b_effs[lane] + self.batch
-        lr = self.lr if self.lanes is None else float(self.lr[lane, 0, 0])
-        norms = self.norms[lane]
-        if norms is None:
-            return (lr / math.sqrt(b_eff)) * ((L * s) @ R.T)
-        root = np.sqrt(s)
-        Ln = norms[0](L * root)
-        Rn = norms[1](R * root)
-        return (lr * math.sqrt(b_eff)) * (Ln @ Rn.T)
-
-    def _commit(self) -> WriteReport:
-        lanes = range(len(self.accs))
-        deltas = [self._delta_w(i) for i in lanes]
-        if self.ef_rank:
-            lsb = self.xbar.lsb
-            deltas = [d if ef is None else d - lsb * (ef[0] @ ef[1].T)
-                      for d, ef in zip(deltas, self.ef, strict=True)]
-            self._count_ef([ef is not None for ef in self.ef], passes=1, reads=True)
-        steps = self._level_steps(deltas[0] if self.lanes is None else np.stack(deltas))
-        if self.write_threshold > 1:
-            # Per-cell write threshold: a cell moves only if its update is at least that
-            # many levels; the smaller parts are dropped with the accumulator (no residue).
-            steps[np.abs(steps) < self.write_threshold] = 0
-        self.stats.macs += self.n_out * self.n_in * self.acc.rank
-        self.stats.aux_reads += self.acc.aux_words
-        written = []
-        for i in lanes:
-            self.b_effs[i] += self.batch
-            mine = steps if self.lanes is None else steps[i]
-            if np.count_nonzero(mine) < self.rho_min * mine.size or not np.any(mine):
-                if self.lanes is None:
-                    self.stats.gated += 1
-                else:
-                    self.stats.gated[i] += 1
-                    mine[...] = 0  # this lane keeps accumulating
-                if self.discount < 1.0:
-                    self.accs[i].decay(self.discount)
-                    self.b_effs[i] *= self.discount
-            else:
-                written.append(i)
-        if not written:
-            return self._no_write()
-        report = self._apply_batched(steps)
-        for i in written:
-            self.accs[i].reset()
-            self.b_effs[i] = 0.0
-            if self.ef_rank:
-                mine = steps if self.lanes is None else steps[i]
-                self.ef[i] = self._residual_fit(deltas[i] / -self.xbar.lsb - mine, self.ef[i])
-        if self.ef_rank:
-            self._count_ef([i in written for i in lanes], passes=2 * self.EF_ITERS + 1,
-                           writes=True)
-        return report
-
-    def _count_ef(self, lanes: list[bool], passes: int, reads: bool = False,
-                  writes: bool = False) -> None:
-        """Error feedback's work in the lanes marked True: ``passes`` n_out×n_in×k
-        products, and a read or a write of its k·(n_out + n_in) factor words."""
-        on = int(lanes[0]) if self.lanes is None else np.array(lanes, np.int64)
-        words = self.ef_rank * (self.n_out + self.n_in)
-        self.stats.macs += on * passes * self.n_out * self.n_in * self.ef_rank
-        self.stats.aux_reads += on * words * reads
-        self.stats.aux_writes += on * words * writes
-
-    def _residual_fit(self, e: np.ndarray, last) -> tuple[np.ndarray, np.ndarray]:
-        """Rank-``ef_rank`` fit (P, V) of the residual ``e`` (levels) by subspace
-        iteration warm-started from the last fit's V; counts its MACs."""
-        k = self.ef_rank
-        if last is None:
-            # A fixed start, the first k DCT-II basis vectors (orthogonal): no random
-            # draws, so error feedback leaves the rule's random stream as it was.
-            i = np.arange(self.n_in)[:, None] + 0.5
-            v = np.cos(np.pi * i * np.arange(k) / self.n_in)
-        else:
-            v = last[1]
-        for _ in range(self.EF_ITERS):
-            u = np.linalg.qr(e @ v)[0]
-            v = np.linalg.qr(e.T @ u)[0]
-        p = e @ v
-        return p, v
-
-
-def _check_terms(dy, x, n_out: int, n_in: int, lanes: int | None = None
+def check_terms(dy, x, n_out: int, n_in: int, lanes: int | None = None
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Validate one sample's terms; return 2-D float arrays (terms × n_out, terms × n_in),
     3-D (lane × terms × n) with ``lanes``."""
@@ -620,7 +345,7 @@ def _check_terms(dy, x, n_out: int, n_in: int, lanes: int | None = None
     return dY, X
 
 
-def _outer_sum(dY: np.ndarray, X: np.ndarray) -> np.ndarray:
+def outer_sum(dY: np.ndarray, X: np.ndarray) -> np.ndarray:
     """``sum_p dy_p x_p^T`` of one sample's terms (per lane for 3-D terms). The stacked
     product equals the per-lane ones bit for bit (numpy's matmul loops over the lane
     axis with the same kernel; tested)."""
@@ -629,12 +354,12 @@ def _outer_sum(dY: np.ndarray, X: np.ndarray) -> np.ndarray:
     return np.matmul(dY.transpose(0, 2, 1), X)
 
 
-def _check_count(value, name: str) -> None:
+def check_count(value, name: str) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be an integer ≥ 1, got {value!r}")
 
 
-def _batch_scaled(g_sum: np.ndarray, lr, b_eff: int, norm: MaxNorm | None) -> np.ndarray:
+def batch_scaled(g_sum: np.ndarray, lr, b_eff: int, norm: MaxNorm | None) -> np.ndarray:
     if norm is None:
         return (lr / math.sqrt(b_eff)) * g_sum
     if norm.active is None:
@@ -657,13 +382,3 @@ def per_lane(value, lanes: int | None, name: str) -> list:
     if isinstance(value, (np.random.Generator, SignDraws)):
         raise ValueError(f"lanes need one {name} per lane ({lanes}), got a single generator")
     return [value] * lanes
-
-
-RULES = {cls.name: cls for cls in (SGD, MiniBatchSGD, MixedPrecision, LRT)}
-
-
-def make_rule(name: str, crossbar: Crossbar, **params) -> UpdateRule:
-    """Build a rule by name (``sgd``, ``minibatch``, ``mixed``, ``lrt``)."""
-    if name not in RULES:
-        raise ValueError(f"unknown update rule {name!r}; use one of {sorted(RULES)}")
-    return RULES[name](crossbar, **params)
