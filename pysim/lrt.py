@@ -30,6 +30,7 @@ import numpy as np
 from scipy.linalg.lapack import dgesdd as _dgesdd
 
 from .checks import real_array, real_scalar
+from .signs import SignDraws, signs_from
 
 _DGKS = 1.0 / math.sqrt(2.0)
 _EPS_RES = 1e-12  # residual/|v| below this after the re-pass counts as zero
@@ -198,47 +199,6 @@ def _canonical_ties(u: np.ndarray, s: np.ndarray, vt: np.ndarray, ref: np.ndarra
     return u, s, vt
 
 
-class SignDraws:
-    """The unbiased reduction's random ±1 signs, drawn from ``rng`` ahead in blocks.
-
-    ``Generator.integers(0, 2, size)`` takes each value from one 32-bit half of the bit
-    generator's output and keeps an unused half for its next call, so a block gives the
-    same signs in the same order as one call per absorbed term (tested) — provided
-    nothing else draws from ``rng`` in between: give it a stream of its own. One call
-    per ``block`` signs instead of one per term (a call is ~9 µs of a ~55 µs absorption
-    on a 64×64 layer).
-    """
-
-    def __init__(self, rng: np.random.Generator, block: int = 1024):
-        if block < 1:
-            raise ValueError(f"block must be ≥ 1, got {block}")
-        self.rng, self.block = rng, int(block)
-        self._buf = np.empty(0)
-        self._i = 0
-
-    def take(self, q: int) -> np.ndarray:
-        """The next ``q`` signs (±1.0; a read-only view)."""
-        if self._i + q > self._buf.size:
-            fresh = _draw_signs(self.rng, max(self.block, q))
-            self._buf = np.concatenate((self._buf[self._i:], fresh))
-            self._buf.flags.writeable = False
-            self._i = 0
-        self._i += q
-        return self._buf[self._i - q:self._i]
-
-
-def _draw_signs(rng: np.random.Generator, q: int) -> np.ndarray:
-    # The one mapping of draws to signs: SignDraws' blocks equal per-term calls only
-    # because both go through it.
-    return 1.0 - 2.0 * rng.integers(0, 2, size=q)
-
-
-def _signs(source: np.random.Generator | SignDraws, q: int) -> np.ndarray:
-    if isinstance(source, SignDraws):
-        return source.take(q)
-    return _draw_signs(source, q)
-
-
 class LowRankAccumulator:
     """Streaming rank-``rank`` approximation of ``sum_i dy_i x_i^T``.
 
@@ -405,7 +365,7 @@ class LowRankAccumulator:
             # Only the unbiased reduction makes ties (its equal tail values); biased
             # LRT's cores have distinct values and keep LAPACK's vectors.
             uc, sc, vct = _canonical_ties(uc, sc, vct, self._tie_ref)
-            signs = _signs(self.rng, r + 1)
+            signs = signs_from(self.rng, r + 1)
         mix, self._s = reduce_rank(sc, self.mode, signs)
         # A zero residual leaves a zero row: its direction carries no weight anyway.
         Lt[r] = rl * (1.0 / nl) if nl > 0.0 else 0.0

@@ -42,7 +42,7 @@ FORMAT = "pysim-state-1"
 # The modules whose classes a state file may name (the float model, the experiment
 # machinery, the accelerator model).
 MODULES = ("pysim.config", "pysim.data", "pysim.experiments.schema", "pysim.experiments.job",
-           "pysim.lrt", "pysim.nn", "pysim.network", "pysim.device", "pysim.nvm",
+           "pysim.lrt", "pysim.signs", "pysim.nn", "pysim.network", "pysim.device", "pysim.nvm",
            "pysim.rules.base", "pysim.rules.baselines", "pysim.rules.lrt_rule",
            "pysim.hw.accel", "pysim.hw.engine",
            "pysim.hw.lrt_unit", "pysim.hw.mac_array", "pysim.hw.nvm_crossbar",

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "pysim"
-MODEL = {"checks", "config", "data", "device", "lrt", "network", "nn", "nvm", "rules",
+MODEL = {"checks", "config", "data", "device", "lrt", "network", "nn", "nvm", "rules", "signs",
          "store"}
 
 

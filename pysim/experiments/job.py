@@ -14,10 +14,10 @@ from threadpoolctl import threadpool_limits
 
 from .. import data as data_mod
 from ..hw.params import AccelConfig
-from ..lrt import SignDraws
 from ..network import Network
 from ..nvm import DeviceConfig
 from ..rules import LRT, SGD, MiniBatchSGD, MixedPrecision, UpdateRule, energy_pj
+from ..signs import SignDraws
 from ..store import DamagedStateError, load_state, save_state
 from .jobstore import CKPT_MAGIC, digest, job_id, lanes_id
 from .pretrain import cached_pretrain, check_classes, load_splits

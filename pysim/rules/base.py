@@ -39,8 +39,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..checks import real_array, real_scalar
-from ..lrt import SignDraws
 from ..nvm import Crossbar, WriteReport, draw_per_lane, fast_clip
+from ..signs import SignDraws
 
 
 class MaxNorm:

@@ -8,8 +8,9 @@ import math
 import numpy as np
 
 from ..checks import real_scalar
-from ..lrt import LowRankAccumulator, SignDraws
+from ..lrt import LowRankAccumulator
 from ..nvm import Crossbar, WriteReport
+from ..signs import SignDraws
 from .base import MaxNorm, UpdateRule, check_count, per_lane
 
 
