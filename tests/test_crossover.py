@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from pysim.experiments import crossover
-from pysim.experiments.suite import (
+from pysim.experiments.suite_tables import (
     energy_nj,
     energy_note,
     fmt_years,

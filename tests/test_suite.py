@@ -1,13 +1,8 @@
 """The suite's results page: derived ratios and the acceptance table from study summaries."""
 
-from pysim.experiments.suite import (
-    acceptance_table,
-    best,
-    derived,
-    headline_table,
-    notes,
-    results_page,
-)
+from pysim.experiments.report import best
+from pysim.experiments.suite import derived, results_page
+from pysim.experiments.suite_tables import acceptance_table, headline_table, notes
 
 
 def stat(v):
@@ -74,7 +69,7 @@ def test_results_page_explains_the_mild_drift_gap(tmp_path):
 
 
 def test_conv_interval_table_pairs_the_commit_intervals():
-    from pysim.experiments.suite import conv_interval_table
+    from pysim.experiments.suite_tables import conv_interval_table
     s = summary("cnn_rotation", [
         row("sgd-sr-maxnorm", "sgd", 0.9, 6000),
         row("lrt-unbiased-maxnorm", "lrt", 0.81, 1500),
