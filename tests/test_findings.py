@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pysim.experiments import findings
+from pysim.experiments import claims, findings
 from pysim.experiments.diagnostics import Trace
 from pysim.experiments.report import best
 
@@ -41,11 +41,11 @@ def mlp(name, lrt=0.87, sgd=0.92, plain=0.87, lrt_writes=190, sgd_writes=12000):
 
 
 def verdicts(done):
-    return {r[0]: r[2] for r in (c(done) for c in findings.CLAIMS)}
+    return {r[0]: r[2] for r in (c(done) for c in claims.CLAIMS)}
 
 
 def test_claims_have_one_row_each_and_say_not_run_without_data():
-    lines = findings.claims_table({})
+    lines = claims.claims_table({})
     assert len([ln for ln in lines if ln.startswith("| ") and "not run" in ln]) == 8
 
 
