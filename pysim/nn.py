@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .nvm import Crossbar, DeviceConfig, fast_clip
+from .arrays import fast_clip
+from .nvm import Crossbar, DeviceConfig
 from .rules import MaxNorm
 
 

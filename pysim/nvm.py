@@ -31,9 +31,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .arrays import fast_clip, popcount
 from .checks import real_array
 from .config import ConfigError
 from .device import DeviceConfig, load_device_from_mapping
+from .drift import drift
 
 
 @dataclass
@@ -128,14 +130,14 @@ class Crossbar:
                                  or (drifts and self.drift_rng is None)):
             raise ValueError(f"device '{dev.name}' is stochastic (noise, drift or "
                              "stuck-at faults): pass rng=np.random.default_rng(seed)")
-        self.g = np.full(shape, self._value(np.zeros(shape, np.int64)))
+        self.g = np.full(shape, self.level_value(np.zeros(shape, np.int64)))
         self.write_counts = np.zeros(shape, np.int64)
         self.stuck = np.zeros(shape, bool)
         if self.device.stuck_fraction > 0:
             self.stuck = self.rng.random(shape) < self.device.stuck_fraction
             high = self.rng.random(shape) < 0.5
             pinned = np.where(high, self.k_max, self.k_min)
-            self.g = np.where(self.stuck, self._value(pinned), self.g)
+            self.g = np.where(self.stuck, self.level_value(pinned), self.g)
 
     @classmethod
     def from_preset(cls, name_or_path: str | Path, shape: tuple[int, int],
@@ -161,7 +163,8 @@ class Crossbar:
     def _offset(self) -> float:
         return 0.5 if self.device.mid_rise else 0.0
 
-    def _value(self, codes: np.ndarray) -> np.ndarray:
+    def level_value(self, codes: np.ndarray) -> np.ndarray:
+        """The stored weight of level codes ``codes`` (weight units, on the level)."""
         return (codes + self._offset) * self.lsb
 
     def quantize(self, w: np.ndarray) -> np.ndarray:
@@ -355,7 +358,7 @@ class Crossbar:
     def _programmed(self, codes: np.ndarray, cells: np.ndarray | None = None) -> np.ndarray:
         """Analog values a program operation leaves: the levels plus write noise (lanes:
         ``cells``, ascending flat indices, tell each draw's lane)."""
-        value = self._value(codes).astype(float)
+        value = self.level_value(codes).astype(float)
         if self.device.write_noise_lsb > 0:
             sigma = self.device.write_noise_lsb * self.lsb
             if self.lanes is None:
@@ -374,64 +377,17 @@ class Crossbar:
         if rule == "per_level":  # NeuroSim: one pulse per level step
             return np.abs(new - old)
         mask = (1 << self.device.bits) - 1  # per_bit: flipped bits of the two's-complement code
-        return _popcount((old & mask) ^ (new & mask))
+        return popcount((old & mask) ^ (new & mask))
 
     # --- faults over time ---------------------------------------------------------
     def drift(self, steps: int) -> int:
-        """Advance time by ``steps`` samples: analog random walk and random bit flips.
-
-        Analog drift adds N(0, (sigma_1m * w_max)**2 * steps / 1e6) to every cell (a
-        random walk, so variance is linear in time). Bit flips XOR each code bit with
-        probability ``flip_rate_per_1m * steps / 1e6``. Stuck cells do not move. Returns
-        the number of bit flips applied.
-        """
-        if steps < 0:
-            raise ValueError(f"steps must be ≥ 0, got {steps}")
-        dev, flips = self.device, 0
-        if not steps or (dev.drift_sigma_per_1m <= 0 and dev.flip_rate_per_1m <= 0):
-            return 0  # nothing moves: keep the cached views
-        live = ~self.stuck
-        rng = self.rng if self.drift_rng is None else self.drift_rng
-        self._views.clear()
-        if dev.drift_sigma_per_1m > 0:
-            sigma = dev.drift_sigma_per_1m * self.w_max * math.sqrt(steps / 1e6)
-            walk = draw_per_lane(rng, lambda r: r.normal(0.0, sigma, self.shape))
-            self.g = np.where(live, self.g + walk, self.g)
-            # A conductance cannot leave the device's physical window.
-            lim = self._value(np.array(self.k_max)) + 0.5 * self.lsb
-            self.g = np.clip(self.g, -lim, lim)
-        if dev.flip_rate_per_1m > 0:
-            p = min(1.0, dev.flip_rate_per_1m * steps / 1e6)
-            bits = draw_per_lane(rng, lambda r: r.random((*self.shape, dev.bits))) < p
-            bits &= live[..., None]
-            flips = int(bits.sum())
-            if flips:
-                mask = (bits * (1 << np.arange(dev.bits))).sum(-1)
-                codes = self.codes()
-                width = 1 << dev.bits
-                flipped = ((codes & (width - 1)) ^ mask)
-                flipped = np.where(flipped >= width // 2, flipped - width, flipped)
-                self.g = np.where(mask > 0, self._value(flipped), self.g)
-        self._views.clear()
+        """Advance time by ``steps`` samples (:func:`pysim.drift.drift`): analog random walk
+        and random bit flips of the live cells; returns the number of bit flips applied."""
+        g, flips = drift(self, steps)
+        if g is not None:
+            self.g = g
+            self._views.clear()
         return flips
-
-
-
-def draw_per_lane(rng, draw) -> np.ndarray:
-    """``draw(rng)``; with lanes (``rng`` a list: one generator per lane) each lane's draw
-    from its own generator, stacked — what each lane's single job would draw."""
-    if isinstance(rng, list):
-        return np.stack([draw(r) for r in rng])
-    return draw(rng)
-
-
-def fast_clip(x: np.ndarray, lo, hi) -> np.ndarray:
-    """``np.clip`` for the per-sample hot paths (quantisers, level codes, rule updates):
-    minimum/maximum skip its call overhead on small arrays; ``np.clip`` itself is the
-    faster one from a few thousand elements (a 64×64 layer) on."""
-    if np.size(x) > 2048:
-        return np.clip(x, lo, hi)
-    return np.minimum(np.maximum(x, lo), hi)
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
@@ -439,14 +395,5 @@ def _frozen(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _popcount(a: np.ndarray) -> np.ndarray:
-    a = a.astype(np.uint64)
-    count = np.zeros(a.shape, np.int64)
-    while np.any(a):
-        count += (a & np.uint64(1)).astype(np.int64)
-        a >>= np.uint64(1)
-    return count
-
-
-__all__ = ["ConfigError", "Crossbar", "DeviceConfig", "WriteReport", "fast_clip",
+__all__ = ["ConfigError", "Crossbar", "DeviceConfig", "WriteReport",
            "load_device_from_mapping"]

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "pysim"
-MODEL = {"checks", "config", "data", "device", "lrt", "network", "nn", "nvm", "rules", "signs",
-         "store"}
+MODEL = {"arrays", "checks", "config", "data", "device", "drift", "lrt", "network", "nn", "nvm",
+         "rules", "signs", "store"}
 
 
 def module_name(path: Path) -> str:

@@ -212,7 +212,7 @@ def test_a_level_reads_back_as_itself(name):
                                       stuck_fraction=0.0)
             xb = Crossbar(dev, (1, 1), np.random.default_rng(0), w_max=w_max)
             k = np.arange(xb.k_min, xb.k_max + 1)
-            np.testing.assert_array_equal(xb._nearest_codes(xb._value(k)), k)
+            np.testing.assert_array_equal(xb._nearest_codes(xb.level_value(k)), k)
 
 
 @pytest.mark.parametrize(("noise", "verify"), [(0.0, 0), (0.4, 0), (0.4, 2)])

@@ -38,8 +38,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..arrays import draw_per_lane, fast_clip
 from ..checks import real_array, real_scalar
-from ..nvm import Crossbar, WriteReport, draw_per_lane, fast_clip
+from ..nvm import Crossbar, WriteReport
 from ..signs import SignDraws
 
 
