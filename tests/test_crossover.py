@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from pysim.experiments import crossover
+from pysim.experiments import crossover, crossover_report
 from pysim.experiments.suite_tables import (
     energy_nj,
     energy_note,
@@ -88,7 +88,7 @@ def test_crossover_study_small_widths_runs_and_formats(tmp_path):
     tech = AccelConfig.load("default").energy
     r = next(r for r in sgd if r["n_out"] == 16 and r["n_in"] == 16)
     assert math.isclose(r["energy_pj"]["mac"], 16 * 16 * tech.lane_mac_pj)
-    lines = crossover.section(rows, tmp_path / "img" / "c.png", "img/c.png", 1.0)
+    lines = crossover_report.section(rows, tmp_path / "img" / "c.png", "img/c.png", 1.0)
     text = "\n".join(lines)
     assert (tmp_path / "img" / "c.png").exists()
     assert "| rram | square | 4 | pysim.hw |" in text and "On rram" in text

@@ -84,7 +84,7 @@ def derived(summary: dict) -> list[str]:
 def crossover_section(docs: Path, cache: Path, fresh: bool = False) -> list[str]:
     """The crossover study, its PNG in ``docs/img``: run when ``fresh`` (a suite run) or
     when ``cache`` is missing, else read from ``cache`` (``--report-only`` reuses it)."""
-    from . import crossover
+    from . import crossover, crossover_report
 
     data = None if fresh else read_json_or_none(cache)
     if data is None or data.get("version") != crossover.VERSION:
@@ -93,7 +93,7 @@ def crossover_section(docs: Path, cache: Path, fresh: bool = False) -> list[str]
         data["cpu_s"] = time.process_time() - t0
         write_json(cache, data)
     img = docs.parent / "img" / "crossover.png"
-    return crossover.section(data["rows"], img, "img/crossover.png", data["cpu_s"])
+    return crossover_report.section(data["rows"], img, "img/crossover.png", data["cpu_s"])
 
 
 def results_page(done: dict[str, dict], out: Path, docs: Path, crossover: bool = False,
