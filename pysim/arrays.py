@@ -31,3 +31,9 @@ def popcount(a: np.ndarray) -> np.ndarray:
         count += (a & np.uint64(1)).astype(np.int64)
         a >>= np.uint64(1)
     return count
+
+
+def read_only(a: np.ndarray) -> np.ndarray:
+    """``a``, made read-only (a cached view callers must not write through)."""
+    a.flags.writeable = False
+    return a

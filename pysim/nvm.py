@@ -31,10 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .arrays import fast_clip, popcount
+from .arrays import fast_clip, popcount, read_only
 from .checks import real_array
-from .config import ConfigError
-from .device import DeviceConfig, load_device_from_mapping
+from .device import DeviceConfig
 from .drift import drift
 
 
@@ -182,13 +181,13 @@ class Crossbar:
     def codes(self) -> np.ndarray:
         """Stored level of every cell as a read-compare controller sees it (read-only)."""
         if "codes" not in self._views:
-            self._views["codes"] = _frozen(self._nearest_codes(self.g))
+            self._views["codes"] = read_only(self._nearest_codes(self.g))
         return self._views["codes"]
 
     def read(self) -> np.ndarray:
         """Analog weights as the MAC array sees them (clipped to the weight range; read-only)."""
         if "read" not in self._views:
-            self._views["read"] = _frozen(self._readout(self.g))
+            self._views["read"] = read_only(self._readout(self.g))
         return self._views["read"]
 
     def _readout(self, g: np.ndarray) -> np.ndarray:
@@ -256,16 +255,21 @@ class Crossbar:
         if cells.size == 0:
             return self.empty_report(blocked=blocked)
         old = self.codes().reshape(-1)[cells]
-        pulses = self._pulses(old, new)
-        pulsed = cells  # the cell of each entry of pulses
         g[cells] = self._programmed(new, cells)
         counts[cells] += 1
-        dev = self.device
-        programs = [cells]
-        # Write-verify: read back, re-program the cells that missed their level; each
-        # attempt costs its pulses (from the level read back to the target) and energy.
+        pulses, pulsed, programs = self._verify(g, cells, new, self._pulses(old, new))
+        # Without write noise a programmed cell holds its level exactly, so the new codes
+        # are the targets (what the read-back would give: tested for every preset).
+        self._patch_views(cells, None if self.device.write_noise_lsb > 0 else new)
+        return self._report(cells, pulses, pulsed, programs, blocked)
+
+    def _verify(self, g: np.ndarray, cells: np.ndarray, new: np.ndarray, pulses: np.ndarray):
+        """Write-verify: read back, re-program the cells that missed their level; each
+        attempt costs its pulses (from the level read back to the target) and energy.
+        Returns every pulse count, the cell of each, and the cells of each attempt."""
+        pulsed, programs = cells, [cells]
         todo, want = cells, new
-        for _ in range(dev.write_verify):
+        for _ in range(self.device.write_verify):
             got = self._nearest_codes(g[todo])
             miss = got != want
             if not miss.any():
@@ -275,9 +279,11 @@ class Crossbar:
             pulsed = np.concatenate([pulsed, todo])
             g[todo] = self._programmed(want, todo)
             programs.append(todo)
-        # Without write noise a programmed cell holds its level exactly, so the new codes
-        # are the targets (what the read-back would give: tested for every preset).
-        self._patch_views(cells, None if dev.write_noise_lsb > 0 else new)
+        return pulses, pulsed, programs
+
+    def _report(self, cells, pulses, pulsed, programs, blocked) -> WriteReport:
+        """The report of a write of ``cells`` (per lane with lanes)."""
+        dev = self.device
         if self.lanes is None:
             n, n_programs, total_pulses = cells.size, sum(p.size for p in programs), \
                 int(pulses.sum())
@@ -349,11 +355,11 @@ class Crossbar:
         if "codes" in views:
             codes = views["codes"].copy()
             codes.reshape(-1)[cells] = self._nearest_codes(g) if codes_now is None else codes_now
-            self._views["codes"] = _frozen(codes)
+            self._views["codes"] = read_only(codes)
         if "read" in views:
             read = views["read"].copy()
             read.reshape(-1)[cells] = self._readout(g)
-            self._views["read"] = _frozen(read)
+            self._views["read"] = read_only(read)
 
     def _programmed(self, codes: np.ndarray, cells: np.ndarray | None = None) -> np.ndarray:
         """Analog values a program operation leaves: the levels plus write noise (lanes:
@@ -389,11 +395,3 @@ class Crossbar:
             self._views.clear()
         return flips
 
-
-def _frozen(a: np.ndarray) -> np.ndarray:
-    a.flags.writeable = False
-    return a
-
-
-__all__ = ["ConfigError", "Crossbar", "DeviceConfig", "WriteReport",
-           "load_device_from_mapping"]

@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from pysim.device import load_device_from_mapping
 from pysim.experiments.job import Job, lanes_supported
 from pysim.experiments.jobstore import job_id
 from pysim.experiments.run import run_lanes
@@ -15,7 +16,7 @@ from pysim.experiments.schema import expand_methods, experiment_from_mapping
 from pysim.experiments.study import MAX_LANES, lane_groups
 from pysim.network import Network, build
 from pysim.nn import Quant
-from pysim.nvm import Crossbar, load_device_from_mapping
+from pysim.nvm import Crossbar
 from pysim.rules import LRT, SGD, MaxNorm, MiniBatchSGD, MixedPrecision, RuleStats
 from pysim.store import load_state, save_state
 

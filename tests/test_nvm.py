@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from pysim.config import ConfigError, preset_names
-from pysim.nvm import Crossbar, DeviceConfig, load_device_from_mapping
+from pysim.device import DeviceConfig, load_device_from_mapping
+from pysim.nvm import Crossbar
 from pysim.rules import SGD
 
 

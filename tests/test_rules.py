@@ -5,8 +5,9 @@ import math
 import numpy as np
 import pytest
 
+from pysim.device import load_device_from_mapping
 from pysim.lrt import SignDraws
-from pysim.nvm import Crossbar, load_device_from_mapping
+from pysim.nvm import Crossbar
 from pysim.rules import LRT, SGD, MaxNorm, MiniBatchSGD, MixedPrecision, make_rule
 from pysim.store import load_state, save_state
 
