@@ -123,55 +123,71 @@ def run_studies(cfgs: list[ExperimentCfg], outs: list[str | Path], workers: int 
     for st in studies:
         st.out.mkdir(parents=True, exist_ok=True)
     with _executor(workers, scheduler) as ex:
-        running: dict = {}
-
-        def start(st: _Study, tasks: list[tuple]) -> None:
-            st.tasks, st.results, st.left = tasks, [None] * len(tasks), len(tasks)
-            what = (f"tuning: {len(tasks)} jobs ({st.cfg.tuning.samples} samples, seed "
-                    f"{st.cfg.tuning.seed})" if st.phase == "tune" else
-                    f"final runs: {len(tasks)} jobs ({st.cfg.stream.samples} samples, "
-                    f"seeds {st.cfg.seeds})")
-            print(f"{st.cfg.name}: {what}", file=sys.stderr, flush=True)
-            if not tasks:
-                advance(st)
-            for group in sorted(lane_groups(tasks), key=lambda g: -sum(_cost(tasks[i]) for i in g)):
-                cfg, _, _, _, samples = tasks[group[0]]
-                runs = [(tasks[i][1], tasks[i][2], tasks[i][3]) for i in group]
-                fut = ex.submit(run_lanes, cfg, runs, samples, str(st.out), True,
-                                pretrained and str(pretrained))
-                running[fut] = (st, group)
-
-        def advance(st: _Study) -> None:
-            """Called when every job of the study's current phase has ended."""
-            if st.errors:
-                for task, exc in st.errors:
-                    print(f"{st.cfg.name}: job {task[1].name} seed {task[2]} lr {task[3]} "
-                          f"failed: {exc}", file=sys.stderr)
-                st.summary = RuntimeError(
-                    f"{st.cfg.name}: {len(st.errors)} job(s) failed; finished results are "
-                    f"kept in {st.out}; fix the cause and rerun the same command to resume")
-                st.phase = "done"
-            elif st.phase == "tune":
-                st.lrs = choose_lrs(st.methods, st.tasks, st.results)
-                st.phase = "final"
-                start(st, st.final_tasks())
-            else:
-                st.summary = aggregate(st.cfg, st.methods, st.lrs, st.results)
-                write_json(st.out / "results.json", st.summary)
-                st.phase = "done"
-                if on_done is not None:
-                    try:
-                        on_done(st.summary, st.out)
-                    except Exception as exc:  # the results are on disk; others go on
-                        st.summary = RuntimeError(f"{st.cfg.name}: {exc}; its results are in "
-                                                  f"{st.out}, rerun to rebuild the report")
-
+        pool = _Pool(ex, pretrained, on_done)
         for st in studies:
-            start(st, st.tuning_tasks())
-        while running:
-            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            pool.start(st, st.tuning_tasks())
+        pool.drain()
+    return [st.summary for st in studies]
+
+
+class _Pool:
+    """The studies' jobs on one executor: each study runs its tuning phase, then its final
+    runs, then reports; jobs of a phase go out in lane groups, largest first."""
+
+    def __init__(self, ex, pretrained, on_done):
+        self.ex, self.pretrained, self.on_done = ex, pretrained, on_done
+        self.running: dict = {}
+
+    def start(self, st: _Study, tasks: list[tuple]) -> None:
+        st.tasks, st.results, st.left = tasks, [None] * len(tasks), len(tasks)
+        what = (f"tuning: {len(tasks)} jobs ({st.cfg.tuning.samples} samples, seed "
+                f"{st.cfg.tuning.seed})" if st.phase == "tune" else
+                f"final runs: {len(tasks)} jobs ({st.cfg.stream.samples} samples, "
+                f"seeds {st.cfg.seeds})")
+        print(f"{st.cfg.name}: {what}", file=sys.stderr, flush=True)
+        if not tasks:
+            self.advance(st)
+        for group in sorted(lane_groups(tasks), key=lambda g: -sum(_cost(tasks[i]) for i in g)):
+            cfg, _, _, _, samples = tasks[group[0]]
+            runs = [(tasks[i][1], tasks[i][2], tasks[i][3]) for i in group]
+            fut = self.ex.submit(run_lanes, cfg, runs, samples, str(st.out), True,
+                                 self.pretrained and str(self.pretrained))
+            self.running[fut] = (st, group)
+
+    def advance(self, st: _Study) -> None:
+        """Called when every job of the study's current phase has ended."""
+        if st.errors:
+            for task, exc in st.errors:
+                print(f"{st.cfg.name}: job {task[1].name} seed {task[2]} lr {task[3]} "
+                      f"failed: {exc}", file=sys.stderr)
+            st.summary = RuntimeError(
+                f"{st.cfg.name}: {len(st.errors)} job(s) failed; finished results are "
+                f"kept in {st.out}; fix the cause and rerun the same command to resume")
+            st.phase = "done"
+        elif st.phase == "tune":
+            st.lrs = choose_lrs(st.methods, st.tasks, st.results)
+            st.phase = "final"
+            self.start(st, st.final_tasks())
+        else:
+            self.finish(st)
+
+    def finish(self, st: _Study) -> None:
+        st.summary = aggregate(st.cfg, st.methods, st.lrs, st.results)
+        write_json(st.out / "results.json", st.summary)
+        st.phase = "done"
+        if self.on_done is not None:
+            try:
+                self.on_done(st.summary, st.out)
+            except Exception as exc:  # the results are on disk; others go on
+                st.summary = RuntimeError(f"{st.cfg.name}: {exc}; its results are in "
+                                          f"{st.out}, rerun to rebuild the report")
+
+    def drain(self) -> None:
+        """Collect results as jobs finish until every study is done."""
+        while self.running:
+            done, _ = wait(list(self.running), return_when=FIRST_COMPLETED)
             for fut in done:
-                st, group = running.pop(fut)
+                st, group = self.running.pop(fut)
                 try:
                     for i, result in zip(group, fut.result(), strict=True):
                         st.results[i] = result
@@ -179,8 +195,7 @@ def run_studies(cfgs: list[ExperimentCfg], outs: list[str | Path], workers: int 
                     st.errors.extend((st.tasks[i], exc) for i in group)
                 st.left -= len(group)
                 if st.left == 0:
-                    advance(st)
-    return [st.summary for st in studies]
+                    self.advance(st)
 
 
 def run_study(cfg: ExperimentCfg, out: str | Path, workers: int = 1,

@@ -148,7 +148,7 @@ def _summary(path: Path, failed: list, name: str) -> dict | None:
         return None
 
 
-def main(argv: list[str] | None = None) -> int:
+def _args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("out/suite"))
     ap.add_argument("--workers", type=int, default=2)
@@ -160,25 +160,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="run the studies marked extended: true (and only those)")
     ap.add_argument("--report-only", action="store_true",
                     help="rebuild tables, plots and the page from finished studies")
-    args = ap.parse_args(argv)
-    if args.docs is None:
-        try:
-            docs = checkout_path("docs", needed_by="python -m pysim.experiments.suite")
-            args.docs = docs / "results.md"
-        except RuntimeError as exc:
-            print(f"error: {exc}; or pass --docs PATH", file=sys.stderr)
-            return 2
-    names = study_names(CONFIGS, args.only, args.extended)
-    if args.report_only:  # the page's studies, default and extended alike
-        names += study_names(CONFIGS, args.only, not args.extended)
-    done, failed = {}, []
-    if args.report_only:
-        for name in [n for n in names if (args.out / n / "results.json").exists()]:
-            summary = _summary(args.out / name / "results.json", failed, name)
-            if summary is not None:
-                done[name] = summary
-                write_report(summary, args.out / name)
-        names = []
+    return ap.parse_args(argv)
+
+
+def _run(args: argparse.Namespace, names: list[str], done: dict, failed: list) -> None:
+    """Run the studies ``names`` on one pool (their reports as each finishes); record
+    their summaries in ``done`` and the names of those that failed in ``failed``."""
     cfgs, run_names = [], []
     for name in names:
         try:
@@ -187,29 +174,52 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # a broken config must not stop the other studies
             failed.append(name)
             print(f"{name} failed: {exc}", file=sys.stderr)
-    if cfgs:
-        start = time.monotonic()
-        # Studies of one network, data and device pretrain the same networks: once.
-        # Each study's tables and plots as soon as it finishes, beside the others' jobs.
-        results = run_studies(cfgs, [args.out / n for n in run_names], args.workers,
-                              args.scheduler, pretrained=args.out / "pretrained",
-                              on_done=write_report)
-        for name, res in zip(run_names, results, strict=True):
-            if isinstance(res, Exception):
-                failed.append(name)
-                print(f"{name} failed: {res}", file=sys.stderr)
-            else:
-                done[name] = res
-        kind = "extended studies" if args.extended else "studies"
-        print(f"suite: {len(cfgs)} {kind} in {(time.monotonic() - start) / 60:.1f} min "
-              f"on {args.workers} workers; CPU minutes of the jobs run into each study "
-              "folder:", file=sys.stderr)
-        total = 0.0
-        for name in run_names:
-            cpu = sum(float(p.read_text()) for p in (args.out / name / "jobs").glob("*.cpu_s"))
-            total += cpu
-            print(f"  {name:<26} {cpu / 60:6.1f}", file=sys.stderr)
-        print(f"  {'total':<26} {total / 60:6.1f}", file=sys.stderr)
+    if not cfgs:
+        return
+    start = time.monotonic()
+    # Studies of one network, data and device pretrain the same networks: once.
+    # Each study's tables and plots as soon as it finishes, beside the others' jobs.
+    results = run_studies(cfgs, [args.out / n for n in run_names], args.workers,
+                          args.scheduler, pretrained=args.out / "pretrained",
+                          on_done=write_report)
+    for name, res in zip(run_names, results, strict=True):
+        if isinstance(res, Exception):
+            failed.append(name)
+            print(f"{name} failed: {res}", file=sys.stderr)
+        else:
+            done[name] = res
+    kind = "extended studies" if args.extended else "studies"
+    print(f"suite: {len(cfgs)} {kind} in {(time.monotonic() - start) / 60:.1f} min "
+          f"on {args.workers} workers; CPU minutes of the jobs run into each study "
+          "folder:", file=sys.stderr)
+    total = 0.0
+    for name in run_names:
+        cpu = sum(float(p.read_text()) for p in (args.out / name / "jobs").glob("*.cpu_s"))
+        total += cpu
+        print(f"  {name:<26} {cpu / 60:6.1f}", file=sys.stderr)
+    print(f"  {'total':<26} {total / 60:6.1f}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _args(argv)
+    if args.docs is None:
+        try:
+            docs = checkout_path("docs", needed_by="python -m pysim.experiments.suite")
+            args.docs = docs / "results.md"
+        except RuntimeError as exc:
+            print(f"error: {exc}; or pass --docs PATH", file=sys.stderr)
+            return 2
+    names = study_names(CONFIGS, args.only, args.extended)
+    done, failed = {}, []
+    if args.report_only:  # the page's studies, default and extended alike
+        names += study_names(CONFIGS, args.only, not args.extended)
+        for name in [n for n in names if (args.out / n / "results.json").exists()]:
+            summary = _summary(args.out / name / "results.json", failed, name)
+            if summary is not None:
+                done[name] = summary
+                write_report(summary, args.out / name)
+    else:
+        _run(args, names, done, failed)
     # The page shows every study with results on disk, not only the ones run now.
     page = {}
     for name in [p.stem for p in sorted(CONFIGS.glob("*.yaml")) if p.stem != "quick"]:
