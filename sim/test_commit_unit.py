@@ -125,22 +125,31 @@ if cocotb is not None:
                 assert not mem.rows, f"{where}: the counting pass streamed rows"
                 assert (mem.macs, mem.reads) == (st[Stat.MACS], st[Stat.SRAM_READS]), where
 
-                # The write pass over other factors: it must read them, not reuse the first.
-                L2 = rng.integers(-(1 << (arch.f_bits - 1)), 1 << (arch.f_bits - 1), (n_out, r))
-                R2 = rng.integers(-(1 << (arch.f_bits - 1)), 1 << (arch.f_bits - 1), (n_in, r))
-                model.L[:, :r], model.R[:, :r] = L2, R2
-                st2 = [0] * N_STATS
-                dk2, c_pass2 = model.delta_levels(g, sh, st2)
-                mem.set(L2, R2)
-                mem.macs = mem.reads = 0
-                edges = await start_and_wait(dut, {}, each_cycle=lambda m=mem: m.cycle(n_in, wb),
-                                             strobe="pass_i")
-                assert edges == c_pass2, f"{where}: write pass rtl {edges}, model {c_pass2}"
-                assert [row for row, _ in mem.rows] == list(range(n_out)), where
-                got = np.array([dk_row for _, dk_row in mem.rows])
-                assert np.array_equal(got, dk2), where
-                assert int(dut.nonzero_o.value) == int(np.count_nonzero(dk2)), where
-                assert (mem.macs, mem.reads) == (st2[Stat.MACS], st2[Stat.SRAM_READS]), where
+                await check_write_pass(dut, arch, rng, model, mem, g, sh, where)
+
+
+async def check_write_pass(dut, arch, rng, model, mem, g, sh, where: str) -> None:
+    """The write pass over other factors (it must read them, not reuse the first): its
+    cycles, the rows it streams in order, their Δk, the non-zero count and the enables."""
+    from pysim.hw.isa import N_STATS, Stat
+
+    r, f = arch.rank, arch.f_bits
+    L2 = rng.integers(-(1 << (f - 1)), 1 << (f - 1), (arch.n_out, r))
+    R2 = rng.integers(-(1 << (f - 1)), 1 << (f - 1), (arch.n_in, r))
+    model.L[:, :r], model.R[:, :r] = L2, R2
+    st2 = [0] * N_STATS
+    dk2, c_pass2 = model.delta_levels(g, sh, st2)
+    mem.set(L2, R2)
+    mem.macs = mem.reads = 0
+    edges = await start_and_wait(dut, {}, each_cycle=lambda m=mem: m.cycle(arch.n_in,
+                                                                            arch.w_bits),
+                                 strobe="pass_i")
+    assert edges == c_pass2, f"{where}: write pass rtl {edges}, model {c_pass2}"
+    assert [row for row, _ in mem.rows] == list(range(arch.n_out)), where
+    got = np.array([dk_row for _, dk_row in mem.rows])
+    assert np.array_equal(got, dk2), where
+    assert int(dut.nonzero_o.value) == int(np.count_nonzero(dk2)), where
+    assert (mem.macs, mem.reads) == (st2[Stat.MACS], st2[Stat.SRAM_READS]), where
 
 
 PARAMS = [dict(N_IN=64, N_OUT=10, RANK=4, LANES=8, WB=8),

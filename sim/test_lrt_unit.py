@@ -53,15 +53,13 @@ if cocotb is not None:
         from pysim.hw.params import ArchParams
 
         p = runner.params()
-        n_in, n_out, r = p["N_IN"], p["N_OUT"], p["RANK"]
-        q, f = r + 1, p["F"]
-        arch = ArchParams(n_in=n_in, n_out=n_out, rank=r, lanes=p["LANES"], f_bits=f,
-                          wc_bits=p["WC"], sweeps=p["SWEEPS"])
+        n_in, n_out = p["N_IN"], p["N_OUT"]
+        arch = ArchParams(n_in=n_in, n_out=n_out, rank=p["RANK"], lanes=p["LANES"],
+                          f_bits=p["F"], wc_bits=p["WC"], sweeps=p["SWEEPS"])
         async for rng in each_seed(dut, {"layer_i": 0, "start_i": 0, "x_i": 0, "dy_i": 0,
-                                         "mode_i": 0,
-                                         "kappa_q4_i": 0, "clear_i": 0, "lfsr_load_i": 0,
-                                         "lfsr_seed_i": 0, "l_addr_i": 0, "l_en_i": 0,
-                                         "r_addr_i": 0, "r_en_i": 0}):
+                                         "mode_i": 0, "kappa_q4_i": 0, "clear_i": 0,
+                                         "lfsr_load_i": 0, "lfsr_seed_i": 0, "l_addr_i": 0,
+                                         "l_en_i": 0, "r_addr_i": 0, "r_en_i": 0}):
             await wait_idle(dut)
             model = LrtUnit(arch)
             enables = [0, 0, 0, 0]
@@ -101,17 +99,25 @@ if cocotb is not None:
                     assert enables == want, \
                         f"{where}: enables (MACs, reads, writes, rsqrt starts) {enables}, " \
                         f"model {want}"
-                    L = await read_factor(dut, "l", n_out, q, p["LANES"], f)
-                    R = await read_factor(dut, "r", n_in, q, p["LANES"], f)
-                    assert np.array_equal(L, model.L), f"{where}: L"
-                    assert np.array_equal(R, model.R), f"{where}: R"
-                    sig = list(unpack(int(dut.sigma_o.value), r, 64, False))
-                    assert sig == model.sigma, f"{where}: sigma"
-                    assert int(dut.lfsr_o.value) == model.lfsr, f"{where}: lfsr"
-                    assert int(dut.pending_o.value) == model.pending, f"{where}: pending"
-                    if absorbed and cycles > 200:
-                        assert int(dut.rotations_o.value) == st[Stat.ROTATIONS], where
-                        assert int(dut.k_o.value) == (model.last_k or 0), where
+                    await check_state(dut, arch, model, st, absorbed and cycles > 200, where)
+
+
+async def check_state(dut, arch, model, st, folded: bool, where: str) -> None:
+    """L and R through the banks' read ports, σ, the LFSR and the pending count; for a
+    folded sample also its Jacobi rotations and unbiased slot count."""
+    from pysim.hw.isa import Stat
+
+    L = await read_factor(dut, "l", arch.n_out, arch.q, arch.lanes, arch.f_bits)
+    R = await read_factor(dut, "r", arch.n_in, arch.q, arch.lanes, arch.f_bits)
+    assert np.array_equal(L, model.L), f"{where}: L"
+    assert np.array_equal(R, model.R), f"{where}: R"
+    sig = list(unpack(int(dut.sigma_o.value), arch.rank, 64, False))
+    assert sig == model.sigma, f"{where}: sigma"
+    assert int(dut.lfsr_o.value) == model.lfsr, f"{where}: lfsr"
+    assert int(dut.pending_o.value) == model.pending, f"{where}: pending"
+    if folded:
+        assert int(dut.rotations_o.value) == st[Stat.ROTATIONS], where
+        assert int(dut.k_o.value) == (model.last_k or 0), where
 
 
 PARAMS = [dict(N_IN=64, N_OUT=10, RANK=4, LANES=8, F=16, WC=24, SWEEPS=4),

@@ -74,16 +74,21 @@ if cocotb is not None:
                             stats[Stat.NVM_PULSES] - before[Stat.NVM_PULSES])
                     assert got == want, f"step {step} row {row}: rtl {got} model {want}"
                 await RisingEdge(dut.clk_i)
-                for sl, r in ((sl, r) for sl in range(slots) for r in range(n_out)):
-                    dut.layer_i.value = sl
-                    dut.rd_row_i.value = r
-                    await ReadOnly()
-                    rc = unpack(int(dut.rd_codes_o.value), n_in, wb, True)
-                    cc = unpack(int(dut.rd_counts_o.value), n_in, cw, False)
-                    where = f"step {step} slot {sl} row {r}"
-                    assert np.array_equal(rc, models[sl].codes[r]), f"{where}: codes"
-                    assert np.array_equal(cc, models[sl].counts[r]), f"{where}: counts"
-                    await RisingEdge(dut.clk_i)
+                await compare_all(dut, models, f"step {step}")
+
+
+async def compare_all(dut, models, where: str) -> None:
+    """Every row of every slot through the read port: codes and write counters."""
+    a = models[0].a
+    for sl, r in ((sl, r) for sl in range(len(models)) for r in range(a.n_out)):
+        dut.layer_i.value = sl
+        dut.rd_row_i.value = r
+        await ReadOnly()
+        rc = unpack(int(dut.rd_codes_o.value), a.n_in, a.w_bits, True)
+        cc = unpack(int(dut.rd_counts_o.value), a.n_in, a.cnt_bits, False)
+        assert np.array_equal(rc, models[sl].codes[r]), f"{where} slot {sl} row {r}: codes"
+        assert np.array_equal(cc, models[sl].counts[r]), f"{where} slot {sl} row {r}: counts"
+        await RisingEdge(dut.clk_i)
 
 
 PARAMS = [dict(N_IN=64, N_OUT=10, WB=8, CNT_W=32),

