@@ -8,15 +8,11 @@ system bench (test_accel_top) checks the same counters against Accelerator itsel
 
 from __future__ import annotations
 
+import cocotb
 import pytest
+from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 from harness import runner
-
-try:
-    import cocotb
-    from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
-    from harness.bench import each_seed
-except ImportError:  # pragma: no cover
-    cocotb = None
+from harness.bench import each_seed
 
 EVENTS = ("clear_i", "cycle_i", "error_i", "macs_i", "reads_i", "writes_i", "rsq_i", "nvm_i",
           "nvm_written_i", "nvm_pulses_i", "nvm_blocked_i", "nvm_reads_i", "exec_i", "infer_i",
@@ -71,52 +67,50 @@ def model_step(st: list[int], ev: dict, arch) -> None:
         st[Stat.COMMIT_CYCLES] += ev["exec_i"] + 1
 
 
-if cocotb is not None:
+@cocotb.test()
+async def matches_model(dut):
+    from pysim.hw.isa import N_STATS
+    from pysim.hw.rtl import arch_of
 
-    @cocotb.test()
-    async def matches_model(dut):
-        from pysim.hw.isa import N_STATS
-        from pysim.hw.rtl import arch_of
-
-        arch = arch_of(runner.params())
-        idle = {name: 0 for name in EVENTS} | {"rd_idx_i": 0}
-        async for rng in each_seed(dut, idle):
-            st = [0] * N_STATS
-            for cyc in range(runner.iterations(500)):
-                await FallingEdge(dut.clk_i)
-                ev = {name: 0 for name in EVENTS}
-                ev |= {"cycle_i": int(rng.integers(0, 2)), "macs_i": int(rng.integers(0, 64)),
-                       "reads_i": int(rng.integers(0, 64)), "writes_i": int(rng.integers(0, 64)),
-                       "rsq_i": int(rng.integers(0, 2)), "exec_i": int(rng.integers(400, 5000))}
-                kind = int(rng.integers(0, 8))
-                if kind == 0 and rng.random() < 0.1:
-                    ev["clear_i"] = 1
-                elif kind == 1:
-                    ev |= {"nvm_i": 1, "nvm_written_i": int(rng.integers(0, 8)),
-                           "nvm_pulses_i": int(rng.integers(0, 8)),
-                           "nvm_blocked_i": int(rng.integers(0, 8)),
-                           "nvm_reads_i": int(rng.integers(0, 2)) * arch.n_in}
-                elif kind == 2:
-                    ev |= {"infer_i": 1, "nvm_reads_i": arch.n_in * arch.n_out}
-                elif kind == 3:
-                    ev |= {"update_i": 1, "absorbed_i": int(rng.integers(0, 2)),
-                           "folded_i": int(rng.integers(0, 2)),
-                           "rotations_i": int(rng.integers(0, 40))}
-                elif kind == 4:
-                    ev |= {"scale_i": 1, "maxnorm_i": int(rng.integers(0, 2)),
-                           "gated_i": int(rng.integers(0, 2))}
-                elif kind == 5:
-                    ev["committed_i"] = 1
-                elif kind == 6:
-                    ev["error_i"] = 1
-                for name, v in ev.items():
-                    getattr(dut, name).value = v
-                idx = int(rng.integers(0, N_STATS))
-                dut.rd_idx_i.value = idx
-                await ReadOnly()
-                assert int(dut.rd_o.value) == st[idx] % (1 << 64), f"cycle {cyc}: stat {idx}"
-                model_step(st, ev, arch)
-                await RisingEdge(dut.clk_i)
+    arch = arch_of(runner.params())
+    idle = {name: 0 for name in EVENTS} | {"rd_idx_i": 0}
+    async for rng in each_seed(dut, idle):
+        st = [0] * N_STATS
+        for cyc in range(runner.iterations(500)):
+            await FallingEdge(dut.clk_i)
+            ev = {name: 0 for name in EVENTS}
+            ev |= {"cycle_i": int(rng.integers(0, 2)), "macs_i": int(rng.integers(0, 64)),
+                   "reads_i": int(rng.integers(0, 64)), "writes_i": int(rng.integers(0, 64)),
+                   "rsq_i": int(rng.integers(0, 2)), "exec_i": int(rng.integers(400, 5000))}
+            kind = int(rng.integers(0, 8))
+            if kind == 0 and rng.random() < 0.1:
+                ev["clear_i"] = 1
+            elif kind == 1:
+                ev |= {"nvm_i": 1, "nvm_written_i": int(rng.integers(0, 8)),
+                       "nvm_pulses_i": int(rng.integers(0, 8)),
+                       "nvm_blocked_i": int(rng.integers(0, 8)),
+                       "nvm_reads_i": int(rng.integers(0, 2)) * arch.n_in}
+            elif kind == 2:
+                ev |= {"infer_i": 1, "nvm_reads_i": arch.n_in * arch.n_out}
+            elif kind == 3:
+                ev |= {"update_i": 1, "absorbed_i": int(rng.integers(0, 2)),
+                       "folded_i": int(rng.integers(0, 2)),
+                       "rotations_i": int(rng.integers(0, 40))}
+            elif kind == 4:
+                ev |= {"scale_i": 1, "maxnorm_i": int(rng.integers(0, 2)),
+                       "gated_i": int(rng.integers(0, 2))}
+            elif kind == 5:
+                ev["committed_i"] = 1
+            elif kind == 6:
+                ev["error_i"] = 1
+            for name, v in ev.items():
+                getattr(dut, name).value = v
+            idx = int(rng.integers(0, N_STATS))
+            dut.rd_idx_i.value = idx
+            await ReadOnly()
+            assert int(dut.rd_o.value) == st[idx] % (1 << 64), f"cycle {cyc}: stat {idx}"
+            model_step(st, ev, arch)
+            await RisingEdge(dut.clk_i)
 
 
 PARAMS = [dict(N_IN=64, N_OUT=10, RANK=4, LANES=8), dict(N_IN=16, N_OUT=8, RANK=2, LANES=3)]

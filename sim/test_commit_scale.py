@@ -11,16 +11,13 @@ The column maxima come from the model (commit_unit's scan is its bench's busines
 
 from __future__ import annotations
 
+import cocotb
 import numpy as np
 import pytest
+from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 from harness import runner
-
-try:
-    import cocotb
-    from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
-    from harness.bench import each_seed, pack, unpack
-except ImportError:  # pragma: no cover
-    cocotb = None
+from harness.bench import each_seed, pack, unpack
+from harness.commit_cases import commit_case
 
 
 async def run_scale(dut, inputs: dict) -> tuple[int, int]:
@@ -43,61 +40,48 @@ async def run_scale(dut, inputs: dict) -> tuple[int, int]:
         await RisingEdge(dut.clk_i)
 
 
-if cocotb is not None:
+@cocotb.test()
+async def matches_golden_model(dut):
 
-    @cocotb.test()
-    async def matches_golden_model(dut):
-        import copy
+    from pysim.hw import commit_unit
+    from pysim.hw.isa import N_STATS, REG_RESET, Reg, Stat
+    from pysim.hw.lrt_unit import LrtUnit
+    from pysim.hw.rtl import arch_of
 
-        from pysim.hw import commit_unit
-        from pysim.hw.isa import N_STATS, REG_RESET, Reg, Stat
-        from pysim.hw.lrt_unit import LrtUnit
-        from pysim.hw.rtl import arch_of
-
-        p = runner.params()
-        arch = arch_of(p)
-        r, f, gq = arch.rank, arch.f_bits, arch.gw_bits + 1
-        idle = {"start_i": 0, "sigma_i": 0, "b_i": 0, "lr_mant_i": 0, "lr_shift_i": 0,
-                "maxnorm_i": 0, "mn_steps_i": 0, "ema_l_i": 0, "ema_r_i": 0, "cmax_i": 0}
-        async for rng in each_seed(dut, idle):
-            stream = LrtUnit(arch)
-            regs = dict(REG_RESET)
-            for it in range(runner.iterations(30)):
-                for _ in range(int(rng.integers(1, 6))):
-                    stream.update(rng.integers(-128, 128, arch.n_in),
-                                  rng.integers(-128, 128, arch.n_out), regs, [0] * N_STATS)
-                model = copy.deepcopy(stream)
-                if it % 7 == 6:  # sigma saturated at its register width
-                    model.sigma = [(1 << 64) - 1] + model.sigma[1:]
-                cfg = dict(regs)
-                cfg[Reg.MAXNORM] = int(rng.integers(0, 2))
-                cfg[Reg.LR_MANT] = int(rng.integers(0, 1 << 16))
-                cfg[Reg.LR_SHIFT] = int(rng.choice([int(rng.integers(0, 64)), 20, 30, 40]))
-                if cfg[Reg.MAXNORM] and rng.random() < 0.6:
-                    model.mn_steps = int(rng.integers(1, 100))
-                    model.ema = [int(v) for v in rng.integers(1, 1 << 40, 2)]
-                mn_in, ema_in = model.mn_steps, list(model.ema)
-                cmax = [int(np.max(np.abs(M[:, t]))) for M in (model.L, model.R)
-                        for t in range(r)]
-                st = [0] * N_STATS
-                g, sh, cycles, (mn_steps, ema) = commit_unit.commit_scale(
-                    arch, model.L, model.R, model.sigma, model.pending, (mn_in, ema_in), cfg,
-                    st)
-                edges, rsq = await run_scale(dut, {
-                    "sigma_i": pack(model.sigma, 64), "b_i": model.pending,
-                    "lr_mant_i": cfg[Reg.LR_MANT], "lr_shift_i": cfg[Reg.LR_SHIFT],
-                    "maxnorm_i": cfg[Reg.MAXNORM], "mn_steps_i": mn_in,
-                    "ema_l_i": ema_in[0], "ema_r_i": ema_in[1], "cmax_i": pack(cmax, f)})
-                where = f"iteration {it}: maxnorm {cfg[Reg.MAXNORM]} lr " \
-                        f"{cfg[Reg.LR_MANT]}*2^-{cfg[Reg.LR_SHIFT]} B {model.pending}"
-                assert list(unpack(int(dut.g_o.value), r, gq, True)) == g, f"{where}: g"
-                assert dut.sh_o.value.to_signed() == sh, f"{where}: SH"
-                assert edges == cycles, f"{where}: rtl {edges} cycles, model {cycles}"
-                assert rsq == st[Stat.RSQRT], f"{where}: rsqrt starts"
-                assert int(dut.mn_steps_o.value) == mn_steps, where
-                if cfg[Reg.MAXNORM]:
-                    assert [int(dut.ema_l_o.value), int(dut.ema_r_o.value)] == ema, where
-                await FallingEdge(dut.clk_i)
+    p = runner.params()
+    arch = arch_of(p)
+    r, f, gq = arch.rank, arch.f_bits, arch.gw_bits + 1
+    idle = {"start_i": 0, "sigma_i": 0, "b_i": 0, "lr_mant_i": 0, "lr_shift_i": 0,
+            "maxnorm_i": 0, "mn_steps_i": 0, "ema_l_i": 0, "ema_r_i": 0, "cmax_i": 0}
+    async for rng in each_seed(dut, idle):
+        stream = LrtUnit(arch)
+        regs = dict(REG_RESET)
+        for it in range(runner.iterations(30)):
+            model, cfg = commit_case(rng, stream, regs)
+            if it % 7 == 6:  # sigma saturated at its register width
+                model.sigma = [(1 << 64) - 1] + model.sigma[1:]
+            mn_in, ema_in = model.mn_steps, list(model.ema)
+            cmax = [int(np.max(np.abs(M[:, t]))) for M in (model.L, model.R)
+                    for t in range(r)]
+            st = [0] * N_STATS
+            g, sh, cycles, (mn_steps, ema) = commit_unit.commit_scale(
+                arch, model.L, model.R, model.sigma, model.pending, (mn_in, ema_in), cfg,
+                st)
+            edges, rsq = await run_scale(dut, {
+                "sigma_i": pack(model.sigma, 64), "b_i": model.pending,
+                "lr_mant_i": cfg[Reg.LR_MANT], "lr_shift_i": cfg[Reg.LR_SHIFT],
+                "maxnorm_i": cfg[Reg.MAXNORM], "mn_steps_i": mn_in,
+                "ema_l_i": ema_in[0], "ema_r_i": ema_in[1], "cmax_i": pack(cmax, f)})
+            where = f"iteration {it}: maxnorm {cfg[Reg.MAXNORM]} lr " \
+                    f"{cfg[Reg.LR_MANT]}*2^-{cfg[Reg.LR_SHIFT]} B {model.pending}"
+            assert list(unpack(int(dut.g_o.value), r, gq, True)) == g, f"{where}: g"
+            assert dut.sh_o.value.to_signed() == sh, f"{where}: SH"
+            assert edges == cycles, f"{where}: rtl {edges} cycles, model {cycles}"
+            assert rsq == st[Stat.RSQRT], f"{where}: rsqrt starts"
+            assert int(dut.mn_steps_o.value) == mn_steps, where
+            if cfg[Reg.MAXNORM]:
+                assert [int(dut.ema_l_o.value), int(dut.ema_r_o.value)] == ema, where
+            await FallingEdge(dut.clk_i)
 
 
 PARAMS = [dict(N_IN=64, N_OUT=10, RANK=4, LANES=8),

@@ -8,14 +8,10 @@ saturation widths, the cycle count of every phase.
 
 from __future__ import annotations
 
+import cocotb
 import pytest
 from harness import runner
-
-try:
-    import cocotb
-    from harness.bench import each_seed, pack, start_and_wait, unpack
-except ImportError:  # pragma: no cover
-    cocotb = None
+from harness.bench import each_seed, pack, start_and_wait, unpack
 
 
 def operands(arch, rng, n):
@@ -53,40 +49,35 @@ def operands(arch, rng, n):
     return seen
 
 
-if cocotb is not None:
+@cocotb.test()
+async def matches_golden_model(dut):
+    from pysim.hw.isa import N_STATS, Stat
+    from pysim.hw.lrt_unit import LrtUnit
+    from pysim.hw.rtl import arch_of
 
-    @cocotb.test()
-    async def matches_golden_model(dut):
-        from pysim.hw.isa import N_STATS, Stat
-        from pysim.hw.lrt_unit import LrtUnit
-        from pysim.hw.params import ArchParams
-
-        p = runner.params()
-        r = p["RANK"]
-        q = r + 1
-        arch = ArchParams(n_in=16, n_out=8, rank=r, lanes=p["LANES"], wc_bits=p["WC"],
-                          sweeps=p["SWEEPS"])
-        async for rng in each_seed(dut, {"start_i": 0, "a_i": 0, "b_i": 0, "sigma_i": 0}):
-            for i, (a, b, sig) in enumerate(operands(arch, rng, runner.iterations(60))):
-                model = LrtUnit(arch)
-                model.sigma = list(sig)
-                st = [0] * N_STATS
-                A, E, c1 = model.core(a, b)
-                A, V, c2 = model.jacobi(A, st)
-                sv, U, c3 = model.post(A, st)
-                order, c4 = model.sort(sv)
-                edges = await start_and_wait(dut, {"a_i": pack(a, 32), "b_i": pack(b, 32),
-                                                   "sigma_i": pack(sig, 64)})
-                where = f"operand set {i} a={a} b={b} sigma={sig}"
-                assert int(dut.e_o.value) == E, where
-                assert int(dut.rotations_o.value) == st[Stat.ROTATIONS], where
-                flat_v, flat_u = [v for row in V for v in row], [v for row in U for v in row]
-                assert list(unpack(int(dut.v_o.value), q * q, 24, True)) == flat_v, where
-                assert list(unpack(int(dut.u_o.value), q * q, 24, True)) == flat_u, where
-                assert list(unpack(int(dut.sig_o.value), q, 32, False)) == sv, where
-                assert list(unpack(int(dut.order_o.value), q, 4, False)) == order, where
-                assert edges == c1 + c2 + c3 + c4, f"{where}: rtl {edges} cycles, spec " \
-                    f"{c1 + c2 + c3 + c4}"
+    arch = arch_of(runner.params(), n_in=16, n_out=8)  # the core's size is q, not n
+    q = arch.q
+    async for rng in each_seed(dut, {"start_i": 0, "a_i": 0, "b_i": 0, "sigma_i": 0}):
+        for i, (a, b, sig) in enumerate(operands(arch, rng, runner.iterations(60))):
+            model = LrtUnit(arch)
+            model.sigma = list(sig)
+            st = [0] * N_STATS
+            A, E, c1 = model.core(a, b)
+            A, V, c2 = model.jacobi(A, st)
+            sv, U, c3 = model.post(A, st)
+            order, c4 = model.sort(sv)
+            edges = await start_and_wait(dut, {"a_i": pack(a, 32), "b_i": pack(b, 32),
+                                               "sigma_i": pack(sig, 64)})
+            where = f"operand set {i} a={a} b={b} sigma={sig}"
+            assert int(dut.e_o.value) == E, where
+            assert int(dut.rotations_o.value) == st[Stat.ROTATIONS], where
+            flat_v, flat_u = [v for row in V for v in row], [v for row in U for v in row]
+            assert list(unpack(int(dut.v_o.value), q * q, 24, True)) == flat_v, where
+            assert list(unpack(int(dut.u_o.value), q * q, 24, True)) == flat_u, where
+            assert list(unpack(int(dut.sig_o.value), q, 32, False)) == sv, where
+            assert list(unpack(int(dut.order_o.value), q, 4, False)) == order, where
+            assert edges == c1 + c2 + c3 + c4, f"{where}: rtl {edges} cycles, spec " \
+                f"{c1 + c2 + c3 + c4}"
 
 
 PARAMS = [dict(RANK=4, LANES=8, WC=24, SWEEPS=4), dict(RANK=2, LANES=3, WC=20, SWEEPS=3)]

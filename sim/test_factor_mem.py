@@ -10,67 +10,61 @@ the cleared slot after it and the other slots untouched.
 
 from __future__ import annotations
 
+import cocotb
 import pytest
+from cocotb.triggers import FallingEdge, RisingEdge
 from harness import runner
-
-try:
-    import cocotb
-    from cocotb.triggers import FallingEdge, RisingEdge
-    from harness.bench import each_seed
-except ImportError:  # pragma: no cover
-    cocotb = None
+from harness.bench import each_seed
 
 
-if cocotb is not None:
+@cocotb.test()
+async def matches_model(dut):
+    p = runner.params()
+    n_in, n_out, r, lanes, f = p["N_IN"], p["N_OUT"], p["RANK"], p["LANES"], p["F"]
+    slots = p.get("LAYERS", 1)
+    q, w = r + 1, lanes * f
+    nb = (-(-n_out // lanes), -(-n_in // lanes))
+    idle = {"layer_i": 0, "clear_i": 0, "upd_i": 0, "f_side_i": 0, "f_addr_i": 0,
+            "f_ren_i": 0, "f_wside_i": 0, "f_waddr_i": 0, "f_wen_i": 0, "f_wdata_i": 0,
+            "l_addr_i": 0, "l_en_i": 0, "r_addr_i": 0, "r_en_i": 0}
 
-    @cocotb.test()
-    async def matches_model(dut):
-        p = runner.params()
-        n_in, n_out, r, lanes, f = p["N_IN"], p["N_OUT"], p["RANK"], p["LANES"], p["F"]
-        slots = p.get("LAYERS", 1)
-        q, w = r + 1, lanes * f
-        nb = (-(-n_out // lanes), -(-n_in // lanes))
-        idle = {"layer_i": 0, "clear_i": 0, "upd_i": 0, "f_side_i": 0, "f_addr_i": 0,
-                "f_ren_i": 0, "f_wside_i": 0, "f_waddr_i": 0, "f_wen_i": 0, "f_wdata_i": 0,
-                "l_addr_i": 0, "l_en_i": 0, "r_addr_i": 0, "r_en_i": 0}
+    def zeros():
+        return [[[0] * nb[s] for _ in range(q)] for s in (0, 1)]
 
-        def zeros():
-            return [[[0] * nb[s] for _ in range(q)] for s in (0, 1)]
-
-        async def cleared(where: str, n: int = 1) -> None:
-            for c in range(n * sum(nb)):
-                await FallingEdge(dut.clk_i)
-                assert int(dut.busy_o.value) == 1, f"{where}: busy_o fell after {c} cycles"
+    async def cleared(where: str, n: int = 1) -> None:
+        for c in range(n * sum(nb)):
             await FallingEdge(dut.clk_i)
-            assert int(dut.busy_o.value) == 0, f"{where}: still busy after bo + bi cycles"
+            assert int(dut.busy_o.value) == 1, f"{where}: busy_o fell after {c} cycles"
+        await FallingEdge(dut.clk_i)
+        assert int(dut.busy_o.value) == 0, f"{where}: still busy after bo + bi cycles"
 
-        async for rng in each_seed(dut, idle):
-            await cleared("after reset", slots)
-            mems = [zeros() for _ in range(slots)]
-            held = [[None] * q for _ in (0, 1)]
-            for cyc in range(runner.iterations(600)):
-                # (now at a falling edge) check the read registers, then drive this cycle
-                check_held(dut, held, w, f"cycle {cyc}")
-                for name, v in idle.items():
-                    getattr(dut, name).value = v
-                slot = int(rng.integers(0, slots))
-                dut.layer_i.value = slot
-                mem = mems[slot]
-                if rng.random() < 0.02:
-                    dut.clear_i.value = 1
-                    await RisingEdge(dut.clk_i)
-                    dut.clear_i.value = 0
-                    await cleared(f"cycle {cyc}: clear of slot {slot}")
-                    mems[slot] = zeros()
-                    continue
-                reads, (wside, waddr, wen, data) = drive(dut, rng, q, nb, w)
-                for side, k, addr in reads:  # read-first: before this cycle's write
-                    held[side][k] = mem[side][k][addr]
-                for k in range(q):
-                    if wen >> k & 1:
-                        mem[wside][k][waddr] = data
+    async for rng in each_seed(dut, idle):
+        await cleared("after reset", slots)
+        mems = [zeros() for _ in range(slots)]
+        held = [[None] * q for _ in (0, 1)]
+        for cyc in range(runner.iterations(600)):
+            # (now at a falling edge) check the read registers, then drive this cycle
+            check_held(dut, held, w, f"cycle {cyc}")
+            for name, v in idle.items():
+                getattr(dut, name).value = v
+            slot = int(rng.integers(0, slots))
+            dut.layer_i.value = slot
+            mem = mems[slot]
+            if rng.random() < 0.02:
+                dut.clear_i.value = 1
                 await RisingEdge(dut.clk_i)
-                await FallingEdge(dut.clk_i)
+                dut.clear_i.value = 0
+                await cleared(f"cycle {cyc}: clear of slot {slot}")
+                mems[slot] = zeros()
+                continue
+            reads, (wside, waddr, wen, data) = drive(dut, rng, q, nb, w)
+            for side, k, addr in reads:  # read-first: before this cycle's write
+                held[side][k] = mem[side][k][addr]
+            for k in range(q):
+                if wen >> k & 1:
+                    mem[wside][k][waddr] = data
+            await RisingEdge(dut.clk_i)
+            await FallingEdge(dut.clk_i)
 
 
 def check_held(dut, held, w: int, where: str) -> None:

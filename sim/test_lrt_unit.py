@@ -11,16 +11,12 @@ used only once it has cleared its memories after reset and after each clear.
 
 from __future__ import annotations
 
+import cocotb
 import numpy as np
 import pytest
+from cocotb.triggers import FallingEdge, RisingEdge
 from harness import runner
-
-try:
-    import cocotb
-    from cocotb.triggers import FallingEdge, RisingEdge
-    from harness.bench import each_seed, pack, start_and_wait, unpack
-except ImportError:  # pragma: no cover
-    cocotb = None
+from harness.bench import each_seed, pack, start_and_wait, unpack
 
 
 async def wait_idle(dut) -> None:
@@ -44,62 +40,60 @@ async def read_factor(dut, side: str, n: int, q: int, p: int, f: int) -> np.ndar
     return np.concatenate(words)[:n]
 
 
-if cocotb is not None:
+@cocotb.test()
+async def matches_golden_model(dut):
+    from pysim.hw.isa import N_STATS, REG_RESET, Reg, Stat
+    from pysim.hw.lrt_unit import LrtUnit
+    from pysim.hw.params import ArchParams
 
-    @cocotb.test()
-    async def matches_golden_model(dut):
-        from pysim.hw.isa import N_STATS, REG_RESET, Reg, Stat
-        from pysim.hw.lrt_unit import LrtUnit
-        from pysim.hw.params import ArchParams
+    p = runner.params()
+    n_in, n_out = p["N_IN"], p["N_OUT"]
+    arch = ArchParams(n_in=n_in, n_out=n_out, rank=p["RANK"], lanes=p["LANES"],
+                      f_bits=p["F"], wc_bits=p["WC"], sweeps=p["SWEEPS"])
+    async for rng in each_seed(dut, {"layer_i": 0, "start_i": 0, "x_i": 0, "dy_i": 0,
+                                     "mode_i": 0, "kappa_q4_i": 0, "clear_i": 0,
+                                     "lfsr_load_i": 0, "lfsr_seed_i": 0, "l_addr_i": 0,
+                                     "l_en_i": 0, "r_addr_i": 0, "r_en_i": 0}):
+        await wait_idle(dut)
+        model = LrtUnit(arch)
+        enables = [0, 0, 0, 0]
 
-        p = runner.params()
-        n_in, n_out = p["N_IN"], p["N_OUT"]
-        arch = ArchParams(n_in=n_in, n_out=n_out, rank=p["RANK"], lanes=p["LANES"],
-                          f_bits=p["F"], wc_bits=p["WC"], sweeps=p["SWEEPS"])
-        async for rng in each_seed(dut, {"layer_i": 0, "start_i": 0, "x_i": 0, "dy_i": 0,
-                                         "mode_i": 0, "kappa_q4_i": 0, "clear_i": 0,
-                                         "lfsr_load_i": 0, "lfsr_seed_i": 0, "l_addr_i": 0,
-                                         "l_en_i": 0, "r_addr_i": 0, "r_en_i": 0}):
-            await wait_idle(dut)
-            model = LrtUnit(arch)
-            enables = [0, 0, 0, 0]
+        def count(en=enables):
+            en[0] += int(dut.macs_o.value)
+            en[1] += int(dut.reads_o.value)
+            en[2] += int(dut.writes_o.value)
+            en[3] += int(dut.rsq_start_o.value)
 
-            def count(en=enables):
-                en[0] += int(dut.macs_o.value)
-                en[1] += int(dut.reads_o.value)
-                en[2] += int(dut.writes_o.value)
-                en[3] += int(dut.rsq_start_o.value)
-
-            n = runner.iterations(24)
-            for phase, (mode, kappa) in enumerate(((0, 0), (0, 1600), (1, 0), (1, 1600))):
-                if phase:  # clear between phases, as RESET_LRT does
-                    await FallingEdge(dut.clk_i)
-                    dut.clear_i.value = 1
-                    await RisingEdge(dut.clk_i)
-                    await FallingEdge(dut.clk_i)
-                    dut.clear_i.value = 0
-                    model.reset()
-                    await wait_idle(dut)
-                regs = dict(REG_RESET)
-                regs[Reg.MODE], regs[Reg.KAPPA_Q4] = mode, kappa
-                for i in range(n):
-                    x = rng.integers(-128, 128, n_in) * (i % 11 != 7)  # some zero samples
-                    dy = rng.integers(-128, 128, n_out)
-                    st = [0] * N_STATS
-                    absorbed, cycles = model.update(x, dy, regs, st)
-                    enables[:] = [0, 0, 0, 0]
-                    edges = await start_and_wait(dut, {"x_i": pack(x, 8), "dy_i": pack(dy, 8),
-                                                       "mode_i": mode, "kappa_q4_i": kappa},
-                                                 each_cycle=count)
-                    where = f"phase {phase} (mode {mode}, kappa {kappa}) sample {i}"
-                    assert bool(int(dut.absorbed_o.value)) == absorbed, where
-                    assert edges == cycles, f"{where}: rtl {edges} cycles, model {cycles}"
-                    want = [st[s] for s in (Stat.MACS, Stat.SRAM_READS, Stat.SRAM_WRITES,
-                                            Stat.RSQRT)]
-                    assert enables == want, \
-                        f"{where}: enables (MACs, reads, writes, rsqrt starts) {enables}, " \
-                        f"model {want}"
-                    await check_state(dut, arch, model, st, absorbed and cycles > 200, where)
+        n = runner.iterations(24)
+        for phase, (mode, kappa) in enumerate(((0, 0), (0, 1600), (1, 0), (1, 1600))):
+            if phase:  # clear between phases, as RESET_LRT does
+                await FallingEdge(dut.clk_i)
+                dut.clear_i.value = 1
+                await RisingEdge(dut.clk_i)
+                await FallingEdge(dut.clk_i)
+                dut.clear_i.value = 0
+                model.reset()
+                await wait_idle(dut)
+            regs = dict(REG_RESET)
+            regs[Reg.MODE], regs[Reg.KAPPA_Q4] = mode, kappa
+            for i in range(n):
+                x = rng.integers(-128, 128, n_in) * (i % 11 != 7)  # some zero samples
+                dy = rng.integers(-128, 128, n_out)
+                st = [0] * N_STATS
+                absorbed, cycles = model.update(x, dy, regs, st)
+                enables[:] = [0, 0, 0, 0]
+                edges = await start_and_wait(dut, {"x_i": pack(x, 8), "dy_i": pack(dy, 8),
+                                                   "mode_i": mode, "kappa_q4_i": kappa},
+                                             each_cycle=count)
+                where = f"phase {phase} (mode {mode}, kappa {kappa}) sample {i}"
+                assert bool(int(dut.absorbed_o.value)) == absorbed, where
+                assert edges == cycles, f"{where}: rtl {edges} cycles, model {cycles}"
+                want = [st[s] for s in (Stat.MACS, Stat.SRAM_READS, Stat.SRAM_WRITES,
+                                        Stat.RSQRT)]
+                assert enables == want, \
+                    f"{where}: enables (MACs, reads, writes, rsqrt starts) {enables}, " \
+                    f"model {want}"
+                await check_state(dut, arch, model, st, absorbed and cycles > 200, where)
 
 
 async def check_state(dut, arch, model, st, folded: bool, where: str) -> None:

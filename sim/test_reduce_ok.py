@@ -8,14 +8,10 @@ the zero-tail path and the data-dependent cycle count.
 
 from __future__ import annotations
 
+import cocotb
 import pytest
 from harness import runner
-
-try:
-    import cocotb
-    from harness.bench import each_seed, pack, start_and_wait, unpack
-except ImportError:  # pragma: no cover
-    cocotb = None
+from harness.bench import each_seed, pack, start_and_wait, unpack
 
 
 def operands(arch, rng, n):
@@ -42,38 +38,34 @@ def operands(arch, rng, n):
     return seen
 
 
-if cocotb is not None:
+@cocotb.test()
+async def matches_golden_model(dut):
+    from pysim.hw.isa import N_STATS
+    from pysim.hw.lrt_unit import LrtUnit
+    from pysim.hw.rtl import arch_of
 
-    @cocotb.test()
-    async def matches_golden_model(dut):
-        from pysim.hw.isa import N_STATS
-        from pysim.hw.lrt_unit import LrtUnit
-        from pysim.hw.params import ArchParams
-
-        p = runner.params()
-        r = p["RANK"]
-        q = r + 1
-        arch = ArchParams(n_in=12, n_out=7, rank=r, lanes=p["LANES"])
-        async for rng in each_seed(dut, {"start_i": 0, "sig_i": 0, "order_i": 0, "u_i": 0,
-                                         "v_i": 0, "lfsr_i": 0}):
-            ops = operands(arch, rng, runner.iterations(40))
-            for i, (sig, order, U, V, lfsr) in enumerate(ops):
-                model = LrtUnit(arch)
-                model.lfsr = lfsr
-                T_L, T_R, new, cycles = model.reduce_unbiased(sig, order, U, V, [0] * N_STATS)
-                edges = await start_and_wait(dut, {
-                    "sig_i": pack(sig, 32), "order_i": pack(order, 4),
-                    "u_i": pack([v for row in U for v in row], 24),
-                    "v_i": pack([v for row in V for v in row], 24), "lfsr_i": lfsr})
-                where = f"operand set {i}: sigma={sig} order={order}"
-                tl = unpack(int(dut.tl_o.value), q * r, 24, True)
-                tr = unpack(int(dut.tr_o.value), q * r, 24, True)
-                assert list(tl) == [v for row in T_L for v in row], where
-                assert list(tr) == [v for row in T_R for v in row], where
-                assert list(unpack(int(dut.sig_o.value), r, 40, False)) == new, where
-                assert int(dut.lfsr_o.value) == model.lfsr, where
-                assert int(dut.k_o.value) == (model.last_k or 0), where
-                assert edges == cycles, f"{where}: rtl {edges} cycles, model {cycles}"
+    arch = arch_of(runner.params(), n_in=12, n_out=7)  # the reduction's size is q, not n
+    r, q = arch.rank, arch.q
+    async for rng in each_seed(dut, {"start_i": 0, "sig_i": 0, "order_i": 0, "u_i": 0,
+                                     "v_i": 0, "lfsr_i": 0}):
+        ops = operands(arch, rng, runner.iterations(40))
+        for i, (sig, order, U, V, lfsr) in enumerate(ops):
+            model = LrtUnit(arch)
+            model.lfsr = lfsr
+            T_L, T_R, new, cycles = model.reduce_unbiased(sig, order, U, V, [0] * N_STATS)
+            edges = await start_and_wait(dut, {
+                "sig_i": pack(sig, 32), "order_i": pack(order, 4),
+                "u_i": pack([v for row in U for v in row], 24),
+                "v_i": pack([v for row in V for v in row], 24), "lfsr_i": lfsr})
+            where = f"operand set {i}: sigma={sig} order={order}"
+            tl = unpack(int(dut.tl_o.value), q * r, 24, True)
+            tr = unpack(int(dut.tr_o.value), q * r, 24, True)
+            assert list(tl) == [v for row in T_L for v in row], where
+            assert list(tr) == [v for row in T_R for v in row], where
+            assert list(unpack(int(dut.sig_o.value), r, 40, False)) == new, where
+            assert int(dut.lfsr_o.value) == model.lfsr, where
+            assert int(dut.k_o.value) == (model.last_k or 0), where
+            assert edges == cycles, f"{where}: rtl {edges} cycles, model {cycles}"
 
 
 PARAMS = [dict(RANK=4, LANES=8), dict(RANK=2, LANES=3)]

@@ -151,13 +151,9 @@ def report(quick: bool = False) -> dict:
 RTL_SMALL = dict(N_IN=16, N_OUT=8, RANK=2, LANES=3, F=14, WC=20, SWEEPS=3)
 
 
-def rtl_speed(sim: str, iterations: int = 120, clocked: bool = False) -> dict | None:
-    """Simulated cycles per second of the full-system test (accel_top, 16×8, r=2) on ``sim``;
-    None when the simulator, or the checkout's rtl/ and sim/, is missing. Wall time includes
-    cocotb and the model. ``clocked``: the HDL-clocked top (``sim/hdl/``) instead of a
-    cocotb clock, as the demo runs it."""
-    import xml.etree.ElementTree as ET
-
+def _runner(sim: str):
+    """The harness's runner when the checkout's rtl/ and ``sim`` are there; else None,
+    said on the output."""
     from ..config import checkout_path
 
     try:
@@ -167,6 +163,19 @@ def rtl_speed(sim: str, iterations: int = 120, clocked: bool = False) -> dict | 
         runner.simulator(sim)
     except RuntimeError as exc:
         print(f"  {sim}: skipped ({exc})")
+        return None
+    return runner
+
+
+def rtl_speed(sim: str, iterations: int = 120, clocked: bool = False) -> dict | None:
+    """Simulated cycles per second of the full-system test (accel_top, 16×8, r=2) on ``sim``;
+    None when the simulator, or the checkout's rtl/ and sim/, is missing. Wall time includes
+    cocotb and the model. ``clocked``: the HDL-clocked top (``sim/hdl/``) instead of a
+    cocotb clock, as the demo runs it."""
+    import xml.etree.ElementTree as ET
+
+    runner = _runner(sim)
+    if runner is None:
         return None
     t0 = time.perf_counter()
     path = runner.run("accel_top", RTL_SMALL, seed=7, sim=sim, iterations=iterations,
@@ -193,17 +202,11 @@ def command_speed(sim: str, clocked: bool) -> dict | None:
     import json
     import tempfile
 
-    from ..config import checkout_path
     from ..hw.params import AccelConfig
     from ..hw.rtl import rtl_params
 
-    try:
-        checkout_path("rtl", needed_by="the RTL speed rows")
-        from harness import runner
-
-        runner.simulator(sim)
-    except RuntimeError as exc:
-        print(f"  {sim}: skipped ({exc})")
+    runner = _runner(sim)
+    if runner is None:
         return None
     params = rtl_params(AccelConfig.load("default").arch) | DEMO_SLOTS
     with tempfile.TemporaryDirectory() as tmp:
