@@ -20,29 +20,40 @@ class Host:
 
     def __init__(self, dut):
         self.dut = dut
+        # Handles and triggers looked up once: the host runs thousands of commands.
+        self.fall = FallingEdge(dut.clk_i)
+        self.rsp_start = RisingEdge(dut.rsp_valid_o)
+        self.ready, self.valid = dut.cmd_ready_o, dut.cmd_valid_i
+        self.data, self.last = dut.cmd_data_i, dut.cmd_last_i
+        self.rvalid, self.rdata, self.rlast = dut.rsp_valid_o, dut.rsp_data_o, dut.rsp_last_o
 
     async def command(self, words: list[int]) -> list[int]:
-        dut = self.dut
-        await FallingEdge(dut.clk_i)
+        n = len(words)
+        await self.fall
+        self.valid.value = 1
+        self.data.value = int(words[0])
+        self.last.value = int(n == 1)
         i = 0
-        while i < len(words):
-            ready = int(dut.cmd_ready_o.value)  # decides whether the next rising edge takes it
-            dut.cmd_valid_i.value = 1
-            dut.cmd_data_i.value = int(words[i])
-            dut.cmd_last_i.value = int(i == len(words) - 1)
-            await FallingEdge(dut.clk_i)
-            i += ready
-        dut.cmd_valid_i.value = 0
-        dut.cmd_last_i.value = 0
+        while i < n:
+            ready = int(self.ready.value)  # decides whether the next rising edge takes it
+            await self.fall
+            if ready:
+                i += 1
+                if i < n:
+                    self.data.value = int(words[i])
+                    if i == n - 1:
+                        self.last.value = 1
+        self.valid.value = 0
+        self.last.value = 0
         out = []
         while True:
-            if not int(dut.rsp_valid_o.value):
+            if not int(self.rvalid.value):
                 # The command runs: let the simulator go until the response starts, with
                 # no Python per cycle (a long UPDATE or COMMIT is thousands of cycles).
-                await RisingEdge(dut.rsp_valid_o)
-                await FallingEdge(dut.clk_i)
+                await self.rsp_start
+                await self.fall
                 continue
-            out.append(int(dut.rsp_data_o.value))
-            if int(dut.rsp_last_o.value):
+            out.append(int(self.rdata.value))
+            if int(self.rlast.value):
                 return out  # the next rising edge takes the last word
-            await FallingEdge(dut.clk_i)
+            await self.fall

@@ -58,6 +58,10 @@ def run(block: str, params: dict, seed: int | None = None, sim: str | None = Non
         seed = int(os.environ.get("PYSIM_SEED") or random.SystemRandom().randrange(1 << 31))
     runner, build_dir, top = build(block, params, sim, waves, log, clocked)
     extra = dict(env or {}) | ({HDL_CLOCK: "1"} if clocked else {})
+    # cocotb rewrites the asserts of every module imported after it starts ("*.py"):
+    # numpy, scipy, sklearn and pysim too, about 8 s of compiling per simulation. Only the
+    # benches' own asserts need pytest's messages.
+    extra.setdefault("COCOTB_REWRITE_ASSERTION_FILES", "test_*.py")
     env = {"PYSIM_PARAMS": json.dumps(params), "PYTHONPATH": os.pathsep.join(
         [str(ROOT / "sim"), str(ROOT), os.environ.get("PYTHONPATH", "")]), **extra}
     if iterations is not None:
