@@ -57,15 +57,7 @@ def run(block: str, params: dict, seed: int | None = None, sim: str | None = Non
     if seed is None:
         seed = int(os.environ.get("PYSIM_SEED") or random.SystemRandom().randrange(1 << 31))
     runner, build_dir, top = build(block, params, sim, waves, log, clocked)
-    extra = dict(env or {}) | ({HDL_CLOCK: "1"} if clocked else {})
-    # cocotb rewrites the asserts of every module imported after it starts ("*.py"):
-    # numpy, scipy, sklearn and pysim too, about 8 s of compiling per simulation. Only the
-    # benches' own asserts need pytest's messages.
-    extra.setdefault("COCOTB_REWRITE_ASSERTION_FILES", "test_*.py")
-    env = {"PYSIM_PARAMS": json.dumps(params), "PYTHONPATH": os.pathsep.join(
-        [str(ROOT / "sim"), str(ROOT), os.environ.get("PYTHONPATH", "")]), **extra}
-    if iterations is not None:
-        env["PYSIM_ITERATIONS"] = str(iterations)
+    env = _env(params, env, clocked, iterations)
     n_seeds = seeds or 1
     # A span of seeds runs in its own folder, so that spans of one bench can run at once.
     test_dir = build_dir if n_seeds == 1 else build_dir / f"seeds{seed}-{seed + n_seeds - 1}"
@@ -100,6 +92,21 @@ def run(block: str, params: dict, seed: int | None = None, sim: str | None = Non
     if n_tests == 0 or n_failed:
         raise failure(f"{n_failed} of {n_tests} cocotb tests failed")
     return Path(xml)
+
+
+def _env(params: dict, env: dict | None, clocked: bool, iterations: int | None) -> dict:
+    """The simulation's environment: its parameters, the import path of the benches and
+    pysim, and the caller's variables."""
+    extra = dict(env or {}) | ({HDL_CLOCK: "1"} if clocked else {})
+    # cocotb rewrites the asserts of every module imported after it starts ("*.py"):
+    # numpy, scipy, sklearn and pysim too, about 8 s of compiling per simulation. Only the
+    # benches' own asserts need pytest's messages.
+    extra.setdefault("COCOTB_REWRITE_ASSERTION_FILES", "test_*.py")
+    out = {"PYSIM_PARAMS": json.dumps(params), "PYTHONPATH": os.pathsep.join(
+        [str(ROOT / "sim"), str(ROOT), os.environ.get("PYTHONPATH", "")]), **extra}
+    if iterations is not None:
+        out["PYSIM_ITERATIONS"] = str(iterations)
+    return out
 
 
 def build(block: str, params: dict, sim: str, waves: bool = False, log: Path | None = None,
