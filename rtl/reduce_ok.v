@@ -25,7 +25,9 @@ module reduce_ok #(
     input  wire                          start_i,
     input  wire [(RANK+1)*32-1:0]        sig_i,    // singular values by column
     input  wire [(RANK+1)*4-1:0]         order_i,  // columns in descending order
-    input  wire [(RANK+1)*(RANK+1)*24-1:0] u_i,    // U[i][j] at (i*q + j)*24
+    // U[i][j] at (i*q + j)*24; U and V are read when T is formed, not at start_i:
+    // they are core_svd's output registers, which hold them until the next sample.
+    input  wire [(RANK+1)*(RANK+1)*24-1:0] u_i,
     input  wire [(RANK+1)*(RANK+1)*24-1:0] v_i,
     input  wire [15:0]                   lfsr_i,
     output reg  [(RANK+1)*RANK*24-1:0]   tl_o,     // T_L[i][t] at (i*r + t)*24

@@ -9,7 +9,7 @@ from __future__ import annotations
 import cocotb
 import pytest
 from harness import runner
-from harness.bench import each_seed, start_and_wait
+from harness.bench import each_seed, scrambler, start_and_wait
 
 
 @cocotb.test()
@@ -25,7 +25,9 @@ async def matches_golden_model(dut):
         randoms += [int.from_bytes(rng.bytes(tw // 8), "little") >> int(rng.integers(0, tw))
                     for _ in range(n // 4)]
         for i, t in enumerate(corners + randoms):
-            edges = await start_and_wait(dut, {"t_i": t})
+            # Every other operand: t_i changes every cycle after start (latched at start).
+            noise = scrambler(dut, rng, ("t_i",)) if i % 2 else None
+            edges = await start_and_wait(dut, {"t_i": t}, each_cycle=noise)
             got = (int(dut.y_o.value), int(dut.e_o.value))
             assert got == rsqrt(t), f"operand {i}: t={t}: rtl {got} model {rsqrt(t)}"
             assert edges == RSQ_CYCLES, f"latency {edges}, spec {RSQ_CYCLES}"

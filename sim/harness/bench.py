@@ -81,6 +81,19 @@ async def start_and_wait(dut, inputs: dict[str, int],
         edges += 1
 
 
+def scrambler(dut, rng: np.random.Generator, names: tuple[str, ...]) -> Callable[[], None]:
+    """An ``each_cycle`` for :func:`start_and_wait` that drives random values on the inputs
+    ``names`` every cycle after the start edge: a block that latched its operands at
+    ``start`` (the spec's contract) gives the same result; one that reads them later, or
+    counts cycles and computes at the end, does not."""
+    ports = [(getattr(dut, n), len(getattr(dut, n))) for n in names]
+
+    def scramble() -> None:
+        for port, width in ports:
+            port.value = int.from_bytes(rng.bytes((width + 7) // 8), "little") % (1 << width)
+    return scramble
+
+
 def pack(values, width: int) -> int:
     """Concatenate integers into one bus value, element 0 in the low bits."""
     word = 0
