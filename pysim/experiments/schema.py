@@ -328,10 +328,11 @@ def hw_shapes(network: str, image_shape: tuple[int, int], train_layers: str = "a
               ) -> list[tuple[int, int]]:
     """(n_out, n_in) of the dense layers that ``hw: true`` puts on the accelerator, in slot
     order (convolutions keep the float LRT; ``train_layers: last`` only the last layer)."""
+    from ..hw.engine import hw_layers
+
     net = build(network, np.random.default_rng(0), Quant(enabled=False), image_shape)
-    last = len(net.affine) - 1
-    return [tuple(layer.store.w.shape) for k, layer in enumerate(net.affine)
-            if layer.__class__.__name__ != "Conv2D" and (train_layers != "last" or k == last)]
+    return [tuple(net.affine[k].store.w.shape)
+            for k in hw_layers(net.affine, train_layers == "last")]
 
 
 def layer_shapes(network: str, image_shape: tuple[int, int]) -> list[tuple[int, int]]:

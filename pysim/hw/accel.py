@@ -31,7 +31,7 @@ _NO_OPERAND = (Op.NOP, Op.INFER, Op.UPDATE, Op.COMMIT, Op.RESET_LRT, Op.CLEAR_ST
 _ROW_OPS = (Op.LOAD_W, Op.READ_W, Op.READ_WCNT, Op.INJECT, Op.SET_STUCK)
 _REG_LIMIT = {Reg.MODE: 1, Reg.LFSR_SEED: 0xFFFF, Reg.KAPPA_Q4: 0xFFFF, Reg.LR_MANT: 0xFFFF,
               Reg.LR_SHIFT: 63, Reg.MAXNORM: 1, Reg.ENDURANCE: 0xFFFFFFFF,
-              Reg.PULSE_MODE: 2, Reg.WLAT: 255, Reg.LAYER: 0}
+              Reg.PULSE_MODE: 2, Reg.WLAT: 255}
 
 
 class Accelerator:
@@ -126,8 +126,9 @@ class Accelerator:
             reg = Reg(operand)
         except ValueError:
             return Err.BAD_OPERAND
-        limit = {Reg.RHO_COUNT: self.arch.n_out * self.arch.n_in,
-                 Reg.LAYER: self.arch.layers - 1}.get(reg, _REG_LIMIT.get(reg))
+        sized = {Reg.RHO_COUNT: self.arch.n_out * self.arch.n_in,  # limits set by the arch
+                 Reg.LAYER: self.arch.layers - 1}
+        limit = sized[reg] if reg in sized else _REG_LIMIT[reg]
         if value > limit or (reg == Reg.LFSR_SEED and value == 0):
             return Err.BAD_OPERAND
         # MODE and MAXNORM apply to every slot's accumulation, so no slot may be pending.

@@ -45,22 +45,26 @@ def slot_arch(accel: AccelConfig, shapes: list[tuple[int, int]], rank: int, bits
         source, "arch.")
 
 
+def hw_layers(layers, last_only: bool) -> list[int]:
+    """Indices of the layers that ``hw: true`` puts on the accelerator, in slot order: the
+    dense ones (convolutions keep the float LRT), only the last with ``last_only``."""
+    last = len(layers) - 1
+    return [k for k, layer in enumerate(layers) if layer.__class__.__name__ != "Conv2D"
+            and (not last_only or k == last)]
+
+
 def network_device(layers, xbars, accel: AccelConfig, rank: int, last_only: bool,
                    rng: np.random.Generator) -> tuple[Device, list[int], int]:
-    """``hw: true``: one accelerator with a slot per dense layer the method trains
-    (convolutions keep the float LRT; ``last_only``: the last layer alone), the indices of
-    those layers in slot order, and the LFSR seed, drawn from ``rng`` (the rule stream)."""
-    last = len(xbars) - 1
-    ks = [k for k, layer in enumerate(layers) if layer.__class__.__name__ != "Conv2D"
-          and (not last_only or k == last)]
+    """``hw: true``: one accelerator with a slot per layer of :func:`hw_layers`, the indices
+    of those layers in slot order, and the LFSR seed, drawn from ``rng`` (the rule stream)."""
+    ks = hw_layers(layers, last_only)
     arch = slot_arch(accel, [xbars[k].shape for k in ks], rank, xbars[-1].device.bits)
     return Device(arch, accel), ks, int(rng.integers(1, 65535))
 
 
 class Device:
     """One accelerator shared by the layers' rules: its model, the optional external
-    executor (the RTL), the set-up log replayed when that executor attaches, and the
-    host's writes of the shared registers (only when the value changes)."""
+    executor (the RTL), and the set-up log replayed when that executor attaches."""
 
     def __init__(self, arch: ArchParams, accel: AccelConfig):
         self.model = Accelerator(AccelConfig(accel.name, accel.description, arch, accel.energy))
@@ -90,11 +94,6 @@ class Device:
         if err != Err.OK:
             raise RuntimeError(f"accelerator refused {Op(words[0] >> 24).name}: {err.name}")
         return resp
-
-    def ensure(self, reg: Reg, value: int) -> None:
-        """SET_CFG ``reg`` unless it already holds ``value``."""
-        if self.model.regs[reg] != value:
-            self.cmd(d.set_cfg(reg, value))
 
 
 def lr_registers(lr_levels: float) -> tuple[int, int]:
@@ -142,10 +141,10 @@ class HwLRT(UpdateRule):
                      Reg.LR_MANT: mant, Reg.LR_SHIFT: shift}
         kappa = 0 if math.isinf(kappa_th) else min(0xFFFF, round(kappa_th * 16))
         # Shared by every slot: the method's settings (equal for all its layers).
-        self._select()
-        self.device.ensure(Reg.MODE, int(mode == "unbiased"))
-        self.device.ensure(Reg.MAXNORM, int(max_norm))
-        self.device.ensure(Reg.KAPPA_Q4, kappa)
+        self._ensure(Reg.LAYER, self.slot)
+        self._ensure(Reg.MODE, int(mode == "unbiased"))
+        self._ensure(Reg.MAXNORM, int(max_norm))
+        self._ensure(Reg.KAPPA_Q4, kappa)
         if slot == 0:
             self._cmd(d.set_cfg(Reg.LFSR_SEED, seed % 0xFFFF or 1))
         self._sync_levels()
@@ -164,9 +163,11 @@ class HwLRT(UpdateRule):
             self.own[i] += a - b
         return resp
 
-    def _select(self) -> None:
-        if self.device.model.regs[Reg.LAYER] != self.slot:
-            self._cmd(d.set_cfg(Reg.LAYER, self.slot))
+    def _ensure(self, reg: Reg, value: int) -> None:
+        """SET_CFG ``reg`` unless it already holds ``value`` (another layer may have left a
+        different one: the registers are shared)."""
+        if self.device.model.regs[reg] != value:
+            self._cmd(d.set_cfg(reg, value))
 
     def _pad(self, codes: np.ndarray, n: int) -> np.ndarray:
         return np.concatenate([codes, np.zeros(n - len(codes), codes.dtype)])
@@ -178,7 +179,7 @@ class HwLRT(UpdateRule):
 
     def _step(self, dY, X):
         a = self.device.model.arch
-        self._select()
+        self._ensure(Reg.LAYER, self.slot)
         # Recover the int8 codes the network quantised to (exact: both are on the grids).
         g = dY / self.layer.alpha
         for gy, x in zip(g, X, strict=True):
@@ -191,8 +192,7 @@ class HwLRT(UpdateRule):
             return WriteReport()
         self._sync_levels()
         for reg, value in self.regs.items():
-            if self.device.model.regs[reg] != value:
-                self._cmd(d.set_cfg(reg, value))
+            self._ensure(reg, value)
         before = self.device.model.stats[Stat.NVM_WRITES]
         info, payload = d.parse(self._cmd(d.simple(Op.COMMIT)))[2:]
         if not info & 1:
