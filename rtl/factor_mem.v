@@ -79,10 +79,21 @@ module factor_mem #(
         end
     end
 
-    // A slot's region starts at slot * BO (L) or slot * BI (R): constant multipliers.
+    // A slot's region starts at slot * BO (L) or slot * BI (R): constants the slot selects
+    // (no multiplier).
     wire [LY_W-1:0] slot = clr_q ? clr_slot_q : layer_i;
-    wire [LO_W-1:0] l_base = LO_W'(slot) * LO_W'(BO);
-    wire [LI_W-1:0] r_base = LI_W'(slot) * LI_W'(BI);
+    reg  [LO_W-1:0] l_base;
+    reg  [LI_W-1:0] r_base;
+    integer s;
+    always @* begin
+        l_base = '0;
+        r_base = '0;
+        for (s = 1; s < LAYERS; s = s + 1)
+            if (32'(slot) == s) begin
+                l_base = LO_W'(s * BO);
+                r_base = LI_W'(s * BI);
+            end
+    end
 
     genvar gk;
     generate
