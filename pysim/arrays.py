@@ -6,12 +6,10 @@ from __future__ import annotations
 import numpy as np
 
 
-def draw_per_lane(rng, draw) -> np.ndarray:
-    """``draw(rng)``; with lanes (``rng`` a list: one generator per lane) each lane's draw
-    from its own generator, stacked — what each lane's single job would draw."""
-    if isinstance(rng, list):
-        return np.stack([draw(r) for r in rng])
-    return draw(rng)
+def draw_per_job(rngs: list, draw) -> np.ndarray:
+    """``draw(rng)`` of each job's generator in ``rngs``, stacked on a leading job axis:
+    what each job would draw alone."""
+    return np.stack([draw(r) for r in rngs])
 
 
 def fast_clip(x: np.ndarray, lo, hi) -> np.ndarray:

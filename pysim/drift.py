@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from .arrays import draw_per_lane
+from .arrays import draw_per_job
 
 
 def drift(xb, steps: int) -> tuple[np.ndarray | None, int]:
@@ -25,18 +25,17 @@ def drift(xb, steps: int) -> tuple[np.ndarray | None, int]:
     if not steps or (dev.drift_sigma_per_1m <= 0 and dev.flip_rate_per_1m <= 0):
         return None, 0  # nothing moves
     live = ~xb.stuck
-    rng = xb.rng if xb.drift_rng is None else xb.drift_rng
     g = xb.g
     if dev.drift_sigma_per_1m > 0:
         sigma = dev.drift_sigma_per_1m * xb.w_max * math.sqrt(steps / 1e6)
-        walk = draw_per_lane(rng, lambda r: r.normal(0.0, sigma, xb.shape))
+        walk = draw_per_job(xb.drift_rngs, lambda r: r.normal(0.0, sigma, xb.shape))
         g = np.where(live, g + walk, g)
         # A conductance cannot leave the device's physical window.
         lim = xb.level_value(np.array(xb.k_max)) + 0.5 * xb.lsb
         g = np.clip(g, -lim, lim)
     if dev.flip_rate_per_1m > 0:
         p = min(1.0, dev.flip_rate_per_1m * steps / 1e6)
-        bits = draw_per_lane(rng, lambda r: r.random((*xb.shape, dev.bits))) < p
+        bits = draw_per_job(xb.drift_rngs, lambda r: r.random((*xb.shape, dev.bits))) < p
         bits &= live[..., None]
         flips = int(bits.sum())
         if flips:

@@ -1,5 +1,5 @@
 """A network of :mod:`pysim.nn` layers trained one sample at a time: forward and backward
-for one sample (or one per lane), deployment to crossbars, the softmax cross-entropy loss,
+for one sample per job, deployment to crossbars, the softmax cross-entropy loss,
 and the two architectures (:func:`build`: ``mlp``, ``cnn``)."""
 
 from __future__ import annotations
@@ -26,87 +26,45 @@ from .nvm import Crossbar, DeviceConfig
 from .rules import MaxNorm
 
 
-def softmax_xent(z: np.ndarray, label: int) -> tuple[float, np.ndarray, np.ndarray]:
-    """Loss, class probabilities and dL/dz for one sample."""
-    e = np.exp(z - z.max())
-    p = e / e.sum()
-    g = p.copy()
-    g[label] -= 1.0
-    return float(-math.log(max(p[label], 1e-300))), p, g
-
-
-def softmax_xent_lanes(z: np.ndarray, labels: np.ndarray
-                       ) -> tuple[list[float], np.ndarray, np.ndarray]:
-    """:func:`softmax_xent` of one sample per lane (rows of ``z``), row for row the same
-    numbers."""
+def softmax_xent(z: np.ndarray, labels: np.ndarray
+                 ) -> tuple[list[float], np.ndarray, np.ndarray]:
+    """Loss, class probabilities and dL/dz of one sample per job (rows of ``z``; ``labels``
+    one per job)."""
     e = np.exp(z - z.max(axis=1, keepdims=True))
     p = e / e.sum(axis=1, keepdims=True)
     g = p.copy()
-    lanes = np.arange(len(z))
-    g[lanes, labels] -= 1.0
-    return [-math.log(max(v, 1e-300)) for v in p[lanes, labels].tolist()], p, g
+    jobs = np.arange(len(z))
+    g[jobs, labels] -= 1.0
+    return [-math.log(max(v, 1e-300)) for v in p[jobs, labels].tolist()], p, g
 
 
 class Network:
-    """A sequence of layers; ``step`` runs forward and backward for one sample.
+    """A sequence of layers; ``step`` runs forward and backward for one sample per job.
 
-    Lanes (:meth:`stack`): L deployed networks of the same shape run as one, every
-    activation and gradient with a leading lane axis: ``step`` takes one image and label
-    per lane. Each lane computes what its own network computes, bit for bit (tested).
+    Every activation and gradient has a leading job axis: a built network is one job
+    (J = 1); :meth:`stack` joins deployed networks of one architecture into one that runs
+    their jobs in lockstep, each job computing what it would alone, bit for bit (tested).
     """
 
-    # Layers that know a leading lane axis.
-    LANE_LAYERS = ("Flatten", "Dense", "ReLU", "Conv2D", "MaxPool2", "StreamBatchNorm",
-                   "Expand")
-    lanes: int | None = None  # a class default: networks pickled before lanes are single
-
-    def __init__(self, layers: list[Layer], quant: Quant):
+    def __init__(self, layers: list[Layer], quant: Quant, jobs: int = 1):
         self.layers = layers
         self.quant = quant
+        self.jobs = jobs
 
     @classmethod
     def stack(cls, nets: list[Network]) -> Network:
-        """One lane network from deployed networks of the same architecture: each affine
-        layer's crossbars stacked into one (:meth:`Crossbar.stack`, the lanes' cells
-        copied, their generators shared), its registers stacked."""
+        """One network of the jobs of deployed networks ``nets`` of one architecture, in
+        order: each affine layer's crossbars stacked into one (:meth:`Crossbar.stack`,
+        the cells copied, the generators shared), its registers joined."""
         first = nets[0]
         kinds = [type(layer).__name__ for layer in first.layers]
-        if any(k not in cls.LANE_LAYERS for k in kinds):
-            raise ValueError(f"lanes support the layers {cls.LANE_LAYERS}, not {kinds}")
         if any([type(la).__name__ for la in n.layers] != kinds or n.quant != first.quant
                for n in nets):
-            raise ValueError("lanes need networks of one architecture and quantisation")
-        layers: list[Layer] = []
-        for i, layer in enumerate(first.layers):
-            same = [n.layers[i] for n in nets]
-            if isinstance(layer, Affine):
-                if any(la.store.xbar is None for la in same):
-                    raise ValueError("lanes stack deployed networks: deploy each one first")
-                if any(la.alpha != layer.alpha for la in same):
-                    raise ValueError("lanes need the same layer scales (alpha)")
-                lane = copy.copy(layer)
-                lane.store = WeightStore(np.stack([la.store.w for la in same]))
-                lane.store.xbar = Crossbar.stack([la.store.xbar for la in same])
-                lane.b = np.stack([la.b for la in same])
-                lane.db = np.zeros_like(lane.b)
-                lane.terms = None
-                lane._scaled = None
-                if layer.bias_norm is not None:
-                    lane.bias_norm = MaxNorm.stack([la.bias_norm for la in same])
-            elif isinstance(layer, StreamBatchNorm):
-                lane = copy.copy(layer)
-                for name in ("gamma", "beta", "mean", "sq"):
-                    setattr(lane, name, np.stack([getattr(la, name) for la in same]))
-                lane.norms = tuple(MaxNorm.stack([la.norms[j] for la in same]) for j in (0, 1))
-                lane.lanes = True
-            else:
-                lane = copy.copy(layer)
-                if isinstance(lane, Flatten):
-                    lane.lanes = True
-            layers.append(lane)
-        net = cls(layers, first.quant)
-        net.lanes = len(nets)
-        return net
+            raise ValueError("stacked networks must share their architecture and "
+                             "quantisation")
+        layers = [_stacked_layer(layer, [n.layers[i] for n in nets])
+                  for i, layer in enumerate(first.layers)]
+        return cls(layers, first.quant, sum(n.jobs for n in nets))
 
     @property
     def affine(self) -> list[Affine]:
@@ -118,23 +76,17 @@ class Network:
             h = layer.forward(h)
         return h
 
-    def predict(self, image: np.ndarray):
-        """The predicted class (one per lane: an array)."""
-        if self.lanes is not None:
-            return np.argmax(self.forward(image), axis=1)
-        return int(np.argmax(self.forward(image)))
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        """The predicted class of each job's image (``images``: J × image)."""
+        return np.argmax(self.forward(images), axis=1)
 
-    def step(self, image: np.ndarray, label):
-        """Forward + backward of one sample; leaves each affine layer's ``terms`` and
-        bias gradient ready for its update rule. Returns (loss, correct); with lanes
-        ``image`` and ``label`` have a lane axis and so do loss and correct."""
-        z = self.forward(image)
-        if self.lanes is None:
-            loss, p, g = softmax_xent(z, label)
-            correct = int(np.argmax(p)) == label
-        else:
-            loss, p, g = softmax_xent_lanes(z, label)
-            correct = np.argmax(p, axis=1) == label
+    def step(self, images: np.ndarray, labels: np.ndarray):
+        """Forward + backward of one sample per job (``images``: J × image, ``labels``: J);
+        leaves each affine layer's ``terms`` and bias gradient ready for its update rule.
+        Returns (losses, correct), one per job."""
+        z = self.forward(images)
+        loss, p, g = softmax_xent(z, labels)
+        correct = np.argmax(p, axis=1) == labels
         g = self.quant.grad(g)
         # Back-propagate down to the first layer that learns; below it nothing needs a
         # gradient (the first conv layer's col2im alone is a tenth of a CNN step).
@@ -185,3 +137,27 @@ def build(arch: str, rng: np.random.Generator, quant: Quant, image_shape=(8, 8),
     else:
         raise ValueError(f"unknown network {arch!r}; use 'mlp' or 'cnn'")
     return Network(layers, quant)
+
+
+def _stacked_layer(layer: Layer, same: list[Layer]) -> Layer:
+    """Layer ``layer`` of the stacked network: its copies ``same`` in the networks joined,
+    their weights, crossbars and registers joined on the job axis."""
+    out = copy.copy(layer)
+    if isinstance(layer, Affine):
+        if any(la.store.xbar is None for la in same):
+            raise ValueError("stack deployed networks: deploy each one first")
+        if any(la.alpha != layer.alpha for la in same):
+            raise ValueError("stacked networks need the same layer scales (alpha)")
+        out.store = WeightStore(np.concatenate([la.store.w for la in same]))
+        out.store.xbar = Crossbar.stack([la.store.xbar for la in same])
+        out.b = np.concatenate([la.b for la in same])
+        out.db = np.zeros_like(out.b)
+        out.terms = None
+        out._scaled = None
+        if layer.bias_norm is not None:
+            out.bias_norm = MaxNorm.stack([la.bias_norm for la in same])
+    elif isinstance(layer, StreamBatchNorm):
+        for name in ("gamma", "beta", "mean", "sq"):
+            setattr(out, name, np.concatenate([getattr(la, name) for la in same]))
+        out.norms = tuple(MaxNorm.stack([la.norms[j] for la in same]) for j in (0, 1))
+    return out

@@ -5,6 +5,11 @@ one outer-product term, as in the seed), :class:`ReLU`, :class:`MaxPool2`,
 :class:`StreamBatchNorm`, :class:`Flatten`, :class:`Expand`; the network that strings
 them together, its loss and the two architectures are in :mod:`pysim.network`.
 
+Every array has a leading *job axis*: a network holds the weights, registers,
+activations and gradients of J ≥ 1 jobs that run in lockstep (one job while it is
+pretrained; :meth:`pysim.network.Network.stack` joins deployed ones), each job's numbers
+what they would be alone (tested).
+
 Weights are stored in a :class:`WeightStore`: a float array during offline
 pretraining (optionally fake-quantised to the device's levels), a
 :class:`~pysim.nvm.Crossbar` after deployment (:meth:`pysim.network.Network.deploy`).
@@ -71,7 +76,8 @@ class Quant:
 
 
 class WeightStore:
-    """Float weights (pretraining) or a crossbar (deployed); ``value()`` = stored weights."""
+    """Float weights (pretraining) or a crossbar (deployed); ``value()`` = stored weights
+    (J × n_out × n_in)."""
 
     def __init__(self, w: np.ndarray):
         self.w = np.asarray(w, dtype=float)
@@ -88,7 +94,12 @@ class WeightStore:
 
     def deploy(self, device: DeviceConfig, rng: np.random.Generator,
                drift_rng: np.random.Generator | None = None) -> Crossbar:
-        self.xbar = Crossbar(device, self.w.shape, rng, drift_rng=drift_rng)
+        """Program one job's weights into a new crossbar (J = 1: deployed jobs join with
+        :meth:`pysim.network.Network.stack`)."""
+        if self.w.shape[0] != 1:
+            raise ValueError(f"deploy one job's weights, not {self.w.shape[0]}: deploy each "
+                             "job's network, then stack them")
+        self.xbar = Crossbar(device, self.w.shape[1:], rng, drift_rng=drift_rng)
         self.xbar.program(self.w)
         return self.xbar
 
@@ -120,12 +131,17 @@ class Affine(Layer):
         # Seed: alpha = 2**floor(log2(sqrt(3·2/fan_in))), weights uniform in [-1, 1].
         self.alpha = quant.weight_scale * 2.0 ** math.floor(math.log2(math.sqrt(6.0 / fan_in)))
         limit = math.sqrt(6.0 / fan_in) / self.alpha
-        self.store = WeightStore(rng.uniform(-limit, limit, (n_out, n_in)))
-        self.b = np.zeros(n_out)
+        self.store = WeightStore(rng.uniform(-limit, limit, (1, n_out, n_in)))
+        self.b = np.zeros((1, n_out))
         self.quant = quant
         self.bias_norm = MaxNorm() if max_norm_bias else None
         self.terms: tuple[np.ndarray, np.ndarray] | None = None
-        self.db = np.zeros(n_out)
+        self.db = np.zeros((1, n_out))
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(n_out, n_in) of the weight matrix (without the job axis)."""
+        return self.store.w.shape[1:]
 
     def weight(self) -> np.ndarray:
         stored = self.store.value()
@@ -151,26 +167,22 @@ class Dense(Affine):
 
     def forward(self, x):
         self.x = x
-        w = self.weight()
-        if w.ndim == 2:
-            return w @ x + self.b
-        # Lanes: one product per lane, bit-equal to the single layer's (tested).
-        return np.matmul(w, x[..., None])[..., 0] + self.b
+        # One matrix-vector product per job (numpy's matmul loops over the job axis).
+        return np.matmul(self.weight(), x[..., None])[..., 0] + self.b
 
     def backward(self, g, input_grad=True):
-        # Weight-gradient terms in stored units: dL/dW_stored = alpha · g x^T (per lane:
-        # lane × 1 × n).
+        # Weight-gradient terms in stored units: dL/dW_stored = alpha · g x^T (per job:
+        # J × 1 × n).
         self.terms = (self.alpha * g[..., None, :], self.x[..., None, :])
         self.db = g
         if not input_grad:
             return None
-        w = self.weight()
-        return w.T @ g if w.ndim == 2 else np.matmul(g[:, None, :], w)[:, 0, :]
+        return np.matmul(g[:, None, :], self.weight())[:, 0, :]
 
 
 def im2col(x: np.ndarray, k: int) -> np.ndarray:
-    """(h, w, c) -> (h_out·w_out, k·k·c) patches of a valid k×k convolution (with a
-    leading lane axis: (L, h, w, c) -> (L, h_out·w_out, k·k·c), lane by lane the same)."""
+    """(..., h, w, c) -> (..., h_out·w_out, k·k·c): the patches of a valid k×k convolution
+    of each image (leading axes, such as the job axis, kept)."""
     *lead, h, w, c = x.shape
     ho, wo = h - k + 1, w - k + 1
     *ls, s0, s1, s2 = x.strides
@@ -182,24 +194,22 @@ def im2col(x: np.ndarray, k: int) -> np.ndarray:
 def col2im(cols: np.ndarray, shape: tuple[int, ...], k: int) -> np.ndarray:
     """Adjoint of :func:`im2col`: every patch entry added back onto the input position it
     came from (one ``bincount`` over a cached index map: a quarter of a k×k loop's time).
-    ``shape`` (h, w, c), or (L, h, w, c) for lanes: each lane's bins get the same
-    additions in the same order as its own call would."""
-    *lead, h, w, c = shape
+    ``shape`` (J, h, w, c): each job's bins get the same additions in the same order as
+    they would alone."""
+    jobs, h, w, c = shape
     size = h * w * c
-    sources = _patch_sources((h, w, c), k, *lead)
+    sources = _patch_sources((h, w, c), k, jobs)
     return np.bincount(sources, weights=cols.reshape(-1),
-                       minlength=size * math.prod(lead)).reshape(shape)
+                       minlength=size * jobs).reshape(shape)
 
 
 @functools.lru_cache(maxsize=64)
-def _patch_sources(shape: tuple[int, int, int], k: int, lanes: int | None = None
-                   ) -> np.ndarray:
-    """Flat input index of every entry of ``im2col`` of an input of ``shape`` (read-only;
-    with ``lanes``, of L such inputs one after another)."""
+def _patch_sources(shape: tuple[int, int, int], k: int, jobs: int) -> np.ndarray:
+    """Flat input index of every entry of ``im2col`` of J inputs of ``shape``, one after
+    another (read-only)."""
     size = shape[0] * shape[1] * shape[2]
     sources = np.ascontiguousarray(im2col(np.arange(size).reshape(shape), k)).reshape(-1)
-    if lanes is not None:
-        sources = (sources[None, :] + size * np.arange(lanes)[:, None]).reshape(-1)
+    sources = (sources[None, :] + size * np.arange(jobs)[:, None]).reshape(-1)
     sources.flags.writeable = False
     return sources
 
@@ -217,14 +227,11 @@ class Conv2D(Affine):
         ho, wo = x.shape[-3] - self.k + 1, x.shape[-2] - self.k + 1
         self.out_hw = (ho, wo)
         w = self.weight()
-        if w.ndim == 2:
-            return (self.cols @ w.T + self.b).reshape(ho, wo, -1)
         return (np.matmul(self.cols, w.transpose(0, 2, 1)) + self.b[:, None, :]).reshape(
             len(x), ho, wo, -1)
 
     def backward(self, g, input_grad=True):
-        lanes = g.ndim == 4
-        dY = g.reshape(len(g), -1, g.shape[-1]) if lanes else g.reshape(-1, g.shape[-1])
+        dY = g.reshape(len(g), -1, g.shape[-1])
         self.terms = (self.alpha * dY, self.cols)  # one term per output pixel
         self.db = dY.sum(axis=-2)
         if not input_grad:
@@ -245,7 +252,7 @@ class ReLU(Layer):
 
 
 class MaxPool2(Layer):
-    """2×2 max-pool of (h, w, c), or (L, h, w, c) with lanes."""
+    """2×2 max-pool of (..., h, w, c)."""
 
     def forward(self, x):
         *lead, h, w, c = x.shape
@@ -271,11 +278,11 @@ class MaxPool2(Layer):
 
 
 class Flatten(Layer):
-    lanes = False  # keep a leading lane axis
+    """(J, ...) -> (J, n): flattens each job's input."""
 
     def forward(self, x):
         self.shape = x.shape
-        return x.reshape(len(x), -1) if self.lanes else x.reshape(-1)
+        return x.reshape(len(x), -1)
 
     def backward(self, g):
         return g.reshape(self.shape)
@@ -289,19 +296,18 @@ class StreamBatchNorm(Layer):
     """
 
     learns = True
-    lanes = False  # a leading lane axis (not reduced over)
 
     def __init__(self, channels: int, quant: Quant, momentum: float = 0.9, eps: float = 1e-3):
-        self.gamma = np.ones(channels)
-        self.beta = np.zeros(channels)
-        self.mean = np.zeros(channels)
-        self.sq = np.ones(channels)
+        self.gamma = np.ones((1, channels))
+        self.beta = np.zeros((1, channels))
+        self.mean = np.zeros((1, channels))
+        self.sq = np.ones((1, channels))
         self.m, self.eps, self.quant = momentum, eps, quant
         self.norms = (MaxNorm(), MaxNorm())
         self.track = True
 
     def _axes(self, x: np.ndarray) -> tuple[int, ...]:
-        return tuple(range(1 if self.lanes else 0, x.ndim - 1))
+        return tuple(range(1, x.ndim - 1))  # not over the job axis
 
     def forward(self, x):
         axes = self._axes(x)
@@ -313,8 +319,8 @@ class StreamBatchNorm(Layer):
         return self._spread(self.gamma, x) * self.xhat + self._spread(self.beta, x)
 
     def _spread(self, v: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """Per-channel values (per lane: L × c) broadcast against ``x``."""
-        return v if not self.lanes else v.reshape(len(v), *([1] * (x.ndim - 2)), -1)
+        """Per-channel values (J × c) broadcast against ``x``."""
+        return v.reshape(len(v), *([1] * (x.ndim - 2)), -1)
 
     def backward(self, g):
         axes = self._axes(g)

@@ -26,7 +26,7 @@ level from fabrication on.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -39,13 +39,20 @@ from .drift import drift
 
 @dataclass
 class WriteReport:
-    """What one write operation did. Energy in pJ, latency in ns (pulses in series)."""
+    """What one write operation did, one entry per job of the crossbar (arrays of length
+    J). Energy in pJ, latency in ns (pulses in series)."""
 
-    cells_written: int = 0
-    pulses: int = 0
-    energy_pj: float = 0.0
-    blocked: int = 0  # writes refused by worn-out or stuck-at cells
-    latency_ns: float = 0.0
+    cells_written: np.ndarray
+    pulses: np.ndarray
+    energy_pj: np.ndarray
+    blocked: np.ndarray  # writes refused by worn-out or stuck-at cells
+    latency_ns: np.ndarray
+
+    @classmethod
+    def zeros(cls, jobs: int) -> WriteReport:
+        """The report of J jobs that wrote nothing."""
+        ints = [np.zeros(jobs, np.int64) for _ in range(3)]
+        return cls(ints[0], ints[1], np.zeros(jobs), ints[2], np.zeros(jobs))
 
     def __iadd__(self, other: WriteReport) -> WriteReport:
         self.cells_written += other.cells_written
@@ -55,88 +62,86 @@ class WriteReport:
         self.latency_ns += other.latency_ns
         return self
 
+    def job(self, i: int) -> dict:
+        """Job ``i``'s figures as plain numbers."""
+        return {k: v[i].item() for k, v in self.__dict__.items()}
 
-@dataclass
+
 class Crossbar:
-    """A 2-D array of NVM cells holding one weight matrix.
+    """The NVM cells holding one layer's weight matrix, for J ≥ 1 jobs at once.
 
-    Build it with :meth:`from_preset`. ``w_max`` overrides the device's weight range
-    (a layer's scale factor). ``rng`` seeds write noise and stuck-at faults, and drift
-    unless ``drift_rng`` is given: a stream of its own draws the same drift whatever
-    the writes drew (experiments compare methods under identical drift).
+    Every per-cell array (``g``, ``write_counts``, ``stuck``, :meth:`codes`,
+    :meth:`read`) has a leading *job axis*: shape ``(J, n_out, n_in)``. A crossbar
+    built directly (or with :meth:`from_preset`) is one job, J = 1; :meth:`stack` joins
+    the crossbars of J jobs of one layer so that they run in lockstep as one object, and
+    every write report holds one entry per job. Each job draws from its own generators
+    what it would alone, in the same order, so its numbers do not depend on the jobs
+    beside it (tested).
 
-    Lanes (:meth:`stack`): the crossbars of one layer in L jobs run in lockstep as one
-    object: every per-cell array has a leading lane axis, ``rng`` and ``drift_rng`` are
-    the lanes' generators (lists), flat cell indices run over all lanes (lane-major),
-    write reports hold one entry per lane. Each lane draws from its own generators what
-    its single crossbar would, in the same order, so its numbers are the same (tested).
+    ``w_max`` overrides the device's weight range (a layer's scale factor). ``rng``
+    seeds write noise and stuck-at faults, and drift unless ``drift_rng`` is given: a
+    stream of its own draws the same drift whatever the writes drew (experiments
+    compare methods under identical drift). Flat cell indices run over all jobs
+    (job-major).
     """
 
-    device: DeviceConfig
-    shape: tuple[int, int]
-    rng: np.random.Generator | None = None
-    w_max: float | None = None
-    drift_rng: np.random.Generator | None = None
-    g: np.ndarray = field(init=False, repr=False)
-    write_counts: np.ndarray = field(init=False, repr=False)
-    stuck: np.ndarray = field(init=False, repr=False)
-    # codes() and read() of the current g, read-only; every method that changes g clears
-    # it (a layer reads its weights several times per sample, the cells change rarely).
-    _views: dict = field(init=False, repr=False, compare=False, default_factory=dict)
-    lanes: int | None = field(init=False, default=None)
+    def __init__(self, device: DeviceConfig, shape: tuple[int, int],
+                 rng: np.random.Generator | None = None, w_max: float | None = None,
+                 drift_rng: np.random.Generator | None = None):
+        shape = tuple(int(s) for s in np.atleast_1d(shape))
+        if len(shape) != 2 or min(shape) < 1:
+            raise ValueError(f"shape must be two positive sizes (n_out, n_in), got {shape}")
+        self.device, self.shape = device, shape
+        self.w_max = device.w_max if w_max is None else w_max
+        if not (self.w_max > 0 and math.isfinite(self.w_max)):
+            raise ValueError(f"w_max must be positive and finite, got {self.w_max}")
+        drifts = device.drift_sigma_per_1m > 0 or device.flip_rate_per_1m > 0
+        if rng is None and (device.write_noise_lsb > 0 or device.stuck_fraction > 0
+                            or (drifts and drift_rng is None)):
+            raise ValueError(f"device '{device.name}' is stochastic (noise, drift or "
+                             "stuck-at faults): pass rng=np.random.default_rng(seed)")
+        self.rngs = [rng]
+        self.drift_rngs = [rng if drift_rng is None else drift_rng]
+        cells = (1, *shape)
+        self.g = np.full(cells, self.level_value(np.zeros(cells, np.int64)))
+        self.write_counts = np.zeros(cells, np.int64)
+        self.stuck = np.zeros(cells, bool)
+        if device.stuck_fraction > 0:
+            self.stuck = rng.random(shape)[None] < device.stuck_fraction
+            high = rng.random(shape)[None] < 0.5
+            pinned = np.where(high, self.k_max, self.k_min)
+            self.g = np.where(self.stuck, self.level_value(pinned), self.g)
+        # codes() and read() of the current g, read-only; every method that changes g
+        # clears it (a layer reads its weights several times per sample, the cells change
+        # rarely).
+        self._views: dict = {}
 
     @classmethod
     def stack(cls, xbars: list[Crossbar]) -> Crossbar:
-        """One lane crossbar holding the state of L single crossbars of the same device,
-        shape and range (copies of their cells; their generators by reference)."""
+        """One crossbar holding the jobs of ``xbars`` (crossbars of one device, shape and
+        range) in order: copies of their cells, their generators by reference."""
         first = xbars[0]
-        if any(xb.lanes is not None or xb.device != first.device or xb.shape != first.shape
+        if any(xb.device != first.device or xb.shape != first.shape
                or xb.w_max != first.w_max for xb in xbars):
-            raise ValueError("lanes stack single crossbars of one device, shape and range")
+            raise ValueError("stacked crossbars must share their device, shape and range")
         out = cls.__new__(cls)
         out.device, out.shape, out.w_max = first.device, first.shape, first.w_max
-        out.rng = [xb.rng for xb in xbars]
-        out.drift_rng = [xb.rng if xb.drift_rng is None else xb.drift_rng for xb in xbars]
-        out.g = np.stack([xb.g for xb in xbars])
-        out.write_counts = np.stack([xb.write_counts for xb in xbars])
-        out.stuck = np.stack([xb.stuck for xb in xbars])
+        out.rngs = [r for xb in xbars for r in xb.rngs]
+        out.drift_rngs = [r for xb in xbars for r in xb.drift_rngs]
+        for name in ("g", "write_counts", "stuck"):
+            setattr(out, name, np.concatenate([getattr(xb, name) for xb in xbars]))
         out._views = {}
-        out.lanes = len(xbars)
-        out._set_lane_starts()
         return out
 
-    def _set_lane_starts(self) -> None:
-        # The flat index where each lane's cells start, and the end (L + 1 entries).
-        self._lane_starts = np.arange(self.lanes + 1) * (self.shape[0] * self.shape[1])
+    @property
+    def jobs(self) -> int:
+        """J, the number of jobs (the length of the job axis)."""
+        return len(self.rngs)
 
     @property
-    def cell_shape(self) -> tuple[int, ...]:
-        """Shape of the per-cell arrays: ``shape``, with the lane axis in front."""
-        return self.shape if self.lanes is None else (self.lanes, *self.shape)
-
-    def __post_init__(self) -> None:
-        shape = tuple(int(s) for s in np.atleast_1d(self.shape))
-        if len(shape) != 2 or min(shape) < 1:
-            raise ValueError(f"shape must be two positive sizes (n_out, n_in), got {self.shape}")
-        self.shape = shape
-        if self.w_max is None:
-            self.w_max = self.device.w_max
-        if not (self.w_max > 0 and math.isfinite(self.w_max)):
-            raise ValueError(f"w_max must be positive and finite, got {self.w_max}")
-        dev = self.device
-        drifts = dev.drift_sigma_per_1m > 0 or dev.flip_rate_per_1m > 0
-        if self.rng is None and (dev.write_noise_lsb > 0 or dev.stuck_fraction > 0
-                                 or (drifts and self.drift_rng is None)):
-            raise ValueError(f"device '{dev.name}' is stochastic (noise, drift or "
-                             "stuck-at faults): pass rng=np.random.default_rng(seed)")
-        self.g = np.full(shape, self.level_value(np.zeros(shape, np.int64)))
-        self.write_counts = np.zeros(shape, np.int64)
-        self.stuck = np.zeros(shape, bool)
-        if self.device.stuck_fraction > 0:
-            self.stuck = self.rng.random(shape) < self.device.stuck_fraction
-            high = self.rng.random(shape) < 0.5
-            pinned = np.where(high, self.k_max, self.k_min)
-            self.g = np.where(self.stuck, self.level_value(pinned), self.g)
+    def cell_shape(self) -> tuple[int, int, int]:
+        """Shape of the per-cell arrays: ``(J, n_out, n_in)``."""
+        return (self.jobs, *self.shape)
 
     @classmethod
     def from_preset(cls, name_or_path: str | Path, shape: tuple[int, int],
@@ -206,25 +211,33 @@ class Crossbar:
         return self.write(w)
 
     def write(self, w_target: np.ndarray) -> WriteReport:
-        """Quantise ``w_target`` and write only the cells whose level changes."""
-        w_target = real_array(w_target, "w_target")
-        if w_target.shape != self.cell_shape:
-            raise ValueError(f"w_target has shape {w_target.shape}, crossbar is "
-                             f"{self.cell_shape}")
+        """Quantise ``w_target`` and write only the cells whose level changes.
+
+        ``w_target``: weights of shape ``(J, n_out, n_in)``, or ``(n_out, n_in)`` for the
+        same weights in every job."""
+        w_target = self._per_cell(real_array(w_target, "w_target"), "w_target")
         return self.write_codes(self.quantize(w_target))
 
     def write_codes(self, target: np.ndarray) -> WriteReport:
-        """Write integer level codes; cells already at their target are not touched."""
-        target = np.asarray(target)
-        if target.shape != self.cell_shape:
-            raise ValueError(f"target codes have shape {target.shape}, crossbar is "
-                             f"{self.cell_shape}")
+        """Write integer level codes (shaped as :meth:`write`'s weights); cells already at
+        their target are not touched."""
+        target = self._per_cell(np.asarray(target), "target codes")
         if not np.issubdtype(target.dtype, np.integer):
             raise ValueError(f"target codes must be integers, got dtype {target.dtype}")
         if target.size and (target.min() < self.k_min or target.max() > self.k_max):
             raise ValueError(f"target codes outside [{self.k_min}, {self.k_max}] for "
                              f"{self.device.bits}-bit cells")
         return self._write_codes(target)
+
+    def _per_cell(self, a: np.ndarray, what: str) -> np.ndarray:
+        """``a`` as a per-cell array: ``(J, n_out, n_in)`` as it is, ``(n_out, n_in)``
+        repeated for every job."""
+        if a.shape == self.shape:
+            return np.broadcast_to(a, self.cell_shape)
+        if a.shape != self.cell_shape:
+            raise ValueError(f"{what} have shape {a.shape}, crossbar is {self.cell_shape} "
+                             f"(or {self.shape} for every job)")
+        return a
 
     def _write_codes(self, target: np.ndarray) -> WriteReport:
         """:meth:`write_codes` for callers that built ``target`` in range themselves (the
@@ -236,7 +249,7 @@ class Crossbar:
 
     def write_cells(self, cells: np.ndarray, new: np.ndarray) -> WriteReport:
         """Program cells ``cells`` (ascending flat indices of cells whose level changes;
-        with lanes, over the stacked lanes) to levels ``new`` (int64, in range).
+        over all jobs) to levels ``new`` (int64, in range).
 
         The update rules' write path: they know the changed cells without comparing every
         cell, which is what bounds the experiments' speed. Not checked: a cell listed
@@ -248,8 +261,7 @@ class Crossbar:
         frozen = self.stuck.reshape(-1)[cells] | (counts[cells] >= self.device.endurance)
         blocked = 0
         if frozen.any():
-            blocked = np.count_nonzero(frozen) if self.lanes is None else \
-                np.bincount(self._lane_of(cells[frozen]), minlength=self.lanes)
+            blocked = np.bincount(self._job_of(cells[frozen]), minlength=self.jobs)
             keep = ~frozen
             cells, new = cells[keep], new[keep]
         if cells.size == 0:
@@ -282,58 +294,47 @@ class Crossbar:
         return pulses, pulsed, programs
 
     def _report(self, cells, pulses, pulsed, programs, blocked) -> WriteReport:
-        """The report of a write of ``cells`` (per lane with lanes)."""
-        dev = self.device
-        if self.lanes is None:
-            n, n_programs, total_pulses = cells.size, sum(p.size for p in programs), \
-                int(pulses.sum())
-            longest = float(pulses.max())
+        """The report of a write of ``cells``, job by job."""
+        dev, jobs = self.device, self.jobs
+        bounds = self._job_bounds(cells)
+        n = bounds[1:] - bounds[:-1]
+        blocked = blocked + np.zeros(jobs, np.int64)
+        total_pulses = np.zeros(jobs, np.int64)
+        longest = np.zeros(jobs)
+        if len(programs) == 1:  # one pass: pulses follow the ascending cells, job by job
+            n_programs, has = n, n > 0
+            total_pulses[has] = np.add.reduceat(pulses, bounds[:-1][has])
+            longest[has] = np.maximum.reduceat(pulses, bounds[:-1][has])
         else:
-            lanes = self.lanes
-            bounds = self._lane_bounds(cells)
-            n = bounds[1:] - bounds[:-1]
-            blocked = blocked + np.zeros(lanes, np.int64)
-            total_pulses = np.zeros(lanes, np.int64)
-            longest = np.zeros(lanes)
-            if len(programs) == 1:  # one pass: pulses follow the ascending cells, lane by lane
-                n_programs, has = n, n > 0
-                total_pulses[has] = np.add.reduceat(pulses, bounds[:-1][has])
-                longest[has] = np.maximum.reduceat(pulses, bounds[:-1][has])
-            else:
-                n_programs = sum(np.bincount(self._lane_of(p), minlength=lanes)
-                                 for p in programs)
-                lane = self._lane_of(pulsed)
-                np.add.at(total_pulses, lane, pulses)
-                np.maximum.at(longest, lane, pulses)
+            n_programs = sum(np.bincount(self._job_of(p), minlength=jobs) for p in programs)
+            job = self._job_of(pulsed)
+            np.add.at(total_pulses, job, pulses)
+            np.maximum.at(longest, job, pulses)
         energy = (n_programs * dev.write_energy_per_cell_pj
                   + total_pulses * dev.write_energy_per_pulse_pj)
         # Rows are written in parallel in a crossbar; latency is the longest pulse train.
-        latency = longest * dev.write_latency_ns
-        if self.lanes is None:
-            return WriteReport(n, total_pulses, energy, int(blocked), latency)
-        return WriteReport(n, total_pulses, energy, blocked, latency)
+        return WriteReport(n, total_pulses, energy, blocked, longest * dev.write_latency_ns)
 
     def empty_report(self, blocked=0) -> WriteReport:
-        """The report of a write that programmed nothing (one entry per lane with lanes):
-        what an update rule returns for a sample that writes nothing."""
-        if self.lanes is None:
-            return WriteReport(blocked=int(blocked))
-        zeros = np.zeros(self.lanes, np.int64)
-        return WriteReport(zeros.copy(), zeros.copy(), np.zeros(self.lanes),
-                           zeros + blocked, np.zeros(self.lanes))
+        """The report of a write that programmed nothing (``blocked``: the refused writes,
+        per job or one number for all): what an update rule returns for a sample that
+        writes nothing."""
+        report = WriteReport.zeros(self.jobs)
+        report.blocked += blocked
+        return report
 
-    def _lane_of(self, cells: np.ndarray) -> np.ndarray:
+    def _job_of(self, cells: np.ndarray) -> np.ndarray:
         return cells // (self.shape[0] * self.shape[1])
 
-    def _lane_bounds(self, cells: np.ndarray) -> np.ndarray:
-        """Where each lane's cells start in ascending flat indices ``cells`` (L + 1
-        entries: lane i's are ``cells[b[i]:b[i + 1]]``)."""
-        return cells.searchsorted(self._lane_starts)
+    def _job_bounds(self, cells: np.ndarray) -> np.ndarray:
+        """Where each job's cells start in ascending flat indices ``cells`` (J + 1
+        entries: job i's are ``cells[b[i]:b[i + 1]]``)."""
+        return cells.searchsorted(np.arange(self.jobs + 1) * (self.shape[0] * self.shape[1]))
 
-    def lane_counts(self, cells: np.ndarray) -> np.ndarray:
-        """How many of ascending flat indices ``cells`` fall in each lane (for the update
-        rules' per-lane counters)."""
-        bounds = self._lane_bounds(cells)
+    def job_counts(self, cells: np.ndarray) -> np.ndarray:
+        """How many of ascending flat indices ``cells`` fall in each job (for the update
+        rules' per-job counters)."""
+        bounds = self._job_bounds(cells)
         return bounds[1:] - bounds[:-1]
 
     def _flat(self, name: str) -> np.ndarray:
@@ -362,17 +363,14 @@ class Crossbar:
             self._views["read"] = read_only(read)
 
     def _programmed(self, codes: np.ndarray, cells: np.ndarray | None = None) -> np.ndarray:
-        """Analog values a program operation leaves: the levels plus write noise (lanes:
-        ``cells``, ascending flat indices, tell each draw's lane)."""
+        """Analog values a program operation leaves: the levels plus write noise (``cells``,
+        ascending flat indices, tell each draw's job)."""
         value = self.level_value(codes).astype(float)
         if self.device.write_noise_lsb > 0:
             sigma = self.device.write_noise_lsb * self.lsb
-            if self.lanes is None:
-                noise = self.rng.normal(0.0, sigma, value.shape)
-            else:
-                bounds = self._lane_bounds(cells)
-                noise = np.concatenate([rng.normal(0.0, sigma, hi - lo) for rng, lo, hi in
-                                        zip(self.rng, bounds[:-1], bounds[1:], strict=True)])
+            bounds = self._job_bounds(cells)
+            noise = np.concatenate([rng.normal(0.0, sigma, hi - lo) for rng, lo, hi in
+                                    zip(self.rngs, bounds[:-1], bounds[1:], strict=True)])
             value = value + noise
         return value
 

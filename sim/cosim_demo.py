@@ -56,7 +56,7 @@ async def cosim(dut):
         job = Job(cfg, method, seed, method.grid[0], samples, out)
         device = job.rules[-1].device
         device.attach(rtl)
-        result = job.run(out, progress, checkpoint=False)
+        result = job.run(out, progress, checkpoint=False)[0]
         result["method"] = "lrt-rtl"
         result["rtl_mismatches"] = device.mismatches
         return result

@@ -46,7 +46,7 @@ def test_energy_pj_prices_the_counters_as_job_result_did():
     rule = MiniBatchSGD(xb, 0.5, batch=3)
     rng = np.random.default_rng(1)
     for _ in range(7):
-        rule.step(rng.standard_normal(8), rng.standard_normal(12))
+        rule.step(rng.standard_normal((1, 1, 8)), rng.standard_normal((1, 1, 12)))
     s = rule.stats
     e = energy_pj(s, tech)
     # Job.result's former inline sums, term for term.
@@ -60,7 +60,7 @@ def test_job_result_energy_is_the_shared_pricing():
 
     from pysim.experiments import job
     src = inspect.getsource(job.Job.result)
-    assert "energy_pj(stats, tech)" in src and "lane_mac_pj" not in src
+    assert "energy_pj(rule.stats, tech)" in src and "lane_mac_pj" not in src
 
 
 def test_crossover_width_finder():
@@ -171,7 +171,7 @@ def test_sgd_rule_runs_on_crossbar():  # the stream's lr gives writes
     lr = crossover.learning_rate(dy, x, xb.lsb, 1.0)
     rule = SGD(xb, lr)
     for t in range(5):
-        rule.step(dy[t], x[t])
+        rule.step(dy[t][None, None], x[t][None, None])
     assert rule.stats.nvm.cells_written > 0
 
 

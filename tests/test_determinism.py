@@ -66,7 +66,7 @@ def test_jobs_alone_in_lanes_of_3_and_12_and_on_1_or_2_workers_give_identical_fi
     assert [len(g) for g in groups] == [3, 12]
     for k, group in enumerate(groups):
         out = tmp_path / f"lanes{k}"
-        results = Job.lanes(cfg, group, cfg.stream.samples, out).run(out, checkpoint=False)
+        results = Job.stack(cfg, group, cfg.stream.samples, out).run(out, checkpoint=False)
         for (m, s, _), res in zip(group, results, strict=True):
             write_json(out / "again.json", res)  # the file this result makes
             assert (out / "again.json").read_text() == files[f"{res['job']}.json"], (m.name, s)

@@ -107,7 +107,7 @@ def test_every_method_sees_the_same_samples_and_drift(tmp_path):
         job = Job(cfg, method, 0, 0.05, 300, tmp_path)
         job.run(tmp_path, checkpoint=False)
         states.append((job.rng.bit_generator.state,
-                       [xb.drift_rng.bit_generator.state for xb in job.xbars]))
+                       [xb.drift_rngs[0].bit_generator.state for xb in job.xbars]))
         if method.cfg.rule != "none":
             assert sum(r.stats.commits for r in job.rules if r is not None) > 0
     assert states[1] == states[0] and states[2] == states[0]

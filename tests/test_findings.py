@@ -127,7 +127,7 @@ def test_tracing_a_job_changes_nothing_it_computes(tmp_path):
     tr = trace(cfg, method, 0, 0.3, tmp_path, window=50)
     assert tr.t == (50, 100, 150, 200)
     job = Job(cfg, method, 0, 0.3, 200, tmp_path)
-    plain = job.run(tmp_path, checkpoint=False)
+    plain = job.run(tmp_path, checkpoint=False)[0]
     assert tr.ema_acc[-1] == plain["final_ema_acc"]
     codes = job.xbars[-1].codes()
     assert tr.mean_level[-1] == float(codes.mean())

@@ -442,14 +442,14 @@ def test_an_update_that_overflows_is_refused_before_any_write(rule_name):
     before = _state(rule)[:3]
     big = np.full(4, 2.0 ** 249)
     with pytest.raises(FloatingPointError, match=r"is not finite .*nothing was written"):
-        rule.step(big, np.full(6, 2.0 ** 249))
+        rule.step(big[None, None], np.full((1, 1, 6), 2.0 ** 249))
     after = _state(rule)
     assert np.array_equal(before[0], after[0]) and np.array_equal(before[1], after[1])
 
 
 def test_a_huge_finite_update_saturates_instead_of_wrapping():
     rule = SGD(_xbar(), 1e100)
-    rule.step(np.ones(4), np.ones(6))  # ΔW = 1e100 per cell: every cell to the lowest level
+    rule.step(np.ones((1, 1, 4)), np.ones((1, 1, 6)))  # ΔW = 1e100 per cell: all to the bottom
     assert (rule.xbar.codes() == rule.xbar.k_min).all()
 
 

@@ -17,24 +17,25 @@ def test_weight_gradients_match_finite_differences(arch):
     rng = np.random.default_rng(0)
     net = build(arch, rng, Quant(enabled=False))
     net.set_tracking(False)
-    img, label = rng.random((8, 8)), 4
+    img, label = rng.random((1, 8, 8)), np.array([4])  # one job
     net.step(img, label)
     for layer in net.affine:
         dY, X = layer.terms
-        grad = dY.T @ X
-        for i, j in ((0, 0), (1, 2), (layer.store.w.shape[0] - 1, layer.store.w.shape[1] - 1)):
-            w0 = layer.store.w[i, j]
-            layer.store.w[i, j] = w0 + 1e-5
-            lp = softmax_xent(net.forward(img), label)[0]
-            layer.store.w[i, j] = w0 - 1e-5
-            lm = softmax_xent(net.forward(img), label)[0]
-            layer.store.w[i, j] = w0
+        grad = dY[0].T @ X[0]
+        n_out, n_in = layer.shape
+        for i, j in ((0, 0), (1, 2), (n_out - 1, n_in - 1)):
+            w0 = layer.store.w[0, i, j]
+            layer.store.w[0, i, j] = w0 + 1e-5
+            lp = softmax_xent(net.forward(img), label)[0][0]
+            layer.store.w[0, i, j] = w0 - 1e-5
+            lm = softmax_xent(net.forward(img), label)[0][0]
+            layer.store.w[0, i, j] = w0
             assert grad[i, j] == pytest.approx((lp - lm) / 2e-5, rel=1e-4, abs=1e-8)
 
 
-@pytest.mark.parametrize("shape", [(8, 8, 1), (6, 6, 8), (5, 7, 3)])
+@pytest.mark.parametrize("shape", [(1, 8, 8, 1), (2, 6, 6, 8), (3, 5, 7, 3)])
 def test_col2im_is_the_adjoint_of_im2col(shape):
-    # <im2col(x), C> == <x, col2im(C)>: the input gradient of a convolution.
+    # <im2col(x), C> == <x, col2im(C)>: the input gradient of a convolution (per job).
     rng = np.random.default_rng(3)
     x = rng.normal(size=shape)
     cols = im2col(x, 3)
@@ -44,11 +45,11 @@ def test_col2im_is_the_adjoint_of_im2col(shape):
 
 def test_conv_gives_one_term_per_output_pixel():
     net = build("cnn", np.random.default_rng(1), Quant())
-    net.step(np.random.default_rng(2).random((8, 8)), 1)
+    net.step(np.random.default_rng(2).random((1, 8, 8)), np.array([1]))
     conv1, conv2, dense = net.affine
-    assert conv1.terms[0].shape == (36, 8) and conv1.terms[1].shape == (36, 9)
-    assert conv2.terms[0].shape == (16, 16) and conv2.terms[1].shape == (16, 72)
-    assert dense.terms[0].shape == (1, 10)
+    assert conv1.terms[0].shape == (1, 36, 8) and conv1.terms[1].shape == (1, 36, 9)
+    assert conv2.terms[0].shape == (1, 16, 16) and conv2.terms[1].shape == (1, 16, 72)
+    assert dense.terms[0].shape == (1, 1, 10)
 
 
 def test_quantised_activations_are_int8_codes():

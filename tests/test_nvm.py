@@ -24,7 +24,7 @@ def test_every_preset_loads_and_builds():
     for name in names:
         xb = Crossbar.from_preset(name, (3, 4), rng=np.random.default_rng(0))
         assert xb.device.name == name
-        assert xb.read().shape == (3, 4)
+        assert xb.read().shape == xb.cell_shape == (1, 3, 4)  # one job
 
 
 def test_quantise_round_to_nearest_and_clip():
@@ -38,7 +38,7 @@ def test_mid_rise_for_two_bits():
     xb = Crossbar(device(bits=2), (1, 4))
     assert xb.device.mid_rise
     xb.write(np.array([[-1.0, -0.3, 0.3, 1.0]]))
-    np.testing.assert_allclose(xb.read(), [[-0.75, -0.25, 0.25, 0.75]])
+    np.testing.assert_allclose(xb.read()[0], [[-0.75, -0.25, 0.25, 0.75]])
 
 
 def test_write_only_cells_whose_level_changes():
@@ -46,7 +46,7 @@ def test_write_only_cells_whose_level_changes():
     w = np.array([[0.5, -0.25, 0.0], [0.125, 0.0, -1.0]])
     rep = xb.program(w)
     assert rep.cells_written == 4  # two cells already at level 0
-    np.testing.assert_array_equal(xb.write_counts, [[1, 1, 0], [1, 0, 1]])
+    np.testing.assert_array_equal(xb.write_counts[0], [[1, 1, 0], [1, 0, 1]])
     # A change smaller than half an LSB rounds to the same level: nothing is written.
     rep = xb.write(w + 0.05)
     assert rep.cells_written == 0
@@ -57,7 +57,7 @@ def test_write_only_cells_whose_level_changes():
     assert rep.cells_written == 1
     assert rep.pulses == 1
     assert rep.energy_pj == pytest.approx(10.0 + 2.0)
-    assert xb.write_counts[0, 0] == 2
+    assert xb.write_counts[0, 0, 0] == 2
 
 
 @pytest.mark.parametrize(("rule", "expected_pulses"), [("single", 2), ("per_level", 3 + 5),
@@ -79,8 +79,8 @@ def test_endurance_sticks_cells_at_their_level():
     rep = xb.write_codes(np.array([[5, 1]]))
     assert rep.cells_written == 1
     assert rep.blocked == 1
-    np.testing.assert_array_equal(xb.codes(), [[3, 1]])
-    np.testing.assert_array_equal(xb.write_counts, [[3, 1]])
+    np.testing.assert_array_equal(xb.codes()[0], [[3, 1]])
+    np.testing.assert_array_equal(xb.write_counts[0], [[3, 1]])
 
 
 def test_stuck_at_faults_pin_extreme_levels():

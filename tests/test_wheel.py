@@ -111,7 +111,7 @@ def test_installed_wheel_runs_the_quick_study_outside_the_checkout(wheel, tmp_pa
     got = json.loads(probe.stdout)
     for key in ("pysim", "configs"):
         assert Path(got[key]).resolve().is_relative_to(venv.resolve()), (key, got[key])
-    assert got["device"] == "rram" and abs(got["read"][0][0] - 0.25) < 0.01
+    assert got["device"] == "rram" and abs(got["read"][0][0][0] - 0.25) < 0.01
 
     out = tmp_path / "out"
     study = _run([python, "-m", "pysim", "run", "quick", "--out", out], cwd=away, env=env)

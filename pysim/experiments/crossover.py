@@ -129,13 +129,13 @@ def run_one(rule: str, preset: str, n_out: int, n_in: int, rank: int, opt: Optio
     dy, x, xbar, lr = setup(preset, n_out, n_in, opt)
     r = make_rule(rule, xbar, lr, opt.batch, rank, np.random.default_rng(opt.seed + 1))
     for t in range(opt.samples):
-        r.step(dy[t], x[t])
-    e = {k: v / opt.samples for k, v in energy_pj(r.stats, tech).items()}
+        r.step(dy[t][None, None], x[t][None, None])  # one job, one term
+    e = {k: v.item() / opt.samples for k, v in energy_pj(r.stats, tech).items()}
     e["total"] = e["mac"] + e["sram"] + e["nvm"]
     return {"rule": rule, "preset": preset, "samples": opt.samples,
             "update_lsb": opt.update_lsb, "n_out": n_out, "n_in": n_in,
             "rank": rank if rule == "lrt" else None, "lr": lr, "energy_pj": e,
-            "writes_per_sample": r.stats.nvm.cells_written / opt.samples}
+            "writes_per_sample": r.stats.nvm.cells_written.item() / opt.samples}
 
 
 def int8_scale(v: np.ndarray) -> float:
@@ -162,7 +162,7 @@ def run_hw(preset: str, n_out: int, n_in: int, rank: int, opt: Options,
     config = [driver.set_cfg(Reg.LR_MANT, mant), driver.set_cfg(Reg.LR_SHIFT, shift),
               driver.set_cfg(Reg.PULSE_MODE, PULSE_MODE[device.pulses]),
               driver.set_cfg(Reg.RHO_COUNT, math.ceil(0.01 * n_out * n_in))]
-    config += [driver.inject(row, codes) for row, codes in enumerate(xbar.codes())]
+    config += [driver.inject(row, codes) for row, codes in enumerate(xbar.codes()[0])]
     config.append(driver.simple(Op.CLEAR_STATS))
     x_codes = np.clip(np.rint(x / x_step), -128, 127).astype(int)
     dy_codes = np.clip(np.rint(dy / dy_step), -128, 127).astype(int)

@@ -67,7 +67,7 @@ def trace(cfg: ExperimentCfg, method: Method, seed: int, lr: float, out: Path,
     for end in range(window, total + 1, window):
         before = xb.codes().copy()
         job.samples = end
-        result = job.run(out, checkpoint=False)
+        result = job.run(out, checkpoint=False)[0]
         codes = xb.codes()
         rows["t"].append(end)
         rows["up"].append(int(np.count_nonzero(codes > before)))

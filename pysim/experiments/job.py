@@ -1,5 +1,5 @@
 """One run's complete state (:class:`Job`): the stream of one or several (method, seed,
-lr) runs in lockstep as lanes, the update rules of every layer, evaluation, checkpoints
+lr) runs stacked in lockstep, the update rules of every layer, evaluation, checkpoints
 and the result."""
 
 from __future__ import annotations
@@ -19,60 +19,54 @@ from ..nvm import DeviceConfig
 from ..rules import LRT, SGD, MiniBatchSGD, MixedPrecision, UpdateRule, energy_pj
 from ..signs import SignDraws
 from ..store import DamagedStateError, load_state, save_state
-from .jobstore import CKPT_MAGIC, digest, job_id, lanes_id
+from .jobstore import CKPT_MAGIC, digest, job_id, stack_id
 from .pretrain import cached_pretrain, check_classes, load_splits
 from .scenarios import transform
 from .schema import ExperimentCfg, Method
 
-IMAGE_CACHE_BYTES = 64 << 20  # transformed images a lane keeps (Lane.image)
+IMAGE_CACHE_BYTES = 64 << 20  # transformed images a run keeps (Run.image)
 
 
-def lanes_supported(cfg: ExperimentCfg, method: Method) -> bool:
-    """Whether several jobs of ``method`` can run as lanes of one :class:`Job`: every
-    float rule can; the accelerator model (``hw: true``) has no lane axis."""
+def stackable(cfg: ExperimentCfg, method: Method) -> bool:
+    """Whether several jobs of ``method`` can run stacked in one :class:`Job`: every
+    float rule can; the accelerator model (``hw: true``) runs one job."""
     return not method.cfg.hw
 
 
-# What the lanes of one Job may differ in besides seed and lr: options the rules take one
-# per lane. Methods equal in everything else share a lane key.
-LANE_OPTIONS = ("name", "lr", "max_norm", "mode", "stochastic_round")
+# What the stacked jobs of one Job may differ in besides seed and lr: options the rules
+# take one per job. Methods equal in everything else share a stack key.
+STACK_OPTIONS = ("name", "lr", "max_norm", "mode", "stochastic_round")
 
 
-def lane_key(method: Method) -> str:
-    """Jobs of methods with the same key can run as lanes of one :class:`Job` (when
-    :func:`lanes_supported`): e.g. a method with and without max-norm, biased and
+def stack_key(method: Method) -> str:
+    """Jobs of methods with the same key can run stacked in one :class:`Job` (when
+    :func:`stackable`): e.g. a method with and without max-norm, biased and
     unbiased LRT, SGD rounding to nearest and stochastically."""
     return digest({k: v for k, v in dataclasses.asdict(method.cfg).items()
-                    if k not in LANE_OPTIONS})
+                    if k not in STACK_OPTIONS})
 
 
-def why_not_lanes(cfg: ExperimentCfg, methods: list[Method]) -> str | None:
-    """Why jobs of ``methods`` cannot run as lanes of one :class:`Job`, or None if they
+def why_not_stacked(cfg: ExperimentCfg, methods: list[Method]) -> str | None:
+    """Why jobs of ``methods`` cannot run stacked in one :class:`Job`, or None if they
     can."""
     for m in methods:
-        if not lanes_supported(cfg, m):
+        if not stackable(cfg, m):
             return f"method {m.name!r} on the {cfg.network} runs one job at a time (see " \
-                "lanes_supported)"
-        if lane_key(m) != lane_key(methods[0]):
+                "stackable)"
+        if stack_key(m) != stack_key(methods[0]):
             return (f"methods {methods[0].name!r} and {m.name!r} differ in more than "
-                    f"{', '.join(LANE_OPTIONS)}: they cannot be lanes of one job")
+                    f"{', '.join(STACK_OPTIONS)}: they cannot be stacked in one job")
     return None
 
 
-def make_rules(method: Method | list[Method], lr, net: Network, xbars, rng, accel: AccelConfig
-               ) -> list[UpdateRule | None]:
-    """The update rule of each affine layer. Lanes: ``method``, ``lr`` and ``rng`` one per
-    lane (methods of one :func:`lane_key`), and ``xbars[k]`` the lanes' crossbars of
-    layer ``k``."""
-    lanes = isinstance(method, list)
-    methods = method if lanes else [method]
-    m = methods[0].cfg  # what the lanes share
-
-    def per(f):
-        return [f(x) for x in methods] if lanes else f(methods[0])
-    max_norm = per(lambda x: x.max_norm)
-    sr = per(lambda x: x.cfg.stochastic_round)
-    mode = per(lambda x: x.cfg.mode)
+def make_rules(methods: list[Method], lr: list[float], net: Network, xbars, rng: list,
+               accel: AccelConfig) -> list[UpdateRule | None]:
+    """The update rule of each affine layer: ``methods`` (of one :func:`stack_key`),
+    ``lr`` and ``rng`` one per job, ``xbars[k]`` the jobs' crossbar of layer ``k``."""
+    m = methods[0].cfg  # what the jobs share
+    max_norm = [x.max_norm for x in methods]
+    sr = [x.cfg.stochastic_round for x in methods]
+    mode = [x.cfg.mode for x in methods]
     rules: list[UpdateRule | None] = []
     # Float unbiased LRT without stochastic rounding: the random signs are the rule
     # stream's only draws, so they can be drawn ahead in blocks (the same signs, shared
@@ -81,13 +75,13 @@ def make_rules(method: Method | list[Method], lr, net: Network, xbars, rng, acce
         c = x.cfg
         blocks = c.rule == "lrt" and c.mode == "unbiased" and not c.hw and not c.stochastic_round
         return SignDraws(r) if blocks else r
-    signs = ([sign_source(x, r) for x, r in zip(methods, rng, strict=True)] if lanes
-             else sign_source(methods[0], rng))
+    signs = [sign_source(x, r) for x, r in zip(methods, rng, strict=True)]
     hw = None
-    if m.hw:
+    if m.hw:  # one job (hw jobs are not stackable)
         from ..hw.engine import network_device
 
-        hw = network_device(net.affine, xbars, accel, m.rank, m.train_layers == "last", rng)
+        hw = network_device(net.affine, xbars, accel, m.rank, m.train_layers == "last",
+                            rng[0])
     for k, (layer, xb) in enumerate(zip(net.affine, xbars, strict=True)):
         conv = layer.__class__.__name__ == "Conv2D"
         batch = m.batch_conv if conv else m.batch
@@ -103,9 +97,9 @@ def make_rules(method: Method | list[Method], lr, net: Network, xbars, rng, acce
         elif hw is not None and k in hw[1]:
             from ..hw.engine import HwLRT
 
-            rules.append(HwLRT(xb, lr, batch, layer, net.quant, hw[0], hw[1].index(k),
+            rules.append(HwLRT(xb, lr[0], batch, layer, net.quant, hw[0], hw[1].index(k),
                                mode=m.mode, kappa_th=m.kappa_th, rho_min=m.rho_min,
-                               max_norm=max_norm, seed=hw[2]))
+                               max_norm=max_norm[0], seed=hw[2]))
         else:
             rank = min(m.rank, *xb.shape) if m.clip_rank else m.rank
             rules.append(LRT(xb, lr, batch, rank, mode, signs, m.kappa_th, m.rho_min,
@@ -115,7 +109,7 @@ def make_rules(method: Method | list[Method], lr, net: Network, xbars, rng, acce
 
 
 @dataclass
-class Lane:
+class Run:
     """What one (method, seed, lr) run of a :class:`Job` keeps of its own: data, sample
     stream, counters and curve (transformed images are a cache, not checkpointed)."""
 
@@ -124,7 +118,7 @@ class Lane:
     id: str
     splits: data_mod.Splits
     rng: np.random.Generator  # the sample stream
-    method: Method  # the lane's method (lanes of one job may differ in LANE_OPTIONS)
+    method: Method  # the run's method (stacked runs may differ in STACK_OPTIONS)
     correct: int = 0
     ema: float = 0.0
     curve: list = field(default_factory=list)
@@ -157,7 +151,7 @@ class Lane:
 
 class Job:
     """The complete state of a run: one (method, seed, lr), or several in lockstep
-    (:meth:`lanes`: one network and rule call per sample for all of them, each lane's
+    (:meth:`stack`: one network and rule call per sample for all of them, each run's
     numbers bit-equal to its own single job's); stored as its checkpoint
     (:func:`pysim.store.save_state`)."""
 
@@ -166,12 +160,12 @@ class Job:
         self._setup(cfg, [(method, seed, lr)], samples, out, pretrained)
 
     @classmethod
-    def lanes(cls, cfg: ExperimentCfg, runs: list[tuple[Method, int, float]],
+    def stack(cls, cfg: ExperimentCfg, runs: list[tuple[Method, int, float]],
               samples: int, out: Path, pretrained: Path | None = None) -> Job:
-        """Several (method, seed, lr) runs as lanes: methods of one :func:`lane_key` that
-        :func:`lanes_supported`. ``pretrained``: the folder of cached pretrained networks
+        """Several (method, seed, lr) runs stacked: methods of one :func:`stack_key` that
+        :func:`stackable`. ``pretrained``: the folder of cached pretrained networks
         (``out/pretrained``)."""
-        why = why_not_lanes(cfg, [m for m, _, _ in runs]) if len(runs) > 1 else None
+        why = why_not_stacked(cfg, [m for m, _, _ in runs]) if len(runs) > 1 else None
         if why:
             raise ValueError(why)
         job = cls.__new__(cls)
@@ -179,8 +173,8 @@ class Job:
         return job
 
     def _setup(self, cfg, runs, samples, out, pretrained) -> None:
-        # The lanes share the rule and its configuration but for LANE_OPTIONS; the first
-        # lane's method stands for what they share.
+        # The runs share the rule and its configuration but for STACK_OPTIONS; the first
+        # run's method stands for what they share.
         method = runs[0][0]
         self.cfg, self.method, self.samples = cfg, method, samples
         device = DeviceConfig.load(cfg.device)
@@ -192,10 +186,10 @@ class Job:
                                      stuck_fraction=sc.stuck_fraction or device.stuck_fraction)
         self.device = device
         self.accel = AccelConfig.load(cfg.accel)
-        self.runs: list[Lane] = []
+        self.runs: list[Run] = []
         nets, rule_rngs, by_seed = [], [], {}
         for m, seed, lr in runs:
-            if seed not in by_seed:  # lanes of one seed (tuning) share data and image cache
+            if seed not in by_seed:  # runs of one seed (tuning) share data and image cache
                 by_seed[seed] = (load_splits(cfg, seed), {})
                 check_classes(cfg, by_seed[seed][0])
             splits, images = by_seed[seed]
@@ -208,73 +202,65 @@ class Job:
             stream, cells, drift, rule = (np.random.default_rng(s) for s in
                                           np.random.SeedSequence([seed, 3]).spawn(4))
             net.deploy(device, cells, drift)
-            self.runs.append(Lane(seed, lr, job_id(cfg, m, seed, lr, samples), splits,
+            self.runs.append(Run(seed, lr, job_id(cfg, m, seed, lr, samples), splits,
                                   stream, m, images=images))
             nets.append(net)
             rule_rngs.append(rule)
-        if len(runs) == 1:
-            self.net = nets[0]
-            methods, lrs, rule_rngs = method, runs[0][2], rule_rngs[0]
-        else:
-            self.net = Network.stack(nets)
-            methods, lrs = [m for m, _, _ in runs], [lr for _, _, lr in runs]
-        # Per affine layer; with lanes, lane crossbars (one entry per lane in each array).
+        self.net = Network.stack(nets)
+        methods, lrs = [m for m, _, _ in runs], [lr for _, _, lr in runs]
+        # Per affine layer: the crossbar of every job.
         self.xbars = [layer.store.xbar for layer in self.net.affine]
         self.base_counts = [xb.write_counts.copy() for xb in self.xbars]
         self.rules = make_rules(methods, lrs, self.net, self.xbars, rule_rngs, self.accel)
         self.t = 0
 
-    # The single job's view (one lane).
+    # The view of a Job of one run.
     @property
     def id(self) -> str:
-        return lanes_id([r.id for r in self.runs])
+        return stack_id([r.id for r in self.runs])
 
     @property
     def rng(self) -> np.random.Generator:
         return self._single().rng
 
-    def _single(self) -> Lane:
+    def _single(self) -> Run:
         if len(self.runs) != 1:
-            raise AttributeError("a job of several lanes: see Job.runs")
+            raise AttributeError("a Job of several runs: see Job.runs")
         return self.runs[0]
 
     def run(self, out: Path, progress=None, checkpoint: bool = True):
         """Adapt on the stream from sample ``t`` to the end (checkpointing at each
-        evaluation) and return the result (one per lane for :meth:`lanes`)."""
+        evaluation) and return the results, one per run."""
         # One job, one core: parallelism comes from the pool of jobs. A BLAS that threads
         # a larger product (the per-pixel count's fold) would leave its threads spinning
         # against the other workers for the rest of the job.
         with threadpool_limits(limits=1, user_api="blas"):
             self._run(out, progress, checkpoint)
-        if self.net.lanes is None:
-            return self.result(0)
         return [self.result(i) for i in range(len(self.runs))]
 
     def _run(self, out: Path, progress, checkpoint: bool) -> None:
         cfg, st = self.cfg, self.cfg.stream
         segs, every = cfg.scenario.segments, cfg.scenario.every
-        by_class = [{c: np.flatnonzero(lane.splits.online.labels == c)
-                     for c in np.unique(lane.splits.online.labels)} for lane in self.runs]
+        by_class = [{c: np.flatnonzero(run.splits.online.labels == c)
+                     for c in np.unique(run.splits.online.labels)} for run in self.runs]
         adapt = self.method.cfg.rule != "none"
         weights = self.method.cfg.rule not in ("none", "bias")
         bias_lr = self.method.cfg.bias_lr
-        stacked = self.net.lanes is not None
         ckpt = out / "ckpt" / f"{self.id}.npz"
         while self.t < self.samples:
             k = (self.t // every) % len(segs)
             seg = segs[k]
             images, labels = [], []
-            for lane, classes in zip(self.runs, by_class, strict=True):
-                pool = lane.splits.online
+            for run, classes in zip(self.runs, by_class, strict=True):
+                pool = run.splits.online
                 if "classes" in seg:
-                    idx = lane.rng.choice(np.concatenate([classes[c] for c in seg["classes"]
+                    idx = run.rng.choice(np.concatenate([classes[c] for c in seg["classes"]
                                                           if c in classes]))
                 else:
-                    idx = lane.rng.integers(len(pool))
-                images.append(lane.image("online", idx, k, seg, lane.rng))
+                    idx = run.rng.integers(len(pool))
+                images.append(run.image("online", idx, k, seg, run.rng))
                 labels.append(int(pool.labels[idx]))
-            img, label = (np.stack(images), np.array(labels)) if stacked else (images[0],
-                                                                                 labels[0])
+            img, label = np.stack(images), np.array(labels)
             if adapt:
                 _, correct = self.net.step(img, label)
                 for layer in self.net.layers:
@@ -286,53 +272,52 @@ class Job:
             else:
                 correct = self.net.predict(img) == label
             self.t += 1
-            for lane, c in zip(self.runs, np.atleast_1d(correct).tolist(), strict=True):
-                lane.correct += int(c)
-                lane.ema = st.ema * lane.ema + (1 - st.ema) * float(c)
+            for run, c in zip(self.runs, correct.tolist(), strict=True):
+                run.correct += int(c)
+                run.ema = st.ema * run.ema + (1 - st.ema) * float(c)
             if self.t % cfg.scenario.drift_every == 0:
                 for xb in self.xbars:
                     xb.drift(cfg.scenario.drift_every)
             if self.t % st.eval_every == 0 or self.t == self.samples:
-                for lane, point in zip(self.runs, self._evaluate(k, seg), strict=True):
-                    lane.curve.append(point)
+                for run, point in zip(self.runs, self._evaluate(k, seg), strict=True):
+                    run.curve.append(point)
                 if checkpoint:
                     save_state(ckpt, (CKPT_MAGIC, self.id, self), "job-checkpoint")
                 if progress:
                     progress(self)
 
     def _evaluate(self, k: int, seg: dict) -> list[dict]:
-        """Test accuracy and write counts now, one curve point per lane."""
+        """Test accuracy and write counts now, one curve point per run."""
         hits: list[list] = [[] for _ in self.runs]
         todo = []
-        for lane in self.runs:
-            test = lane.splits.test
+        for run in self.runs:
+            test = run.splits.test
             n = min(len(test), self.cfg.stream.test_images)
             keep = [i for i in range(len(test))
                     if "classes" not in seg or int(test.labels[i]) in seg["classes"]][:n]
-            todo.append((keep, np.random.default_rng([lane.seed, 4, self.t])))
+            todo.append((keep, np.random.default_rng([run.seed, 4, self.t])))
         self.net.set_tracking(False)
         for j in range(max(len(keep) for keep, _ in todo)):
             images = []
-            for lane, (keep, rng) in zip(self.runs, todo, strict=True):
-                # A lane whose class filter kept fewer images predicts a blank, unscored.
-                images.append(lane.image("test", keep[j], k, seg, rng) if j < len(keep)
+            for run, (keep, rng) in zip(self.runs, todo, strict=True):
+                # A run whose class filter kept fewer images predicts a blank, unscored.
+                images.append(run.image("test", keep[j], k, seg, rng) if j < len(keep)
                               else np.zeros_like(images[-1] if images else
-                                                 lane.splits.test.images[0]))
-            pred = np.atleast_1d(self.net.predict(np.stack(images) if self.net.lanes
-                                                  else images[0]))
-            for lane, (keep, _), p, h in zip(self.runs, todo, pred, hits, strict=True):
+                                                 run.splits.test.images[0]))
+            pred = self.net.predict(np.stack(images))
+            for run, (keep, _), p, h in zip(self.runs, todo, pred, hits, strict=True):
                 if j < len(keep):
-                    h.append(p == lane.splits.test.labels[keep[j]])
+                    h.append(p == run.splits.test.labels[keep[j]])
         self.net.set_tracking(True)
         corr = 1 - self.cfg.stream.ema ** self.t
         points = []
-        for i, (lane, h) in enumerate(zip(self.runs, hits, strict=True)):
-            counts = [self._of_lane(xb.write_counts - b, i)
+        for i, (run, h) in enumerate(zip(self.runs, hits, strict=True)):
+            counts = [xb.write_counts[i] - b[i]
                       for xb, b in zip(self.xbars, self.base_counts, strict=True)]
-            pixel = [np.zeros(1, np.int64) if r is None else self._of_lane(r.pixel_writes, i)
+            pixel = [np.zeros(1, np.int64) if r is None else r.pixel_writes[i]
                      for r in self.rules]
             saturated = sum(np.count_nonzero(self._saturated(xb, i)) for xb in self.xbars)
-            points.append({"t": self.t, "ema_acc": lane.ema / corr,
+            points.append({"t": self.t, "ema_acc": run.ema / corr,
                            "saturated_fraction": saturated / sum(
                                xb.shape[0] * xb.shape[1] for xb in self.xbars),
                            "test_acc": float(np.mean(h)),
@@ -343,34 +328,29 @@ class Job:
         return points
 
     def _saturated(self, xb, i: int) -> np.ndarray:
-        """Lane ``i``'s cells of crossbar ``xb`` at the lowest or highest level."""
-        codes = self._of_lane(xb.codes(), i)
+        """Run ``i``'s cells of crossbar ``xb`` at the lowest or highest level."""
+        codes = xb.codes()[i]
         return (codes == xb.k_min) | (codes == xb.k_max)
 
-    def _of_lane(self, a: np.ndarray, i: int) -> np.ndarray:
-        """Lane ``i``'s part of a per-cell array (the array itself for a single job)."""
-        return a if self.net.lanes is None else a[i]
-
     def result(self, i: int = 0) -> dict:
-        """Lane ``i``'s result (a single job's: ``result()``)."""
-        lane = self.runs[i]
+        """Run ``i``'s result (a single job's: ``result()``)."""
+        run = self.runs[i]
         tech, dev = self.accel.energy, self.device
         e = {"mac": 0.0, "sram": 0.0, "nvm": 0.0}
         aux = 0
         for rule in self.rules:
             if rule is None:
                 continue
-            stats = rule.stats if rule.lanes is None else rule.stats.lane(i)
-            for k, v in energy_pj(stats, tech).items():
-                e[k] += v
+            for k, v in energy_pj(rule.stats, tech).items():
+                e[k] += v[i].item()
             aux += rule.aux_words
-        last = lane.curve[-1]
+        last = run.curve[-1]
         per_sample = {k: v / self.t for k, v in e.items()}
         rate = last["max_writes"] / self.t * self.cfg.stream.adaptation_rate
         years = (dev.endurance / rate / (3600 * 24 * 365.25)) if rate > 0 else math.inf
-        return {"job": lane.id, "method": lane.method.name, "seed": lane.seed, "lr": lane.lr,
-                "samples": self.t, "curve": lane.curve, "final_ema_acc": last["ema_acc"],
-                "mean_online_acc": lane.correct / self.t,
+        return {"job": run.id, "method": run.method.name, "seed": run.seed, "lr": run.lr,
+                "samples": self.t, "curve": run.curve, "final_ema_acc": last["ema_acc"],
+                "mean_online_acc": run.correct / self.t,
                 "final_test_acc": last["test_acc"], "max_writes": last["max_writes"],
                 "saturated_fraction": last["saturated_fraction"],
                 "total_writes": last["total_writes"],

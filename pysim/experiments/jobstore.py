@@ -1,5 +1,5 @@
 """Names and digests of stored experiment state: job ids (a hash of everything a job's
-result depends on), lane-group ids, the checkpoint format tag and the result version."""
+result depends on), the ids of stacked groups, the checkpoint format tag and the result version."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from ..hw.params import AccelConfig
 from .schema import ExperimentCfg, Method
 
 # v3: a pysim.store state file, not a pickle; v4: the rules' classes live in pysim.rules.*
-# modules (a v3 file names them pysim.rules.X) and no pickle-era fields are filled in.
-CKPT_MAGIC = "pysim-job-checkpoint-v4"
+# modules (a v3 file names them pysim.rules.X) and no pickle-era fields are filled in;
+# v5: one mode, every array with a job axis (software lanes renamed jobs).
+CKPT_MAGIC = "pysim-job-checkpoint-v5"
 # Part of every job id: bump it when a job's result changes for the same configuration
 # (2: mean online accuracy in results, CGS2 Gram-Schmidt; 3: LRT projects a sample's
 # terms together and its rank reduction rounds differently; 4: samples, drift and a
@@ -42,9 +43,9 @@ def job_id(cfg: ExperimentCfg, method: Method, seed: int, lr: float, samples: in
     return f"{method.name}__s{seed}__lr{lr:g}__n{samples}__{digest(parts)[:10]}"
 
 
-def lanes_id(ids: list[str]) -> str:
-    """Names the checkpoint of a :class:`Job` from its lanes' job ids (a single job's is
+def stack_id(ids: list[str]) -> str:
+    """Names the checkpoint of a :class:`Job` from its jobs' ids (a single job's is
     its own id)."""
     if len(ids) == 1:
         return ids[0]
-    return f"{ids[0].split('__')[0]}__lanes{len(ids)}__{digest(ids)[:12]}"
+    return f"{ids[0].split('__')[0]}__stack{len(ids)}__{digest(ids)[:12]}"

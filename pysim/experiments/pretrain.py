@@ -16,6 +16,10 @@ from ..store import load_or_none, load_state, save_state
 from .jobstore import digest
 from .schema import ExperimentCfg
 
+# The kind of a pretrained network's state file; v2: arrays carry the job axis (a file of
+# v1 is not read, the network is pretrained again).
+PRETRAINED_KIND = "pretrained-network-v2"
+
 
 def load_splits(cfg: ExperimentCfg, seed: int) -> data_mod.Splits:
     d = cfg.data
@@ -55,15 +59,15 @@ def pretrain(cfg: ExperimentCfg, seed: int, splits: data_mod.Splits,
             for layer in net.affine:
                 clean = dataclasses.replace(device, write_noise_lsb=0.0, drift_sigma_per_1m=0.0,
                                             flip_rate_per_1m=0.0, stuck_fraction=0.0)
-                layer.store.fake_quant = Crossbar(clean, layer.store.w.shape)
+                layer.store.fake_quant = Crossbar(clean, layer.shape)
         lr = p.lr * (0.5 ** (min(epoch, p.epochs) / max(1, p.epochs / 3)))
         if epoch >= p.epochs:
             lr /= 5
         for i in rng.permutation(len(splits.train)):
-            net.step(splits.train.images[i], int(splits.train.labels[i]))
+            net.step(splits.train.images[i][None], splits.train.labels[i:i + 1])
             for layer in net.affine:
                 dY, X = layer.terms
-                layer.store.w -= lr * (dY.T @ X)
+                layer.store.w -= lr * np.matmul(dY.transpose(0, 2, 1), X)
                 layer.store.w = np.clip(layer.store.w, -device.w_max, device.w_max)
             for layer in net.layers:
                 layer.update_digital(lr)
@@ -79,9 +83,9 @@ def cached_pretrain(cfg: ExperimentCfg, seed: int, splits, device, cache: Path) 
     key = digest([cfg.network, cfg.data.key(), dataclasses.asdict(cfg.pretrain),
                    dataclasses.asdict(cfg.quant), cfg.device, cfg.bits, seed])[:12]
     path = cache / f"{cfg.network}-{key}.npz"
-    net = load_or_none(lambda p: load_state(p, "pretrained-network"), path)
+    net = load_or_none(lambda p: load_state(p, PRETRAINED_KIND), path)
     if net is not None:
         return net
     net = pretrain(cfg, seed, splits, device)
-    save_state(path, net, "pretrained-network")
+    save_state(path, net, PRETRAINED_KIND)
     return net

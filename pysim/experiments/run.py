@@ -1,4 +1,4 @@
-"""Running jobs: one job, or a group of jobs as lanes of one :class:`~.job.Job`;
+"""Running jobs: one job, or a group of jobs stacked in one :class:`~.job.Job`;
 resumable from checkpoints, each result written to its own file.
 
 Jobs are pure functions of (config, method, seed, lr, samples): each writes its result
@@ -18,31 +18,31 @@ from pathlib import Path
 from threadpoolctl import threadpool_limits
 
 from ..store import atomic_write, load_or_none, read_json, read_json_or_none, write_json
-from .job import Job, load_checkpoint, why_not_lanes
-from .jobstore import job_id, lanes_id
+from .job import Job, load_checkpoint, why_not_stacked
+from .jobstore import job_id, stack_id
 from .schema import ExperimentCfg, Method
 
 
 def run_job(cfg: ExperimentCfg, method: Method, seed: int, lr: float, samples: int,
             out: str | Path, verbose: bool = True) -> dict:
     """Run (or resume, or just return) one job; the result is also written to disk."""
-    return run_lanes(cfg, [(method, seed, lr)], samples, out, verbose)[0]
+    return run_stacked(cfg, [(method, seed, lr)], samples, out, verbose)[0]
 
 
-def run_lanes(cfg: ExperimentCfg, runs: list[tuple[Method, int, float]], samples: int,
+def run_stacked(cfg: ExperimentCfg, runs: list[tuple[Method, int, float]], samples: int,
               out: str | Path, verbose: bool = True, pretrained: str | Path | None = None
               ) -> list[dict]:
     """Run (or resume, or just return) the jobs ``runs`` = [(method, seed, lr), ...],
-    those not finished yet as lanes of one :class:`Job` when their methods allow (one
-    :func:`lane_key`, :func:`lanes_supported`), else one after another; results in the
+    those not finished yet stacked in one :class:`Job` when their methods allow (one
+    :func:`stack_key`, :func:`stackable`), else one after another; results in the
     order of ``runs``, each also written to disk as its own job's. ``pretrained``: see
-    :meth:`Job.lanes`."""
+    :meth:`Job.stack`."""
     out = Path(out)
     ids = [job_id(cfg, m, seed, lr, samples) for m, seed, lr in runs]
     done = {jid: out / "jobs" / f"{jid}.json" for jid in ids}
     results = {jid: read_json_or_none(path) for jid, path in done.items()}
     todo = [(run, jid) for run, jid in zip(runs, ids, strict=True) if results[jid] is None]
-    together = len(todo) > 1 and why_not_lanes(cfg, [m for (m, _, _), _ in todo]) is None
+    together = len(todo) > 1 and why_not_stacked(cfg, [m for (m, _, _), _ in todo]) is None
     groups = [todo] if together else [[t] for t in todo]
     for group in groups:
         _run_group(cfg, [run for run, _ in group], [jid for _, jid in group],
@@ -51,28 +51,27 @@ def run_lanes(cfg: ExperimentCfg, runs: list[tuple[Method, int, float]], samples
 
 
 def _run_group(cfg, runs, ids, samples, out: Path, verbose: bool, pretrained) -> None:
-    """Run (or resume) ``runs`` as one :class:`Job` and write each lane's result as its
+    """Run (or resume) ``runs`` as one :class:`Job` and write each run's result as its
     job's (``ids``)."""
-    key = lanes_id(ids)
+    key = stack_id(ids)
     ckpt = out / "ckpt" / f"{key}.npz"
     with threadpool_limits(limits=1, user_api="blas"):  # pretraining too: see Job.run
         job = (load_or_none(lambda p: load_checkpoint(p, key), ckpt)
-               or Job.lanes(cfg, runs, samples, out, pretrained))
+               or Job.stack(cfg, runs, samples, out, pretrained))
 
     def progress(j):
         if verbose:
             bar = "#" * int(20 * j.t / j.samples)
-            for lane in j.runs:
-                c = lane.curve[-1]
-                print(f"  {lane.method.name:<28} seed {lane.seed} lr {lane.lr:<8g} [{bar:<20}] "
+            for run in j.runs:
+                c = run.curve[-1]
+                print(f"  {run.method.name:<28} seed {run.seed} lr {run.lr:<8g} [{bar:<20}] "
                       f"{j.t}/{j.samples} acc {c['ema_acc']:.3f} max writes "
                       f"{c['max_writes']}", file=sys.stderr, flush=True)
 
     start = time.process_time()
     results = job.run(out, progress)
-    results = results if isinstance(results, list) else [results]
     # CPU seconds of this process only (a resumed job's earlier part is not counted;
-    # lanes share theirs equally); kept beside the result, not in it, so that results
+    # stacked jobs share theirs equally); kept beside the result, not in it, so that results
     # stay bit-identical across runs.
     cpu = (time.process_time() - start) / len(runs)
     for jid, result in zip(ids, results, strict=True):

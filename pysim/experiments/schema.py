@@ -331,14 +331,14 @@ def hw_shapes(network: str, image_shape: tuple[int, int], train_layers: str = "a
     from ..hw.engine import hw_layers
 
     net = build(network, np.random.default_rng(0), Quant(enabled=False), image_shape)
-    return [tuple(net.affine[k].store.w.shape)
+    return [tuple(net.affine[k].shape)
             for k in hw_layers(net.affine, train_layers == "last")]
 
 
 def layer_shapes(network: str, image_shape: tuple[int, int]) -> list[tuple[int, int]]:
     """(n_out, n_in) of each affine layer of ``network`` on images of ``image_shape``."""
     net = build(network, np.random.default_rng(0), Quant(enabled=False), image_shape)
-    return [tuple(layer.store.w.shape) for layer in net.affine]
+    return [tuple(layer.shape) for layer in net.affine]
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from ..store import write_json
-from .job import lane_key, lanes_supported
-from .run import run_lanes
+from .job import stack_key, stackable
+from .run import run_stacked
 from .schema import ExperimentCfg, Method, expand_methods, tuning_cfg
 
 
@@ -85,25 +85,25 @@ def _cost(task: tuple) -> float:
     return samples * per * (10 if cfg.network == "cnn" else 1)
 
 
-# Most jobs in one lane group. A lane's cost falls with the lanes beside it (the per-sample
+# Most jobs in one stacked group. A job's cost falls with the jobs beside it (the per-sample
 # Python work is shared) until its arrays leave the cache: MLP tuning of SGD, 2,000
-# samples, µs per lane and sample: 110 at 7 lanes, 95–105 at 14, 138 at 28 (one-off
+# samples, µs per job and sample: 110 at 7 jobs, 95–105 at 14, 138 at 28 (one-off
 # measurement, 2 cores).
-MAX_LANES = 14
+MAX_STACK = 14
 
 
-def lane_groups(tasks: list[tuple]) -> list[list[int]]:
-    """Task indices submitted together: the jobs that can run as lanes of one job
-    (:func:`~pysim.experiments.job.lanes_supported`, one
-    :func:`~pysim.experiments.job.lane_key`: the seeds of a final run, the learning rates
+def stack_groups(tasks: list[tuple]) -> list[list[int]]:
+    """Task indices submitted together: the jobs that can run stacked in one Job
+    (:func:`~pysim.experiments.job.stackable`, one
+    :func:`~pysim.experiments.job.stack_key`: the seeds of a final run, the learning rates
     of a tuning run, of a method with and without max-norm, say), every other job alone."""
     groups: dict = {}
     for i, (cfg, m, _, _, samples) in enumerate(tasks):
-        key = (lane_key(m), samples) if lanes_supported(cfg, m) else i
+        key = (stack_key(m), samples) if stackable(cfg, m) else i
         groups.setdefault(key, []).append(i)
     out = []
-    for group in groups.values():  # split into near-equal parts of at most MAX_LANES
-        parts = -(-len(group) // MAX_LANES)
+    for group in groups.values():  # split into near-equal parts of at most MAX_STACK
+        parts = -(-len(group) // MAX_STACK)
         out += [group[k * len(group) // parts:(k + 1) * len(group) // parts]
                 for k in range(parts)]
     return out
@@ -132,7 +132,7 @@ def run_studies(cfgs: list[ExperimentCfg], outs: list[str | Path], workers: int 
 
 class _Pool:
     """The studies' jobs on one executor: each study runs its tuning phase, then its final
-    runs, then reports; jobs of a phase go out in lane groups, largest first."""
+    runs, then reports; jobs of a phase go out in stacked groups, largest first."""
 
     def __init__(self, ex, pretrained, on_done):
         self.ex, self.pretrained, self.on_done = ex, pretrained, on_done
@@ -147,10 +147,10 @@ class _Pool:
         print(f"{st.cfg.name}: {what}", file=sys.stderr, flush=True)
         if not tasks:
             self.advance(st)
-        for group in sorted(lane_groups(tasks), key=lambda g: -sum(_cost(tasks[i]) for i in g)):
+        for group in sorted(stack_groups(tasks), key=lambda g: -sum(_cost(tasks[i]) for i in g)):
             cfg, _, _, _, samples = tasks[group[0]]
             runs = [(tasks[i][1], tasks[i][2], tasks[i][3]) for i in group]
-            fut = self.ex.submit(run_lanes, cfg, runs, samples, str(st.out), True,
+            fut = self.ex.submit(run_stacked, cfg, runs, samples, str(st.out), True,
                                  self.pretrained and str(self.pretrained))
             self.running[fut] = (st, group)
 

@@ -25,7 +25,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..config import from_mapping
-from ..nvm import Crossbar, WriteReport
+from ..nvm import Crossbar
 from ..rules import UpdateRule
 from . import driver as d
 from .accel import Accelerator
@@ -119,6 +119,8 @@ class HwLRT(UpdateRule):
     def __init__(self, crossbar: Crossbar, lr: float, batch: int, layer, quant,
                  device: Device, slot: int, mode: str = "biased", kappa_th: float = 100.0,
                  rho_min: float = 0.01, max_norm: bool = False, seed: int = 0xACE1):
+        if crossbar.jobs != 1:
+            raise ValueError(f"the accelerator runs one job, not {crossbar.jobs}")
         super().__init__(crossbar, lr)
         self.device, self.slot = device, int(slot)
         a = device.model.arch
@@ -174,22 +176,22 @@ class HwLRT(UpdateRule):
 
     def _sync_levels(self) -> None:
         n_in = self.device.model.arch.n_in
-        for row, codes in enumerate(self.xbar.codes()):
+        for row, codes in enumerate(self.xbar.codes()[0]):
             self._cmd(d.inject(row, self._pad(codes, n_in)))
 
     def _step(self, dY, X):
         a = self.device.model.arch
         self._ensure(Reg.LAYER, self.slot)
         # Recover the int8 codes the network quantised to (exact: both are on the grids).
-        g = dY / self.layer.alpha
-        for gy, x in zip(g, X, strict=True):
+        g = dY[0] / self.layer.alpha
+        for gy, x in zip(g, X[0], strict=True):
             dy_codes = np.clip(np.rint(gy / self.quant.grad_step), -128, 127).astype(int)
             x_codes = np.clip(np.rint(x / self.quant.act_step), -128, 127).astype(int)
             self._cmd(d.update(self._pad(x_codes, a.n_in), self._pad(dy_codes, a.n_out)))
         self._mirror_counters()
         self.pending += 1
         if self.pending % self.batch:
-            return WriteReport()
+            return self._no_write()
         self._sync_levels()
         for reg, value in self.regs.items():
             self._ensure(reg, value)
@@ -198,16 +200,16 @@ class HwLRT(UpdateRule):
         if not info & 1:
             self.stats.gated += 1
             self._mirror_counters()
-            return WriteReport()
+            return self._no_write()
         self.stats.commits += 1
         target = np.array([d.unpack_int8(d.parse(self._cmd(d.simple(Op.READ_W, r)))[3],
                                          a.n_in)[:self.n_in] for r in range(self.n_out)])
-        changed = target != self.xbar.codes()
+        changed = target != self.xbar.codes()[0]
         self.pixel_writes += changed
         report = self.xbar.write_codes(target)
         self.check["commits"] += 1
         self.check["cells_written_hw"] += int(payload[1])
-        self.check["cells_written_float"] += report.cells_written
+        self.check["cells_written_float"] += report.cells_written.item()
         if self.device.model.stats[Stat.NVM_WRITES] - before != payload[1]:
             raise RuntimeError("accelerator's NVM_WRITES disagrees with its COMMIT response")
         self._mirror_counters()
@@ -215,10 +217,10 @@ class HwLRT(UpdateRule):
 
     def _mirror_counters(self) -> None:
         """Copy this layer's share of the event counters into the rule's (energy)."""
-        self.stats.macs = self.own[Stat.MACS]
-        self.stats.aux_reads = self.own[Stat.SRAM_READS]
-        self.stats.aux_writes = self.own[Stat.SRAM_WRITES]
-        self.stats.absorbed = self.own[Stat.ABSORBED]
+        self.stats.macs[0] = self.own[Stat.MACS]
+        self.stats.aux_reads[0] = self.own[Stat.SRAM_READS]
+        self.stats.aux_writes[0] = self.own[Stat.SRAM_WRITES]
+        self.stats.absorbed[0] = self.own[Stat.ABSORBED]
 
     def hw_stats(self) -> dict[str, int]:
         """This layer's share of the accelerator's stats counters (names as READ_STATS')."""

@@ -7,12 +7,12 @@ scales and rounds its steps."""
 from __future__ import annotations
 
 from ..nvm import Crossbar
-from .base import MaxNorm, RuleStats, UpdateRule, energy_pj, per_lane
+from .base import MaxNorm, RuleStats, UpdateRule, energy_pj, per_job
 from .baselines import SGD, MiniBatchSGD, MixedPrecision
 from .lrt_rule import LRT
 
 __all__ = ["LRT", "RULES", "SGD", "MaxNorm", "MiniBatchSGD", "MixedPrecision", "RuleStats",
-           "UpdateRule", "energy_pj", "make_rule", "per_lane"]
+           "UpdateRule", "energy_pj", "make_rule", "per_job"]
 
 RULES = {cls.name: cls for cls in (SGD, MiniBatchSGD, MixedPrecision, LRT)}
 

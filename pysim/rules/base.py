@@ -34,11 +34,11 @@ as ``sqrt(B_eff)``; with ``B = 1`` they reduce to per-sample SGD.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..arrays import draw_per_lane, fast_clip
+from ..arrays import draw_per_job, fast_clip
 from ..checks import real_array, real_scalar
 from ..nvm import Crossbar, WriteReport
 from ..signs import SignDraws
@@ -47,102 +47,95 @@ from ..signs import SignDraws
 class MaxNorm:
     """Divide a tensor by max(current max|x| + eps, bias-corrected EMA of that max).
 
-    The seed's stand-in for Adam (docs/seed.md §3): one scalar of state per tensor.
-    With ``lanes`` = L the tensor has a leading lane axis (L jobs in lockstep, see
-    :class:`UpdateRule`) and each lane keeps its own scalar; the arithmetic per lane is
-    the single tracker's, operation for operation (the step count is shared). ``active``
-    (one flag per lane) marks the lanes whose job uses max-norm; the others pass
+    The seed's stand-in for Adam (docs/seed.md §3): one scalar of state per tensor and
+    job. The tensor has a leading job axis (J jobs in lockstep, see
+    :class:`UpdateRule`); each job keeps its own scalar (the step count is shared).
+    ``active`` (one flag per job) marks the jobs that use max-norm; the others pass
     through unchanged (divided by 1.0, which is exact).
     """
 
-    lanes: int | None = None  # class defaults: trackers pickled before lanes are single
-    active: np.ndarray | None = None
-
-    def __init__(self, beta: float = 0.999, eps: float = 1e-4, lanes: int | None = None,
-                 active=None):
+    def __init__(self, beta: float = 0.999, eps: float = 1e-4, jobs: int = 1, active=None):
         if not 0.0 <= beta < 1.0:
             raise ValueError(f"beta must be in [0, 1), got {beta}")
-        if active is not None and (lanes is None or len(active) != lanes):
-            raise ValueError(f"active needs one flag per lane ({lanes}), got {active!r}")
+        if active is not None and len(active) != jobs:
+            raise ValueError(f"active needs one flag per job ({jobs}), got {active!r}")
         self.beta, self.eps = beta, eps
         self.step = 0
-        self.lanes = lanes
+        self.jobs = jobs
         self.active = None if active is None else np.array(active, bool)
-        self.ema = eps if lanes is None else np.full(lanes, eps)
+        self.ema = np.full(jobs, eps)
 
     @classmethod
     def stack(cls, norms: list[MaxNorm]) -> MaxNorm:
-        """One lane tracker from the single trackers of L jobs at the same step."""
+        """One tracker of the jobs of ``norms`` (trackers at the same step, every job
+        active), in order."""
         first = norms[0]
-        if any(n.step != first.step or n.lanes is not None for n in norms):
-            raise ValueError("stacked MaxNorm trackers must be single and at the same step")
-        out = cls(first.beta, first.eps, len(norms))
+        if any(n.step != first.step or n.active is not None for n in norms):
+            raise ValueError("stacked MaxNorm trackers must be at the same step, every job "
+                             "active")
+        out = cls(first.beta, first.eps, sum(n.jobs for n in norms))
         out.step = first.step
-        out.ema = np.array([n.ema for n in norms], float)
+        out.ema = np.concatenate([n.ema for n in norms])
         return out
 
-    def scale(self, current_max):
-        """Advance the tracker with ``current_max`` = max|x| (one per lane); return the
-        divisor."""
+    def scale(self, current_max: np.ndarray) -> np.ndarray:
+        """Advance the tracker with ``current_max`` = max|x| (one per job); return the
+        divisors."""
         self.step += 1
         cur = current_max + self.eps
         self.ema = self.beta * self.ema + (1.0 - self.beta) * cur
         corrected = self.ema / (1.0 - self.beta ** self.step)
-        if self.lanes is None:
-            return max(cur, corrected)
         return np.maximum(cur, corrected)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        if self.lanes is None:
-            return x / self.scale(float(np.abs(x).max()) if np.size(x) else 0.0)
-        lane_max = np.abs(x).reshape(self.lanes, -1).max(axis=1)
-        scale = self.scale(lane_max)
+        job_max = np.abs(x).reshape(self.jobs, -1).max(axis=1, initial=0.0)
+        scale = self.scale(job_max)
         if self.active is not None:
             scale = np.where(self.active, scale, 1.0)
-        return x / scale.reshape((self.lanes,) + (1,) * (x.ndim - 1))
+        return x / scale.reshape((self.jobs,) + (1,) * (x.ndim - 1))
 
 
 @dataclass
 class RuleStats:
-    """Counters of one rule. MACs and SRAM traffic in words; NVM as write reports."""
+    """Counters of one rule, one entry per job (arrays of length J). MACs and SRAM
+    traffic in words; NVM as write reports."""
 
-    samples: int = 0
-    commits: int = 0          # write operations on the crossbar
-    gated: int = 0            # commit attempts refused by the ρ_min gate
-    absorbed: int = 0         # LRT samples folded in (not κ-skipped)
-    macs: int = 0
-    aux_reads: int = 0
-    aux_writes: int = 0
-    nvm: WriteReport = field(default_factory=WriteReport)
-
-    def as_dict(self) -> dict:
-        d = {k: v for k, v in self.__dict__.items() if k != "nvm"}
-        d.update({f"nvm_{k}": v for k, v in self.nvm.__dict__.items()})
-        return d
+    samples: np.ndarray
+    commits: np.ndarray       # write operations on the crossbar
+    gated: np.ndarray         # commit attempts refused by the ρ_min gate
+    absorbed: np.ndarray      # LRT samples folded in (not κ-skipped)
+    macs: np.ndarray
+    aux_reads: np.ndarray
+    aux_writes: np.ndarray
+    nvm: WriteReport
 
     @classmethod
-    def for_lanes(cls, lanes: int) -> RuleStats:
-        """Counters of L lanes: every field an array with one entry per lane."""
-        ints = {k: np.zeros(lanes, np.int64) for k in
+    def zeros(cls, jobs: int) -> RuleStats:
+        ints = {k: np.zeros(jobs, np.int64) for k in
                 ("samples", "commits", "gated", "absorbed", "macs", "aux_reads", "aux_writes")}
-        nvm = WriteReport(np.zeros(lanes, np.int64), np.zeros(lanes, np.int64),
-                          np.zeros(lanes), np.zeros(lanes, np.int64), np.zeros(lanes))
-        return cls(**ints, nvm=nvm)
+        return cls(**ints, nvm=WriteReport.zeros(jobs))
 
-    def lane(self, lane: int) -> RuleStats:
-        """One lane's counters as a single rule's (plain numbers)."""
+    def job(self, i: int) -> RuleStats:
+        """Job ``i``'s counters (a one-job RuleStats of copies)."""
         def pick(v):
-            return v[lane].item()
+            return v[i:i + 1].copy()
         nvm = WriteReport(**{k: pick(v) for k, v in self.nvm.__dict__.items()})
         return RuleStats(**{k: pick(v) for k, v in self.__dict__.items() if k != "nvm"},
                          nvm=nvm)
+
+    def as_dict(self, i: int = 0) -> dict:
+        """Job ``i``'s counters as plain numbers; the NVM fields prefixed ``nvm_``."""
+        d = {k: v[i].item() for k, v in self.__dict__.items() if k != "nvm"}
+        d.update({f"nvm_{k}": v for k, v in self.nvm.job(i).items()})
+        return d
 
 
 def energy_pj(stats: RuleStats, tech) -> dict[str, float]:
     """Energy of a rule's counters in pJ: {mac, sram, nvm}.
 
-    ``tech`` is the accelerator's :class:`pysim.hw.params.EnergyParams` (pJ per lane MAC,
-    per SRAM word read / written); the NVM part is the crossbar's own write energy. The one
+    ``tech`` is the accelerator's :class:`pysim.hw.params.EnergyParams` (pJ per
+    multiply-accumulate of its MAC lanes, per SRAM word read / written); the NVM part is
+    the crossbar's own write energy. One array entry per job of ``stats``. The one
     place this sum is made: :meth:`pysim.experiments.job.Job.result` and
     :mod:`pysim.experiments.crossover` both call it, so the results page and the crossover
     study cannot price counts apart.
@@ -156,38 +149,33 @@ def energy_pj(stats: RuleStats, tech) -> dict[str, float]:
 class UpdateRule:
     """Base class: holds the crossbar, the learning rate and the counters.
 
-    Lanes: on a lane crossbar (:meth:`Crossbar.stack`, L jobs in lockstep) ``lr`` and
-    ``rng`` are one per lane, the gradient terms carry a leading lane axis (L × terms ×
-    n), every array of state too, random draws come from each lane's generator, and
-    ``stats`` holds one entry per lane (:meth:`RuleStats.lane`). The options
-    ``max_norm`` and ``stochastic_round`` (and LRT's ``mode``) may be one per lane too.
-    Each lane computes what a single rule on its own crossbar, lr, rng and options
-    computes, bit for bit (tested): one call per sample for L jobs is what makes the
-    suite's many small jobs cheaper.
+    The rule runs the J jobs of its crossbar (:class:`Crossbar`, J ≥ 1) in lockstep:
+    ``lr`` and ``rng`` are one per job (or one value for all, but never one generator for
+    several jobs), the gradient terms carry a leading job axis (J × terms × n), every
+    array of state too, random draws come from each job's generator, and ``stats``
+    holds one entry per job (:meth:`RuleStats.job`). The options ``max_norm`` and
+    ``stochastic_round`` (and LRT's ``mode``) may be one per job too. Each job computes
+    what it would alone on its own crossbar, lr, rng and options, bit for bit (tested):
+    one call per sample for J jobs is what makes the suite's many small jobs cheaper.
     """
 
     name = "rule"
 
     def __init__(self, crossbar: Crossbar, lr, stochastic_round=False, rng=None):
-        self.lanes = crossbar.lanes
-        lrs = per_lane(lr, self.lanes, "lr")
-        rngs = per_lane(rng, self.lanes, "rng")
-        lrs = [real_scalar(v, "lr", lo=0.0, lo_open=True) for v in lrs]
-        srs = [bool(v) for v in per_lane(stochastic_round, self.lanes, "stochastic_round")]
+        self.jobs = crossbar.jobs
+        lrs = [real_scalar(v, "lr", lo=0.0, lo_open=True) for v in per_job(lr, self.jobs, "lr")]
+        rngs = per_job(rng, self.jobs, "rng")
+        srs = [bool(v) for v in per_job(stochastic_round, self.jobs, "stochastic_round")]
         if any(sr and r is None for sr, r in zip(srs, rngs, strict=True)):
             raise ValueError("stochastic_round draws random numbers: pass rng=")
         self.stochastic_round = any(srs)
-        # Lanes that round stochastically beside lanes that round to nearest.
-        self._sr_lanes = np.array(srs) if any(srs) and not all(srs) else None
+        # Jobs that round stochastically beside jobs that round to nearest.
+        self._sr_jobs = np.array(srs) if any(srs) and not all(srs) else None
         self.xbar = crossbar
-        self.rng = rng if self.lanes is None else rngs  # with lanes: a list (draw_per_lane)
+        self.rng = rngs  # one generator (or None) per job
         self.n_out, self.n_in = crossbar.shape
-        if self.lanes is None:
-            self.lr = float(lr)
-            self.stats = RuleStats()
-        else:
-            self.lr = np.array(lrs, float).reshape(-1, 1, 1)
-            self.stats = RuleStats.for_lanes(self.lanes)
+        self.lr = np.array(lrs, float).reshape(-1, 1, 1)
+        self.stats = RuleStats.zeros(self.jobs)
         self._pixel = np.zeros(crossbar.cell_shape, np.int64)
         self._pairs: list[tuple[np.ndarray, np.ndarray]] = []  # not yet in _pixel
         self._pair_rows = 0
@@ -226,10 +214,10 @@ class UpdateRule:
     def step(self, dy, x) -> WriteReport:
         """Consume one sample's gradient ``sum_p dy_p x_p^T``; return the NVM write it caused.
 
-        ``dy``, ``x``: 1-D (one term) or 2-D with one term per row; with lanes 3-D (lane ×
-        term × n), and the write report holds one entry per lane.
+        ``dy``, ``x``: J × terms × n (one term per row, per job); the write report holds
+        one entry per job.
         """
-        dY, X = check_terms(dy, x, self.n_out, self.n_in, self.lanes)
+        dY, X = check_terms(dy, x, self.n_out, self.n_in, self.jobs)
         self.stats.samples += 1
         report = self._step(dY, X)
         self.stats.nvm += report
@@ -256,13 +244,13 @@ class UpdateRule:
         x = self._bounded(delta_w / -self.xbar.lsb, "ΔW")
         if not self.stochastic_round:
             return np.rint(x, out=x).astype(np.int64)
-        if self._sr_lanes is None:
-            u = draw_per_lane(self.rng, lambda r: r.random(x.shape[-2:]))
+        if self._sr_jobs is None:
+            u = draw_per_job(self.rng, lambda r: r.random(x.shape[-2:]))
             return np.floor(x + u).astype(np.int64)
-        # Only the stochastic lanes draw (from their own generators, as their jobs do).
+        # Only the stochastic jobs draw (from their own generators, as they would alone).
         u = np.stack([r.random(x.shape[-2:]) if sr else np.zeros(x.shape[-2:])
-                      for r, sr in zip(self.rng, self._sr_lanes.tolist(), strict=True)])
-        return np.where(self._sr_lanes[:, None, None], np.floor(x + u),
+                      for r, sr in zip(self.rng, self._sr_jobs.tolist(), strict=True)])
+        return np.where(self._sr_jobs[:, None, None], np.floor(x + u),
                         np.rint(x)).astype(np.int64)
 
     def _bounded(self, steps: np.ndarray, what: str) -> np.ndarray:
@@ -288,10 +276,7 @@ class UpdateRule:
         if cells.size == 0:
             return self._no_write()
         xb = self.xbar
-        if self.lanes is None:
-            self.stats.commits += 1
-        else:
-            self.stats.commits += xb.lane_counts(cells) > 0
+        self.stats.commits += xb.job_counts(cells) > 0
         # Only the cells with a step can change (SGD steps a few hundred of thousands).
         now = xb.codes().reshape(-1)[cells]
         new = fast_clip(now + steps.reshape(-1)[cells], xb.k_min, xb.k_max)
@@ -303,12 +288,12 @@ class UpdateRule:
         return self.xbar.empty_report()
 
     def _max_norm(self, max_norm) -> MaxNorm | None:
-        """The tracker of ``max_norm`` (one flag per lane with lanes), None if no lane
+        """The tracker of ``max_norm`` (one flag per job, or one for all), None if no job
         uses it."""
-        on = [bool(v) for v in per_lane(max_norm, self.lanes, "max_norm")]
+        on = [bool(v) for v in per_job(max_norm, self.jobs, "max_norm")]
         if not any(on):
             return None
-        return MaxNorm(lanes=self.lanes, active=None if all(on) else on)
+        return MaxNorm(jobs=self.jobs, active=None if all(on) else on)
 
     def _apply_batched(self, steps: np.ndarray) -> WriteReport:
         """:meth:`_apply` for the batched rules, which count one write per non-zero cell."""
@@ -317,41 +302,24 @@ class UpdateRule:
 
 
 
-def check_terms(dy, x, n_out: int, n_in: int, lanes: int | None = None
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Validate one sample's terms; return 2-D float arrays (terms × n_out, terms × n_in),
-    3-D (lane × terms × n) with ``lanes``."""
+def check_terms(dy, x, n_out: int, n_in: int, jobs: int) -> tuple[np.ndarray, np.ndarray]:
+    """Validate one sample's terms of J jobs; return float arrays J × terms × n_out and
+    J × terms × n_in."""
     dY = real_array(dy, "dy")
     X = real_array(x, "x")
-    if lanes is not None:
-        if dY.ndim != 3 or dY.shape[0] != lanes or dY.shape[2] != n_out:
-            raise ValueError(f"dy must have shape ({lanes}, terms, {n_out}), got {dY.shape}")
-        if X.ndim != 3 or X.shape[:2] != dY.shape[:2] or X.shape[2] != n_in:
-            raise ValueError(f"x must have shape ({lanes}, {dY.shape[1]}, {n_in}), "
-                             f"got {X.shape}")
-    elif dY.ndim == 1 and X.ndim == 1:
-        if dY.shape != (n_out,) or X.shape != (n_in,):
-            raise ValueError(f"dy and x must have shapes ({n_out},) and ({n_in},), got "
-                             f"{dY.shape} and {X.shape}")
-        return dY[None, :], X[None, :]
-    else:
-        if dY.ndim != 2 or dY.shape[1] != n_out:
-            raise ValueError(f"dy must have shape ({n_out},) or (terms, {n_out}), "
-                             f"got {dY.shape}")
-        if X.ndim != 2 or X.shape[1] != n_in:
-            raise ValueError(f"x must have shape ({n_in},) or (terms, {n_in}), got {X.shape}")
-    if dY.shape[-2] != X.shape[-2] or dY.shape[-2] == 0:
-        raise ValueError(f"dy and x need the same, non-zero number of terms, got "
-                         f"{dY.shape[-2]} and {X.shape[-2]}")
+    if dY.ndim != 3 or dY.shape[0] != jobs or dY.shape[2] != n_out:
+        raise ValueError(f"dy must have shape ({jobs}, terms, {n_out}), got {dY.shape}")
+    if X.ndim != 3 or X.shape[:2] != dY.shape[:2] or X.shape[2] != n_in:
+        raise ValueError(f"x must have shape ({jobs}, {dY.shape[1]}, {n_in}), got {X.shape}")
+    if dY.shape[1] == 0:
+        raise ValueError("dy and x need at least one term")
     return dY, X
 
 
 def outer_sum(dY: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """``sum_p dy_p x_p^T`` of one sample's terms (per lane for 3-D terms). The stacked
-    product equals the per-lane ones bit for bit (numpy's matmul loops over the lane
-    axis with the same kernel; tested)."""
-    if dY.ndim == 2:
-        return dY.T @ X
+    """``sum_p dy_p x_p^T`` of one sample's terms, per job (numpy's matmul loops over the
+    job axis with the kernel of a single 2-D product: a job's sum does not depend on the
+    jobs beside it; tested)."""
     return np.matmul(dY.transpose(0, 2, 1), X)
 
 
@@ -365,21 +333,18 @@ def batch_scaled(g_sum: np.ndarray, lr, b_eff: int, norm: MaxNorm | None) -> np.
         return (lr / math.sqrt(b_eff)) * g_sum
     if norm.active is None:
         return (lr * math.sqrt(b_eff)) * norm(g_sum)
-    # Lanes with and without max-norm: each lane its own job's factor.
+    # Jobs with and without max-norm: each job its own factor.
     factor = np.where(norm.active[:, None, None], lr * math.sqrt(b_eff), lr / math.sqrt(b_eff))
     return factor * norm(g_sum)
 
 
-def per_lane(value, lanes: int | None, name: str) -> list:
-    """A rule option as one value per lane: ``[value]`` without lanes; with L lanes a
-    list of L values, or one value (not a generator: each lane draws from its own) for
-    all of them."""
-    if lanes is None:
-        return [value]
-    if isinstance(value, (list, tuple, np.ndarray)):
-        if len(value) != lanes:
-            raise ValueError(f"lanes need one {name} per lane ({lanes}), got {len(value)}")
+def per_job(value, jobs: int, name: str) -> list:
+    """A rule option as one value per job: a list of J values, or one value (not a
+    generator: each job draws from its own) for all of them."""
+    if isinstance(value, (list, tuple)) or (isinstance(value, np.ndarray) and value.ndim):
+        if len(value) != jobs:
+            raise ValueError(f"{jobs} job(s) need one {name} per job, got {len(value)}")
         return list(value)
-    if isinstance(value, (np.random.Generator, SignDraws)):
-        raise ValueError(f"lanes need one {name} per lane ({lanes}), got a single generator")
-    return [value] * lanes
+    if isinstance(value, (np.random.Generator, SignDraws)) and jobs > 1:
+        raise ValueError(f"{jobs} jobs need one {name} per job, got a single generator")
+    return [value] * jobs

@@ -11,7 +11,7 @@ from ..checks import real_scalar
 from ..lrt import LowRankAccumulator
 from ..nvm import Crossbar, WriteReport
 from ..signs import SignDraws
-from .base import MaxNorm, UpdateRule, check_count, per_lane
+from .base import MaxNorm, UpdateRule, check_count, per_job
 
 
 class LRT(UpdateRule):
@@ -46,10 +46,10 @@ class LRT(UpdateRule):
                  max_norm: bool | list[bool] = False, discount: float = 1.0,
                  stochastic_round: bool | list[bool] = False, write_threshold: int = 1,
                  error_feedback: int = 0):
-        lanes = crossbar.lanes
-        sources = per_lane(rng, lanes, "rng")
+        jobs = crossbar.jobs
+        sources = per_job(rng, jobs, "rng")
         if any(sr and isinstance(src, SignDraws) for sr, src in
-               zip(per_lane(stochastic_round, lanes, "stochastic_round"), sources, strict=True)):
+               zip(per_job(stochastic_round, jobs, "stochastic_round"), sources, strict=True)):
             raise ValueError("stochastic_round draws from rng besides the signs: pass the "
                              "Generator itself, not SignDraws")
         super().__init__(crossbar, lr, stochastic_round, rng)
@@ -63,27 +63,27 @@ class LRT(UpdateRule):
         self.ef_rank = int(error_feedback)
         rho_min = real_scalar(rho_min, "rho_min", lo=0.0, hi=1.0)
         discount = real_scalar(discount, "discount", lo=0.0, hi=1.0)
-        # One accumulator, pair of max-norm trackers and B_eff per lane: the absorptions
-        # and commit decisions of jobs diverge, so each lane runs the single rule's code
+        # One accumulator, pair of max-norm trackers and B_eff per job: the absorptions
+        # and commit decisions of jobs diverge, so each job runs its own accumulator
         # (with its own mode and max-norm choice).
         self.accs = [LowRankAccumulator(self.n_out, self.n_in, rank, md, src, kappa_th)
-                     for md, src in zip(per_lane(mode, lanes, "mode"), sources, strict=True)]
+                     for md, src in zip(per_job(mode, jobs, "mode"), sources, strict=True)]
         self.batch, self.rho_min, self.discount = int(batch), float(rho_min), float(discount)
         self.norms = [(MaxNorm(), MaxNorm()) if on else None
-                      for on in per_lane(max_norm, lanes, "max_norm")]
-        # The carried residual of each lane: (P, V), P·Vᵀ in levels; None before a write.
+                      for on in per_job(max_norm, jobs, "max_norm")]
+        # The carried residual of each job: (P, V), P·Vᵀ in levels; None before a write.
         self.ef: list[tuple[np.ndarray, np.ndarray] | None] = [None for _ in sources]
         self.b_effs = [0.0 for _ in sources]
         self.pending = 0
 
     @property
     def acc(self) -> LowRankAccumulator:
-        """The accumulator (lane 0's with lanes; they all have the same shape)."""
+        """Job 0's accumulator (they all have the same shape)."""
         return self.accs[0]
 
     @property
     def b_eff(self) -> float:
-        """Samples summed since the last write (lane 0's with lanes)."""
+        """Samples summed since the last write (job 0's)."""
         return self.b_effs[0]
 
     @property
@@ -93,11 +93,8 @@ class LRT(UpdateRule):
     def _step(self, dY, X):
         r, nm = self.acc.rank, self.n_out + self.n_in
         n = dY.shape[-2]
-        if self.lanes is None:
-            n_abs = int(np.count_nonzero(self.acc._update_rows(dY, X)))
-        else:
-            n_abs = np.array([np.count_nonzero(acc._update_rows(dY[i], X[i]))
-                              for i, acc in enumerate(self.accs)])
+        n_abs = np.array([np.count_nonzero(acc._update_rows(dY[i], X[i]))
+                          for i, acc in enumerate(self.accs)])
         # Gram-Schmidt reads both bases for every term; an absorbed term also rotates and
         # rewrites them, a skipped one costs its projections and residual norms only.
         self.stats.absorbed += n_abs
@@ -110,16 +107,16 @@ class LRT(UpdateRule):
             return self._no_write()
         return self._commit()
 
-    def _delta_w(self, lane: int = 0) -> np.ndarray:
+    def _delta_w(self, job: int = 0) -> np.ndarray:
         """The learning-rate-scaled update of this commit attempt (weight units) of
-        ``lane``.
+        ``job``.
 
         Advances the max-norm trackers, so call it once per attempt.
         """
-        L, s, R = self.accs[lane].factors()
-        b_eff = self.b_effs[lane] + self.batch
-        lr = self.lr if self.lanes is None else float(self.lr[lane, 0, 0])
-        norms = self.norms[lane]
+        L, s, R = self.accs[job].factors()
+        b_eff = self.b_effs[job] + self.batch
+        lr = float(self.lr[job, 0, 0])
+        norms = self.norms[job]
         if norms is None:
             return (lr / math.sqrt(b_eff)) * ((L * s) @ R.T)
         root = np.sqrt(s)
@@ -128,14 +125,14 @@ class LRT(UpdateRule):
         return (lr * math.sqrt(b_eff)) * (Ln @ Rn.T)
 
     def _commit(self) -> WriteReport:
-        lanes = range(len(self.accs))
-        deltas = [self._delta_w(i) for i in lanes]
+        jobs = range(self.jobs)
+        deltas = [self._delta_w(i) for i in jobs]
         if self.ef_rank:
             lsb = self.xbar.lsb
             deltas = [d if ef is None else d - lsb * (ef[0] @ ef[1].T)
                       for d, ef in zip(deltas, self.ef, strict=True)]
             self._count_ef([ef is not None for ef in self.ef], passes=1, reads=True)
-        steps = self._level_steps(deltas[0] if self.lanes is None else np.stack(deltas))
+        steps = self._level_steps(np.stack(deltas))
         if self.write_threshold > 1:
             # Per-cell write threshold: a cell moves only if its update is at least that
             # many levels; the smaller parts are dropped with the accumulator (no residue).
@@ -143,15 +140,12 @@ class LRT(UpdateRule):
         self.stats.macs += self.n_out * self.n_in * self.acc.rank
         self.stats.aux_reads += self.acc.aux_words
         written = []
-        for i in lanes:
+        for i in jobs:
             self.b_effs[i] += self.batch
-            mine = steps if self.lanes is None else steps[i]
+            mine = steps[i]
             if np.count_nonzero(mine) < self.rho_min * mine.size or not np.any(mine):
-                if self.lanes is None:
-                    self.stats.gated += 1
-                else:
-                    self.stats.gated[i] += 1
-                    mine[...] = 0  # this lane keeps accumulating
+                self.stats.gated[i] += 1
+                mine[...] = 0  # this job keeps accumulating
                 if self.discount < 1.0:
                     self.accs[i].decay(self.discount)
                     self.b_effs[i] *= self.discount
@@ -164,18 +158,17 @@ class LRT(UpdateRule):
             self.accs[i].reset()
             self.b_effs[i] = 0.0
             if self.ef_rank:
-                mine = steps if self.lanes is None else steps[i]
-                self.ef[i] = self._residual_fit(deltas[i] / -self.xbar.lsb - mine, self.ef[i])
+                self.ef[i] = self._residual_fit(deltas[i] / -self.xbar.lsb - steps[i], self.ef[i])
         if self.ef_rank:
-            self._count_ef([i in written for i in lanes], passes=2 * self.EF_ITERS + 1,
+            self._count_ef([i in written for i in jobs], passes=2 * self.EF_ITERS + 1,
                            writes=True)
         return report
 
-    def _count_ef(self, lanes: list[bool], passes: int, reads: bool = False,
+    def _count_ef(self, jobs: list[bool], passes: int, reads: bool = False,
                   writes: bool = False) -> None:
-        """Error feedback's work in the lanes marked True: ``passes`` n_out×n_in×k
+        """Error feedback's work in the jobs marked True: ``passes`` n_out×n_in×k
         products, and a read or a write of its k·(n_out + n_in) factor words."""
-        on = int(lanes[0]) if self.lanes is None else np.array(lanes, np.int64)
+        on = np.array(jobs, np.int64)
         words = self.ef_rank * (self.n_out + self.n_in)
         self.stats.macs += on * passes * self.n_out * self.n_in * self.ef_rank
         self.stats.aux_reads += on * words * reads

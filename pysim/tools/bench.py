@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..experiments.job import Job, lanes_supported
+from ..experiments.job import Job, stackable
 from ..experiments.schema import ExperimentCfg, expand_methods
-from ..experiments.study import lane_groups
+from ..experiments.study import stack_groups
 from ..experiments.suite import CONFIGS
 from ..lrt import LowRankAccumulator
 from . import hw_bench, synth
@@ -115,21 +115,21 @@ def bench_conv_lrt(n_out: int, n_in: int, rank: int, terms: int, seconds: float,
     return row
 
 
-def bench_jobs(study: str, samples: int, lanes: int = 3) -> list[dict]:
+def bench_jobs(study: str, samples: int, seeds: int = 3) -> list[dict]:
     """CPU time per adapted sample of one job (seed 0, the middle of its lr grid, every
     step of the study's loop: forward, backward, update rule, crossbar writes, drift,
-    evaluation) for every method of ``configs/experiments/<study>.yaml``; per lane of
-    ``lanes`` jobs (seeds 0, 1, ...) of the method run as lanes of one job; and per lane
-    of the lane groups the suite forms from a final run of every method
-    (``group_lanes`` jobs: the methods of one lane key, ``lanes`` seeds each)."""
+    evaluation) for every method of ``configs/experiments/<study>.yaml``; per job of
+    ``seeds`` jobs (seeds 0, 1, ...) of the method stacked in one Job; and per job of the
+    stacked groups the suite forms from a final run of every method (``group_jobs`` jobs:
+    the methods of one stack key, ``seeds`` seeds each)."""
     cfg = ExperimentCfg.load(CONFIGS / f"{study}.yaml")
     methods = expand_methods(cfg)
 
     def lr(m):
         return m.grid[len(m.grid) // 2]
 
-    def per_lane_us(runs, tmp: Path) -> float:
-        job = Job.lanes(cfg, runs, samples, tmp)
+    def per_job_us(runs, tmp: Path) -> float:
+        job = Job.stack(cfg, runs, samples, tmp)
         t0 = time.process_time()
         job.run(tmp, checkpoint=False)
         return 1e6 * (time.process_time() - t0) / samples / len(runs)
@@ -138,21 +138,21 @@ def bench_jobs(study: str, samples: int, lanes: int = 3) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         for m in methods:
             row = {"study": study, "method": m.name, "lr": lr(m), "samples": samples,
-                   "lanes": lanes if lanes_supported(cfg, m) else 1}
-            runs = [(m, s, lr(m)) for s in range(row["lanes"])]
-            row["cpu_us_per_sample"] = per_lane_us(runs[:1], Path(tmp))  # pretrains first
-            row["cpu_us_per_lane_sample"] = per_lane_us(runs, Path(tmp))
+                   "jobs": seeds if stackable(cfg, m) else 1}
+            runs = [(m, s, lr(m)) for s in range(row["jobs"])]
+            row["cpu_us_per_sample"] = per_job_us(runs[:1], Path(tmp))  # pretrains first
+            row["cpu_us_per_job_sample_stacked"] = per_job_us(runs, Path(tmp))
             rows.append(row)
-        tasks = [(cfg, m, s, lr(m), samples) for m in methods for s in range(lanes)]
+        tasks = [(cfg, m, s, lr(m), samples) for m in methods for s in range(seeds)]
         by_method: dict = {}
-        for group in lane_groups(tasks):
-            us = per_lane_us([tasks[i][1:4] for i in group], Path(tmp))
+        for group in stack_groups(tasks):
+            us = per_job_us([tasks[i][1:4] for i in group], Path(tmp))
             for i in group:
                 by_method.setdefault(tasks[i][1].name, []).append((us, len(group)))
-    for row in rows:  # a method split over two groups (MAX_LANES) gets their mean
+    for row in rows:  # a method split over two groups (MAX_STACK) gets their mean
         got = by_method[row["method"]]
-        row["group_lanes"] = max(n for _, n in got)
-        row["cpu_us_per_group_lane_sample"] = sum(us for us, _ in got) / len(got)
+        row["group_jobs"] = max(n for _, n in got)
+        row["cpu_us_per_job_sample_grouped"] = sum(us for us, _ in got) / len(got)
     return rows
 
 
@@ -196,13 +196,13 @@ def main(argv: list[str] | None = None) -> dict:
     jobs = [r for study, n in JOB_STUDIES.items()
             for r in bench_jobs(study, n[1] if args.quick else n[0])]
     print("\nAdaptation jobs (seed 0, middle of the lr grid, CPU µs per sample, lower is "
-          "better; the digits suite's cost): one job / per lane of its 3 seeds run as lanes "
-          "/ per lane of the suite's lane group (its lanes)")
+          "better; the digits suite's cost): one job / per job of its 3 seeds stacked "
+          "/ per job of the suite's stacked group (its jobs)")
     for study in JOB_STUDIES:
         these = [r for r in jobs if r["study"] == study]
         print(f"{study} ({these[0]['samples']} samples): " + ", ".join(
-            f"{r['method']} {r['cpu_us_per_sample']:.0f} / {r['cpu_us_per_lane_sample']:.0f}"
-            f" / {r['cpu_us_per_group_lane_sample']:.0f} ({r['group_lanes']})"
+            f"{r['method']} {r['cpu_us_per_sample']:.0f} / {r['cpu_us_per_job_sample_stacked']:.0f}"
+            f" / {r['cpu_us_per_job_sample_grouped']:.0f} ({r['group_jobs']})"
             for r in these))
     result = {"float_lrt": rows, "float_lrt_conv": conv, "jobs": jobs,
               "hw": hw_bench.report(quick=args.quick)}

@@ -4,7 +4,7 @@ A job's result depends only on its config, seed, method and learning rate (its i
 all of them), so a refactoring that changes no behaviour must reproduce every stored job
 file exactly. This tool picks jobs from a reference suite folder (what ``nox -s
 experiments`` wrote), runs them again from their study's YAML into a fresh folder — in
-lane groups, as the suite does, so that grouped and single runs are both exercised — and
+stacked groups, as the suite does, so that grouped and single runs are both exercised — and
 reports each file as identical or not::
 
     python -m pysim.tools.replay out/suite --only mlp_rotation cnn_rotation --max-jobs 40
@@ -24,9 +24,9 @@ from pathlib import Path
 
 from ..config import preset_dir
 from ..experiments.jobstore import job_id
-from ..experiments.run import run_lanes
+from ..experiments.run import run_stacked
 from ..experiments.schema import ExperimentCfg, expand_methods, tuning_cfg
-from ..experiments.study import lane_groups
+from ..experiments.study import stack_groups
 from ..store import read_json_or_none
 
 CONFIGS = preset_dir("experiments")
@@ -67,11 +67,11 @@ def replay(reference: Path, names: list[str], out: Path, budget: int,
     for name in names:
         cfg = ExperimentCfg.load(CONFIGS / f"{name}.yaml")
         tasks = pick(study_tasks(cfg, reference / name / "jobs"), budget - ran, samples_max)
-        for group in lane_groups(tasks):
+        for group in stack_groups(tasks):
             runs = [tasks[i][1:4] for i in group]
             c, samples = tasks[group[0]][0], tasks[group[0]][4]
             start = time.monotonic()
-            run_lanes(c, runs, samples, out / name, verbose=False,
+            run_stacked(c, runs, samples, out / name, verbose=False,
                       pretrained=out / "pretrained")
             for m, seed, lr in runs:
                 jid = job_id(c, m, seed, lr, samples)

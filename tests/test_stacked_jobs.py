@@ -1,5 +1,5 @@
-"""Lanes: L jobs of one method in lockstep (stacked crossbars, rules, networks, one Job)
-compute, lane for lane, bit for bit what the single jobs compute."""
+"""Stacked jobs: J jobs in lockstep (stacked crossbars, rules, networks, one Job) compute,
+job for job, bit for bit what each job computes alone (J = 1)."""
 
 import copy
 import dataclasses
@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from pysim.device import load_device_from_mapping
-from pysim.experiments.job import Job, lanes_supported
+from pysim.experiments.job import Job, stackable
 from pysim.experiments.jobstore import job_id
-from pysim.experiments.run import run_lanes
+from pysim.experiments.run import run_stacked
 from pysim.experiments.schema import expand_methods, experiment_from_mapping
-from pysim.experiments.study import MAX_LANES, lane_groups
+from pysim.experiments.study import MAX_STACK, stack_groups
 from pysim.network import Network, build
 from pysim.nn import Quant
 from pysim.nvm import Crossbar
@@ -26,7 +26,7 @@ SEED = 20261126
 
 
 def noisy_device(**kw):
-    """Every per-lane random draw and count: write noise, write-verify, stuck cells,
+    """Every per-job random draw and count: write noise, write-verify, stuck cells,
     wear-out, per-level pulses, analog drift and bit flips."""
     base = {"name": "t", "bits": 4, "pulses": "per_level", "write_energy_per_pulse_pj": 2.0,
             "write_energy_per_cell_pj": 10.0, "write_latency_ns": 5.0, "endurance": 6,
@@ -36,21 +36,19 @@ def noisy_device(**kw):
 
 
 def singles(dev, lanes, shape=(5, 7)):
-    """``lanes`` crossbars of ``dev``, each on its own generators (the same every call)."""
+    """``lanes`` one-job crossbars of ``dev``, each on its own generators (the same every
+    call)."""
     return [Crossbar(dev, shape, np.random.default_rng([SEED, i]),
                      drift_rng=np.random.default_rng([SEED, i, 1])) for i in range(lanes)]
 
 
 def assert_same_cells(lane_xb, single):
     for i, xb in enumerate(single):
-        np.testing.assert_array_equal(lane_xb.g[i], xb.g)
-        np.testing.assert_array_equal(lane_xb.write_counts[i], xb.write_counts)
-        np.testing.assert_array_equal(lane_xb.codes()[i], xb.codes())
-        np.testing.assert_array_equal(lane_xb.read()[i], xb.read())
-
-
-def lane_report(report, i):
-    return {k: np.asarray(v)[i].item() for k, v in report.__dict__.items()}
+        assert xb.jobs == 1
+        np.testing.assert_array_equal(lane_xb.g[i], xb.g[0])
+        np.testing.assert_array_equal(lane_xb.write_counts[i], xb.write_counts[0])
+        np.testing.assert_array_equal(lane_xb.codes()[i], xb.codes()[0])
+        np.testing.assert_array_equal(lane_xb.read()[i], xb.read()[0])
 
 
 def test_lane_crossbar_writes_and_drifts_like_its_single_crossbars():
@@ -69,7 +67,7 @@ def test_lane_crossbar_writes_and_drifts_like_its_single_crossbars():
         for i, xb in enumerate(single):
             mine = cells[(cells >= i * size) & (cells < (i + 1) * size)] - i * size
             want = xb.write_cells(mine, target[i].reshape(-1)[mine])
-            assert lane_report(report, i) == want.__dict__
+            assert report.job(i) == want.job(0)
         assert_same_cells(lane, single)
         lane.drift(7)
         for xb in single:
@@ -122,11 +120,11 @@ def assert_lane_rule_steps_like(lane, single):
         X = data.normal(0, 1, (lanes, terms, 7)) * (data.random((lanes, terms, 7)) < 0.7)
         report = lane.step(dY, X)
         for i, rule in enumerate(single):
-            assert lane_report(report, i) == rule.step(dY[i], X[i]).__dict__
+            assert report.job(i) == rule.step(dY[i:i + 1], X[i:i + 1]).job(0)
     assert_same_cells(lane.xbar, [r.xbar for r in single])
     for i, rule in enumerate(single):
-        assert lane.stats.lane(i) == rule.stats
-        np.testing.assert_array_equal(lane.pixel_writes[i], rule.pixel_writes)
+        assert lane.stats.as_dict(i) == rule.stats.as_dict()
+        np.testing.assert_array_equal(lane.pixel_writes[i], rule.pixel_writes[0])
     assert sum(r.stats.commits for r in single) > 0
     if isinstance(lane, LRT):
         assert [acc.samples_absorbed for acc in lane.accs] == \
@@ -164,16 +162,16 @@ def test_lanes_with_options_of_their_own_equal_single_rules(rule):
 
 def test_lanes_reject_what_they_cannot_run():
     dev = noisy_device()
-    with pytest.raises(ValueError, match="one lr per lane"):
+    with pytest.raises(ValueError, match="one lr per job"):
         SGD(Crossbar.stack(singles(dev, 2)), [0.1])
-    with pytest.raises(ValueError, match=r"one rng per lane.*single generator"):
+    with pytest.raises(ValueError, match=r"one rng per job.*single generator"):
         SGD(Crossbar.stack(singles(dev, 2)), 0.1, stochastic_round=True,
             rng=np.random.default_rng(0))
-    with pytest.raises(ValueError, match="one max_norm per lane"):
+    with pytest.raises(ValueError, match="one max_norm per job"):
         MixedPrecision(Crossbar.stack(singles(dev, 2)), 0.1, max_norm=[True])
-    with pytest.raises(ValueError, match="one flag per lane"):
-        MaxNorm(lanes=2, active=[True])
-    with pytest.raises(ValueError, match="one device, shape and range"):
+    with pytest.raises(ValueError, match="one flag per job"):
+        MaxNorm(jobs=2, active=[True])
+    with pytest.raises(ValueError, match="share their device, shape and range"):
         Crossbar.stack(singles(dev, 1) + singles(dev, 1, shape=(5, 6)))
 
 
@@ -202,20 +200,22 @@ def test_lane_network_steps_like_its_single_networks(arch):
         for layer in lane.layers:
             layer.update_digital(0.05)
         for i, net in enumerate(single):
-            want_loss, want_correct = net.step(images[i], int(labels[i]))
+            want_loss, want_correct = net.step(images[i:i + 1], labels[i:i + 1])
             for layer in net.layers:
                 layer.update_digital(0.05)
-            assert (loss[i], bool(correct[i])) == (want_loss, want_correct)
+            assert (loss[i], bool(correct[i])) == (want_loss[0], bool(want_correct[0]))
             for a, b in zip(lane.affine, net.affine, strict=True):
-                np.testing.assert_array_equal(a.terms[0][i], b.terms[0])
-                np.testing.assert_array_equal(a.terms[1][i], b.terms[1])
-                np.testing.assert_array_equal(a.b[i], b.b)
+                np.testing.assert_array_equal(a.terms[0][i], b.terms[0][0])
+                np.testing.assert_array_equal(a.terms[1][i], b.terms[1][0])
+                np.testing.assert_array_equal(a.b[i], b.b[0])
             for a, b in zip(lane.layers, net.layers, strict=True):
                 for name in ("gamma", "beta", "mean", "sq"):  # batch norm's registers
                     if hasattr(b, name):
-                        np.testing.assert_array_equal(getattr(a, name)[i], getattr(b, name))
-        np.testing.assert_array_equal(lane.predict(images),
-                                      [net.predict(images[i]) for i, net in enumerate(single)])
+                        np.testing.assert_array_equal(getattr(a, name)[i],
+                                                      getattr(b, name)[0])
+        np.testing.assert_array_equal(
+            lane.predict(images), [net.predict(images[i:i + 1])[0]
+                                   for i, net in enumerate(single)])
     with pytest.raises(ValueError, match="deploy each one first"):
         Network.stack([build(arch, np.random.default_rng(0), Quant())] * 2)
 
@@ -250,12 +250,12 @@ def test_a_lane_job_gives_each_lane_its_single_jobs_result(tmp_path, name):
         name = {"cnn-sgd": "sgd-sr-maxnorm", "cnn-lrt": "lrt"}[name]
     method = next(m for m in expand_methods(cfg) if m.name == name)
     runs = [(0, 0.05), (1, 0.05), (0, 0.01)]  # seeds of a final run, lrs of a tuning run
-    assert lanes_supported(cfg, method)
+    assert stackable(cfg, method)
     n = cfg.stream.samples
-    lanes = Job.lanes(cfg, [(method, s, lr) for s, lr in runs], n, tmp_path).run(
+    lanes = Job.stack(cfg, [(method, s, lr) for s, lr in runs], n, tmp_path).run(
         tmp_path, checkpoint=False)
     for (seed, lr), got in zip(runs, lanes, strict=True):
-        want = Job(cfg, method, seed, lr, n, tmp_path).run(tmp_path, checkpoint=False)
+        want = Job(cfg, method, seed, lr, n, tmp_path).run(tmp_path, checkpoint=False)[0]
         assert json.dumps(got) == json.dumps(want)
 
 
@@ -267,13 +267,13 @@ def test_a_lane_job_of_several_methods_gives_each_its_single_jobs_result(tmp_pat
     runs = [(methods[name], seed, lr) for name, (seed, lr) in
             zip(names, [(0, 0.05), (1, 0.05), (0, 0.01)], strict=True)]
     n = cfg.stream.samples
-    lanes = Job.lanes(cfg, runs, n, tmp_path).run(tmp_path, checkpoint=False)
+    lanes = Job.stack(cfg, runs, n, tmp_path).run(tmp_path, checkpoint=False)
     for (method, seed, lr), got in zip(runs, lanes, strict=True):
-        want = Job(cfg, method, seed, lr, n, tmp_path).run(tmp_path, checkpoint=False)
+        want = Job(cfg, method, seed, lr, n, tmp_path).run(tmp_path, checkpoint=False)[0]
         assert got["method"] == method.name
         assert json.dumps(got) == json.dumps(want)
     with pytest.raises(ValueError, match="differ in more than"):
-        Job.lanes(cfg, [(methods["sgd"], 0, 0.05), (methods["mixed"], 0, 0.05)], n, tmp_path)
+        Job.stack(cfg, [(methods["sgd"], 0, 0.05), (methods["mixed"], 0, 0.05)], n, tmp_path)
 
 
 def test_an_interrupted_lane_job_resumes_to_the_uninterrupted_result(tmp_path):
@@ -281,7 +281,7 @@ def test_an_interrupted_lane_job_resumes_to_the_uninterrupted_result(tmp_path):
     methods = {m.name: m for m in expand_methods(cfg)}
     method = methods["sgd-sr-maxnorm"]  # beside plain SGD: lanes of two methods
     runs = [(methods["sgd"], 0, 0.05), (method, 1, 0.01), (method, 0, 0.05)]
-    whole = run_lanes(cfg, runs, 600, tmp_path / "whole", verbose=False)
+    whole = run_stacked(cfg, runs, 600, tmp_path / "whole", verbose=False)
     assert [r["method"] for r in whole] == ["sgd", "sgd-sr-maxnorm", "sgd-sr-maxnorm"]
 
     class Killed(Exception):
@@ -291,14 +291,14 @@ def test_an_interrupted_lane_job_resumes_to_the_uninterrupted_result(tmp_path):
         if job.t == 300:
             raise Killed  # after the checkpoint at sample 300
     out = tmp_path / "cut"
-    job = Job.lanes(cfg, runs, 600, out)
+    job = Job.stack(cfg, runs, 600, out)
     with pytest.raises(Killed):
         job.run(out, crash)
-    assert len(list((out / "ckpt").glob("*lanes3*.npz"))) == 1
-    assert run_lanes(cfg, runs, 600, out, verbose=False) == whole
+    assert len(list((out / "ckpt").glob("*stack3*.npz"))) == 1
+    assert run_stacked(cfg, runs, 600, out, verbose=False) == whole
     # A finished lane is read back, the others run again as lanes: the same results.
     (out / "jobs" / f"{job_id(cfg, method, 1, 0.01, 600)}.json").unlink()
-    assert run_lanes(cfg, runs, 600, out, verbose=False) == whole
+    assert run_stacked(cfg, runs, 600, out, verbose=False) == whole
 
 
 def test_the_study_submits_lane_capable_jobs_together():
@@ -311,22 +311,26 @@ def test_the_study_submits_lane_capable_jobs_together():
               ("lrt-biased-maxnorm", 0, 0.05)]]
     # SGD with and without max-norm and stochastic rounding: one lane key; so are biased
     # and unbiased LRT; mixed precision and the accelerator model stand alone.
-    assert sorted(lane_groups(tasks)) == [[0, 2, 5, 6, 8], [1], [3], [4], [7, 9]]
+    assert sorted(stack_groups(tasks)) == [[0, 2, 5, 6, 8], [1], [3], [4], [7, 9]]
     tasks.append((cfg, methods["sgd"], 0, 0.05, 300))  # another stream length
-    assert [10] in lane_groups(tasks)
-    many = [(cfg, methods["sgd"], s, 0.05, 600) for s in range(MAX_LANES + 3)]
-    assert sorted(map(len, lane_groups(many))) == [(MAX_LANES + 3) // 2, (MAX_LANES + 4) // 2]
-    assert sorted(i for g in lane_groups(many) for i in g) == list(range(MAX_LANES + 3))
-    assert lanes_supported(dataclasses.replace(cfg, network="cnn"), methods["lrt"])
-    assert not lanes_supported(cfg, methods["lrt-hw"])
+    assert [10] in stack_groups(tasks)
+    many = [(cfg, methods["sgd"], s, 0.05, 600) for s in range(MAX_STACK + 3)]
+    assert sorted(map(len, stack_groups(many))) == [(MAX_STACK + 3) // 2, (MAX_STACK + 4) // 2]
+    assert sorted(i for g in stack_groups(many) for i in g) == list(range(MAX_STACK + 3))
+    assert stackable(dataclasses.replace(cfg, network="cnn"), methods["lrt"])
+    assert not stackable(cfg, methods["lrt-hw"])
 
 
 def test_lane_stats_and_checkpoints_round_trip(tmp_path):
-    stats = RuleStats.for_lanes(2)
+    stats = RuleStats.zeros(2)
     stats.macs += 5
     stats.commits[1] += 1
-    assert stats.lane(1) == RuleStats(samples=0, commits=1, macs=5)
+    want = RuleStats.zeros(1)
+    want.commits += 1
+    want.macs += 5
+    assert stats.job(1).as_dict() == want.as_dict() == stats.as_dict(1)
+    assert stats.as_dict(0)["commits"] == 0
     lane = Crossbar.stack(singles(noisy_device(), 2))
     save_state(tmp_path / "x.npz", lane, "test")
     again = load_state(tmp_path / "x.npz", "test")
-    assert again.lanes == 2 and again.rng[1].random() == copy.deepcopy(lane.rng[1]).random()
+    assert again.jobs == 2 and again.rngs[1].random() == copy.deepcopy(lane.rngs[1]).random()
