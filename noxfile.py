@@ -68,11 +68,12 @@ def _native_yosys(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Throughput, memory, accuracy and cycle figures; RTL cycles/s on Icarus and Verilator;
-    synthesis figures from native Yosys."""
+    synthesis figures from native Yosys; bench.json and the page docs/bench.md."""
     session.install("-e", ".[bench]")
     _native_yosys(session)
     env = _verilator_env(session)
-    session.run("python", "-m", "pysim.tools.bench", *session.posargs, env=env)
+    session.run("python", "-m", "pysim.tools.bench", "--page", "docs/bench.md",
+                *session.posargs, env=env)
 
 
 @nox.session

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import tempfile
 import time
@@ -24,7 +25,7 @@ from ..experiments.schema import ExperimentCfg, expand_methods
 from ..experiments.study import stack_groups
 from ..experiments.suite import CONFIGS
 from ..lrt import LowRankAccumulator
-from . import hw_bench, synth
+from . import bench_page, hw_bench, synth
 
 SHAPES = [(10, 64, 4), (512, 2048, 4), (128, 1152, 8)]
 # The digits CNN's conv layers: (n_out, n_in, rank, pixel terms per sample).
@@ -156,15 +157,23 @@ def bench_jobs(study: str, samples: int, seeds: int = 3) -> list[dict]:
     return rows
 
 
-def main(argv: list[str] | None = None) -> dict:
+def _args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=1.0, help="time per measurement (s)")
     ap.add_argument("--json", type=Path, default=Path("bench.json"), help="where to write figures")
     ap.add_argument("--quick", action="store_true", help="fewer widths and samples")
     ap.add_argument("--no-rtl", action="store_true", help="skip the RTL speed rows")
     ap.add_argument("--no-synth", action="store_true", help="skip the Yosys cell counts")
-    args = ap.parse_args(argv)
-    rows = [bench_lrt(*shape, seconds=args.seconds) for shape in SHAPES]
+    ap.add_argument("--synth-timeout", type=float, default=600.0,
+                    help="seconds of Yosys a block at most (default 600)")
+    ap.add_argument("--page", type=Path, help="also write the figures' page here "
+                    "(docs/bench.md: pysim.tools.bench_page)")
+    return ap.parse_args(argv)
+
+
+def _float_figures(seconds: float) -> tuple[list[dict], list[dict]]:
+    """The float LRT rows (dense layers, then a conv layer's sample), printed."""
+    rows = [bench_lrt(*shape, seconds=seconds) for shape in SHAPES]
     print(f"Float LRT vs dense accumulator ({platform.processor() or platform.machine()}, "
           f"numpy {np.__version__}); samples/s, higher is better")
     head = (f"{'layer (n_out×n_in, r)':<22}{'LRT biased':>12}{'LRT unbiased':>14}"
@@ -182,7 +191,7 @@ def main(argv: list[str] | None = None) -> dict:
               f"{r['dense_aux_words']:>13,}{r['lrt_aux_words'] / r['dense_aux_words']:>8.3f}")
     print("LRT columns absorb every sample (κ-skip off); 'κ=100 b/u' uses the seed's skip "
           "(biased/unbiased).")
-    conv = [bench_conv_lrt(*shape, seconds=args.seconds, correlated=c)
+    conv = [bench_conv_lrt(*shape, seconds=seconds, correlated=c)
             for shape in CONV_SHAPES for c in (True, False)]
     print("\nFloat LRT on a conv layer's sample (pixel terms, a third zero; unbiased, κ=100); "
           "samples/s")
@@ -193,8 +202,13 @@ def main(argv: list[str] | None = None) -> dict:
         name = f"{r['n_out']}×{r['n_in']}, {r['terms']} {kind} terms"
         print(f"{name:<40}{r['windowed_samples_per_s']:>10,.0f}"
               f"{r['per_term_samples_per_s']:>14,.0f}{r['absorbed_frac']:>10.2f}")
+    return rows, conv
+
+
+def _job_figures(quick: bool) -> list[dict]:
+    """:func:`bench_jobs` of every study of JOB_STUDIES, printed."""
     jobs = [r for study, n in JOB_STUDIES.items()
-            for r in bench_jobs(study, n[1] if args.quick else n[0])]
+            for r in bench_jobs(study, n[1] if quick else n[0])]
     print("\nAdaptation jobs (seed 0, middle of the lr grid, CPU µs per sample, lower is "
           "better; the digits suite's cost): one job / per job of its 3 seeds stacked "
           "/ per job of the suite's stacked group (its jobs)")
@@ -204,16 +218,29 @@ def main(argv: list[str] | None = None) -> dict:
             f"{r['method']} {r['cpu_us_per_sample']:.0f} / {r['cpu_us_per_job_sample_stacked']:.0f}"
             f" / {r['cpu_us_per_job_sample_grouped']:.0f} ({r['group_jobs']})"
             for r in these))
-    result = {"float_lrt": rows, "float_lrt_conv": conv, "jobs": jobs,
+    return jobs
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = _args(argv)
+    rows, conv = _float_figures(args.seconds)
+    result = {"float_lrt": rows, "float_lrt_conv": conv, "jobs": _job_figures(args.quick),
               "hw": hw_bench.report(quick=args.quick)}
     if not args.no_rtl:
         result["rtl"] = hw_bench.rtl_report()
         result["rtl_commands"] = hw_bench.command_report()
     if not args.no_synth:
-        # 10 minutes a block at most: the behavioural update blocks run ABC for far longer.
-        result["synth"] = synth.report(dict(hw_bench.RTL_SMALL), timeout=600.0)
+        # A bound a block: the behavioural update blocks run ABC for far longer.
+        result["synth"] = synth.report(dict(hw_bench.RTL_SMALL), timeout=args.synth_timeout)
+        if result["synth"]:
+            result["synth"]["timeout"] = args.synth_timeout
+    result["machine"] = (f"{platform.processor() or platform.machine()}, "
+                         f"{os.cpu_count()} cores, numpy {np.__version__}")
     args.json.write_text(json.dumps(result, indent=2))
     print(f"wrote {args.json}")
+    if args.page:
+        args.page.write_text(bench_page.render(result, result["machine"]))
+        print(f"wrote {args.page}")
     return result
 
 

@@ -9,8 +9,8 @@ reports each file as identical or not::
 
     python -m pysim.tools.replay out/suite --only mlp_rotation cnn_rotation --max-jobs 40
 
-Jobs are taken cheapest first within each study (the order of ``--only``), up to
-``--max-jobs`` in all; ``--samples-max`` skips longer jobs. Exit status 1 if any file
+Jobs are taken cheapest first within each study, up to ``--max-jobs`` a study;
+``--samples-max`` skips longer jobs. Exit status 1 if any file
 differs, 2 on bad input.
 """
 
@@ -61,12 +61,12 @@ def pick(tasks: list[tuple], budget: int, samples_max: int | None) -> list[tuple
 
 def replay(reference: Path, names: list[str], out: Path, budget: int,
            samples_max: int | None) -> tuple[int, list[str]]:
-    """Rerun the picked jobs of studies ``names`` into ``out``; return how many ran and
-    the ids whose files differ from the reference's."""
+    """Rerun the picked jobs (``budget`` a study) of studies ``names`` into ``out``;
+    return how many ran and the ids whose files differ from the reference's."""
     ran, differ = 0, []
     for name in names:
         cfg = ExperimentCfg.load(CONFIGS / f"{name}.yaml")
-        tasks = pick(study_tasks(cfg, reference / name / "jobs"), budget - ran, samples_max)
+        tasks = pick(study_tasks(cfg, reference / name / "jobs"), budget, samples_max)
         for group in stack_groups(tasks):
             runs = [tasks[i][1:4] for i in group]
             c, samples = tasks[group[0]][0], tasks[group[0]][4]
@@ -84,8 +84,6 @@ def replay(reference: Path, names: list[str], out: Path, budget: int,
             ran += len(runs)
             print(f"  ({len(runs)} job(s) in {time.monotonic() - start:.0f} s)",
                   file=sys.stderr, flush=True)
-        if ran >= budget:
-            break
     return ran, differ
 
 
@@ -93,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("reference", type=Path, help="a suite output folder (e.g. out/suite)")
     ap.add_argument("--only", nargs="*", help="study names (default: every study there)")
-    ap.add_argument("--max-jobs", type=int, default=30)
+    ap.add_argument("--max-jobs", type=int, default=30, help="jobs a study at most")
     ap.add_argument("--samples-max", type=int, help="skip jobs longer than this")
     ap.add_argument("--out", type=Path, help="where to run (default: a temporary folder)")
     args = ap.parse_args(argv)
