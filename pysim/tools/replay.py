@@ -27,7 +27,7 @@ from ..experiments.jobstore import job_id
 from ..experiments.run import run_stacked
 from ..experiments.schema import ExperimentCfg, expand_methods, tuning_cfg
 from ..experiments.study import stack_groups
-from ..store import read_json_or_none
+from ..store import DamagedStateError, read_json
 
 CONFIGS = preset_dir("experiments")
 
@@ -35,13 +35,18 @@ CONFIGS = preset_dir("experiments")
 def study_tasks(cfg: ExperimentCfg, jobs_dir: Path) -> list[tuple]:
     """The (cfg, method, seed, lr, samples) of every job file in ``jobs_dir`` that the
     study ``cfg`` makes today (a file whose id no longer matches is not replayable and
-    left out: its config changed since)."""
+    left out: its config changed since; a damaged file is left out and left where it
+    is, with a warning)."""
     methods = {m.name: m for m in expand_methods(cfg)}
     tcfg = tuning_cfg(cfg)
     tasks = []
     for path in sorted(jobs_dir.glob("*.json")):
-        result = read_json_or_none(path)
-        if not result or result.get("method") not in methods:
+        try:
+            result = read_json(path)
+        except DamagedStateError as exc:
+            print(f"warning: skipped {exc}", file=sys.stderr)
+            continue
+        if result.get("method") not in methods:
             continue
         m = methods[result["method"]]
         seed, lr, samples = result["seed"], result["lr"], result["samples"]
