@@ -14,7 +14,6 @@ from pysim.nvm import Crossbar
 from pysim.rules import LRT, SGD, MiniBatchSGD, MixedPrecision, make_rule
 
 
-
 # --- numbers at the float model's edges ----------------------------------------------------
 def _xbar(shape=(4, 6)) -> Crossbar:
     return Crossbar.from_preset("rram", shape)
