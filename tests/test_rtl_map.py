@@ -37,7 +37,8 @@ def test_accel_top_builds_from_every_verilog_file():
 def test_every_accel_top_parameter_maps_to_an_arch_field(path):
     """accel_top's parameters, and those its HDL-clocked simulation wrapper passes on."""
     text = path.read_text()
-    params = set(re.findall(r"parameter\s+int\s+(\w+)\s*=", text))
+    header = text[text.index("#("):text.index(") (")]  # the parameter list
+    params = set(re.findall(r"\b([A-Z][A-Z_]*)\s*=", header))
     assert params == set(rtl.PARAMS)
     if "clocked" in path.name:
         assert set(re.findall(r"\.([A-Z_]+)\(\1\)", text)) == set(rtl.PARAMS)

@@ -24,18 +24,22 @@ from ..config import (
 class ArchParams:
     """Sizes and widths. Widths in bits; Q formats in docs/hw-spec.md."""
 
+    # Sizes: the crossbar, the rank, the MAC lanes.
     n_in: int = spec(kind=int, lo=1, hi=4096, default=64, doc="crossbar columns (x length)")
     n_out: int = spec(kind=int, lo=1, hi=4096, default=10, doc="crossbar rows (dy, y length)")
     rank: int = spec(kind=int, lo=1, hi=8, default=4, doc="LRT rank r (q = r + 1 ≤ 9)")
     lanes: int = spec(kind=int, lo=1, hi=64, default=8, doc="MAC lanes P")
+    # The LRT unit's fixed point (docs/fixed-point.md).
     f_bits: int = spec(kind=int, lo=8, hi=20, default=16, doc="factor width F (L, R in Q1.F-1)")
     g_bits: int = spec(kind=int, lo=0, hi=12, default=8, doc="Gram-Schmidt guard bits G")
     wc_bits: int = spec(kind=int, lo=10, hi=26, default=24, doc="core mantissa width Wc")
     sweeps: int = spec(kind=int, lo=1, hi=8, default=4, doc="Jacobi sweeps S")
+    # Storage and counter widths.
     w_bits: int = spec(kind=int, lo=2, hi=8, default=8, doc="weight level-code width")
     cnt_bits: int = spec(kind=int, lo=8, hi=32, default=32, doc="per-cell write counter width")
     sigma_bits: int = spec(kind=int, lo=40, hi=64, default=64, doc="sigma register width")
     acc_bits: int = spec(kind=int, lo=16, hi=32, default=32, doc="inference accumulator width")
+    # The commit's scale, and the layer slots.
     gw_bits: int = spec(kind=int, lo=12, hi=24, default=20, doc="commit scale mantissa width")
     layers: int = spec(kind=int, lo=1, hi=16, default=1,
                        doc="layer slots: crossbars and factor banks of n_out x n_in each")

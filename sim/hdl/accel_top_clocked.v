@@ -7,20 +7,10 @@
 `default_nettype none
 
 module accel_top_clocked #(
-    parameter int N_IN   = 64,
-    parameter int N_OUT  = 10,
-    parameter int RANK   = 4,
-    parameter int LANES  = 8,
-    parameter int F      = 16,
-    parameter int G      = 8,
-    parameter int WC     = 24,
-    parameter int SWEEPS = 4,
-    parameter int WB     = 8,
-    parameter int CNT_W  = 32,
-    parameter int SIG_W  = 64,
-    parameter int ACC_W  = 32,
-    parameter int GW     = 20,
-    parameter int LAYERS = 1
+    // accel_top's parameters, passed on (tests/test_rtl_map.py checks the two lists).
+    parameter int N_IN = 64, N_OUT = 10, RANK = 4, LANES = 8, LAYERS = 1,
+    parameter int F = 16, G = 8, WC = 24, SWEEPS = 4, GW = 20,
+    parameter int WB = 8, CNT_W = 32, SIG_W = 64, ACC_W = 32
 ) (
     input  wire        rst_i,
     input  wire        cmd_valid_i,
