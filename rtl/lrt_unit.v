@@ -130,32 +130,14 @@ module lrt_unit #(
         .f_wdata_o(f_wdata), .cl_o(cl), .cr_o(cr), .n2l_o(n2l), .n2r_o(n2r),
         .macs_o(macs_o), .reads_o(reads_o), .writes_o(writes_o), .done_o(vec_done));
 
-    // The sample as a memory of LANES-element words (the command buffer's read port).
-    wire [P*8-1:0] x_word [0:BI-1];
-    wire [P*8-1:0] dy_word [0:BO-1];
-    genvar gi, gj;
-    generate
-        for (gi = 0; gi < BI; gi = gi + 1) begin : g_xw
-            for (gj = 0; gj < P; gj = gj + 1) begin : g_e
-                if (gi*P + gj < N_IN) begin : g_in
-                    assign x_word[gi][gj*8 +: 8] = x_i[(gi*P + gj)*8 +: 8];
-                end else begin : g_pad
-                    assign x_word[gi][gj*8 +: 8] = 8'd0;
-                end
-            end
-        end
-        for (gi = 0; gi < BO; gi = gi + 1) begin : g_dw
-            for (gj = 0; gj < P; gj = gj + 1) begin : g_e
-                if (gi*P + gj < N_OUT) begin : g_in
-                    assign dy_word[gi][gj*8 +: 8] = dy_i[(gi*P + gj)*8 +: 8];
-                end else begin : g_pad
-                    assign dy_word[gi][gj*8 +: 8] = 8'd0;
-                end
-            end
-        end
-    endgenerate
+    // The sample as a memory of LANES-element words (the command buffer's read port),
+    // zero past its end.
+    localparam int XPW = BI * P * 8, DPW = BO * P * 8;
+    wire [XPW-1:0] x_pad = XPW'(x_i);
+    wire [DPW-1:0] dy_pad = DPW'(dy_i);
     always @(posedge clk_i)
-        if (v_en) v_rdata_q <= v_side ? x_word[BI_W'(v_addr)] : dy_word[BO_W'(v_addr)];
+        if (v_en) v_rdata_q <= v_side ? x_pad[32'(BI_W'(v_addr))*P*8 +: P*8]
+                                      : dy_pad[32'(BO_W'(v_addr))*P*8 +: P*8];
 
     // ---------------------------------------------------------------- factor memories
     factor_mem #(.N_IN(N_IN), .N_OUT(N_OUT), .RANK(R), .LANES(P), .F(F),
@@ -259,6 +241,7 @@ module lrt_unit #(
     // Biased reduction: the r largest columns of U and V, in sorted order.
     wire [Q*R*24-1:0] sel_tl, sel_tr;
     wire [R*40-1:0]   sel_sig;
+    genvar gi, gj;
     generate
         for (gi = 0; gi < Q; gi = gi + 1) begin : g_sel
             for (gj = 0; gj < R; gj = gj + 1) begin : g_t

@@ -37,3 +37,13 @@ def test_the_check_finds_a_long_function():
     body = "\n".join(f"    x{i} = {i}" for i in range(MAX_FUNCTION))
     assert long_functions(f"def f():\n{body}\n") == [("f", 1, MAX_FUNCTION + 1)]
     assert long_functions("def g():\n    return 1\n") == []
+
+
+VERILOG = sorted([*(ROOT / "rtl").glob("*.v"), *(ROOT / "sim" / "hdl").glob("*.v")])
+
+
+@pytest.mark.parametrize("path", VERILOG, ids=lambda p: str(p.relative_to(ROOT)))
+def test_verilog_files_are_short(path):
+    """The RTL house style (lowRISC-like): no Verilog file over 400 lines."""
+    lines = len(path.read_text().splitlines())
+    assert lines <= MAX_LINES, f"{path.relative_to(ROOT)}: {lines} lines > {MAX_LINES}: split it"

@@ -14,8 +14,9 @@ from .params import ArchParams
 # Block → the blocks it instantiates (rtl/<block>.v each). Include files (*.vh) are found
 # on the include path, not listed.
 CHILDREN: dict[str, tuple[str, ...]] = {
-    "accel_top": ("cmd_decode", "accel_stats", "lrt_unit", "commit_unit", "mac_array",
-                  "nvm_crossbar", "rsqrt"),
+    "accel_top": ("accel_seq", "cmd_decode", "accel_stats", "lrt_unit", "commit_unit",
+                  "mac_array", "nvm_crossbar", "rsqrt"),
+    "accel_seq": (),
     "accel_stats": (),
     "cmd_decode": (),
     "lrt_unit": ("vec_unit", "factor_mem", "core_svd", "reduce_ok", "rsqrt_share"),

@@ -63,6 +63,7 @@ BLOCKS = {"mac_array": "MAC array (forward pass)",
           "commit_scale": "  scale chain (scalar unit, two 32×32 multipliers)",
           "nvm_crossbar": "crossbar array model + write controller",
           "cmd_decode": "command decoder and error checks",
+          "accel_seq": "sequencer: command and response buffers, registers, FSM",
           "accel_top": "the whole accelerator, one run"}
 UPDATE_UNIT = ("lrt_unit", "commit_unit")
 GATES = "AND,NAND,OR,NOR,XOR,XNOR,MUX"

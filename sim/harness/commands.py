@@ -38,6 +38,6 @@ def random_command(rng, n_in: int, n_out: int) -> list[int]:
     if kind == 11:
         return d.set_stuck(int(rng.integers(0, n_out)), rng.random(n_in) < 0.1)
     if kind == 12:
-        return d.simple(rng.choice([Op.RESET_LRT, Op.NOP, Op.GET_CFG]),
+        return d.simple(rng.choice([Op.RESET_LRT, Op.NOP, Op.GET_CFG, Op.CLEAR_STATS]),
                         int(rng.integers(0, 2)) * int(rng.integers(0, 12)))
     return d.set_cfg(Reg.LR_MANT, int(rng.integers(1, 1 << 16)))
