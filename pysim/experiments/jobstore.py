@@ -23,6 +23,10 @@ CKPT_MAGIC = "pysim-job-checkpoint-v5"
 # fraction of cells; 6: unbiased LRT's core SVD with canonical signs and tied groups),
 # so old results are not reused.
 RESULT_VERSION = 6
+# Part of the ids of jobs on the accelerator model (hw: true) only: bump it when their
+# results change and the float methods' do not (2: every register write a layer's rule
+# makes counts in that layer's share of the stats, hw_stats).
+HW_RESULT_VERSION = 2
 
 
 def digest(parts) -> str:
@@ -40,6 +44,8 @@ def job_id(cfg: ExperimentCfg, method: Method, seed: int, lr: float, samples: in
              dataclasses.asdict(cfg.stream), dataclasses.asdict(cfg.pretrain),
              dataclasses.asdict(cfg.quant), dataclasses.asdict(cfg.scenario),
              dataclasses.asdict(method.cfg), method.max_norm]
+    if method.cfg.hw:
+        parts.append(HW_RESULT_VERSION)
     return f"{method.name}__s{seed}__lr{lr:g}__n{samples}__{digest(parts)[:10]}"
 
 
