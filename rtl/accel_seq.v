@@ -70,8 +70,8 @@ module accel_seq #(
     input  wire [N_IN*WB-1:0]          xb_codes_i,
     input  wire [N_IN*CNT_W-1:0]       xb_counts_i,
     input  wire [RANK*SIG_W-1:0]       sigma_i,
-    input  wire [(RANK+1)*LANES*F-1:0] fl_rdata_i,
-    input  wire [(RANK+1)*LANES*F-1:0] fr_rdata_i,
+    input  wire [RANK*LANES*F-1:0]     fl_rdata_i,  // the first RANK banks' words
+    input  wire [RANK*LANES*F-1:0]     fr_rdata_i,
     input  wire [63:0]                 stat_i
 );
     /* verilator lint_off UNUSEDPARAM */
@@ -144,6 +144,14 @@ module accel_seq #(
     end
     reg  rl_fill_q, rl_side_q;   // the row's words land in the response next cycle
     reg  [LN_W-1:0] rl_lane_q;
+    wire [F-1:0] fl_el [0:R*LANES-1];  // the first R banks' elements, bank-major
+    wire [F-1:0] fr_el [0:R*LANES-1];
+    generate
+        for (gb = 0; gb < R * LANES; gb = gb + 1) begin : g_el
+            assign fl_el[gb] = fl_rdata_i[gb*F +: F];
+            assign fr_el[gb] = fr_rdata_i[gb*F +: F];
+        end
+    endgenerate
 
     // The max-norm trackers, one set per slot.
     reg  [31:0] mn_steps_q [0:LAYERS-1];
@@ -160,10 +168,13 @@ module accel_seq #(
     wire [31:0] cells_written_d = cells_written_q + (cm_wr_done_o ? 32'(xb_written_i) : 32'd0);
     wire [31:0] rows_written_d = rows_written_q +
                                  ((cm_wr_done_o && xb_written_i != 0) ? 32'd1 : 32'd0);
-    wire [31:0] wlat_rows = reg_q[REG_WLAT] * rows_written_d;
+    // The NVM write latency, WLAT cycles per row written, counted row by row (no
+    // multiplier): rows_left_q rows still to wait for.
+    reg  [31:0] rows_left_q;
+    wire        no_wlat = reg_q[REG_WLAT] == 0 || rows_written_d == 0;
     assign ev_loadw_o = state_q == S_WAITN && last && op == OP_LOAD_W;
-    assign ev_commit_o = (state_q == S_CLEAR && last && op == OP_COMMIT && wlat_rows == 0) ||
-                         (state_q == S_WLAT && last);
+    assign ev_commit_o = (state_q == S_CLEAR && last && op == OP_COMMIT && no_wlat) ||
+                         (state_q == S_WLAT && last && rows_left_q == 1);
     reg count;
     assign count_o = count;
     always @* begin
@@ -217,6 +228,7 @@ module accel_seq #(
             cm_wr_q <= 1'b0;
             cells_written_q <= '0;
             rows_written_q <= '0;
+            rows_left_q <= '0;
             for (k = 0; k < LAYERS; k = k + 1) begin
                 mn_steps_q[k] <= '0;
                 ema_l_q[k] <= '0;
@@ -231,9 +243,8 @@ module accel_seq #(
             rl_fill_q <= 1'b0;
             if (rl_fill_q)
                 for (k = 0; k < R; k = k + 1)
-                    rsp_q[1 + k] <= rl_side_q
-                        ? 32'($signed(fr_rdata_i[(k*LANES + 32'(rl_lane_q))*F +: F]))
-                        : 32'($signed(fl_rdata_i[(k*LANES + 32'(rl_lane_q))*F +: F]));
+                    rsp_q[1 + k] <= rl_side_q ? 32'($signed(fr_el[k*LANES + 32'(rl_lane_q)]))
+                                              : 32'($signed(fl_el[k*LANES + 32'(rl_lane_q)]));
             // Rows of the write pass land in the crossbar one cycle after they stream out.
             cm_wr_q <= cm_row_valid_i;
             if (cm_wr_done_o) begin
@@ -283,10 +294,19 @@ module accel_seq #(
                 // Factors cleared; the last row's write completes meanwhile.
                 S_CLEAR: if (last) begin
                     if (op != OP_COMMIT) respond(ERR_OK, 16'd0, 16'd0);
-                    else if (wlat_rows == 0) commit_done();
-                    else wait_in(S_WLAT, wlat_rows);
+                    else if (no_wlat) commit_done();
+                    else begin
+                        wait_in(S_WLAT, reg_q[REG_WLAT]);
+                        rows_left_q <= rows_written_d;
+                    end
                 end
-                S_WLAT: if (last) commit_done();  // NVM write latency of the rows written
+                S_WLAT: if (last) begin  // NVM write latency of the rows written
+                    if (rows_left_q == 1) commit_done();
+                    else begin
+                        wait_in(S_WLAT, reg_q[REG_WLAT]);
+                        rows_left_q <= rows_left_q - 1'b1;
+                    end
+                end
                 S_RESP: if (rsp_ready_i) begin
                     if (ridx_q == rlen_q - 1'b1) begin
                         state_q <= S_RECV;

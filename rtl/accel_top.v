@@ -140,6 +140,8 @@ module accel_top #(
     reg  [BI_W-1:0] fr_addr;
     reg  [Q-1:0]    fl_en, fr_en;
     wire [Q*LANES*F-1:0] fl_rdata, fr_rdata;
+    // L's last bank is the LRT unit's scratch: neither COMMIT nor READ_LRT reads it here.
+    wire unused_fl_last = ^fl_rdata[Q*LANES*F-1:R*LANES*F];
     wire [R*SIG_W-1:0]   sigma;
     wire [15:0] unused_lfsr_state;  // READ_LRT does not expose the LFSR
     // The one rsqrt: UPDATE (lrt_unit and its core) and COMMIT never run at once.
@@ -293,7 +295,8 @@ module accel_top #(
         .cm_ema_r_i(cm_ema_r), .mn_steps_o(mn_steps), .ema_l_o(ema_l), .ema_r_o(ema_r),
         .cm_row_valid_i(cm_row_valid), .xb_done_i(xb_done), .xb_written_i(xb_written),
         .xb_codes_i(xb_codes), .xb_counts_i(xb_counts), .sigma_i(sigma),
-        .fl_rdata_i(fl_rdata), .fr_rdata_i(fr_rdata), .stat_i(stat_rd));
+        .fl_rdata_i(fl_rdata[R*LANES*F-1:0]), .fr_rdata_i(fr_rdata[R*LANES*F-1:0]),
+        .stat_i(stat_rd));
 endmodule
 
 `resetall
