@@ -111,10 +111,10 @@ class Crossbar:
             high = rng.random(shape)[None] < 0.5
             pinned = np.where(high, self.k_max, self.k_min)
             self.g = np.where(self.stuck, self.level_value(pinned), self.g)
-        # codes() and read() of the current g, read-only; every method that changes g
-        # clears it (a layer reads its weights several times per sample, the cells change
-        # rarely).
+        # codes() and read() of the current g, read-only, cleared by what changes g (a layer
+        # reads its weights several times per sample; the cells change rarely).
         self._views: dict = {}
+        self._set_job_starts()
 
     @classmethod
     def stack(cls, xbars: list[Crossbar]) -> Crossbar:
@@ -131,7 +131,12 @@ class Crossbar:
         for name in ("g", "write_counts", "stuck"):
             setattr(out, name, np.concatenate([getattr(xb, name) for xb in xbars]))
         out._views = {}
+        out._set_job_starts()
         return out
+
+    def _set_job_starts(self) -> None:
+        # Where each job's flat cell indices start, and the end: every write splits by them.
+        self._job_starts = np.arange(self.jobs + 1) * (self.shape[0] * self.shape[1])
 
     @property
     def jobs(self) -> int:
@@ -329,7 +334,7 @@ class Crossbar:
     def _job_bounds(self, cells: np.ndarray) -> np.ndarray:
         """Where each job's cells start in ascending flat indices ``cells`` (J + 1
         entries: job i's are ``cells[b[i]:b[i + 1]]``)."""
-        return cells.searchsorted(np.arange(self.jobs + 1) * (self.shape[0] * self.shape[1]))
+        return cells.searchsorted(self._job_starts)
 
     def job_counts(self, cells: np.ndarray) -> np.ndarray:
         """How many of ascending flat indices ``cells`` fall in each job (for the update

@@ -14,8 +14,9 @@ from .schema import ExperimentCfg, Method
 
 # v3: a pysim.store state file, not a pickle; v4: the rules' classes live in pysim.rules.*
 # modules (a v3 file names them pysim.rules.X) and no pickle-era fields are filled in;
-# v5: one mode, every array with a job axis (software lanes renamed jobs).
-CKPT_MAGIC = "pysim-job-checkpoint-v5"
+# v5: one mode, every array with a job axis (software lanes renamed jobs); v6: crossbars
+# keep where each job's cells start.
+CKPT_MAGIC = "pysim-job-checkpoint-v6"
 # Part of every job id: bump it when a job's result changes for the same configuration
 # (2: mean online accuracy in results, CGS2 Gram-Schmidt; 3: LRT projects a sample's
 # terms together and its rank reduction rounds differently; 4: samples, drift and a
