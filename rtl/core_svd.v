@@ -1,17 +1,21 @@
-// Core SVD of the low-rank update unit: block-floating core C = diag(sigma, 0) + a b^T,
-// one-sided Jacobi (SWEEPS row-cyclic sweeps), singular values and left vectors, and a
-// descending sort. Specification: docs/hw-spec.md section 5 steps 6-9; golden model
-// pysim/hw/lrt_unit.py (LrtUnit.core, jacobi, post, sort). Cycle-exact to the spec:
-// start_i is sampled at a rising edge, done_o is high for one cycle after
-// core + jacobi + post + sort cycles of section 7.
+// Core SVD of the low-rank update unit on the scalar unit: block-floating core
+// C = diag(sigma, 0) + a b^T, one-sided Jacobi (SWEEPS row-cyclic sweeps), singular values
+// and left vectors, descending sort. Specification: docs/hw-spec.md section 5 steps 6-9
+// and "How the core runs"; golden model pysim/hw/core_svd.py.
+// The datapath: two 32x32 multipliers (scalar_mul: stage 1, products registered), a
+// stage 2 that adds, rounds, saturates and writes the small register file (A, V, U, the
+// three dot accumulators, alpha), leading-zero counters and shifters, and the shared
+// rsqrt. Stage 2 does what op_q says the previous cycle issued, so a phase's last
+// products may land in the next phase's first cycle (when it does not read them).
+// start_i is sampled at a rising edge (the operands are latched); done_o is high for one
+// cycle after core + jacobi + post + sort cycles of section 7.
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
 
 module core_svd #(
-    parameter bit EXT_RSQ  = 1'b0,  // use the rsq_* ports: one rsqrt shared by all
+    parameter bit EXT_RSQ = 1'b0,  // use the rsq_* ports: one rsqrt shared by all
     parameter int RANK   = 4,
-    parameter int LANES  = 8,
     parameter int WC     = 24,  // core mantissa width
     parameter int SWEEPS = 4,
     parameter int CIN_W  = 32,  // Gram-Schmidt coefficients and norms (signed)
@@ -20,8 +24,8 @@ module core_svd #(
     input  wire                   clk_i,
     input  wire                   rst_i,
     // The shared rsqrt (EXT_RSQ = 1) or this block's own (0, when the block stands alone).
-    output wire                        rsq_start_o,
-    output wire [127:0]                rsq_t_o,
+    output reg                         rsq_start_o,
+    output reg  [127:0]                rsq_t_o,
     input  wire [25:0]                 rsq_y_i,
     input  wire [7:0]                  rsq_e_i,
     input  wire                        rsq_done_i,
@@ -29,7 +33,7 @@ module core_svd #(
     input  wire [(RANK+1)*CIN_W-1:0] a_i,      // c_l..., n_l
     input  wire [(RANK+1)*CIN_W-1:0] b_i,      // c_r..., n_r
     input  wire [RANK*SIG_W-1:0]  sigma_i,
-    output reg                    done_o,
+    output wire                   done_o,       // the sort's
     output reg  [7:0]             e_o,          // block exponent E
     output wire [(RANK+1)*32-1:0] sig_o,        // singular values (core units), by column
     output wire [(RANK+1)*(RANK+1)*24-1:0] u_o, // U[k][j] at index k*q + j, Q2.22
@@ -37,356 +41,356 @@ module core_svd #(
     output wire [(RANK+1)*4-1:0]  order_o,      // column indices, descending sigma
     output reg  [15:0]            rotations_o   // rotations applied in this run
 );
-    `include "fixed_fns.vh"
-    localparam int Q     = RANK + 1;
-    localparam int AW    = WC + 3;   // core entries with rotation growth
-    localparam int CS    = 22;
-    localparam int QW    = (Q > 1) ? $clog2(Q) : 1;  // index of a column
-    localparam int CEIL_Q  = (Q + LANES - 1) / LANES;
-    localparam int CEIL_3Q = (3 * Q + LANES - 1) / LANES;
-    localparam int CEIL_8Q = (8 * Q + LANES - 1) / LANES;
+    `include "scalar_fns.vh"
+    localparam int Q  = RANK + 1;
+    localparam int QQ = Q * Q;
+    localparam int AW = WC + 3;   // core entries with rotation growth
+    localparam int CS = 22;
+    localparam int QW = $clog2(Q);
+    localparam int XW = $clog2(QQ + 1);
+    localparam int NE = (QQ + 1) / 2;     // q^2 products on two multipliers
+    localparam int ND = (3 * Q + 1) / 2;  // a pair's 3q dot products
+    localparam int OW = 34;               // scalar_mul operands
 
-    // ---------------------------------------------------------------- arithmetic
-    // Round half to even of a >> s (s <= 0: exact left shift), 128-bit signed.
-
-
-
-    function automatic [127:0] absval(input signed [127:0] a);
-        absval = a[127] ? -a : a;
-    endfunction
-
-    // ---------------------------------------------------------------- state
-    reg signed [AW-1:0] a_q [0:Q*Q-1];   // core, row k column j at k*Q + j
-    reg signed [23:0]   v_q [0:Q*Q-1];
-    reg signed [23:0]   u_q [0:Q*Q-1];
-    reg [63:0]          alpha_q [0:Q-1];
-    reg [31:0]          sig_q [0:Q-1];
-    reg [QW-1:0]        order_q [0:Q-1];
-
+    // ---------------------------------------------------------------- register file
+    reg signed [CIN_W-1:0] av_q [0:Q-1];   // the operands, latched at start
+    reg signed [CIN_W-1:0] bv_q [0:Q-1];
+    reg [SIG_W-1:0]        sg_q [0:Q-1];   // sigma, and 0 for the scratch column
+    reg signed [AW-1:0]    a_q [0:QQ-1];   // core, row k column j at k*Q + j
+    reg signed [23:0]      v_q [0:QQ-1];
+    reg signed [23:0]      u_q [0:QQ-1];
+    reg signed [63:0]      acc_q [0:2];    // alpha, beta, gamma of the pair
+    reg [63:0]             alpha_q [0:Q-1];
+    reg [31:0]             sig_q [0:Q-1];
+    reg [31:0]  maxa_q, maxb_q, cc4_q;
+    reg [63:0]  amax_q;
+    reg signed [31:0] al_q, be_q, ga_q, dd_q, gg_q, sin2_q, c_q, s_q;
+    reg [7:0]   ey_q;                      // exponent of the last rsqrt answer used
     genvar gi;
     generate
-        for (gi = 0; gi < Q * Q; gi = gi + 1) begin : g_out
+        for (gi = 0; gi < QQ; gi = gi + 1) begin : g_out
             assign u_o[gi*24 +: 24] = u_q[gi];
             assign v_o[gi*24 +: 24] = v_q[gi];
         end
-        for (gi = 0; gi < Q; gi = gi + 1) begin : g_sig
-            assign sig_o[gi*32 +: 32] = sig_q[gi];
-            assign order_o[gi*4 +: 4] = 4'(order_q[gi]);
-        end
+        for (gi = 0; gi < Q; gi = gi + 1) begin : g_sig assign sig_o[gi*32 +: 32] = sig_q[gi]; end
     endgenerate
 
-    localparam logic [3:0] S_IDLE = 4'd0, S_CORE = 4'd1, S_DOT = 4'd2, S_TEST = 4'd3,
-                           S_RSQ1 = 4'd4, S_RSQ2 = 4'd5, S_CS = 4'd6, S_ROT = 4'd7,
-                           S_ALPHA = 4'd8, S_RSQ3 = 4'd9, S_PU = 4'd10, S_SORT = 4'd11;
-    reg [3:0]  state_q;
-    reg [15:0] wait_q;          // remaining edges of a multi-cycle state
-    reg [QW-1:0] pi_q, pj_q;    // Jacobi pair
-    reg [3:0]  sweep_q;
-    reg [QW-1:0] col_q;         // post-processing column
-    reg [7:0]  ce_q;            // sort compare-exchange index
-    reg signed [31:0]  d32, g32;  // the pair's d, g (30 bits and sign)
-    reg signed [127:0] sin2_q, cc4_q, c_q, s_q;
-    wire signed [127:0] d_q = 128'(d32);
-    wire signed [127:0] g_q = 128'(g32);
+    // ---------------------------------------------------------------- multipliers
+    reg  signed [OW-1:0] xa, ya, xb, yb;
+    wire signed [64:0]   pa, pb;
+    scalar_mul #(.OW(OW)) u_mul (.clk_i(clk_i), .rst_i(rst_i), .xa_i(xa), .ya_i(ya),
+                                 .xb_i(xb), .yb_i(yb), .pa_o(pa), .pb_o(pb));
+    // What stage 2 does with the products, and where they go.
+    localparam logic [3:0] OP_BOUND = 4'd1, OP_ENT = 4'd2, OP_DOT = 4'd3,
+                           OP_ROTI = 4'd4, OP_ROTJ = 4'd5, OP_ALPHA = 4'd6, OP_SIG = 4'd7,
+                           OP_U = 4'd8;
+    reg [3:0]    op_d, op_q;
+    reg [XW-1:0] ia_d, ib_d, ia_q, ib_q;   // destinations of products A and B
+    reg          vb_d, vb_q;               // product B is one
+    reg          fa_d, fb_d, fa_q, fb_q;   // first term / V / flushed / B diagonal
+    reg [SIG_W-1:0] add_d, add_q;          // the diagonal entry's sigma
 
-    // ---------------------------------------------------------------- rsqrt unit
-    reg         rsq_start;
-    reg [127:0] rsq_t;
+    // ---------------------------------------------------------------- rsqrt
     wire [25:0] rsq_y;
     wire [7:0]  rsq_e;
-    wire        rsq_done;
-    assign rsq_start_o = rsq_start;
-    assign rsq_t_o = rsq_t;
+    wire rsq_done;
     rsqrt_share #(.EXT(EXT_RSQ), .TW(128)) u_rsqrt (
-        .clk_i(clk_i), .rst_i(rst_i), .start_i(rsq_start), .t_i(rsq_t), .y_o(rsq_y),
+        .clk_i(clk_i), .rst_i(rst_i), .start_i(rsq_start_o), .t_i(rsq_t_o), .y_o(rsq_y),
         .e_o(rsq_e), .done_o(rsq_done), .ext_y_i(rsq_y_i), .ext_e_i(rsq_e_i),
         .ext_done_i(rsq_done_i));
 
-    // ---------------------------------------------------------------- arithmetic
-    // The Jacobi test of pair (i, j) (docs/hw-spec.md §5 step 7): dot products of the
-    // columns, their common rescale, the skip test, and the angle's d, g rounded to 30
-    // bits with h^2 = d^2 + g^2. Returns {skip, d (32), g (32), h^2 (62)}. Evaluated only
-    // in the cycle that registers it (a function, not always @*: simulators then skip the
-    // 128-bit arithmetic on every other cycle).
-    function automatic [126:0] pair_test(input [QW-1:0] i, input [QW-1:0] j);
-        reg signed [127:0] alpha, beta, gamma, al, be, ga, d0, g0, dd, gg;
-        reg [127:0] mx;
-        integer k, sh, sh2;
-        reg skip;
-        begin
-            alpha = '0;
-            beta = '0;
-            gamma = '0;
-            for (k = 0; k < Q; k = k + 1) begin
-                alpha = alpha + 128'(a_q[k*Q + 32'(i)]) * 128'(a_q[k*Q + 32'(i)]);
-                beta  = beta  + 128'(a_q[k*Q + 32'(j)]) * 128'(a_q[k*Q + 32'(j)]);
-                gamma = gamma + 128'(a_q[k*Q + 32'(i)]) * 128'(a_q[k*Q + 32'(j)]);
-            end
-            mx = (alpha > beta) ? alpha : beta;
-            if (absval(gamma) > mx) mx = absval(gamma);
-            sh = (bitlen(mx) > 31) ? bitlen(mx) - 31 : 0;
-            al = alpha >>> sh;
-            be = beta >>> sh;
-            ga = gamma >>> sh;
-            skip = (ga * ga) <= ((al * be) >>> (2 * WC));
-            d0 = be - al;
-            g0 = ga <<< 1;
-            sh2 = (absval(d0) > absval(g0)) ? bitlen(absval(d0)) : bitlen(absval(g0));
-            sh2 = (sh2 > 30) ? sh2 - 30 : 0;
-            dd = rne(d0, sh2);
-            gg = rne(g0, sh2);
-            pair_test = {skip, dd[31:0], gg[31:0], 62'(dd * dd + gg * gg)};
-        end
-    endfunction
-    reg        skip_q;       // the test of the pair in S_TEST, registered at S_DOT's end
-    reg [61:0] h2_q;
-
-    // cos2, sin2 from h^-1 = rsq_y·2^-rsq_e; cc4 = cos^2(theta) in Q.24.
-    wire signed [127:0] sin2_c = rne((d_q >= 0 ? g_q : -g_q) * 128'(rsq_y), 32'(rsq_e) - CS);
-    wire signed [127:0] cc4_c = ((128'sd1 <<< CS) +
-                                 rne(128'(absval(d_q)) * 128'(rsq_y), 32'(rsq_e) - CS)) <<< 1;
-
+    // ---------------------------------------------------------------- state
+    localparam logic [4:0] S_IDLE = 5'd0, S_MAX = 5'd1, S_BND = 5'd2, S_ENT = 5'd3,
+                           S_EDR = 5'd4, S_DOT = 5'd5, S_DDR = 5'd6, S_T0 = 5'd7,
+                           S_T1 = 5'd8, S_T2 = 5'd9, S_T3 = 5'd10, S_R1 = 5'd11,
+                           S_R2 = 5'd12, S_R3 = 5'd13, S_R4 = 5'd14, S_ROT = 5'd15,
+                           S_AL = 5'd16, S_ADR = 5'd17, S_AMAX = 5'd18, S_COL = 5'd19,
+                           S_SDR = 5'd20;
+    reg [4:0]    state_q;
+    reg [7:0]    cnt_q;            // issue cycles left in S_ENT, S_DOT, S_ROT, S_AL
+    reg [QW-1:0] pi_q, pj_q;       // Jacobi pair
+    reg [3:0]    sweep_q;
+    reg [XW-1:0] x_q;              // entry k*Q + j of S_ENT / S_AL (product A)
+    reg [QW-1:0] ri_q, ci_q;       // its k, j
+    reg [XW-1:0] rb_q;             // row base k*Q of S_DOT / S_ROT (product A)
+    reg [1:0]    kind_q;           // S_DOT: alpha, beta or gamma term
+    reg          half_q, onv_q;    // S_ROT: c u - s v / s u + c v; rows of V
+    // The U products of the column whose rsqrt answered last, issued while the next
+    // column's rsqrt runs (ceil(q/2) <= RSQ cycles).
+    reg          uact_q, uflush_q;
+    reg [QW-1:0] col_q, ucol_q;    // S_COL's column; the U products' column
+    reg [XW-1:0] ub_q;             // row base of product A
+    reg [3:0]    ucnt_q;
+    reg [25:0]   yv_q;
+    // (k, j) one and two entries on in row-major order.
+    wire          last_c  = ci_q == QW'(Q - 1);
+    wire [QW-1:0] rib = last_c ? ri_q + 1'b1 : ri_q;
+    wire [QW-1:0] cib = last_c ? '0 : ci_q + 1'b1;
+    wire [QW-1:0] ri2 = (32'(ci_q) + 2 >= Q) ? ri_q + 1'b1 : ri_q;
+    wire [QW-1:0] ci2 = (32'(ci_q) + 2 >= Q) ? QW'(32'(ci_q) + 2 - Q) : ci_q + QW'(2);
+    wire          vb_x = 32'(x_q) + 1 < QQ;
+    // S_DOT's product B: the term after kind_q (row + 1 after gamma).
+    wire [1:0]    kind_b = (kind_q == 2'd2) ? 2'd0 : kind_q + 1'b1;
+    wire [XW-1:0] rb_b = (kind_q == 2'd2) ? rb_q + XW'(Q) : rb_q;
+    wire signed [AW-1:0] dot_xa = a_q[rb_q + XW'((kind_q == 2'd1) ? pj_q : pi_q)];
+    wire signed [AW-1:0] dot_ya = a_q[rb_q + XW'((kind_q == 2'd0) ? pi_q : pj_q)];
+    wire signed [AW-1:0] dot_xb = a_q[rb_b + XW'((kind_b == 2'd1) ? pj_q : pi_q)];
+    wire signed [AW-1:0] dot_yb = a_q[rb_b + XW'((kind_b == 2'd0) ? pi_q : pj_q)];
+    // S_ROT's pair (u, v) of row rb_q of A or V.
+    wire [XW-1:0] rot_i = rb_q + XW'(pi_q);
+    wire [XW-1:0] rot_j = rb_q + XW'(pj_q);
+    wire signed [31:0] rot_u = onv_q ? 32'(v_q[rot_i]) : 32'(a_q[rot_i]);
+    wire signed [31:0] rot_v = onv_q ? 32'(v_q[rot_j]) : 32'(a_q[rot_j]);
     // Next Jacobi pair in row-cyclic order; pair_last: the sweeps are over.
-    reg [QW-1:0] npi_c, npj_c;
-    reg [3:0] nsweep_c;
-    reg       pair_last_c;
-    always @* begin
-        npi_c = pi_q;
-        npj_c = pj_q + 1'b1;
-        nsweep_c = sweep_q;
-        pair_last_c = 1'b0;
-        if (pj_q == QW'(Q - 1)) begin
-            if (pi_q == QW'(Q - 2)) begin
-                npi_c = '0;
-                npj_c = QW'(1);
-                nsweep_c = sweep_q + 1'b1;
-                pair_last_c = sweep_q == 4'(SWEEPS - 1);
-            end else begin
-                npi_c = pi_q + 1'b1;
-                npj_c = pi_q + QW'(2);
-            end
-        end
-    end
+    wire          row_end = pj_q == QW'(Q - 1);
+    wire          sw_end  = row_end && pi_q == QW'(Q - 2);
+    wire [QW-1:0] npi = sw_end ? '0 : (row_end ? pi_q + 1'b1 : pi_q);
+    wire [QW-1:0] npj = sw_end ? QW'(1) : (row_end ? pi_q + QW'(2) : pj_q + 1'b1);
+    wire          pair_last = sw_end && sweep_q == 4'(SWEEPS - 1);
+    // The pair's test (docs/hw-spec.md section 5 step 7), in three cycles.
+    wire [63:0] mx0 = (acc_q[0] > acc_q[1]) ? acc_q[0] : acc_q[1];
+    wire [63:0] ag  = acc_q[2][63] ? -acc_q[2] : acc_q[2];
+    wire [6:0]  bl0 = bitlen96(96'((ag > mx0) ? ag : mx0));
+    wire [6:0]  sh0 = (bl0 > 7'd31) ? bl0 - 7'd31 : 7'd0;
+    wire signed [32:0] d0 = 33'(be_q) - 33'(al_q);
+    wire signed [32:0] g0 = 33'(ga_q) <<< 1;
+    wire [32:0] ad0 = d0[32] ? -d0 : d0;
+    wire [32:0] ag0 = g0[32] ? -g0 : g0;
+    wire [6:0]  bl1 = bitlen96(96'((ad0 > ag0) ? ad0 : ag0));
+    wire [6:0]  sh1 = (bl1 > 7'd30) ? bl1 - 7'd30 : 7'd0;
+    wire        skip = pa <= (pb >>> (2 * WC));
+    // cos2, sin2 and cc4 from the products |d| y, sign(d) g y (S_R2).
+    wire signed [63:0] cos2 = rne64(64'(pa), shr(ey_q, CS));
+    wire signed [31:0] sin2 = 32'(rne64(64'(pb), shr(ey_q, CS)));  // |sin2| < 2^23
+    wire [31:0] cc4 = 32'(((64'sd1 <<< CS) + cos2) <<< 1);
 
-    // Post-processing: the largest alpha and the flush test of column col_q.
-    reg [127:0] amax_c;
+    // Post-processing: the flush test of column col_q.
+    reg [63:0] amax_c;
     integer m;
     always @* begin
         amax_c = '0;
         for (m = 0; m < Q; m = m + 1)
-            if (128'(alpha_q[m]) > amax_c) amax_c = 128'(alpha_q[m]);
+            if (alpha_q[m] > amax_c) amax_c = alpha_q[m];
     end
-    wire flush_c = alpha_q[col_q] == 0 || ((128'(alpha_q[col_q]) <<< (2 * (WC - 2))) < amax_c);
-    wire [QW-1:0] ord_a = order_q[i_c];
-    wire [QW-1:0] ord_b = order_q[i_c + 1];
+    wire flush = alpha_q[col_q] == 0 || ({alpha_q[col_q], (2 * (WC - 2))'(0)} < 
+                                          (64 + 2 * (WC - 2))'(amax_q));
 
-    // Sort network position of compare-exchange ce_q: pass p, index i. A bounded loop
-    // (at most Q-1 passes) so that synthesis can unroll it.
-    integer i_c, n_c, pass_c;
+    // The sort starts when the last sigma is written and runs on its own (step 9).
+    sort_net #(.Q(Q), .SW(32)) u_sort (.clk_i(clk_i), .rst_i(rst_i),
+                                       .start_i(state_q == S_SDR), .sig_i(sig_o),
+                                       .done_o(done_o), .order_o(order_o));
+
+    // The operands' largest magnitudes (S_MAX).
+    function automatic [31:0] mag(input signed [CIN_W-1:0] v);
+        mag = 32'(v[CIN_W-1] ? -v : v);
+    endfunction
+    reg [31:0] maxa_c, maxb_c;
     always @* begin
-        i_c = 32'(ce_q);
-        n_c = Q - 1;
-        for (pass_c = 0; pass_c < Q - 1; pass_c = pass_c + 1)
-            if (i_c >= n_c && n_c > 0) begin
-                i_c = i_c - n_c;
-                n_c = n_c - 1;
-            end
+        {maxa_c, maxb_c} = '0;
+        for (m = 0; m < Q; m = m + 1) begin
+            if (mag(av_q[m]) > maxa_c) maxa_c = mag(av_q[m]);
+            if (mag(bv_q[m]) > maxb_c) maxb_c = mag(bv_q[m]);
+        end
     end
 
-    // rsqrt operands are issued in the cycle whose edge starts the unit.
+    // ---------------------------------------------------------------- stage 1: issue
+    // The multipliers' operands and what stage 2 does with the products, by state; the
+    // rsqrt requests, issued in the cycle whose edge starts the unit.
+    wire ent = state_q == S_ENT;
     always @* begin
-        rsq_start = 1'b0;
-        rsq_t = '0;
-        if (state_q == S_TEST && !skip_q) begin
-            rsq_start = 1'b1;
-            rsq_t = 128'(h2_q);
-        end else if (state_q == S_RSQ1 && rsq_done) begin
-            rsq_start = 1'b1;
-            rsq_t = 128'(cc4_c);
-        end else if ((state_q == S_ALPHA && wait_q == 0) ||
-                     (state_q == S_PU && wait_q == 0 && col_q != QW'(Q - 1))) begin
-            rsq_start = 1'b1;
-            rsq_t = 128'(alpha_q[(state_q == S_ALPHA) ? QW'(0) : col_q + 1'b1]);
+        {xa, ya, xb, yb} = '0;
+        {op_d, ia_d, ib_d, vb_d, fa_d, fb_d, add_d} = '0;
+        {rsq_start_o, rsq_t_o} = '0;
+        case (state_q)
+            S_BND: {xa, ya, op_d} = {OW'(maxa_q), OW'(maxb_q), OP_BOUND};  // for E
+            S_ENT, S_AL: begin  // entries a_k b_j, or alpha terms A_kj^2, two a cycle
+                xa = ent ? OW'(av_q[ri_q]) : OW'(a_q[x_q]);
+                ya = ent ? OW'(bv_q[ci_q]) : OW'(a_q[x_q]);
+                if (vb_x) begin
+                    xb = ent ? OW'(av_q[rib]) : OW'(a_q[x_q + 1'b1]);
+                    yb = ent ? OW'(bv_q[cib]) : OW'(a_q[x_q + 1'b1]);
+                end
+                vb_d = vb_x;
+                op_d = ent ? OP_ENT : OP_ALPHA;
+                // An entry: where it goes, and the diagonal's sigma (B's when fb); an
+                // alpha term: its column, and whether it is the column's first (row 0).
+                ia_d = ent ? x_q : XW'(ci_q);
+                ib_d = ent ? x_q + 1'b1 : XW'(cib);
+                fa_d = !ent && ri_q == 0;
+                fb_d = ent ? rib == cib : rib == 0;
+                if (ent) add_d = (ri_q == ci_q) ? sg_q[ri_q] : (rib == cib ? sg_q[rib] : '0);
+            end
+            S_DOT: begin  // terms of alpha, beta, gamma; the first of each at row 0
+                {xa, ya} = {OW'(dot_xa), OW'(dot_ya)};
+                vb_d = !(cnt_q == 8'd1 && (3 * Q) % 2 == 1);
+                if (vb_d) {xb, yb} = {OW'(dot_xb), OW'(dot_yb)};
+                {op_d, ia_d, ib_d} = {OP_DOT, XW'(kind_q), XW'(kind_b)};
+                {fa_d, fb_d} = {rb_q == 0, rb_b == 0};
+            end
+            // gamma'^2 against alpha' beta'; then d^2 + g^2
+            S_T1: {xa, ya, xb, yb} = {OW'(ga_q), OW'(ga_q), OW'(al_q), OW'(be_q)};
+            S_T2: {xa, ya, xb, yb} = {OW'(dd_q), OW'(dd_q), OW'(gg_q), OW'(gg_q)};
+            S_T3: {rsq_start_o, rsq_t_o} = {1'b1, 128'(pa + pb)};
+            S_R1: if (rsq_done)  // |d| y and sign(d) g y
+                {xa, ya, xb, yb} = {dd_q[31] ? -(OW'(dd_q)) : OW'(dd_q), OW'(rsq_y),
+                                    dd_q[31] ? -(OW'(gg_q)) : OW'(gg_q), OW'(rsq_y)};
+            S_R2: {rsq_start_o, rsq_t_o} = {1'b1, 128'(cc4)};
+            S_R3: if (rsq_done)  // cc4 y', sin2 y'
+                {xa, ya, xb, yb} = {OW'(cc4_q), OW'(rsq_y), OW'(sin2_q), OW'(rsq_y)};
+            S_ROT: begin  // c u - s v, then s u + c v, of one row of A or V
+                {xa, ya, xb, yb} = {half_q ? OW'(s_q) : OW'(c_q), OW'(rot_u),
+                                    half_q ? OW'(c_q) : OW'(s_q), OW'(rot_v)};
+                {op_d, ia_d} = half_q ? {OP_ROTJ, rot_j} : {OP_ROTI, rot_i};
+                {vb_d, fa_d} = {1'b1, onv_q};
+            end
+            S_AMAX: {rsq_start_o, rsq_t_o} = {1'b1, 128'(alpha_q[0])};
+            S_COL: if (rsq_done) begin  // sigma from alpha's two 32-bit halves
+                {xa, ya, xb, yb} = {OW'(alpha_q[col_q][31:0]), OW'(rsq_y),
+                                    OW'(alpha_q[col_q][63:32]), OW'(rsq_y)};
+                {op_d, ia_d, fa_d} = {OP_SIG, XW'(col_q), flush};
+                if (col_q != QW'(Q - 1))
+                    {rsq_start_o, rsq_t_o} = {1'b1, 128'(alpha_q[col_q + 1'b1])};
+            end
+            default: ;
+        endcase
+        if (uact_q) begin  // U_kj, U_k+1,j: never in a cycle that issues above
+            {xa, ya} = {OW'(a_q[ub_q + XW'(ucol_q)]), OW'(yv_q)};
+            vb_d = 32'(ub_q) + Q < QQ;
+            if (vb_d) {xb, yb} = {OW'(a_q[ub_q + XW'(Q) + XW'(ucol_q)]), OW'(yv_q)};
+            {op_d, ia_d, ib_d} = {OP_U, ub_q + XW'(ucol_q), ub_q + XW'(Q) + XW'(ucol_q)};
+            fa_d = uflush_q;
         end
     end
 
-    // Core entries: E from max|a|·max|b| + sigma_0, A = rshift(a b^T + diag(sigma), E).
-    // (Functions, evaluated only in the cycle that registers them.)
-    function automatic integer core_e(input [Q*CIN_W-1:0] av, input [Q*CIN_W-1:0] bv,
-                                      input [SIG_W-1:0] sig0);
-        reg [127:0] maxa, maxb, bound;
-        integer ii;
-        begin
-            maxa = 0;
-            maxb = 0;
-            for (ii = 0; ii < Q; ii = ii + 1) begin
-                if (absval(128'($signed(av[ii*CIN_W +: CIN_W]))) > maxa)
-                    maxa = absval(128'($signed(av[ii*CIN_W +: CIN_W])));
-                if (absval(128'($signed(bv[ii*CIN_W +: CIN_W]))) > maxb)
-                    maxb = absval(128'($signed(bv[ii*CIN_W +: CIN_W])));
+    // ---------------------------------------------------------------- stage 2
+    wire signed [95:0] ent_a = 96'(pa) + (fb_q ? 96'sd0 : 96'(add_q));
+    wire signed [95:0] ent_b = 96'(pb) + (fb_q ? 96'(add_q) : 96'sd0);
+    wire signed [63:0] rot_c = rne64(64'((op_q == OP_ROTI) ? pa - pb : pa + pb), 7'(CS));
+    wire [6:0] bl_bound = bitlen96(96'(pa) + 96'(sg_q[0]));
+    task automatic stage2;
+        case (op_q)
+            OP_BOUND: e_o <= (bl_bound > 7'(WC - 1)) ? 8'(bl_bound - 7'(WC - 1)) : 8'd0;
+            OP_ENT: begin  // an entry: sigma added on the diagonal, rounded by E
+                a_q[ia_q] <= AW'(rne96(ent_a, 7'(e_o)));
+                if (vb_q) a_q[ib_q] <= AW'(rne96(ent_b, 7'(e_o)));
             end
-            bound = maxa * maxb + 128'(sig0);
-            core_e = bitlen(bound) - (WC - 1);
-            if (core_e < 0) core_e = 0;
-        end
-    endfunction
-    function automatic signed [AW-1:0] core_entry(input integer ii, input integer jj,
-                                                  input integer e);
-        reg signed [127:0] ent;
-        begin
-            ent = 128'($signed(a_i[ii*CIN_W +: CIN_W])) * 128'($signed(b_i[jj*CIN_W +: CIN_W]));
-            if (ii == jj && ii < RANK) ent = ent + 128'(sigma_i[ii*SIG_W +: SIG_W]);
-            core_entry = AW'(rne(ent, e));
-        end
-    endfunction
+            OP_DOT: begin
+                acc_q[ia_q[1:0]] <= (fa_q ? 64'sd0 : acc_q[ia_q[1:0]]) + 64'(pa);
+                if (vb_q) acc_q[ib_q[1:0]] <= (fb_q ? 64'sd0 : acc_q[ib_q[1:0]]) + 64'(pb);
+            end
+            OP_ROTI, OP_ROTJ: if (fa_q) v_q[ia_q] <= 24'(sat64(rot_c, 24));
+                              else a_q[ia_q] <= AW'(sat64(rot_c, AW));
+            OP_ALPHA: begin
+                alpha_q[ia_q[QW-1:0]] <= (fa_q ? 64'd0 : alpha_q[ia_q[QW-1:0]]) + 64'(pa);
+                if (vb_q) alpha_q[ib_q[QW-1:0]] <= (fb_q ? 64'd0 : alpha_q[ib_q[QW-1:0]]) + 64'(pb);
+            end
+            OP_SIG: sig_q[ia_q[QW-1:0]] <= fa_q ? 32'd0 :
+                                   32'(rne96((96'(pb) <<< 32) + 96'(pa), 7'(ey_q)));
+            OP_U: begin
+                u_q[ia_q] <= fa_q ? 24'sd0 : 24'(sat64(rne64(64'(pa), shr(ey_q, CS)), 24));
+                if (vb_q) u_q[ib_q] <= fa_q ? 24'sd0 :
+                                       24'(sat64(rne64(64'(pb), shr(ey_q, CS)), 24));
+            end
+            default: ;
+        endcase
+    endtask
 
-    // Row r of columns i, j of A (sel 0, 1) and of V (2, 3) rotated by (c_q, s_q).
-    localparam int RTW = (AW > 24) ? AW : 24;  // an entry of A or of V
-    function automatic signed [RTW-1:0] rot_entry(input integer r, input integer sel);
-        reg signed [127:0] u, v, mv;
-        begin
-            u = (sel < 2) ? 128'(a_q[r*Q + 32'(pi_q)]) : 128'(v_q[r*Q + 32'(pi_q)]);
-            v = (sel < 2) ? 128'(a_q[r*Q + 32'(pj_q)]) : 128'(v_q[r*Q + 32'(pj_q)]);
-            mv = (sel % 2 == 0) ? rne(c_q * u - s_q * v, CS) : rne(s_q * u + c_q * v, CS);
-            rot_entry = RTW'(sat(mv, (sel < 2) ? AW : 24));
-        end
-    endfunction
-
-    // Column norm alpha_j = |A_j|^2.
-    function automatic [63:0] alpha_col(input integer jj);
-        reg signed [127:0] acc;
-        integer ii;
-        begin
-            acc = 0;
-            for (ii = 0; ii < Q; ii = ii + 1)
-                acc = acc + 128'(a_q[ii*Q + jj]) * 128'(a_q[ii*Q + jj]);
-            alpha_col = 64'(acc);
-        end
-    endfunction
-
+    // ---------------------------------------------------------------- sequencing
+    task automatic next_pair;  // after a pair's skip or rotation
+        {pi_q, pj_q} <= {npi, npj};
+        if (sw_end) sweep_q <= sweep_q + 1'b1;
+        {cnt_q, state_q} <= pair_last ? {8'(NE), S_AL} : {8'(ND), S_DOT};
+        {x_q, ri_q, ci_q, rb_q, kind_q} <= '0;
+    endtask
     integer x;
     always @(posedge clk_i) begin
         if (rst_i) begin
             state_q <= S_IDLE;
-            done_o <= 1'b0;
-            wait_q <= '0;
-            rotations_o <= '0;
-            e_o <= '0;
-            for (x = 0; x < Q * Q; x = x + 1) begin
+            {op_q, uact_q, rotations_o, e_o} <= '0;  // op_q 0: nothing
+            for (x = 0; x < QQ; x = x + 1) begin
                 a_q[x] <= '0;
                 v_q[x] <= '0;
                 u_q[x] <= '0;
             end
-            for (x = 0; x < Q; x = x + 1) begin
-                alpha_q[x] <= '0;
-                sig_q[x] <= '0;
-                order_q[x] <= QW'(x);
-            end
+            for (x = 0; x < Q; x = x + 1) {alpha_q[x], sig_q[x]} <= '0;
         end else begin
-            done_o <= 1'b0;
+            {op_q, ia_q, ib_q, vb_q, fa_q, fb_q, add_q} <= {op_d, ia_d, ib_d, vb_d, fa_d, fb_d,
+                                                            add_d};
+            stage2();
+            if (uact_q) begin
+                ub_q <= ub_q + XW'(2 * Q);
+                ucnt_q <= ucnt_q - 1'b1;
+                uact_q <= ucnt_q != 4'd1;
+            end
             case (state_q)
                 S_IDLE: if (start_i) begin
-                    e_o <= 8'(core_e(a_i, b_i, sigma_i[0 +: SIG_W]));
-                    for (x = 0; x < Q * Q; x = x + 1) begin
-                        a_q[x] <= core_entry(x / Q, x % Q,
-                                             core_e(a_i, b_i, sigma_i[0 +: SIG_W]));
+                    for (x = 0; x < Q; x = x + 1) begin
+                        av_q[x] <= a_i[x*CIN_W +: CIN_W];
+                        bv_q[x] <= b_i[x*CIN_W +: CIN_W];
+                        sg_q[x] <= (x < RANK) ? sigma_i[x*SIG_W +: SIG_W] : '0;
+                    end
+                    for (x = 0; x < QQ; x = x + 1) begin
                         v_q[x] <= (x % (Q + 1) == 0) ? 24'sd4194304 : 24'sd0;
                         u_q[x] <= '0;
                     end
-                    for (x = 0; x < Q; x = x + 1) order_q[x] <= QW'(x);
-                    rotations_o <= '0;
-                    sweep_q <= '0;
-                    pi_q <= '0;
-                    pj_q <= QW'(1);
-                    state_q <= S_CORE;
-                    wait_q <= 16'(Q * CEIL_Q);  // 1 + q·ceil(q/P) edges
+                    {rotations_o, sweep_q, pi_q, pj_q} <= {16'd0, 4'd0, QW'(0), QW'(1)};
+                    state_q <= S_MAX;
                 end
-                S_CORE: begin
-                    if (wait_q == 0) begin
-                        state_q <= (SWEEPS > 0) ? S_DOT : S_ALPHA;
-                        wait_q <= (SWEEPS > 0) ? 16'(CEIL_3Q - 1) : 16'(Q * CEIL_Q - 1);
-                    end else wait_q <= wait_q - 1'b1;
+                S_MAX: {maxa_q, maxb_q, state_q} <= {maxa_c, maxb_c, S_BND};
+                S_BND: {x_q, ri_q, ci_q, cnt_q, state_q} <= {XW'(0), QW'(0), QW'(0), 8'(NE),
+                                                             S_ENT};
+                S_ENT, S_AL: begin
+                    {x_q, ri_q, ci_q, cnt_q} <= {x_q + XW'(2), ri2, ci2, cnt_q - 1'b1};
+                    if (cnt_q == 8'd1) state_q <= (state_q == S_ENT) ? S_EDR : S_ADR;
                 end
-                S_DOT: begin
-                    if (wait_q == 0) begin  // the pair's test, for S_TEST
-                        {skip_q, d32, g32, h2_q} <= pair_test(pi_q, pj_q);
-                        state_q <= S_TEST;
-                    end else wait_q <= wait_q - 1'b1;
+                S_EDR: {cnt_q, rb_q, kind_q, state_q} <= {8'(ND), XW'(0), 2'd0, S_DOT};
+                S_DOT: begin  // the terms go alpha, beta, gamma row by row
+                    kind_q <= (kind_q == 2'd0) ? 2'd2 : ((kind_q == 2'd1) ? 2'd0 : 2'd1);
+                    if (kind_q != 2'd0) rb_q <= rb_q + XW'(Q);
+                    cnt_q <= cnt_q - 1'b1;
+                    if (cnt_q == 8'd1) state_q <= S_DDR;
                 end
-                S_TEST, S_ROT: begin
-                    if (state_q == S_TEST && !skip_q) begin
-                        state_q <= S_RSQ1;  // rsqrt(h^2) starts at this edge
-                    end else if (state_q == S_ROT && wait_q != 0) begin
-                        wait_q <= wait_q - 1'b1;
-                    end else begin
-                        pi_q <= npi_c;
-                        pj_q <= npj_c;
-                        sweep_q <= nsweep_c;
-                        state_q <= pair_last_c ? S_ALPHA : S_DOT;
-                        wait_q <= pair_last_c ? 16'(Q * CEIL_Q - 1) : 16'(CEIL_3Q - 1);
-                    end
+                S_DDR: state_q <= S_T0;
+                S_T0: begin  // the common rescale of alpha, beta, gamma
+                    {al_q, be_q} <= {32'(acc_q[0] >>> sh0), 32'(acc_q[1] >>> sh0)};
+                    {ga_q, state_q} <= {32'(acc_q[2] >>> sh0), S_T1};
                 end
-                S_RSQ1: if (rsq_done) begin  // rsqrt(cc4) starts at this edge
-                    sin2_q <= sin2_c;
-                    cc4_q <= cc4_c;
-                    state_q <= S_RSQ2;
+                S_T1: begin  // d, g rounded to 30 bits
+                    {dd_q, gg_q, state_q} <= {32'(rne64(64'(d0), sh1)),
+                                              32'(rne64(64'(g0), sh1)), S_T2};
                 end
-                S_RSQ2: if (rsq_done) begin
-                    c_q <= rne(cc4_q * 128'(rsq_y), 32'(rsq_e) - (CS + 2) / 2 + 2);
-                    s_q <= rne(sin2_q * 128'(rsq_y), 32'(rsq_e) - (CS + 2) / 2 + 1);
-                    state_q <= S_CS;
-                end
-                S_CS: begin
-                    for (x = 0; x < Q; x = x + 1) begin
-                        a_q[x*Q + 32'(pi_q)] <= AW'(rot_entry(x, 0));
-                        a_q[x*Q + 32'(pj_q)] <= AW'(rot_entry(x, 1));
-                        v_q[x*Q + 32'(pi_q)] <= 24'(rot_entry(x, 2));
-                        v_q[x*Q + 32'(pj_q)] <= 24'(rot_entry(x, 3));
-                    end
-                    rotations_o <= rotations_o + 1'b1;
+                S_T2: if (skip) next_pair();
+                      else state_q <= S_T3;
+                S_T3: {rotations_o, state_q} <= {rotations_o + 1'b1, S_R1};
+                S_R1, S_R3: if (rsq_done)
+                    {ey_q, state_q} <= {rsq_e, (state_q == S_R1) ? S_R2 : S_R4};
+                S_R2: {sin2_q, cc4_q, state_q} <= {sin2, cc4, S_R3};
+                S_R4: begin
+                    {c_q, s_q} <= {32'(rne64(64'(pa), shr(ey_q, 10))),
+                                   32'(rne64(64'(pb), shr(ey_q, 11)))};
+                    {cnt_q, rb_q, half_q, onv_q} <= {8'(4 * Q), XW'(0), 2'b00};
                     state_q <= S_ROT;
-                    wait_q <= 16'(CEIL_8Q - 1);
                 end
-                S_ALPHA: begin
-                    if (wait_q == 16'(Q * CEIL_Q - 1))
-                        for (x = 0; x < Q; x = x + 1) alpha_q[x] <= alpha_col(x);
-                    if (wait_q == 0) begin  // rsqrt(alpha_0) starts at this edge
-                        state_q <= S_RSQ3;
-                        col_q <= '0;
-                    end else wait_q <= wait_q - 1'b1;
-                end
-                S_RSQ3: if (rsq_done) begin
-                    for (x = 0; x < Q; x = x + 1)
-                        u_q[x*Q + 32'(col_q)] <= flush_c ? 24'sd0 :
-                            24'(sat(rne(128'(a_q[x*Q + 32'(col_q)]) * 128'(rsq_y),
-                                        32'(rsq_e) - CS), 24));
-                    sig_q[col_q] <= flush_c ? 32'd0 :
-                        32'(rne(128'(alpha_q[col_q]) * 128'(rsq_y), 32'(rsq_e)));
-                    state_q <= S_PU;
-                    wait_q <= 16'(CEIL_Q - 1);
-                end
-                S_PU: begin
-                    if (wait_q == 0) begin
-                        if (col_q == QW'(Q - 1)) begin
-                            state_q <= S_SORT;
-                            ce_q <= '0;
-                        end else begin  // rsqrt(alpha_{col+1}) starts at this edge
-                            col_q <= col_q + 1'b1;
-                            state_q <= S_RSQ3;
-                        end
-                    end else wait_q <= wait_q - 1'b1;
-                end
-                S_SORT: begin
-                    if (sig_q[ord_a] < sig_q[ord_b]) begin
-                        order_q[i_c] <= ord_b;
-                        order_q[i_c + 1] <= ord_a;
+                S_ROT: begin  // A's rows, then V's
+                    half_q <= !half_q;
+                    if (half_q) begin
+                        rb_q <= (rb_q == XW'((Q - 1) * Q)) ? '0 : rb_q + XW'(Q);
+                        if (rb_q == XW'((Q - 1) * Q)) onv_q <= 1'b1;
                     end
-                    if (ce_q == 8'(Q * (Q - 1) / 2 - 1)) begin
-                        state_q <= S_IDLE;
-                        done_o <= 1'b1;
-                    end
-                    ce_q <= ce_q + 1'b1;
+                    cnt_q <= cnt_q - 1'b1;
+                    if (cnt_q == 8'd1) next_pair();
                 end
+                S_ADR: state_q <= S_AMAX;
+                // rsqrt(alpha_0) starts at this edge
+                S_AMAX: {amax_q, col_q, state_q} <= {amax_c, QW'(0), S_COL};
+                S_COL: if (rsq_done) begin  // rsqrt(alpha_col+1) starts at this edge
+                    {ey_q, yv_q} <= {rsq_e, rsq_y};
+                    {uact_q, uflush_q, ucol_q, ub_q} <= {1'b1, flush, col_q, XW'(0)};
+                    ucnt_q <= 4'((Q + 1) / 2);
+                    if (col_q == QW'(Q - 1)) state_q <= S_SDR;
+                    else col_q <= col_q + 1'b1;
+                end
+                S_SDR: state_q <= S_IDLE;  // sort_net takes over
                 default: state_q <= S_IDLE;
             endcase
         end

@@ -216,7 +216,7 @@ module lrt_unit #(
     wire [Q*4-1:0]  svd_order;
     wire [15:0] svd_rot;
     wire svd_done;
-    core_svd #(.EXT_RSQ(1'b1), .RANK(R), .LANES(LANES), .WC(WC), .SWEEPS(SWEEPS),
+    core_svd #(.EXT_RSQ(1'b1), .RANK(R), .WC(WC), .SWEEPS(SWEEPS),
                .CIN_W(32), .SIG_W(SIG_W)) u_svd (
         .clk_i(clk_i), .rst_i(rst_i), .rsq_start_o(svd_rsq_start), .rsq_t_o(svd_rsq_t),
         .rsq_y_i(rsq_y), .rsq_e_i(rsq_e), .rsq_done_i(rsq_done), .start_i(svd_start),

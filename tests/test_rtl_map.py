@@ -60,7 +60,8 @@ def test_mapping_round_trips():
 MODEL_ELSEWHERE = {"accel_top": "accel.py", "cmd_decode": "accel.py", "rsqrt": "fixed.py",
                    "rsqrt_share": None,
                    "ram_1r1w": None, "factor_mem": None, "commit_scale": "commit_unit.py",
-                   "accel_stats": "accel.py", "accel_seq": "accel.py"}
+                   "accel_stats": "accel.py", "accel_seq": "accel.py",
+                   "scalar_mul": None, "sort_net": "core_svd.py"}
 # Blocks checked by another block's bench: the sequencer has no behaviour apart from the
 # blocks it sequences, so accel_top's command streams (every opcode, error and wait, on
 # both parameter sets and the slots) are its bench.

@@ -26,8 +26,9 @@ CKPT_MAGIC = "pysim-job-checkpoint-v6"
 RESULT_VERSION = 6
 # Part of the ids of jobs on the accelerator model (hw: true) only: bump it when their
 # results change and the float methods' do not (2: every register write a layer's rule
-# makes counts in that layer's share of the stats, hw_stats).
-HW_RESULT_VERSION = 2
+# makes counts in that layer's share of the stats, hw_stats; 3: the core SVD runs on the
+# scalar unit's two multipliers, so an absorbed UPDATE takes more cycles).
+HW_RESULT_VERSION = 3
 
 
 def digest(parts) -> str:

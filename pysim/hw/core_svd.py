@@ -1,7 +1,13 @@
 """The (r+1)×(r+1) core: block-floating assembly, one-sided Jacobi, singular values and
 left vectors, sort — the specification of ``rtl/core_svd.v`` (docs/hw-spec.md §5). The
 core ``A`` is block floating point (|A| < 2**(Wc-1), one exponent per sample, Wc+3 bits
-during rotations); ``c, s, U, V`` are Q2.22."""
+during rotations); ``c, s, U, V`` are Q2.22.
+
+Every product runs on the scalar unit's two 32×32 multipliers (``SCALAR_MULS``): a
+product issued in one cycle is rounded and written in the next (stage 2), so n
+products cost ``ceil(n/2)`` issue cycles and a phase whose result the next step reads
+drains one more cycle. The cycle counts below are the RTL's schedule (§5, "How the core
+runs")."""
 
 from __future__ import annotations
 
@@ -10,30 +16,39 @@ from .isa import Stat
 from .params import ArchParams
 from .passes import blocks
 
+SCALAR_MULS = 2     # multipliers of the scalar unit
+
+
+def issues(n: int) -> int:
+    """Cycles that issue n products on the scalar unit's multipliers."""
+    return blocks(n, SCALAR_MULS)
+
 
 def core(a: ArchParams, sigma: list[int], av: list[int], bv: list[int]
          ) -> tuple[list[list[int]], int, int]:
     """``C = diag(sigma, 0) + a b^T`` in block floating point: ``A = rshift(C, E)``.
 
     E makes the bound ``max|a|·max|b| + sigma_0`` fit Wc-1 magnitude bits.
-    Cycles: 1 (exponent) + q·ceil(q/P) (entries, q per row on the lanes).
+    Cycles: 1 (max|a|, max|b|) + 1 (their product) + ceil(q²/2) (entries, two a cycle;
+    the first cycle also forms E) + 1 (the last entries' stage 2).
     """
     q = a.q
     bound = max(abs(v) for v in av) * max(abs(v) for v in bv) + sigma[0]
     E = max(0, bitlen(bound) - (a.wc_bits - 1))
     A = [[rshift(av[i] * bv[j] + (sigma[i] if i == j < a.rank else 0), E)
           for j in range(q)] for i in range(q)]
-    return A, E, 1 + q * blocks(q, a.lanes)
+    return A, E, 3 + issues(q * q)
 
 
 def jacobi(a: ArchParams, A: list[list[int]], stats: list[int]
            ) -> tuple[list[list[int]], list[list[int]], int]:
     """One-sided (Hestenes) Jacobi: ``sweeps`` row-cyclic sweeps over pairs (i < j).
 
-    Per pair: alpha, beta, gamma (3 q-long dots, ceil(3q/P) cycles) and the skip
-    test (1 cycle): rescale by a common shift so the largest is < 2**31, skip when
+    Per pair: alpha, beta, gamma (3q products, ceil(3q/2) cycles and 1 to drain) and
+    the skip test (3 cycles: the rescale; ga'², al'·be' and d, g; the compare): rescale by a common shift so the largest is < 2**31, skip when
     ``gamma'² <= (alpha'·beta') >> 2Wc`` (columns orthogonal to 2**-Wc). Otherwise
-    (1 + RSQ + 1 + RSQ + 1 + ceil(8q/P) cycles): ``d = beta'-alpha'``, ``g = 2 gamma'``
+    (1 + (RSQ + 1) + 1 + (RSQ + 1) + 1 + 4q cycles: h² and its rsqrt, cos2 and sin2,
+    the rsqrt of cc4, c and s, 8q products): ``d = beta'-alpha'``, ``g = 2 gamma'``
     rounded to 30 bits, ``h^-1 = rsqrt(d²+g²)``, ``cos2 = |d| h^-1``,
     ``sin2 = sgn(d) g h^-1`` (Q.22, sgn(0)=+1), ``cc4 = (2**22 + cos2) << 1`` =
     cos²θ in Q.24, ``(y,e) = rsqrt(cc4)``, ``c = rshift(cc4·y, e-10)``,
@@ -43,8 +58,8 @@ def jacobi(a: ArchParams, A: list[list[int]], stats: list[int]
     q = a.q
     aw, vw = a.wc_bits + 3, CS + 2
     V = [[(1 << CS) if i == j else 0 for j in range(q)] for i in range(q)]
-    dots = blocks(3 * q, a.lanes) + 1
-    rot = 1 + RSQ_CYCLES + 1 + RSQ_CYCLES + 1 + blocks(8 * q, a.lanes)
+    dots = issues(3 * q) + 1 + 3
+    rot = 1 + (RSQ_CYCLES + 1) + 1 + (RSQ_CYCLES + 1) + 1 + issues(8 * q)
     cycles = 0
     for _ in range(a.sweeps):
         for i in range(q - 1):
@@ -83,7 +98,10 @@ def post(a: ArchParams, A: list[list[int]], stats: list[int]
     """Singular values and left vectors: ``alpha_j = |A_j|²``, ``(y,e) = rsqrt(alpha_j)``,
     ``sigma_j = rshift(alpha_j·y, e)``, ``U_j = rshift(A_j·y, e-22)``. A column with
     ``alpha_j << 2(Wc-2) < max alpha`` (σ_j < 2**-(Wc-2) σ_max) is flushed to zero.
-    Cycles: q·ceil(q/P) + q·(RSQ + ceil(q/P) + 1), whatever the data.
+    Cycles, whatever the data: ceil(q²/2) + 1 (alpha, and its drain) + 1 (max alpha;
+    rsqrt(alpha_0) starts) + q·(RSQ + 1) (each column's rsqrt answers, sigma_j's two
+    halves are multiplied and the next column's rsqrt starts; U_j's ceil(q/2) products
+    follow while it runs) + 1 (the last sigma's stage 2).
     """
     q = a.q
     alpha = [sum(A[k][j] * A[k][j] for k in range(q)) for j in range(q)]
@@ -98,8 +116,7 @@ def post(a: ArchParams, A: list[list[int]], stats: list[int]
         for k in range(q):
             U[k][j] = sat(rshift(A[k][j] * y, e - CS), CS + 2)
     stats[Stat.RSQRT] += q
-    pq = blocks(q, a.lanes)
-    return sig, U, q * pq + q * (RSQ_CYCLES + pq + 1)
+    return sig, U, issues(q * q) + 3 + q * (RSQ_CYCLES + 1)
 
 
 def sort(a: ArchParams, sig: list[int]) -> tuple[list[int], int]:

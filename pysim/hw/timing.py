@@ -12,6 +12,8 @@ from .params import ArchParams
 from .passes import PASS_OVH as OVH
 from .passes import blocks
 
+SM = 2  # multipliers of the scalar unit, which runs the core SVD
+
 
 def _b(a: ArchParams) -> tuple[int, int]:
     return blocks(a.n_out, a.lanes), blocks(a.n_in, a.lanes)
@@ -27,10 +29,10 @@ def update_cycles(a: ArchParams, absorbed: bool, trivial: bool = False, rotation
         return cycles
     pairs = q * (q - 1) // 2
     cycles += bo + bi + 2 * OVH                                    # normalise
-    cycles += 1 + q * blocks(q, p)                                 # core
-    cycles += a.sweeps * pairs * (blocks(3 * q, p) + 1)            # Jacobi dots + tests
-    cycles += rotations * (3 + 2 * RSQ + blocks(8 * q, p))         # rotations applied
-    cycles += q * blocks(q, p) + q * (RSQ + blocks(q, p) + 1)      # sigma, U
+    cycles += 3 + blocks(q * q, SM)                                # core
+    cycles += a.sweeps * pairs * (blocks(3 * q, SM) + 4)           # Jacobi dots + tests
+    cycles += rotations * (5 + 2 * RSQ + blocks(8 * q, SM))        # rotations applied
+    cycles += blocks(q * q, SM) + 3 + q * (RSQ + 1)                # sigma, U
     cycles += pairs                                                # sort
     cycles += 1                                                    # hand-off to rotation
     if unbiased:

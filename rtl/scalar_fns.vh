@@ -1,0 +1,50 @@
+// Helpers of the scalar unit's stage 2 (docs/hw-spec.md sections 4 and 5), included
+// inside a module: a leading-zero counter, round half to even by a variable shift, and
+// saturation, at the widths the scalar unit's products need (no 128-bit arithmetic).
+// The model is pysim/hw/fixed.py (bitlen, rshift, sat).
+
+function automatic [6:0] bitlen96(input [95:0] a);  // a leading-zero counter
+    integer k;
+    begin
+        bitlen96 = '0;
+        for (k = 0; k < 96; k = k + 1) if (a[k]) bitlen96 = 7'(k + 1);
+    end
+endfunction
+// a * 2^-s rounded half to even (s < 96). A shift is never negative for a nonzero
+// operand: rsqrt exponents are >= 25 but for rsqrt(0) = (0, 0).
+function automatic signed [95:0] rne96(input signed [95:0] a, input [6:0] s);
+    reg signed [95:0] q;
+    reg guard, sticky;
+    begin
+        if (s == 0) rne96 = a;
+        else begin
+            q = a >>> s;
+            guard = a[s-1];
+            sticky = (s > 1) ? |(a & ((96'sd1 <<< (s - 1)) - 96'sd1)) : 1'b0;
+            rne96 = q + {95'd0, guard & (sticky | q[0])};
+        end
+    end
+endfunction
+function automatic signed [63:0] rne64(input signed [63:0] a, input [6:0] s);
+    reg signed [63:0] q;
+    reg guard, sticky;
+    begin
+        if (s == 0) rne64 = a;
+        else begin
+            q = a >>> s;
+            guard = a[s-1];
+            sticky = (s > 1) ? |(a & ((64'sd1 <<< (s - 1)) - 64'sd1)) : 1'b0;
+            rne64 = q + {63'd0, guard & (sticky | q[0])};
+        end
+    end
+endfunction
+function automatic signed [63:0] sat64(input signed [63:0] a, input integer w);
+    reg signed [63:0] hi;
+    begin
+        hi = (64'sd1 <<< (w - 1)) - 64'sd1;
+        sat64 = (a > hi) ? hi : ((a < -hi - 64'sd1) ? -hi - 64'sd1 : a);
+    end
+endfunction
+function automatic [6:0] shr(input [7:0] e, input integer k);  // max(0, e - k)
+    shr = (32'(e) > k) ? 7'(32'(e) - k) : 7'd0;
+endfunction
