@@ -231,7 +231,7 @@ module lrt_unit #(
     wire [15:0] red_lfsr;
     wire [3:0]  red_k;
     wire red_done;
-    reduce_ok #(.EXT_RSQ(1'b1), .RANK(R), .LANES(LANES)) u_red (
+    reduce_ok #(.EXT_RSQ(1'b1), .RANK(R)) u_red (
         .clk_i(clk_i), .rst_i(rst_i), .rsq_start_o(red_rsq_start), .rsq_t_o(red_rsq_t),
         .rsq_y_i(rsq_y), .rsq_e_i(rsq_e), .rsq_done_i(rsq_done), .start_i(red_start),
         .sig_i(svd_sig), .order_i(svd_order), .u_i(svd_u), .v_i(svd_v), .lfsr_i(lfsr_q),

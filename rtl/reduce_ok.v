@@ -1,27 +1,28 @@
 // Unbiased rank reduction (Benzing et al.'s optimal Kronecker sum) on integers: from the
 // core SVD's singular values, left/right vectors and sort order, the q x r rotations
 // T_L, T_R (Q2.22) and the r new values, with q random signs from the LFSR.
-// Specification: docs/hw-spec.md section 5 step 10 (unbiased); golden model
-// pysim/hw/lrt_unit.py:LrtUnit.reduce_unbiased. Latency (edges after start) as the
-// model counts: q + r + 1, plus, unless the tail is zero,
-// RSQ + (k+1)(RSQ+3) + RSQ + 1 + k(1 + ceil((k+1)/P)) + 1 + 2r*ceil(q^2/P).
+// Specification: docs/hw-spec.md section 5 step 10 and "How the reduction runs"; golden
+// model pysim/hw/reduce_ok.py. It runs on the scalar unit: two 32x32 multipliers
+// (scalar_mul, products registered: stage 1), a stage 2 that rounds and writes, a small
+// register file (s, tail, x0, M, T) and the shared rsqrt; k*s is a shift-add.
+// Latency (edges after start): q + r + 1, plus, unless the tail is zero,
+// (k+3)(RSQ+1) + 3 + k(2 + ceil((k+1)/2)) + q k (k+1).
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
 
 module reduce_ok #(
-    parameter bit EXT_RSQ  = 1'b0,  // use the rsq_* ports: one rsqrt shared by all
-    parameter int RANK  = 4,
-    parameter int LANES = 8
+    parameter bit EXT_RSQ = 1'b0,  // use the rsq_* ports: one rsqrt shared by all
+    parameter int RANK    = 4
 ) (
     input  wire                          clk_i,
     input  wire                          rst_i,
     // The shared rsqrt (EXT_RSQ = 1) or this block's own (0, when the block stands alone).
-    output wire                        rsq_start_o,
-    output wire [127:0]                rsq_t_o,
-    input  wire [25:0]                 rsq_y_i,
-    input  wire [7:0]                  rsq_e_i,
-    input  wire                        rsq_done_i,
+    output reg                           rsq_start_o,
+    output reg  [127:0]                  rsq_t_o,
+    input  wire [25:0]                   rsq_y_i,
+    input  wire [7:0]                    rsq_e_i,
+    input  wire                          rsq_done_i,
     input  wire                          start_i,
     input  wire [(RANK+1)*32-1:0]        sig_i,    // singular values by column
     input  wire [(RANK+1)*4-1:0]         order_i,  // columns in descending order
@@ -30,278 +31,286 @@ module reduce_ok #(
     input  wire [(RANK+1)*(RANK+1)*24-1:0] u_i,
     input  wire [(RANK+1)*(RANK+1)*24-1:0] v_i,
     input  wire [15:0]                   lfsr_i,
-    output reg  [(RANK+1)*RANK*24-1:0]   tl_o,     // T_L[i][t] at (i*r + t)*24
-    output reg  [(RANK+1)*RANK*24-1:0]   tr_o,
+    output wire [(RANK+1)*RANK*24-1:0]   tl_o,     // T_L[i][t] at (i*r + t)*24
+    output wire [(RANK+1)*RANK*24-1:0]   tr_o,
     output reg  [RANK*40-1:0]            sig_o,    // new values
     output reg  [15:0]                   lfsr_o,
     output reg  [3:0]                    k_o,      // slots of the tail (0: zero tail)
     output reg                           done_o
 );
-    `include "fixed_fns.vh"
-    localparam int Q   = RANK + 1;
-    localparam int R   = RANK;
-    localparam int CS  = 22;
-    localparam int CEIL_QQ = (Q * Q + LANES - 1) / LANES;
+    `include "scalar_fns.vh"
+    localparam int Q  = RANK + 1;
+    localparam int R  = RANK;
+    localparam int QQ = Q * Q;
+    localparam int CS = 22;
+    localparam int OW = 34;                  // scalar_mul operands
+    localparam int QW = $clog2(Q);           // index of s, tail, x0, a row
+    localparam int UW = $clog2(QQ);          // index of U, V
+    localparam int MW = $clog2(Q * R);       // index of M, T
 
-
-    function automatic [31:0] recip(input integer k);  // round(2^24 / k), k = 1..8
+    function automatic [24:0] recip(input [3:0] k);  // round(2^24 / k), k = 1..8
         case (k)
-            1: recip = 32'd16777216;
-            2: recip = 32'd8388608;
-            3: recip = 32'd5592405;
-            4: recip = 32'd4194304;
-            5: recip = 32'd3355443;
-            6: recip = 32'd2796203;
-            7: recip = 32'd2396745;
-            default: recip = 32'd2097152;
+            4'd1: recip = 25'd16777216;
+            4'd2: recip = 25'd8388608;
+            4'd3: recip = 25'd5592405;
+            4'd4: recip = 25'd4194304;
+            4'd5: recip = 25'd3355443;
+            4'd6: recip = 25'd2796203;
+            4'd7: recip = 25'd2396745;
+            default: recip = 25'd2097152;
         endcase
     endfunction
+    function automatic [39:0] kmul(input [3:0] k, input [31:0] s);  // k*s, shift-add
+        kmul = (k[0] ? 40'(s) : 40'd0) + (k[1] ? 40'(s) << 1 : 40'd0) +
+               (k[2] ? 40'(s) << 2 : 40'd0) + (k[3] ? 40'(s) << 3 : 40'd0);
+    endfunction
 
-    // ---------------------------------------------------------------- rsqrt unit
-    reg         rsq_start;
-    reg [127:0] rsq_t;
+    // ---------------------------------------------------------------- operands as arrays
+    wire signed [23:0] u_w [0:QQ-1];
+    wire signed [23:0] v_w [0:QQ-1];
+    wire [31:0]        sig_w [0:Q-1];
+    reg  signed [23:0] tl_q [0:Q*R-1];
+    reg  signed [23:0] tr_q [0:Q*R-1];
+    genvar gi;
+    generate
+        for (gi = 0; gi < QQ; gi = gi + 1) begin : g_uv
+            assign u_w[gi] = u_i[gi*24 +: 24];
+            assign v_w[gi] = v_i[gi*24 +: 24];
+        end
+        for (gi = 0; gi < Q; gi = gi + 1) begin : g_sig
+            assign sig_w[gi] = sig_i[gi*32 +: 32];
+        end
+        for (gi = 0; gi < Q * R; gi = gi + 1) begin : g_t
+            assign tl_o[gi*24 +: 24] = tl_q[gi];
+            assign tr_o[gi*24 +: 24] = tr_q[gi];
+        end
+    endgenerate
+
+    // ---------------------------------------------------------------- register file
+    reg [Q-1:0]  bits_q;
+    reg [31:0]   s_q [0:Q-1];              // sigma in sorted order
+    reg [3:0]    ord_q [0:Q-1];
+    reg [39:0]   tail_q [0:Q-1];
+    reg          found_q;
+    reg [3:0]    m_q, k_q;
+    reg [MW-1:0] pr_q, mrb_q;              // p*R in the m test; m*R
+    reg [39:0]   s1_q, num_q;
+    reg [25:0]   y1_q;
+    reg [7:0]    e1_q, e2_q, e3_q;
+    reg [47:0]   root_q;                   // sqrt(num) in Q.24 < 2^43
+    reg [22:0]   x0_q [0:Q-1];             // <= 2^22
+    reg [31:0]   inv_q, vbi_q;
+    reg signed [31:0] mm_q [0:Q*R-1];      // M[p][t] at p*R + t (columns t >= m used)
+    reg signed [63:0] accl_q, accr_q;
+
+    // ---------------------------------------------------------------- multipliers
+    reg  signed [OW-1:0] xa, ya, xb, yb;
+    wire signed [64:0]   pa, pb;
+    scalar_mul #(.OW(OW)) u_mul (.clk_i(clk_i), .rst_i(rst_i), .xa_i(xa), .ya_i(ya),
+                                 .xb_i(xb), .yb_i(yb), .pa_o(pa), .pb_o(pb));
+    localparam logic [2:0] OP_ROOT = 3'd1, OP_X0 = 3'd2, OP_INV = 3'd3, OP_SLOT = 3'd4,
+                           OP_VBI = 3'd5, OP_H = 3'd6, OP_T = 3'd7;
+    reg [2:0]    op_d, op_q;               // what stage 2 does (0: nothing)
+    reg [MW-1:0] ia_d, ib_d, ia_q, ib_q;   // where products A and B go
+    reg          vb_d, vb_q;               // product B is one
+    reg [3:0]    f_d, f_q;                 // H: signs of A, B, diagonals; T: first, last
+
+    // ---------------------------------------------------------------- rsqrt
     wire [25:0] rsq_y;
     wire [7:0]  rsq_e;
-    wire        rsq_done;
-    assign rsq_start_o = rsq_start;
-    assign rsq_t_o = rsq_t;
+    wire rsq_done;
     rsqrt_share #(.EXT(EXT_RSQ), .TW(128)) u_rsqrt (
-        .clk_i(clk_i), .rst_i(rst_i), .start_i(rsq_start), .t_i(rsq_t), .y_o(rsq_y),
+        .clk_i(clk_i), .rst_i(rst_i), .start_i(rsq_start_o), .t_i(rsq_t_o), .y_o(rsq_y),
         .e_o(rsq_e), .done_o(rsq_done), .ext_y_i(rsq_y_i), .ext_e_i(rsq_e_i),
         .ext_done_i(rsq_done_i));
 
-    // ---------------------------------------------------------------- phase A (combinational)
-    reg [15:0]   lf;
-    reg [Q-1:0]  bits_c;
-    reg [63:0]   s_c [0:Q-1];
-    reg [63:0]   tail_c [0:Q];
-    integer      m_c, p;
-    reg          found;
+    // ---------------------------------------------------------------- state
+    localparam logic [3:0] S_IDLE = 4'd0, S_TAIL = 4'd1, S_M = 4'd2, S_DEC = 4'd3,
+                           S_S1 = 4'd4, S_VAL = 4'd5, S_V0 = 4'd6, S_SLOT = 4'd7,
+                           S_HV = 4'd8, S_HW = 4'd9, S_HH = 4'd10, S_TD = 4'd11,
+                           S_T = 4'd12, S_FIN = 4'd13;
+    reg [3:0]    state_q;
+    reg [3:0]    j_q;       // tail index, p, value a, Householder column b
+    reg [3:0]    a_q, t_q;  // S_HH's and S_T's a; S_T's t
+    reg [3:0]    ti_q;      // S_T's row i
+    reg [UW-1:0] ub_q;      // i*Q
+    reg [MW-1:0] tb_q, hb_q;  // i*R; (m+a)*R
+    reg [1:0]    xp_q;      // x0 of value xa_q: its root rounds (2), then root*y1 (1)
+    reg [QW-1:0] xa_q;
+
+    // The next rsqrt's numerator s1 - k s_(m+a): a = 0 from S_S1, a + 1 from S_VAL.
+    wire [QW-1:0] nj = QW'(m_q + j_q + ((state_q == S_VAL) ? 4'd1 : 4'd0));
+    wire [39:0] nn = s1_q - kmul(k_q, s_q[nj]);
+    // v_a = x0_a (+ 2^22 for a = 0) of S_HV (a = b) and S_HH (a, a + 1).
+    wire [23:0] vb_v = 24'(x0_q[QW'(j_q)]);
+    wire [23:0] va_v = (a_q == 0) ? 24'(x0_q[0]) + 24'(1 << CS) : 24'(x0_q[QW'(a_q)]);
+    wire [23:0] va1_v = 24'(x0_q[QW'(a_q + 1'b1)]);
+    wire        hb_ok = a_q + 1'b1 <= k_q;
+    // S_T's operands: U_sorted[i][m+a], V_sorted[i][m+a], M[m+a][t].
+    wire [UW-1:0] uix = ub_q + UW'(ord_q[QW'(m_q + a_q)]);
+    wire signed [31:0] m_el = mm_q[hb_q + MW'(t_q)];
+
+    // ---------------------------------------------------------------- stage 1: issue
+    always @* begin
+        {xa, ya, xb, yb} = '0;
+        {op_d, ia_d, ib_d, vb_d, f_d} = '0;
+        {rsq_start_o, rsq_t_o} = '0;
+        case (state_q)
+            S_DEC: if (tail_q[QW'(m_q)] != 0) {rsq_start_o, rsq_t_o} = {1'b1, 128'(tail_q[QW'(m_q)])};
+            S_S1: if (rsq_done) {rsq_start_o, rsq_t_o} = {1'b1, 128'(nn)};
+            S_VAL: if (rsq_done) begin  // num_a y2 from num's halves; the next rsqrt
+                {xa, ya, xb, yb} = {OW'(num_q[31:0]), OW'(rsq_y), OW'(num_q[39:32]),
+                                    OW'(rsq_y)};
+                op_d = OP_ROOT;
+                rsq_start_o = 1'b1;
+                rsq_t_o = (j_q == k_q) ? 128'(x0_q[0]) + 128'(1 << CS) : 128'(nn);
+            end
+            S_V0: if (rsq_done) {xa, ya, op_d} = {OW'(rsq_y), OW'(rsq_y), OP_INV};
+            S_SLOT: begin  // s1 recip(k), from s1's halves
+                {xa, ya, xb, yb} = {OW'(s1_q[31:0]), OW'(recip(k_q)), OW'(s1_q[39:32]),
+                                    OW'(recip(k_q))};
+                op_d = OP_SLOT;
+            end
+            S_HV: {xa, ya, op_d} = {OW'(vb_v), OW'(inv_q), OP_VBI};
+            S_HH: begin  // h for rows m+a, m+a+1 of column m+b-1
+                {xa, ya} = {OW'(va_v), OW'(vbi_q)};
+                if (hb_ok) {xb, yb} = {OW'(va1_v), OW'(vbi_q)};
+                {op_d, ia_d, ib_d, vb_d} = {OP_H, hb_q + MW'(4'(m_q + j_q - 1'b1)),
+                                            hb_q + MW'(R) + MW'(4'(m_q + j_q - 1'b1)), hb_ok};
+                f_d = {a_q == j_q, a_q + 1'b1 == j_q, bits_q[QW'(m_q + a_q)],
+                       hb_ok && bits_q[QW'(m_q + a_q + 1'b1)]};
+            end
+            S_T: begin  // one term of T_L[i][t] and of T_R[i][t]
+                {xa, ya, xb, yb} = {OW'(u_w[uix]), OW'(m_el), OW'(v_w[uix]), OW'(m_el)};
+                {op_d, ia_d, vb_d} = {OP_T, tb_q + MW'(t_q), 1'b1};
+                f_d = {2'b00, a_q == 0, a_q == k_q};
+            end
+            default: ;
+        endcase
+        if (xp_q == 2'd1) begin  // x0 of value xa_q: root * y1 from root's halves
+            {xa, ya, xb, yb} = {OW'(root_q[31:0]), OW'(y1_q), OW'(root_q[47:32]), OW'(y1_q)};
+            {op_d, ia_d} = {OP_X0, MW'(xa_q)};
+        end
+    end
+
+    // ---------------------------------------------------------------- stage 2
+    wire [95:0] hl = (96'(pb) <<< 32) + 96'(pa);   // a product of two halves
+    wire [95:0] x0_c = 96'(rne96(hl, 7'(e1_q + 8'd2)));
+    wire signed [63:0] ha = (f_q[3] ? 64'sd1 <<< CS : 64'sd0) - rne64(64'(pa), 7'(CS));
+    wire signed [63:0] hb = (f_q[2] ? 64'sd1 <<< CS : 64'sd0) - rne64(64'(pb), 7'(CS));
+    wire signed [63:0] sl = (f_q[1] ? 64'sd0 : accl_q) + 64'(pa);
+    wire signed [63:0] sr = (f_q[1] ? 64'sd0 : accr_q) + 64'(pb);
+    wire [39:0] slot = 40'(rne96(hl, 7'd24));
+    integer y;
+    task automatic stage2;
+        case (op_q)
+            OP_ROOT: root_q <= 48'(rne96(hl, shr(e2_q, 24)));
+            OP_X0: x0_q[QW'(ia_q)] <= (x0_c > 96'(1 << CS)) ? 23'(1 << CS) : 23'(x0_c);
+            OP_INV: inv_q <= 32'(rne64(64'(pa), shr(8'(2 * e3_q), 2 * CS)));
+            OP_SLOT: for (y = 0; y < R; y = y + 1) if (y >= m_q) sig_o[y*40 +: 40] <= slot;
+            OP_VBI: vbi_q <= 32'(rne64(64'(pa), 7'(CS)));
+            OP_H: begin
+                mm_q[ia_q] <= 32'(f_q[1] ? -ha : ha);
+                if (vb_q) mm_q[ib_q] <= 32'(f_q[0] ? -hb : hb);
+            end
+            OP_T: begin
+                {accl_q, accr_q} <= {sl, sr};
+                if (f_q[0]) begin
+                    tl_q[ia_q] <= 24'(rne64(sl, 7'(CS)));
+                    tr_q[ia_q] <= 24'(rne64(sr, 7'(CS)));
+                end
+            end
+            default: ;
+        endcase
+    endtask
+
+    // ---------------------------------------------------------------- sequencing
+    reg [15:0] lf;                        // q LFSR steps: the signs of the sorted rows
+    reg [Q-1:0] bits_c;
+    integer x, i, t;
     always @* begin
         lf = lfsr_i;
-        for (p = 0; p < Q; p = p + 1) begin
-            bits_c[p] = lf[0];
+        for (x = 0; x < Q; x = x + 1) begin
+            bits_c[x] = lf[0];
             lf = (lf >> 1) ^ (lf[0] ? 16'hB400 : 16'h0000);
         end
-        for (p = 0; p < Q; p = p + 1) s_c[p] = 64'(sig_i[32'(order_i[p*4 +: 4])*32 +: 32]);
-        tail_c[Q] = '0;
-        for (p = Q - 1; p >= 0; p = p - 1) tail_c[p] = tail_c[p+1] + s_c[p];
-        m_c = R - 1;
-        found = 1'b0;
-        for (p = 0; p < R; p = p + 1)
-            if (!found && 64'(R - p) * s_c[p] <= tail_c[p]) begin
-                m_c = p;
-                found = 1'b1;
-            end
     end
+    wire m_hit = kmul(4'(R) - j_q, s_q[QW'(j_q)]) <= tail_q[QW'(j_q)];  // (r-p) s_p <= tail_p
 
-    // ---------------------------------------------------------------- state
-    reg [Q-1:0]  bits_q;
-    reg [63:0]   s_q [0:Q-1];
-    reg [3:0]    order_q [0:Q-1];
-    integer      m_q, k_q;
-    reg [63:0]   s1_q;
-    reg [25:0]   y1_q;
-    reg [7:0]    e1_q;
-    reg [127:0]  x0_q [0:Q-1];     // x0 of tail value a (index a = j - m)
-    reg [127:0]  root_q;
-    reg signed [127:0] inv_q;
-    reg signed [127:0] m_mat [0:Q*R-1];  // M[p][t]
-    integer      idx_q;             // tail value being processed (0..k)
-    integer      col_q;             // H column being built (1..k)
-
-    localparam logic [3:0] S_IDLE = 4'd0, S_A = 4'd1, S_S1 = 4'd2, S_X = 4'd3,
-                           S_ROOT = 4'd4, S_X0 = 4'd5, S_INV = 4'd6, S_H = 4'd7,
-                           S_SLOT = 4'd8, S_T = 4'd9;
-    reg [3:0]  state_q;
-    reg [15:0] wait_q;
-
-    wire [127:0] num_c = 128'(s1_q) - 128'(k_q) * 128'(s_q[m_q + idx_q]);
-    wire [127:0] v0_c  = x0_q[0] + (128'd1 << CS);
-
-    // rsqrt starts: s1 at the second-to-last edge of phase A (it is known after the first
-    // edge; a zero tail needs none), num_j when the previous value is done, v_0 after the
-    // last tail value.
-    always @* begin
-        rsq_start = 1'b0;
-        rsq_t = '0;
-        if (state_q == S_A && wait_q == 1 && s1_q != 0) begin
-            rsq_start = 1'b1;
-            rsq_t = 128'(s1_q);
-        end else if ((state_q == S_S1 && rsq_done) || (state_q == S_X0 && idx_q < k_q)) begin
-            rsq_start = 1'b1;
-            rsq_t = (state_q == S_S1) ? 128'(s1_q) - 128'(k_q) * 128'(s_q[m_q])
-                                      : 128'(s1_q) - 128'(k_q) * 128'(s_q[m_q + idx_q + 1]);
-        end else if (state_q == S_X0 && idx_q == k_q) begin
-            rsq_start = 1'b1;
-            rsq_t = v0_c;
-        end
-    end
-
-    // x0 of the current tail value from root_q and y1/e1.
-    wire [127:0] x0_raw = 128'(rne(128'(root_q) * 128'(y1_q), 32'(e1_q) + 2));
-    wire [127:0] x0_c   = (x0_raw > (128'd1 << CS)) ? (128'd1 << CS) : x0_raw;
-
-    // Householder column col_q of M: h_a = delta_{a,col}·2^22 - rshift(v_a·vb_inv, 22),
-    // with vb_inv = rshift(v_col·inv, 22) and the row's LFSR sign; and the T products.
-    // Both are formed only in the state that registers them (S_H, S_T), so that
-    // simulators skip their 128-bit arithmetic in every other cycle.
-    reg signed [127:0] v_a, vb_inv, h;
-    reg signed [127:0] hcol_c [0:Q-1];
-    integer i, t, a;
-    always @* begin
-        vb_inv = '0;
-        v_a = '0;
-        h = '0;
-        for (a = 0; a < Q; a = a + 1) hcol_c[a] = '0;
-        if (state_q == S_H) begin
-            vb_inv = rne(128'(x0_q[col_q]) * inv_q, CS);
-            for (a = 0; a < Q; a = a + 1) begin
-                v_a = (a == 0) ? 128'(x0_q[0]) + (128'sd1 <<< CS) : 128'(x0_q[a]);
-                h = ((a == col_q) ? (128'sd1 <<< CS) : 128'sd0) - rne(v_a * vb_inv, CS);
-                hcol_c[a] = (m_q + a < Q && bits_q[m_q + a]) ? -h : h;
-            end
-        end
-    end
-    reg signed [127:0] tl_c [0:Q*R-1];
-    reg signed [127:0] tr_c [0:Q*R-1];
-    always @* begin
-        for (i = 0; i < Q; i = i + 1)
-            for (t = 0; t < R; t = t + 1) begin
-                tl_c[i*R + t] = '0;
-                tr_c[i*R + t] = '0;
-                if (state_q == S_T)
-                    for (p = 0; p < Q; p = p + 1) begin
-                        tl_c[i*R + t] = tl_c[i*R + t] +
-                            128'($signed(u_i[(i*Q + 32'(order_q[p]))*24 +: 24])) * m_mat[p*R + t];
-                        tr_c[i*R + t] = tr_c[i*R + t] +
-                            128'($signed(v_i[(i*Q + 32'(order_q[p]))*24 +: 24])) * m_mat[p*R + t];
-                    end
-            end
-    end
-
-    integer x, y;
     always @(posedge clk_i) begin
         if (rst_i) begin
-            state_q <= S_IDLE;
-            wait_q <= '0;
-            done_o <= 1'b0;
-            tl_o <= '0;
-            tr_o <= '0;
-            sig_o <= '0;
-            lfsr_o <= '0;
-            k_o <= '0;
-            m_q <= 0;
-            k_q <= 0;
-            idx_q <= 0;
-            col_q <= 0;
-            s1_q <= '0;
-            y1_q <= '0;
-            e1_q <= '0;
-            root_q <= '0;
-            inv_q <= '0;
-            bits_q <= '0;
-            for (x = 0; x < Q; x = x + 1) begin
-                s_q[x] <= '0;
-                order_q[x] <= '0;
-                x0_q[x] <= '0;
-            end
-            for (x = 0; x < Q * R; x = x + 1) m_mat[x] <= '0;
+            {state_q, done_o, op_q, xp_q, k_o, lfsr_o, sig_o} <= '0;
+            for (x = 0; x < Q * R; x = x + 1) {tl_q[x], tr_q[x]} <= '0;
         end else begin
             done_o <= 1'b0;
+            {op_q, ia_q, ib_q, vb_q, f_q} <= {op_d, ia_d, ib_d, vb_d, f_d};
+            stage2();
+            if (xp_q != 0) xp_q <= xp_q - 1'b1;
             case (state_q)
                 S_IDLE: if (start_i) begin
-                    bits_q <= bits_c;
-                    lfsr_o <= lf;
                     for (x = 0; x < Q; x = x + 1) begin
-                        s_q[x] <= s_c[x];
-                        order_q[x] <= order_i[x*4 +: 4];
+                        s_q[x] <= sig_w[QW'(order_i[x*4 +: 4])];
+                        ord_q[x] <= order_i[x*4 +: 4];
                     end
-                    m_q <= m_c;
-                    k_q <= R - m_c;
-                    s1_q <= tail_c[m_c];
-                    state_q <= S_A;
-                    wait_q <= 16'(Q + R + 1 - 1);
+                    {bits_q, lfsr_o, j_q, state_q} <= {bits_c, lf, 4'(Q - 1), S_TAIL};
                 end
-                S_A: begin
-                    if (wait_q == 0) begin
-                        if (s1_q == 0) begin
-                            // Zero tail: keep the sorted columns, as the biased reduction.
-                            for (x = 0; x < Q; x = x + 1)
-                                for (y = 0; y < R; y = y + 1) begin
-                                    tl_o[(x*R + y)*24 +: 24] <= u_i[(x*Q + 32'(order_q[y]))*24 +: 24];
-                                    tr_o[(x*R + y)*24 +: 24] <= v_i[(x*Q + 32'(order_q[y]))*24 +: 24];
-                                end
-                            for (y = 0; y < R; y = y + 1) sig_o[y*40 +: 40] <= 40'(s_q[y]);
-                            k_o <= '0;
-                            done_o <= 1'b1;
-                            state_q <= S_IDLE;
-                        end else begin
-                            state_q <= S_S1;
+                S_TAIL: begin  // tail_j = tail_(j+1) + s_j, j = q-1 .. 0
+                    tail_q[QW'(j_q)] <= ((32'(j_q) == Q - 1) ? 40'd0 : tail_q[QW'(j_q + 1'b1)]) +
+                                   40'(s_q[QW'(j_q)]);
+                    j_q <= j_q - 1'b1;
+                    if (j_q == 0) {j_q, found_q, pr_q, state_q} <= {4'd0, 1'b0, MW'(0), S_M};
+                end
+                S_M: begin  // m: the first p < r with (r-p) s_p <= tail_p (r-1 if none)
+                    if (!found_q && (m_hit || 32'(j_q) == R - 1))
+                        {found_q, m_q, mrb_q} <= {1'b1, j_q, pr_q};
+                    {j_q, pr_q} <= {j_q + 1'b1, pr_q + MW'(R)};
+                    if (32'(j_q) == R - 1) state_q <= S_DEC;
+                end
+                S_DEC: begin  // columns t < m of T are the sorted U, V; zero tail: all
+                    for (i = 0; i < Q; i = i + 1)
+                        for (t = 0; t < R; t = t + 1) begin
+                            tl_q[i*R + t] <= u_w[i*Q + 32'(ord_q[t])];
+                            tr_q[i*R + t] <= v_w[i*Q + 32'(ord_q[t])];
                         end
-                    end else wait_q <= wait_q - 1'b1;
+                    for (y = 0; y < R; y = y + 1) sig_o[y*40 +: 40] <= 40'(s_q[y]);
+                    {s1_q, k_q, j_q} <= {tail_q[QW'(m_q)], 4'(R) - m_q, 4'd0};
+                    k_o <= (tail_q[QW'(m_q)] == 0) ? 4'd0 : 4'(R) - m_q;
+                    if (tail_q[QW'(m_q)] == 0) {done_o, state_q} <= {1'b1, S_IDLE};
+                    else state_q <= S_S1;
                 end
-                S_S1: if (rsq_done) begin  // rsqrt(num_0) starts at this edge
-                    y1_q <= rsq_y;
-                    e1_q <= rsq_e;
-                    idx_q <= 0;
-                    state_q <= S_X;
+                S_S1: if (rsq_done) {y1_q, e1_q, num_q, state_q} <= {rsq_y, rsq_e, nn, S_VAL};
+                S_VAL: if (rsq_done) begin  // value j: x0 follows on its own (xp_q)
+                    {e2_q, xp_q, xa_q} <= {rsq_e, 2'd2, QW'(j_q)};
+                    num_q <= nn;
+                    j_q <= j_q + 1'b1;
+                    if (j_q == k_q) state_q <= S_V0;
                 end
-                S_X: if (rsq_done) begin  // root = rshift(num·y2, e2 - 24)
-                    root_q <= 128'(rne(128'(num_c) * 128'(rsq_y), 32'(rsq_e) - 24));
-                    state_q <= S_ROOT;
-                end
-                S_ROOT: state_q <= S_X0;
-                S_X0: begin
-                    // x0 of value idx; the next rsqrt starts at this edge.
-                    x0_q[idx_q] <= x0_c;
-                    if (idx_q == k_q) begin
-                        state_q <= S_INV;
-                    end else begin
-                        idx_q <= idx_q + 1;
-                        state_q <= S_X;
+                S_V0: if (rsq_done) {e3_q, state_q} <= {rsq_e, S_SLOT};
+                S_SLOT: {j_q, state_q} <= {4'd1, S_HV};
+                S_HV: state_q <= S_HW;
+                S_HW: {a_q, hb_q, state_q} <= {4'd0, mrb_q, S_HH};
+                S_HH: begin
+                    {a_q, hb_q} <= {a_q + 4'd2, hb_q + MW'(2 * R)};
+                    if (a_q + 4'd2 > k_q) begin
+                        j_q <= j_q + 1'b1;
+                        state_q <= (j_q == k_q) ? S_TD : S_HV;
                     end
                 end
-                S_INV: if (rsq_done) begin
-                    inv_q <= rne(128'(rsq_y) * 128'(rsq_y), 2 * 32'(rsq_e) - 2 * CS);
-                    for (x = 0; x < Q * R; x = x + 1)
-                        m_mat[x] <= (x / R < m_q && x % R == x / R) ? (128'sd1 <<< CS) : '0;
-                    col_q <= 1;
-                    state_q <= S_H;
-                    wait_q <= 16'((k_q + 1 + LANES - 1) / LANES);  // 1 + ceil((k+1)/P)
-                end
-                S_H: begin
-                    if (wait_q == 16'((k_q + 1 + LANES - 1) / LANES))
-                        for (x = 0; x < Q; x = x + 1)
-                            if (x <= k_q) m_mat[(m_q + x)*R + m_q + col_q - 1] <= hcol_c[x];
-                    if (wait_q == 0) begin
-                        if (col_q == k_q) begin
-                            state_q <= S_SLOT;
-                        end else begin
-                            col_q <= col_q + 1;
-                            wait_q <= 16'((k_q + 1 + LANES - 1) / LANES);
-                        end
-                    end else wait_q <= wait_q - 1'b1;
-                end
-                S_SLOT: begin
-                    for (y = 0; y < R; y = y + 1)
-                        sig_o[y*40 +: 40] <= (y < m_q) ? 40'(s_q[y]) :
-                            40'(rne(128'(s1_q) * 128'(recip(k_q)), 24));
-                    k_o <= 4'(k_q);
-                    state_q <= S_T;
-                    wait_q <= 16'(2 * R * CEIL_QQ - 1);
-                end
+                S_TD: {a_q, t_q, ti_q, ub_q, tb_q, hb_q, state_q} <=
+                      {4'd0, m_q, 4'd0, UW'(0), MW'(0), mrb_q, S_T};
                 S_T: begin
-                    if (wait_q == 16'(2 * R * CEIL_QQ - 1))
-                        for (x = 0; x < Q * R; x = x + 1) begin
-                            tl_o[x*24 +: 24] <= 24'(rne(tl_c[x], CS));
-                            tr_o[x*24 +: 24] <= 24'(rne(tr_c[x], CS));
+                    if (a_q != k_q) {a_q, hb_q} <= {a_q + 1'b1, hb_q + MW'(R)};
+                    else begin
+                        {a_q, hb_q} <= {4'd0, mrb_q};
+                        if (32'(t_q) != R - 1) t_q <= t_q + 1'b1;
+                        else begin
+                            {t_q, ti_q, ub_q, tb_q} <= {m_q, ti_q + 1'b1, ub_q + UW'(Q),
+                                                        tb_q + MW'(R)};
+                            if (32'(ti_q) == Q - 1) state_q <= S_FIN;
                         end
-                    if (wait_q == 0) begin
-                        done_o <= 1'b1;
-                        state_q <= S_IDLE;
-                    end else wait_q <= wait_q - 1'b1;
+                    end
                 end
+                S_FIN: {done_o, state_q} <= {1'b1, S_IDLE};  // the last term's stage 2
                 default: state_q <= S_IDLE;
             endcase
         end

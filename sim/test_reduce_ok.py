@@ -44,7 +44,7 @@ async def matches_golden_model(dut):
     from pysim.hw.lrt_unit import LrtUnit
     from pysim.hw.rtl import arch_of
 
-    arch = arch_of(runner.params(), n_in=12, n_out=7)  # the reduction's size is q, not n
+    arch = arch_of(runner.params(), n_in=12, n_out=9)  # the reduction's size is q, not n
     r, q = arch.rank, arch.q
     async for rng in each_seed(dut, {"start_i": 0, "sig_i": 0, "order_i": 0, "u_i": 0,
                                      "v_i": 0, "lfsr_i": 0}):
@@ -74,9 +74,9 @@ async def matches_golden_model(dut):
             assert edges == cycles, f"{where}: rtl {edges} cycles, model {cycles}"
 
 
-PARAMS = [dict(RANK=4, LANES=8), dict(RANK=2, LANES=3)]
+PARAMS = [dict(RANK=4), dict(RANK=2), dict(RANK=8)]
 
 
-@pytest.mark.parametrize("params", PARAMS, ids=lambda p: f"r{p['RANK']}P{p['LANES']}")
+@pytest.mark.parametrize("params", PARAMS, ids=lambda p: f"r{p['RANK']}")
 def test_reduce_ok(params, cocotb_opts):
     runner.run("reduce_ok", params, **cocotb_opts)

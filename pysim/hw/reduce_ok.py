@@ -6,6 +6,7 @@ from __future__ import annotations
 from .fixed import CS, RECIP_W, RSQ_CYCLES, lfsr_step, recip_small, rshift, rsqrt
 from .isa import Stat
 from .params import ArchParams
+from .core_svd import SCALAR_MULS
 from .passes import blocks
 
 
@@ -21,6 +22,17 @@ def reduce_unbiased(a: ArchParams, lfsr: int, sig: list[int], order: list[int], 
     slot values ``s1/k`` through a reciprocal table.
 
     Returns ``(T_L, T_R, new sigma, cycles, lfsr, k)``; ``k`` is None for a zero tail.
+
+    Cycles (the scalar unit's schedule, docs/hw-spec.md §5 "How the reduction runs"):
+    q (the tail sums, one add a cycle) + r (the m test, one p a cycle; ``k·s`` is a
+    shift-add) + 1 (the decision; the columns t < m of T are the sorted U, V and are
+    copied). Unless the tail is zero: (k+3)·(RSQ+1) for the rsqrt of s1, of the k+1
+    numerators and of v_0 (each next one starts when the last answers; root and x0 use
+    the two multipliers on a numerator's halves and on root's, while the next runs) +
+    1 (inv; the slot value's two halves) + k·(2 + ceil((k+1)/2)) (per Householder column
+    ``v_b·inv``, a cycle to round it, then its k+1 products two a cycle) + 1 (drain) +
+    q·k·(k+1) (T's columns t >= m: one term of T_L and of T_R a cycle, on the two
+    multipliers; M's other entries are zero) + 1 (the last term's stage 2).
     """
     r, q = a.rank, a.q
     bits = []
@@ -65,6 +77,6 @@ def reduce_unbiased(a: ArchParams, lfsr: int, sig: list[int], order: list[int], 
            for i in range(q)]
     slot = rshift(s1 * recip_small(k), RECIP_W)
     stats[Stat.RSQRT] += k + 3
-    cycles += (RSQ_CYCLES + (k + 1) * (RSQ_CYCLES + 3) + RSQ_CYCLES + 1
-               + k * (1 + blocks(k + 1, a.lanes)) + 1 + 2 * r * blocks(q * q, a.lanes))
+    cycles += ((k + 3) * (RSQ_CYCLES + 1) + 1 + k * (2 + blocks(k + 1, SCALAR_MULS)) + 1
+               + q * k * (k + 1) + 1)
     return T_L, T_R, s[:m] + [slot] * k, cycles, lfsr, k

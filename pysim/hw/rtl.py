@@ -26,7 +26,7 @@ CHILDREN: dict[str, tuple[str, ...]] = {
     "core_svd": ("scalar_mul", "sort_net", "rsqrt_share"),
     "sort_net": (),
     "scalar_mul": (),
-    "reduce_ok": ("rsqrt_share",),
+    "reduce_ok": ("scalar_mul", "rsqrt_share"),
     "rsqrt_share": ("rsqrt",),
     "vec_unit": ("ram_1r1w",),
     "ram_1r1w": (),

@@ -22,7 +22,7 @@ def _b(a: ArchParams) -> tuple[int, int]:
 def update_cycles(a: ArchParams, absorbed: bool, trivial: bool = False, rotations: int = 0,
                   unbiased: bool = False, k: int | None = None) -> int:
     """UPDATE: decode + Gram-Schmidt + norms + κ test [+ the fold when absorbed]."""
-    r, q, p = a.rank, a.q, a.lanes
+    r, q = a.rank, a.q
     bo, bi = _b(a)
     cycles = 1 + (2 * r + 1) * (bo + bi + 2 * OVH) + RSQ + 2
     if not absorbed or trivial:
@@ -38,8 +38,8 @@ def update_cycles(a: ArchParams, absorbed: bool, trivial: bool = False, rotation
     if unbiased:
         cycles += 1 + q + r + 1                                    # hand-off, signs, m
         if k is not None:
-            cycles += (RSQ + (k + 1) * (RSQ + 3) + RSQ + 1 + k * (1 + blocks(k + 1, p)) + 1
-                       + 2 * r * blocks(q * q, p))
+            cycles += ((k + 3) * (RSQ + 1) + 3 + k * (2 + blocks(k + 1, SM))
+                       + q * k * (k + 1))
     cycles += r * q * (bo + bi) + 2 * OVH                          # rotate L, R
     return cycles + 1                                              # write-back
 
