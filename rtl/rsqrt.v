@@ -1,4 +1,5 @@
-// Reciprocal square root unit: t^-1/2 ~= y * 2^-e, five pipeline-free cycles.
+// Reciprocal square root unit: t^-1/2 ~= y * 2^-e, five pipeline-free cycles, one
+// multiplier (27x27) used by four of them.
 // Specification: docs/hw-spec.md section 4; golden model pysim/hw/fixed.py:rsqrt.
 // start_i is sampled at a rising edge (t_i latched); done_o is high for one cycle after
 // the fifth following edge (RSQ_CYCLES = 5: normalise, seed, three Newton multiplies),
@@ -60,7 +61,19 @@ module rsqrt #(
     wire [6:0]  idx  = tn_q[31:25];
     wire [15:0] frac = tn_q[24:9];
     wire        unused_tn = |tn_q[5:0];  // below the Newton step's 26-bit operand
-    wire [41:0] slope_frac = {16'd0, rsqrt_slope(idx)} * {26'd0, frac};
+    // One multiplier, shared by the four steps that multiply (one a cycle): the ROM
+    // chord's slope, y0^2, the Newton step's m*y0^2 and y0*(3 - m*y0^2).
+    reg  [26:0] mul_x, mul_y;
+    wire [53:0] prod = 54'(mul_x) * 54'(mul_y);
+    always @* begin
+        case (stage_q)
+            3'd2: {mul_x, mul_y} = {27'(rsqrt_slope(idx)), 27'(frac)};
+            3'd3: {mul_x, mul_y} = {27'(y0_q), 27'(y0_q)};
+            3'd4: {mul_x, mul_y} = {27'(tn_q[31:6]), sq_q};
+            3'd5: {mul_x, mul_y} = {27'(y0_q), 27'(27'd50331648 - p_q)};
+            default: {mul_x, mul_y} = '0;
+        endcase
+    end
 
     always @(posedge clk_i) begin
         if (rst_i) begin
@@ -88,20 +101,20 @@ module rsqrt #(
                     stage_q <= 3'd2;
                 end
                 3'd2: begin  // seed from the ROM chord
-                    y0_q    <= rsqrt_base(idx) - 26'(slope_frac >> 16);
+                    y0_q    <= rsqrt_base(idx) - 26'(prod >> 16);
                     stage_q <= 3'd3;
                 end
                 3'd3: begin  // sq = rshift(y0^2, 24)
-                    sq_q    <= 27'(rne64({28'd0, {26'd0, y0_q} * {26'd0, y0_q}}, 24));
+                    sq_q    <= 27'(rne64({26'd0, prod}, 24));
                     stage_q <= 3'd4;
                 end
                 3'd4: begin  // p = rshift(tn[31:6] * sq, 26)
-                    p_q     <= 27'(rne64({27'd0, {27'd0, tn_q[31:6]} * {26'd0, sq_q}}, 26));
+                    p_q     <= 27'(rne64({26'd0, prod}, 26));
                     stage_q <= 3'd5;
                 end
                 3'd5: begin  // y = rshift(y0 * (3*2^24 - p), 25)
                     y_o     <= zero_q ? 26'd0 :
-                               26'(rne64({26'd0, {28'd0, y0_q} * (54'd50331648 - {27'd0, p_q})}, 25));
+                               26'(rne64({26'd0, prod}, 25));
                     if (zero_q) e_o <= 8'd0;
                     done_o  <= 1'b1;
                     stage_q <= 3'd0;
