@@ -2,19 +2,18 @@
 // C = diag(sigma, 0) + a b^T, one-sided Jacobi (SWEEPS row-cyclic sweeps), singular values
 // and left vectors, descending sort. Specification: docs/hw-spec.md section 5 steps 6-9
 // and "How the core runs"; golden model pysim/hw/core_svd.py.
-// The datapath: two 32x32 multipliers (scalar_mul: stage 1, products registered), a
-// stage 2 that adds, rounds, saturates and writes the small register file (A, V, U, the
-// three dot accumulators, alpha), leading-zero counters and shifters, and the shared
-// rsqrt. Stage 2 does what op_q says the previous cycle issued, so a phase's last
-// products may land in the next phase's first cycle (when it does not read them).
-// start_i is sampled at a rising edge (the operands are latched); done_o is high for one
-// cycle after core + jacobi + post + sort cycles of section 7.
+// Datapath: two 32x32 multipliers (scalar_mul: stage 1), a stage 2 that adds, rounds,
+// saturates and writes the register file (A, V, U, dot accumulators, alpha) as op_q says
+// (a phase's last products may land in the next phase's first cycle), leading-zero
+// counters, shifters, the shared rsqrt. start_i is sampled at a rising edge (operands
+// latched); done_o is high for one cycle after the cycles of section 7.
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
 
 module core_svd #(
     parameter bit EXT_RSQ = 1'b0,  // use the rsq_* ports: one rsqrt shared by all
+    parameter bit EXT_MUL = 1'b0,  // use the smul_* ports: lrt_unit's scalar multipliers
     parameter int RANK   = 4,
     parameter int WC     = 24,  // core mantissa width
     parameter int SWEEPS = 4,
@@ -29,6 +28,8 @@ module core_svd #(
     input  wire [25:0]                 rsq_y_i,
     input  wire [7:0]                  rsq_e_i,
     input  wire                        rsq_done_i,
+    output wire [135:0]                smul_x_o,  // {xa, ya, xb, yb}, zero when idle
+    input  wire [129:0]                smul_p_i,  // {pa, pb} of the previous cycle
     input  wire                   start_i,
     input  wire [(RANK+1)*CIN_W-1:0] a_i,      // c_l..., n_l
     input  wire [(RANK+1)*CIN_W-1:0] b_i,      // c_r..., n_r
@@ -74,22 +75,21 @@ module core_svd #(
         end
         for (gi = 0; gi < Q; gi = gi + 1) begin : g_sig assign sig_o[gi*32 +: 32] = sig_q[gi]; end
     endgenerate
-
     // ---------------------------------------------------------------- multipliers
     reg  signed [OW-1:0] xa, ya, xb, yb;
     wire signed [64:0]   pa, pb;
-    scalar_mul #(.OW(OW)) u_mul (.clk_i(clk_i), .rst_i(rst_i), .xa_i(xa), .ya_i(ya),
-                                 .xb_i(xb), .yb_i(yb), .pa_o(pa), .pb_o(pb));
+    assign smul_x_o = {xa, ya, xb, yb};
+    scalar_mul #(.EXT(EXT_MUL), .OW(OW)) u_mul (
+        .clk_i(clk_i), .rst_i(rst_i), .xa_i(xa), .ya_i(ya), .xb_i(xb), .yb_i(yb), .pa_o(pa),
+        .pb_o(pb), .ext_pa_i(smul_p_i[129:65]), .ext_pb_i(smul_p_i[64:0]));
     // What stage 2 does with the products, and where they go.
-    localparam logic [3:0] OP_BOUND = 4'd1, OP_ENT = 4'd2, OP_DOT = 4'd3,
-                           OP_ROTI = 4'd4, OP_ROTJ = 4'd5, OP_ALPHA = 4'd6, OP_SIG = 4'd7,
-                           OP_U = 4'd8;
+    localparam logic [3:0] OP_BOUND = 4'd1, OP_ENT = 4'd2, OP_DOT = 4'd3, OP_ROTI = 4'd4,
+                           OP_ROTJ = 4'd5, OP_ALPHA = 4'd6, OP_SIG = 4'd7, OP_U = 4'd8;
     reg [3:0]    op_d, op_q;
     reg [XW-1:0] ia_d, ib_d, ia_q, ib_q;   // destinations of products A and B
     reg          vb_d, vb_q;               // product B is one
     reg          fa_d, fb_d, fa_q, fb_q;   // first term / V / flushed / B diagonal
     reg [SIG_W-1:0] add_d, add_q;          // the diagonal entry's sigma
-
     // ---------------------------------------------------------------- rsqrt
     wire [25:0] rsq_y;
     wire [7:0]  rsq_e;
@@ -121,7 +121,7 @@ module core_svd #(
     reg [QW-1:0] col_q, ucol_q;    // S_COL's column; the U products' column
     reg [XW-1:0] ub_q;             // row base of product A
     reg [3:0]    ucnt_q;
-    reg [25:0]   yv_q;
+    reg [25:0]   yv_q;             // y of its column
     // (k, j) one and two entries on in row-major order.
     wire          last_c  = ci_q == QW'(Q - 1);
     wire [QW-1:0] rib = last_c ? ri_q + 1'b1 : ri_q;

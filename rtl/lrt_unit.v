@@ -81,6 +81,7 @@ module lrt_unit #(
     localparam int FAW   = ((BO > BI ? BO : BI) > 1) ? $clog2(BO > BI ? BO : BI) : 1;
     localparam logic [1:0] OP_GS = 2'd0, OP_NRM = 2'd1, OP_ROT = 2'd2;
     `include "fixed_fns.vh"
+    `include "scalar_fns.vh"
 
     // ---------------------------------------------------------------- state
     reg [R*SIG_W-1:0]   sigma_q [0:LAYERS-1];
@@ -180,26 +181,45 @@ module lrt_unit #(
     end
     reg [25:0] yl_q, yr_q;
     reg [7:0]  el_q, er_q;
-    reg [31:0]  nl_q;  // norms < 2^31 for every legal N (7 + G + log2(N)/2 bits)
-    reg  [31:0]  nl_c;  // the norms and the kappa test, formed in the cycles that use them
-    reg  [127:0] nr_c;
-    reg          skip_c;
+    reg [31:0] nl_q, nr_q;  // norms < 2^31 for every legal N (7 + G + log2(N)/2 bits)
+    reg [47:0] kn_q;        // KAPPA_Q4 * n_l
+
+    // ---------------------------------------------------------------- scalar unit
+    // Two 32x32 multipliers shared by the norms and kappa test (below), core_svd and
+    // reduce_ok, which never issue in the same cycle: an idle client drives zeros.
+    localparam int OW = 34;
+    localparam int TN = T_DY + T_X;  // the x side's passes end
+    wire [135:0] svd_mul_x, red_mul_x;
+    reg  [135:0] nrm_mul_x;
+    wire [135:0] mul_x = nrm_mul_x | svd_mul_x | red_mul_x;
+    wire signed [64:0] pa, pb;
+    scalar_mul #(.EXT(1'b0), .OW(OW)) u_mul (
+        .clk_i(clk_i), .rst_i(rst_i), .xa_i(mul_x[135:102]), .ya_i(mul_x[101:68]),
+        .xb_i(mul_x[67:34]), .yb_i(mul_x[33:0]), .pa_o(pa), .pb_o(pb),
+        .ext_pa_i(65'sd0), .ext_pb_i(65'sd0));
+    // The norms and the kappa test in RSQ + 5 cycles after the passes (docs/hw-spec.md
+    // section 7): at TN+1 the dy norm's rsqrt has answered (the x norm's starts): n2l's
+    // halves times y_l; TN+2 n_l rounds; TN+3 KAPPA_Q4 n_l; TN+4 it is kept; TN+7 the x
+    // norm's answer: n2r's halves times y_r; TN+8 n_r rounds; TN+9 KAPPA_Q4 n_l n_r from
+    // kn's halves; TN+10 the test.
     always @* begin
-        nl_c = '0;
-        nr_c = '0;
-        skip_c = 1'b0;
-        if (state_q == S_GS && t_q == 16'(T_DY + T_X + 1))
-            nl_c = 32'(rne(128'(n2l) * 128'(rsq_y), 32'(rsq_e)));
-        if (state_q == S_GS && t_q == 16'(T_DY + T_X + 7)) begin
-            nr_c = 128'(rne(128'(n2r) * 128'(rsq_y), 32'(rsq_e)));
-            skip_c = kappa_q4_i != 0 && ((128'(sigma[0 +: SIG_W]) << 4) >
-                                         128'(kappa_q4_i) * 128'(nl_q) * nr_c);
-        end
+        nrm_mul_x = '0;
+        if (state_q == S_GS)
+            case (t_q)
+                16'(TN + 1), 16'(TN + 7): nrm_mul_x = {
+                    OW'(t_q == 16'(TN + 1) ? n2l[31:0] : n2r[31:0]), OW'(rsq_y),
+                    OW'(t_q == 16'(TN + 1) ? n2l[63:32] : n2r[63:32]), OW'(rsq_y)};
+                16'(TN + 3): nrm_mul_x = {OW'(kappa_q4_i), OW'(nl_q), 68'd0};
+                16'(TN + 9): nrm_mul_x = {OW'(kn_q[31:0]), OW'(nr_q), OW'(kn_q[47:32]),
+                                          OW'(nr_q)};
+                default: ;
+            endcase
     end
+    wire [95:0] halves = (96'(pb) << 32) + 96'(pa);  // a product of a value's two halves
+    wire skip_c = kappa_q4_i != 0 && ((96'(sigma[0 +: SIG_W]) << 4) > halves);
     wire zero_c = (n2l == 0 && cl == '0) || (n2r == 0 && cr == '0);
 
     // ---------------------------------------------------------------- core SVD
-    reg  [31:0]  nr_q;
     wire [Q*32-1:0] a_core, b_core;
     generate
         for (gj = 0; gj < R; gj = gj + 1) begin : g_ab
@@ -216,10 +236,11 @@ module lrt_unit #(
     wire [Q*4-1:0]  svd_order;
     wire [15:0] svd_rot;
     wire svd_done;
-    core_svd #(.EXT_RSQ(1'b1), .RANK(R), .WC(WC), .SWEEPS(SWEEPS),
+    core_svd #(.EXT_RSQ(1'b1), .EXT_MUL(1'b1), .RANK(R), .WC(WC), .SWEEPS(SWEEPS),
                .CIN_W(32), .SIG_W(SIG_W)) u_svd (
         .clk_i(clk_i), .rst_i(rst_i), .rsq_start_o(svd_rsq_start), .rsq_t_o(svd_rsq_t),
-        .rsq_y_i(rsq_y), .rsq_e_i(rsq_e), .rsq_done_i(rsq_done), .start_i(svd_start),
+        .rsq_y_i(rsq_y), .rsq_e_i(rsq_e), .rsq_done_i(rsq_done), .smul_x_o(svd_mul_x),
+        .smul_p_i({pa, pb}), .start_i(svd_start),
         .a_i(a_core), .b_i(b_core), .sigma_i(sigma), .done_o(svd_done), .e_o(svd_e),
         .sig_o(svd_sig), .u_o(svd_u), .v_o(svd_v), .order_o(svd_order),
         .rotations_o(svd_rot));
@@ -231,9 +252,10 @@ module lrt_unit #(
     wire [15:0] red_lfsr;
     wire [3:0]  red_k;
     wire red_done;
-    reduce_ok #(.EXT_RSQ(1'b1), .RANK(R)) u_red (
+    reduce_ok #(.EXT_RSQ(1'b1), .EXT_MUL(1'b1), .RANK(R)) u_red (
         .clk_i(clk_i), .rst_i(rst_i), .rsq_start_o(red_rsq_start), .rsq_t_o(red_rsq_t),
-        .rsq_y_i(rsq_y), .rsq_e_i(rsq_e), .rsq_done_i(rsq_done), .start_i(red_start),
+        .rsq_y_i(rsq_y), .rsq_e_i(rsq_e), .rsq_done_i(rsq_done), .smul_x_o(red_mul_x),
+        .smul_p_i({pa, pb}), .start_i(red_start),
         .sig_i(svd_sig), .order_i(svd_order), .u_i(svd_u), .v_i(svd_v), .lfsr_i(lfsr_q),
         .tl_o(red_tl), .tr_o(red_tr), .sig_o(red_sig), .lfsr_o(red_lfsr), .k_o(red_k),
         .done_o(red_done));
@@ -271,7 +293,7 @@ module lrt_unit #(
     // ---------------------------------------------------------------- sequencing
     wire rot_start = (state_q == S_SVD && svd_done && !mode_q) ||
                      (state_q == S_RED && red_done);
-    wire gs_exit = state_q == S_GS && t_q == 16'(T_DY + T_X + 7);
+    wire gs_exit = state_q == S_GS && t_q == 16'(TN + 10);
     // The vector unit's runs: GS of dy, then of x; normalise L, then R; rotate L, then R.
     wire st_gs_x  = state_q == S_GS && t_q == 16'(T_DY);
     wire st_nrm_l = gs_exit && !skip_c && !zero_c;
@@ -284,31 +306,11 @@ module lrt_unit #(
 
     always @(posedge clk_i) begin
         if (rst_i) begin
-            state_q <= S_IDLE;
-            t_q <= '0;
-            done_o <= 1'b0;
-            absorbed_o <= 1'b0;
-            folded_o <= 1'b0;
-            rotations_o <= '0;
-            k_o <= '0;
-            for (li = 0; li < LAYERS; li = li + 1) begin
-                sigma_q[li] <= '0;
-                pending_q[li] <= '0;
-            end
+            {state_q, t_q, done_o, absorbed_o, folded_o, rotations_o, k_o, mode_q} <= '0;
+            for (li = 0; li < LAYERS; li = li + 1) {sigma_q[li], pending_q[li]} <= '0;
             lfsr_q <= 16'hACE1;
-            mode_q <= 1'b0;
-            yl_q <= '0;
-            el_q <= '0;
-            yr_q <= '0;
-            er_q <= '0;
-            nl_q <= '0;
-            nr_q <= '0;
-            vy_q <= '0;
-            ve_q <= '0;
-            tl_q <= '0;
-            tr_q <= '0;
-            rot_side_q <= 1'b0;
-            newsig_q <= '0;
+            {yl_q, el_q, yr_q, er_q, nl_q, nr_q, kn_q, vy_q, ve_q} <= '0;
+            {tl_q, tr_q, rot_side_q, newsig_q} <= '0;
         end else begin
             done_o <= 1'b0;
             if (lfsr_load_i) lfsr_q <= lfsr_seed_i;
@@ -328,17 +330,13 @@ module lrt_unit #(
                 end
                 S_GS: begin
                     t_q <= t_q + 1'b1;
-                    if (t_q == 16'(T_DY + T_X + 1)) begin  // rsqrt(n2r) starts; keep y_l
-                        yl_q <= rsq_y;
-                        el_q <= rsq_e;
-                        nl_q <= nl_c;
-                    end
-                    if (gs_exit) begin  // x norm, kappa, zero sample
-                        nr_q <= 32'(nr_c);
-                        vy_q <= yl_q;
-                        ve_q <= el_q;
-                        yr_q <= rsq_y;
-                        er_q <= rsq_e;
+                    if (t_q == 16'(TN + 1)) {yl_q, el_q} <= {rsq_y, rsq_e};  // rsqrt(n2r) starts
+                    if (t_q == 16'(TN + 2)) nl_q <= 32'(rne96(halves, 7'(el_q)));
+                    if (t_q == 16'(TN + 4)) kn_q <= 48'(pa);
+                    if (t_q == 16'(TN + 7)) {yr_q, er_q} <= {rsq_y, rsq_e};
+                    if (t_q == 16'(TN + 8)) nr_q <= 32'(rne96(halves, 7'(er_q)));
+                    if (gs_exit) begin  // kappa, zero sample
+                        {vy_q, ve_q} <= {yl_q, el_q};
                         absorbed_o <= !skip_c;
                         folded_o <= !skip_c && !zero_c;
                         if (skip_c || zero_c) begin

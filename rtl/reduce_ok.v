@@ -13,6 +13,7 @@
 
 module reduce_ok #(
     parameter bit EXT_RSQ = 1'b0,  // use the rsq_* ports: one rsqrt shared by all
+    parameter bit EXT_MUL = 1'b0,  // use the smul_* ports: lrt_unit's scalar multipliers
     parameter int RANK    = 4
 ) (
     input  wire                          clk_i,
@@ -23,6 +24,8 @@ module reduce_ok #(
     input  wire [25:0]                   rsq_y_i,
     input  wire [7:0]                    rsq_e_i,
     input  wire                          rsq_done_i,
+    output wire [135:0]                smul_x_o,  // {xa, ya, xb, yb}, zero when idle
+    input  wire [129:0]                smul_p_i,  // {pa, pb} of the previous cycle
     input  wire                          start_i,
     input  wire [(RANK+1)*32-1:0]        sig_i,    // singular values by column
     input  wire [(RANK+1)*4-1:0]         order_i,  // columns in descending order
@@ -106,8 +109,10 @@ module reduce_ok #(
     // ---------------------------------------------------------------- multipliers
     reg  signed [OW-1:0] xa, ya, xb, yb;
     wire signed [64:0]   pa, pb;
-    scalar_mul #(.OW(OW)) u_mul (.clk_i(clk_i), .rst_i(rst_i), .xa_i(xa), .ya_i(ya),
-                                 .xb_i(xb), .yb_i(yb), .pa_o(pa), .pb_o(pb));
+    assign smul_x_o = {xa, ya, xb, yb};
+    scalar_mul #(.EXT(EXT_MUL), .OW(OW)) u_mul (
+        .clk_i(clk_i), .rst_i(rst_i), .xa_i(xa), .ya_i(ya), .xb_i(xb), .yb_i(yb), .pa_o(pa),
+        .pb_o(pb), .ext_pa_i(smul_p_i[129:65]), .ext_pb_i(smul_p_i[64:0]));
     localparam logic [2:0] OP_ROOT = 3'd1, OP_X0 = 3'd2, OP_INV = 3'd3, OP_SLOT = 3'd4,
                            OP_VBI = 3'd5, OP_H = 3'd6, OP_T = 3'd7;
     reg [2:0]    op_d, op_q;               // what stage 2 does (0: nothing)

@@ -64,9 +64,10 @@ class LrtUnit:
         yr, er = rsqrt(n2r)
         nl, nr = rshift(n2l * yl, el), rshift(n2r * yr, er)
         stats[Stat.RSQRT] += 2
-        # rsqrt of the dy norm overlaps the x-side Gram-Schmidt; the x norm's rsqrt, its
-        # capture and the κ compare follow it (docs/hw-spec.md §7).
-        sfu = RSQ_CYCLES + 2
+        # rsqrt of the dy norm overlaps the x-side Gram-Schmidt; the x norm's rsqrt, n_r's
+        # rounding and KAPPA_Q4·n_l·n_r on the scalar unit's two multipliers, and the κ
+        # compare follow it (docs/hw-spec.md §7).
+        sfu = RSQ_CYCLES + 5
         vec = cyc_l + cyc_r
         kappa = regs[Reg.KAPPA_Q4]
         if kappa and (self.sigma[0] << 4) > kappa * nl * nr:

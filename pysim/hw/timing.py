@@ -24,7 +24,7 @@ def update_cycles(a: ArchParams, absorbed: bool, trivial: bool = False, rotation
     """UPDATE: decode + Gram-Schmidt + norms + κ test [+ the fold when absorbed]."""
     r, q = a.rank, a.q
     bo, bi = _b(a)
-    cycles = 1 + (2 * r + 1) * (bo + bi + 2 * OVH) + RSQ + 2
+    cycles = 1 + (2 * r + 1) * (bo + bi + 2 * OVH) + RSQ + 5
     if not absorbed or trivial:
         return cycles
     pairs = q * (q - 1) // 2
