@@ -76,6 +76,7 @@ module lrt_unit #(
     localparam int OVH   = 2;   // the vector unit's pipeline drain (docs/hw-spec.md §7)
     localparam int T_DY  = (2 * R + 1) * (BO + OVH);
     localparam int T_X   = (2 * R + 1) * (BI + OVH);
+    localparam int TN    = T_DY + T_X;  // the x side's passes end
     localparam int T_NRM = BO + BI + 2 * OVH;
     localparam int T_RL  = R * Q * BO + OVH;
     localparam int FAW   = ((BO > BI ? BO : BI) > 1) ? $clog2(BO > BI ? BO : BI) : 1;
@@ -110,7 +111,8 @@ module lrt_unit #(
     wire [1:0]  vec_op;
     reg  [25:0] vy_q;   // the normalise pass's rsqrt: y * 2^-e
     reg  [7:0]  ve_q;
-    reg  [Q*R*24-1:0] tl_q, tr_q;
+    reg  [23:0] tm_q [0:2*Q*R-1];  // T_L then T_R, one Q2.22 entry a word
+    wire [Q*R*24-1:0] tl_w, tr_w;
     reg         rot_side_q;
     wire        v_en, v_side;
     wire [FAW-1:0] v_addr;
@@ -124,7 +126,7 @@ module lrt_unit #(
     wire        vec_done;
     vec_unit #(.N_IN(N_IN), .N_OUT(N_OUT), .RANK(R), .LANES(P), .F(F), .G(G)) u_vec (
         .clk_i(clk_i), .rst_i(rst_i), .start_i(vec_start), .op_i(vec_op), .side_i(vec_side),
-        .y_i(vy_q), .e_i(ve_q), .t_i(rot_side_q ? tr_q : tl_q),
+        .y_i(vy_q), .e_i(ve_q), .t_i(rot_side_q ? tr_w : tl_w),
         .v_en_o(v_en), .v_side_o(v_side), .v_addr_o(v_addr), .v_rdata_i(v_rdata_q),
         .f_side_o(f_side), .f_addr_o(f_addr), .f_ren_o(f_ren), .l_rdata_i(l_rdata_o),
         .r_rdata_i(r_rdata_o), .f_wside_o(f_wside), .f_waddr_o(f_waddr), .f_wen_o(f_wen),
@@ -136,9 +138,19 @@ module lrt_unit #(
     localparam int XPW = BI * P * 8, DPW = BO * P * 8;
     wire [XPW-1:0] x_pad = XPW'(x_i);
     wire [DPW-1:0] dy_pad = DPW'(dy_i);
+    wire [P*8-1:0] x_w [0:BI-1];
+    wire [P*8-1:0] dy_w [0:BO-1];
+    genvar gw;
+    generate
+        for (gw = 0; gw < BI; gw = gw + 1) begin : g_xw assign x_w[gw] = x_pad[gw*P*8 +: P*8]; end
+        for (gw = 0; gw < BO; gw = gw + 1) begin : g_dw assign dy_w[gw] = dy_pad[gw*P*8 +: P*8]; end
+        for (gw = 0; gw < Q * R; gw = gw + 1) begin : g_tw
+            assign tl_w[gw*24 +: 24] = tm_q[gw];
+            assign tr_w[gw*24 +: 24] = tm_q[Q*R + gw];
+        end
+    endgenerate
     always @(posedge clk_i)
-        if (v_en) v_rdata_q <= v_side ? x_pad[32'(BI_W'(v_addr))*P*8 +: P*8]
-                                      : dy_pad[32'(BO_W'(v_addr))*P*8 +: P*8];
+        if (v_en) v_rdata_q <= v_side ? x_w[BI_W'(v_addr)] : dy_w[BO_W'(v_addr)];
 
     // ---------------------------------------------------------------- factor memories
     factor_mem #(.N_IN(N_IN), .N_OUT(N_OUT), .RANK(R), .LANES(P), .F(F),
@@ -156,28 +168,22 @@ module lrt_unit #(
     wire [127:0] svd_rsq_t, red_rsq_t;
     reg         norm_rsq_start;
     reg [127:0] norm_rsq_t;
-    wire        rsq_start = norm_rsq_start | svd_rsq_start | red_rsq_start;
-    wire [127:0] rsq_t = norm_rsq_t | svd_rsq_t | red_rsq_t;
+    assign rsq_start_o = norm_rsq_start | svd_rsq_start | red_rsq_start;
+    assign rsq_t_o = norm_rsq_t | svd_rsq_t | red_rsq_t;
     wire [25:0] rsq_y;
     wire [7:0]  rsq_e;
     wire        rsq_done;
-    assign rsq_start_o = rsq_start;
-    assign rsq_t_o = rsq_t;
     rsqrt_share #(.EXT(EXT_RSQ), .TW(128)) u_rsqrt (
-        .clk_i(clk_i), .rst_i(rst_i), .start_i(rsq_start), .t_i(rsq_t), .y_o(rsq_y),
+        .clk_i(clk_i), .rst_i(rst_i), .start_i(rsq_start_o), .t_i(rsq_t_o), .y_o(rsq_y),
         .e_o(rsq_e), .done_o(rsq_done), .ext_y_i(rsq_y_i), .ext_e_i(rsq_e_i),
         .ext_done_i(rsq_done_i));
     // rsqrt(|res_dy|^2) runs during the x side's passes.
     always @* begin
-        norm_rsq_start = 1'b0;
-        norm_rsq_t = '0;
-        if (state_q == S_GS && t_q == 16'(T_DY + 1)) begin
-            norm_rsq_start = 1'b1;
-            norm_rsq_t = 128'(n2l);
-        end else if (state_q == S_GS && t_q == 16'(T_DY + T_X + 1)) begin
-            norm_rsq_start = 1'b1;
-            norm_rsq_t = 128'(n2r);
-        end
+        {norm_rsq_start, norm_rsq_t} = '0;
+        if (state_q == S_GS && t_q == 16'(T_DY + 1))
+            {norm_rsq_start, norm_rsq_t} = {1'b1, 128'(n2l)};
+        if (state_q == S_GS && t_q == 16'(TN + 1))
+            {norm_rsq_start, norm_rsq_t} = {1'b1, 128'(n2r)};
     end
     reg [25:0] yl_q, yr_q;
     reg [7:0]  el_q, er_q;
@@ -188,7 +194,6 @@ module lrt_unit #(
     // Two 32x32 multipliers shared by the norms and kappa test (below), core_svd and
     // reduce_ok, which never issue in the same cycle: an idle client drives zeros.
     localparam int OW = 34;
-    localparam int TN = T_DY + T_X;  // the x side's passes end
     wire [135:0] svd_mul_x, red_mul_x;
     reg  [135:0] nrm_mul_x;
     wire [135:0] mul_x = nrm_mul_x | svd_mul_x | red_mul_x;
@@ -222,9 +227,9 @@ module lrt_unit #(
     // ---------------------------------------------------------------- core SVD
     wire [Q*32-1:0] a_core, b_core;
     generate
-        for (gj = 0; gj < R; gj = gj + 1) begin : g_ab
-            assign a_core[gj*32 +: 32] = cl[gj*32 +: 32];
-            assign b_core[gj*32 +: 32] = cr[gj*32 +: 32];
+        for (gw = 0; gw < R; gw = gw + 1) begin : g_ab
+            assign a_core[gw*32 +: 32] = cl[gw*32 +: 32];
+            assign b_core[gw*32 +: 32] = cr[gw*32 +: 32];
         end
     endgenerate
     assign a_core[R*32 +: 32] = 32'(nl_q);
@@ -233,6 +238,15 @@ module lrt_unit #(
     wire [7:0]  svd_e;
     wire [Q*32-1:0] svd_sig;
     wire [Q*Q*24-1:0] svd_u, svd_v;
+    wire [23:0] svd_uw [0:Q*Q-1], svd_vw [0:Q*Q-1];
+    wire [31:0] svd_sw [0:Q-1];
+    generate
+        for (gw = 0; gw < Q * Q; gw = gw + 1) begin : g_uv
+            assign svd_uw[gw] = svd_u[gw*24 +: 24];
+            assign svd_vw[gw] = svd_v[gw*24 +: 24];
+        end
+        for (gw = 0; gw < Q; gw = gw + 1) begin : g_sw assign svd_sw[gw] = svd_sig[gw*32 +: 32]; end
+    endgenerate
     wire [Q*4-1:0]  svd_order;
     wire [15:0] svd_rot;
     wire svd_done;
@@ -240,10 +254,9 @@ module lrt_unit #(
                .CIN_W(32), .SIG_W(SIG_W)) u_svd (
         .clk_i(clk_i), .rst_i(rst_i), .rsq_start_o(svd_rsq_start), .rsq_t_o(svd_rsq_t),
         .rsq_y_i(rsq_y), .rsq_e_i(rsq_e), .rsq_done_i(rsq_done), .smul_x_o(svd_mul_x),
-        .smul_p_i({pa, pb}), .start_i(svd_start),
-        .a_i(a_core), .b_i(b_core), .sigma_i(sigma), .done_o(svd_done), .e_o(svd_e),
-        .sig_o(svd_sig), .u_o(svd_u), .v_o(svd_v), .order_o(svd_order),
-        .rotations_o(svd_rot));
+        .smul_p_i({pa, pb}), .start_i(svd_start), .a_i(a_core), .b_i(b_core),
+        .sigma_i(sigma), .done_o(svd_done), .e_o(svd_e), .sig_o(svd_sig), .u_o(svd_u),
+        .v_o(svd_v), .order_o(svd_order), .rotations_o(svd_rot));
 
     // Unbiased reduction.
     wire red_start = state_q == S_SVD && svd_done && mode_q;
@@ -251,41 +264,23 @@ module lrt_unit #(
     wire [R*40-1:0] red_sig;
     wire [15:0] red_lfsr;
     wire [3:0]  red_k;
-    wire red_done;
+    wire        red_done;
     reduce_ok #(.EXT_RSQ(1'b1), .EXT_MUL(1'b1), .RANK(R)) u_red (
         .clk_i(clk_i), .rst_i(rst_i), .rsq_start_o(red_rsq_start), .rsq_t_o(red_rsq_t),
         .rsq_y_i(rsq_y), .rsq_e_i(rsq_e), .rsq_done_i(rsq_done), .smul_x_o(red_mul_x),
-        .smul_p_i({pa, pb}), .start_i(red_start),
-        .sig_i(svd_sig), .order_i(svd_order), .u_i(svd_u), .v_i(svd_v), .lfsr_i(lfsr_q),
+        .smul_p_i({pa, pb}), .start_i(red_start), .sig_i(svd_sig), .order_i(svd_order),
+        .u_i(svd_u), .v_i(svd_v), .lfsr_i(lfsr_q),
         .tl_o(red_tl), .tr_o(red_tr), .sig_o(red_sig), .lfsr_o(red_lfsr), .k_o(red_k),
         .done_o(red_done));
 
-    // Biased reduction: the r largest columns of U and V, in sorted order.
-    wire [Q*R*24-1:0] sel_tl, sel_tr;
-    wire [R*40-1:0]   sel_sig;
-    genvar gi, gj;
-    generate
-        for (gi = 0; gi < Q; gi = gi + 1) begin : g_sel
-            for (gj = 0; gj < R; gj = gj + 1) begin : g_t
-                assign sel_tl[(gi*R + gj)*24 +: 24] =
-                    svd_u[(gi*Q + 32'(svd_order[gj*4 +: 4]))*24 +: 24];
-                assign sel_tr[(gi*R + gj)*24 +: 24] =
-                    svd_v[(gi*Q + 32'(svd_order[gj*4 +: 4]))*24 +: 24];
-            end
-        end
-        for (gj = 0; gj < R; gj = gj + 1) begin : g_ss
-            assign sel_sig[gj*40 +: 40] = 40'(svd_sig[32'(svd_order[gj*4 +: 4])*32 +: 32]);
-        end
-    endgenerate
-
     // sigma_t = usat((value_t << E), SIG_W)
-    reg  [R*40-1:0]   newsig_q;
+    reg  [39:0]       newsig_q [0:R-1];
     reg [R*SIG_W-1:0] sig_new_c;
     reg [127:0] sv;
-    integer i;
+    integer i, j;
     always @* begin
         for (i = 0; i < R; i = i + 1) begin
-            sv = 128'(newsig_q[i*40 +: 40]) << svd_e;
+            sv = 128'(newsig_q[i]) << svd_e;
             sig_new_c[i*SIG_W +: SIG_W] = (sv >> SIG_W) != 0 ? {SIG_W{1'b1}} : SIG_W'(sv);
         end
     end
@@ -310,7 +305,9 @@ module lrt_unit #(
             for (li = 0; li < LAYERS; li = li + 1) {sigma_q[li], pending_q[li]} <= '0;
             lfsr_q <= 16'hACE1;
             {yl_q, el_q, yr_q, er_q, nl_q, nr_q, kn_q, vy_q, ve_q} <= '0;
-            {tl_q, tr_q, rot_side_q, newsig_q} <= '0;
+            rot_side_q <= 1'b0;
+            for (i = 0; i < 2 * Q * R; i = i + 1) tm_q[i] <= '0;
+            for (i = 0; i < R; i = i + 1) newsig_q[i] <= '0;
         end else begin
             done_o <= 1'b0;
             if (lfsr_load_i) lfsr_q <= lfsr_seed_i;
@@ -361,19 +358,24 @@ module lrt_unit #(
                     if (mode_q) begin
                         state_q <= S_RED;
                     end else begin
-                        tl_q <= sel_tl;
-                        tr_q <= sel_tr;
+                        // biased: the r largest columns of U and V, in sorted order
+                        for (i = 0; i < Q; i = i + 1)
+                            for (j = 0; j < R; j = j + 1) begin
+                                tm_q[i*R + j] <= svd_uw[i*Q + 32'(svd_order[j*4 +: 4])];
+                                tm_q[Q*R + i*R + j] <= svd_vw[i*Q + 32'(svd_order[j*4 +: 4])];
+                            end
                         rot_side_q <= 1'b0;
-                        newsig_q <= sel_sig;
+                        for (j = 0; j < R; j = j + 1)
+                            newsig_q[j] <= 40'(svd_sw[32'(svd_order[j*4 +: 4])]);
                         state_q <= S_ROT;
                         t_q <= 16'd1;
                     end
                 end
                 S_RED: if (red_done) begin
-                    tl_q <= red_tl;
-                    tr_q <= red_tr;
+                    for (i = 0; i < Q * R; i = i + 1)
+                        {tm_q[i], tm_q[Q*R + i]} <= {red_tl[i*24 +: 24], red_tr[i*24 +: 24]};
                     rot_side_q <= 1'b0;
-                    newsig_q <= red_sig;
+                    for (i = 0; i < R; i = i + 1) newsig_q[i] <= red_sig[i*40 +: 40];
                     lfsr_q <= red_lfsr;
                     k_o <= red_k;
                     state_q <= S_ROT;

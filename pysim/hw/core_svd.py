@@ -45,7 +45,8 @@ def jacobi(a: ArchParams, A: list[list[int]], stats: list[int]
     """One-sided (Hestenes) Jacobi: ``sweeps`` row-cyclic sweeps over pairs (i < j).
 
     Per pair: alpha, beta, gamma (3q products, ceil(3q/2) cycles and 1 to drain) and
-    the skip test (3 cycles: the rescale; ga'², al'·be' and d, g; the compare): rescale by a common shift so the largest is < 2**31, skip when
+    the skip test (3 cycles: the rescale; ga'², al'·be' and d, g; the compare): rescale
+    by a common shift so the largest is < 2**31, skip when
     ``gamma'² <= (alpha'·beta') >> 2Wc`` (columns orthogonal to 2**-Wc). Otherwise
     (1 + (RSQ + 1) + 1 + (RSQ + 1) + 1 + 4q cycles: h² and its rsqrt, cos2 and sin2,
     the rsqrt of cc4, c and s, 8q products): ``d = beta'-alpha'``, ``g = 2 gamma'``

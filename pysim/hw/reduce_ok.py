@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
+from .core_svd import SCALAR_MULS
 from .fixed import CS, RECIP_W, RSQ_CYCLES, lfsr_step, recip_small, rshift, rsqrt
 from .isa import Stat
 from .params import ArchParams
-from .core_svd import SCALAR_MULS
 from .passes import blocks
 
 
@@ -23,16 +23,7 @@ def reduce_unbiased(a: ArchParams, lfsr: int, sig: list[int], order: list[int], 
 
     Returns ``(T_L, T_R, new sigma, cycles, lfsr, k)``; ``k`` is None for a zero tail.
 
-    Cycles (the scalar unit's schedule, docs/hw-spec.md §5 "How the reduction runs"):
-    q (the tail sums, one add a cycle) + r (the m test, one p a cycle; ``k·s`` is a
-    shift-add) + 1 (the decision; the columns t < m of T are the sorted U, V and are
-    copied). Unless the tail is zero: (k+3)·(RSQ+1) for the rsqrt of s1, of the k+1
-    numerators and of v_0 (each next one starts when the last answers; root and x0 use
-    the two multipliers on a numerator's halves and on root's, while the next runs) +
-    1 (inv; the slot value's two halves) + k·(2 + ceil((k+1)/2)) (per Householder column
-    ``v_b·inv``, a cycle to round it, then its k+1 products two a cycle) + 1 (drain) +
-    q·k·(k+1) (T's columns t >= m: one term of T_L and of T_R a cycle, on the two
-    multipliers; M's other entries are zero) + 1 (the last term's stage 2).
+    Cycles: :func:`cycles`.
     """
     r, q = a.rank, a.q
     bits = []
@@ -47,11 +38,11 @@ def reduce_unbiased(a: ArchParams, lfsr: int, sig: list[int], order: list[int], 
     for m in range(r):
         if (r - m) * s[m] <= tail[m]:
             break
-    cycles = q + r + 1
     Us = [[U[i][o] for o in order] for i in range(q)]
     Vs = [[V[i][o] for o in order] for i in range(q)]
     if tail[m] == 0:
-        return ([row[:r] for row in Us], [row[:r] for row in Vs], s[:r], cycles, lfsr, None)
+        return ([row[:r] for row in Us], [row[:r] for row in Vs], s[:r], cycles(a, None), lfsr,
+                None)
     k, s1 = r - m, tail[m]
     y1, e1 = rsqrt(s1)
     x0 = []
@@ -77,6 +68,25 @@ def reduce_unbiased(a: ArchParams, lfsr: int, sig: list[int], order: list[int], 
            for i in range(q)]
     slot = rshift(s1 * recip_small(k), RECIP_W)
     stats[Stat.RSQRT] += k + 3
-    cycles += ((k + 3) * (RSQ_CYCLES + 1) + 1 + k * (2 + blocks(k + 1, SCALAR_MULS)) + 1
-               + q * k * (k + 1) + 1)
-    return T_L, T_R, s[:m] + [slot] * k, cycles, lfsr, k
+    return T_L, T_R, s[:m] + [slot] * k, cycles(a, k), lfsr, k
+
+
+def cycles(a: ArchParams, k: int | None) -> int:
+    """Cycles of the reduction with k slots (None: a zero tail), the scalar unit's
+    schedule (docs/hw-spec.md §5, "How the reduction runs"):
+    q (the tail sums, one add a cycle) + r (the m test, one p a cycle; ``k·s`` is a
+    shift-add) + 1 (the decision; the columns t < m of T are the sorted U, V and are
+    copied). Unless the tail is zero: (k+3)·(RSQ+1) for the rsqrt of s1, of the k+1
+    numerators and of v_0 (each next one starts when the last answers; root and x0 use
+    the two multipliers on a numerator's halves and on root's, while the next runs) +
+    1 (inv; the slot value's two halves) + k·(2 + ceil((k+1)/2)) (per Householder column
+    ``v_b·inv``, a cycle to round it, then its k+1 products two a cycle) + 1 (drain) +
+    q·k·(k+1) (T's columns t >= m: one term of T_L and of T_R a cycle, on the two
+    multipliers; M's other entries are zero) + 1 (the last term's stage 2).
+    """
+    r, q = a.rank, a.q
+    n = q + r + 1
+    if k is not None:
+        n += ((k + 3) * (RSQ_CYCLES + 1) + 1 + k * (2 + blocks(k + 1, SCALAR_MULS)) + 1
+              + q * k * (k + 1) + 1)
+    return n
