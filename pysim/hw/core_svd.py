@@ -14,14 +14,7 @@ from __future__ import annotations
 from .fixed import CS, RSQ_CYCLES, bitlen, rshift, rsqrt, sat
 from .isa import Stat
 from .params import ArchParams
-from .passes import blocks
-
-SCALAR_MULS = 2     # multipliers of the scalar unit
-
-
-def issues(n: int) -> int:
-    """Cycles that issue n products on the scalar unit's multipliers."""
-    return blocks(n, SCALAR_MULS)
+from .passes import issues
 
 
 def core(a: ArchParams, sigma: list[int], av: list[int], bv: list[int]

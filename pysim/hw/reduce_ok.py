@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-from .core_svd import SCALAR_MULS
 from .fixed import CS, RECIP_W, RSQ_CYCLES, lfsr_step, recip_small, rshift, rsqrt
 from .isa import Stat
 from .params import ArchParams
-from .passes import blocks
+from .passes import issues
 
 
 def reduce_unbiased(a: ArchParams, lfsr: int, sig: list[int], order: list[int], U, V,
@@ -87,6 +86,6 @@ def cycles(a: ArchParams, k: int | None) -> int:
     r, q = a.rank, a.q
     n = q + r + 1
     if k is not None:
-        n += ((k + 3) * (RSQ_CYCLES + 1) + 1 + k * (2 + blocks(k + 1, SCALAR_MULS)) + 1
+        n += ((k + 3) * (RSQ_CYCLES + 1) + 1 + k * (2 + issues(k + 1)) + 1
               + q * k * (k + 1) + 1)
     return n

@@ -10,9 +10,8 @@ from __future__ import annotations
 from .fixed import RSQ_CYCLES as RSQ
 from .params import ArchParams
 from .passes import PASS_OVH as OVH
+from .passes import SCALAR_MULS as SM
 from .passes import blocks
-
-SM = 2  # multipliers of the scalar unit, which runs the core SVD
 
 
 def _b(a: ArchParams) -> tuple[int, int]:
