@@ -66,30 +66,11 @@ module commit_scale #(
     localparam int TI   = (R > 1) ? $clog2(R) : 1;    // index of a rank
 
     // ---------------------------------------------------------------- helpers
-    function automatic [6:0] bitlen64(input [63:0] a);
-        integer k;
-        begin
-            bitlen64 = '0;
-            for (k = 0; k < 64; k = k + 1) if (a[k]) bitlen64 = 7'(k + 1);
-        end
-    endfunction
-    // a * 2^-s rounded half to even, s in 0..95 (a < 2^96).
-    function automatic [95:0] rne96(input [95:0] a, input [7:0] s);
-        reg [95:0] q;
-        reg guard, sticky;
-        begin
-            if (s == 0) rne96 = a;
-            else begin
-                q = a >> s;
-                guard = a[s-1];
-                sticky = (s > 1) ? |(a & ((96'd1 << (s - 1)) - 96'd1)) : 1'b0;
-                rne96 = q + {95'd0, guard & (sticky | q[0])};
-            end
-        end
-    endfunction
+    // bitlen96, rne96 (the values here are non-negative, below 2^95; shifts below 96)
+    `include "scalar_fns.vh"
     // mul_norm's renormalisation of a product p: z = max(0, bitlen(p) - 24).
     function automatic [5:0] zn(input [63:0] p);
-        zn = (bitlen64(p) > 7'd24) ? 6'(bitlen64(p) - 7'd24) : 6'd0;
+        zn = (bitlen96(96'(p)) > 7'd24) ? 6'(bitlen96(96'(p)) - 7'd24) : 6'd0;
     endfunction
 
     // ---------------------------------------------------------------- the multipliers
@@ -148,7 +129,7 @@ module commit_scale #(
     wire [32:0]  root_t = root_q[tp_t_q];
     // sigma_t*y as two 32-bit halves of sigma (A: low, B: high), rounded by e.
     wire [95:0]  sig_y = (96'(pb) << 32) + 96'(pa);
-    wire [32:0]  root_c = 33'(rne96(sig_y, rsq_e));
+    wire [32:0]  root_c = 33'(rne96(sig_y, 7'(rsq_e)));
     // cmax*root with root's bit 32 as an add: the multipliers stay 32x32.
     wire [63:0]  cur_l_c = pa + (root_t[32] ? 64'(cmax_l) << 32 : 64'd0);
     wire [63:0]  cur_r_c = pb + (root_t[32] ? 64'(cmax_r) << 32 : 64'd0);
@@ -169,14 +150,14 @@ module commit_scale #(
     wire [127:0] dd_c = 128'(p_ll_q) + (128'(p_hl_q) << 32) + (128'(p_lh_q) << 32) +
                         (128'(p_hh_q) << 64);
     // The coefficients: sm_t = rne(sigma_t, zs) with zs = max(0, bitlen(sigma_0) - 24).
-    wire [6:0]  bl_s0 = bitlen64(64'(sigma_i[0 +: SIG_W]));
+    wire [6:0]  bl_s0 = bitlen96(96'(sigma_i[0 +: SIG_W]));
     wire [6:0]  zs = (bl_s0 > 7'd24) ? bl_s0 - 7'd24 : 7'd0;
     // S_G's cycle c = 1..r (wait = r + 1 - c) forms g_(c-1); cycle 0 uses sm_0.
     wire          g_cyc = state_q == S_G && wait_q != 0 && wait_q <= 16'(R);
     wire [IW-1:0] g_idx = g_cyc ? IW'(16'(R) - wait_q) : '0;
     wire [SIG_W-1:0] sig_g = sig_a[TI'(g_idx)];
-    wire [24:0] sm = 25'(rne96(96'(sig_g), 8'(zs)));
-    wire [6:0]  bl_g = bitlen64(pa);
+    wire [24:0] sm = 25'(rne96(96'(sig_g), zs));
+    wire [6:0]  bl_g = bitlen96(96'(pa));
     wire [6:0]  zg_c = (bl_g > 7'(GW - 1)) ? bl_g - 7'(GW - 1) : 7'd0;
 
     // Operands of the two multipliers, by state (they are otherwise idle).
@@ -276,14 +257,14 @@ module commit_scale #(
                         state_q <= S_VEC;
                         wait_q <= 16'(VEC - 2);   // this edge is the scan's first
                     end else begin               // scale = (LR, -shift) x (yb, -eb)
-                        m_q <= 25'(rne96(96'(pa), 8'(zn(pa))));
+                        m_q <= 25'(rne96(96'(pa), 7'(zn(pa))));
                         e_q <= 16'(zn(pa)) - 16'(lr_shift_i) - 16'(rsq_e);
                         state_q <= S_G;
                         wait_q <= 16'(R + 1);
                     end
                 end
                 S_VEC: begin
-                    m_q <= 25'(rne96(96'(pa), 8'(zn(pa))));
+                    m_q <= 25'(rne96(96'(pa), 7'(zn(pa))));
                     if (wait_q == 16'(VEC - 2))   // (LR, -shift) x (B, 0)
                         e_q <= 16'(zn(pa)) - 16'(lr_shift_i);
                     else if (wait_q == 16'(VEC - 3))  // x (yb, -eb)
@@ -332,14 +313,14 @@ module commit_scale #(
                     else wait_q <= wait_q - 1'b1;
                 end
                 S_D: if (rsq_done) begin        // x (yd, -ed)
-                    m_q <= 25'(rne96(96'(pa), 8'(zn(pa))));
+                    m_q <= 25'(rne96(96'(pa), 7'(zn(pa))));
                     e_q <= e_q + 16'(zn(pa)) - 16'(rsq_e);
                     state_q <= S_MN;
                     wait_q <= 16'd2;
                 end
                 S_MN: begin
                     if (wait_q == 16'd2) begin  // x (yd, -ed) again
-                        m_q <= 25'(rne96(96'(pa), 8'(zn(pa))));
+                        m_q <= 25'(rne96(96'(pa), 7'(zn(pa))));
                         e_q <= e_q + 16'(zn(pa)) - 16'(rsq_e);
                     end
                     if (wait_q == 0) begin
@@ -355,7 +336,7 @@ module commit_scale #(
                     end else if (g_cyc) begin
                         for (x = 0; x < R; x = x + 1)
                             if (IW'(x) == g_idx)
-                                g_o[x*GQ_W +: GQ_W] <= GQ_W'(rne96(96'(pa), 8'(zg_q)));
+                                g_o[x*GQ_W +: GQ_W] <= GQ_W'(rne96(96'(pa), zg_q));
                     end
                     if (wait_q == 0) state_q <= S_IDLE;
                     else wait_q <= wait_q - 1'b1;
