@@ -11,22 +11,36 @@ function automatic [F-1:0] lane_of(input [LANES*F-1:0] word, input [LN_W-1:0] la
     end
 endfunction
 
-// dk of a finished sum: -rshift(acc, SH), or a saturating left shift when SH < 0.
+// dk of a finished sum: -rshift(acc, SH), or a saturating left shift when SH < 0, at
+// the accumulator's width plus one (for -(-2^(AC_W-1))): a shift of AC_W or more rounds
+// every sum to 0, and a left shift that does not saturate leaves |dk| <= CAP.
 // (No size casts here: Yosys 0.23 rejects them inside this function.)
-localparam logic signed [127:0] CAP_X = 128'(CAP);
+localparam int FW = AC_W + 1;
+localparam logic signed [FW-1:0] CAP_F = FW'(CAP);
 function automatic signed [WB:0] finish(input signed [AC_W-1:0] acc, input integer sh);
-    reg signed [127:0] a, d, mag;
+    reg signed [FW-1:0] a, q, d;
+    reg [FW-1:0] mag;
+    reg guard, sticky, big;
+    integer ns;
     begin
-        a = {{(128 - AC_W){acc[AC_W-1]}}, acc};
-        if (sh >= 0) begin
-            d = -rne(a, (sh >= 63) ? 126 : sh);
-        end else begin
-            mag = (a < 0) ? -a : a;
-            if (mag > (CAP_X >>> (-sh))) d = (a < 0) ? CAP_X : -CAP_X;
-            else d = -(a <<< (-sh));
+        a = {acc[AC_W-1], acc};
+        mag = (a < 0) ? -a : a;
+        d = '0;
+        if (sh > 0 && sh < AC_W) begin
+            q = a >>> sh;
+            guard = a[sh-1];
+            sticky = |(a & ~({FW{1'b1}} << (sh - 1)));  // the bits below the guard
+            d = -(q + {{(FW - 1){1'b0}}, guard & (sticky | q[0])});
+        end else if (sh == 0) begin
+            d = -a;
+        end else if (sh < 0) begin
+            ns = (-sh >= WB) ? WB : -sh;     // from WB on, only a zero sum does not saturate
+            big = (-sh >= WB) ? (a != 0) : (mag > (CAP_F >> ns));
+            if (big) d = (a < 0) ? CAP_F : -CAP_F;
+            else d = -(a <<< ns);
         end
-        if (d > CAP_X) d = CAP_X;
-        if (d < -CAP_X) d = -CAP_X;
+        if (d > CAP_F) d = CAP_F;
+        if (d < -CAP_F) d = -CAP_F;
         finish = d[WB:0];
     end
 endfunction

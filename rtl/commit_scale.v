@@ -1,28 +1,33 @@
 // COMMIT scale chain: the learning-rate scale 1/sqrt(B), or sqrt(B)/(d_L d_R) with the
 // max-norm trackers, then the per-rank coefficients g_t and the shift SH of the passes.
-// A scalar unit: two 32x32 unsigned multipliers (A, B), a leading-zero counter, shifters
-// and a few registers; every product of the chain is scheduled on them within the cycles
-// the spec budgets (docs/hw-spec.md sections 6 and 7):
-//   S_B    rsqrt(B); at its answer (no max-norm) sc = mul_norm(LR, yb)          A
-//   S_VEC  while commit_unit scans the column maxima: m1 = mul_norm(LR, B),     A
-//          m2 = mul_norm(m1, yb) (cycles 0 and 1)                               A
-//   S_ROOT 2r rsqrt(sigma_t); at each answer root_t = rne(sigma_t*y, e) from
-//          sigma's two 32-bit halves (A, B); after a first-round root, the
-//          trackers' products cmax_L,t*root_t (A) and cmax_R,t*root_t (B)
-//   S_TRK  ema and d = max(cur, ema) (cycle 0); d_L*d_R from four 32x32
-//          partial products (cycles 1, 2: A, B); rsqrt of it (cycle 3)
-//   S_D    at its answer m3 = mul_norm(m2, yd); S_MN cycle 0: m4 = mul_norm(m3, yd)   A
-//   S_G    zs, sm_0*scale -> zg and SH (cycle 0); g_t = rne(sm_t*scale, zg) (cycles 1..r) A
+// It runs on the scalar unit (scalar_mul: two 32x32 multipliers A and B with registered
+// products; lrt_unit's pair in accel_top, EXT_MUL = 1): a product issued in one cycle is
+// normalised in the next (stage 2, driven by the op tag op_q), within the cycles the spec
+// budgets (docs/hw-spec.md sections 6 and 7):
+//   S_B    rsqrt(B); at its answer (no max-norm) LR*yb is issued                    A
+//   S_VEC  while commit_unit scans the column maxima: LR*B (cycle 0), its mul_norm
+//          (1), m1*yb (2), its mul_norm (3)                                          A
+//   S_ROOT 2r rsqrt(sigma_t); at each first-round answer sigma_t's two 32-bit halves
+//          times y (A, B), root_t = rne(sigma_t*y, e) the next cycle, then the
+//          trackers' products cmax_L,t*root_t (A) and cmax_R,t*root_t (B), folded into
+//          running maxima the cycle after
+//   S_TRK  ema and d = max(cur, ema) (cycle 0); d_L*d_R from four 32x32 partial
+//          products (issued in cycles 1, 2: A, B); rsqrt of it (cycle 3)
+//   S_D    at its answer m2*yd; S_MN: its mul_norm (cycle 0), m3*yd (1), mul_norm (2)  A
+//   S_G    sm_0 = rne(sigma_0, zs) (cycle 0); sm_t*scale issued in cycles 1..r, sm_(t+1)
+//          rounded meanwhile; zg and SH from the first product, g_t one a cycle (2..r+1) A
 // Golden model: pysim/hw/commit_unit.py (commit_scale, maxnorm_divisors, mul_norm).
-// go_o is high in the cycle whose edge starts the pass; g_o, sh_o hold until the next
-// start. With max-norm, scan_o starts commit_unit's column scan; cmax_i must hold its
-// result from the scan's end (VEC cycles later) on.
+// go_o is high in the cycle whose edge starts the pass and writes the last g_t (the pass
+// reads g two cycles later); g_o, sh_o hold from that edge until the next start. With
+// max-norm, scan_o starts commit_unit's column scan; cmax_i must hold its
+// result from the scan's end (VEC cycles later) on. sigma_i must hold through the chain.
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
 
 module commit_scale #(
     parameter bit EXT_RSQ = 1'b0,  // use the rsq_* ports: one rsqrt shared by all
+    parameter bit EXT_MUL = 1'b0,  // use the smul_* ports: lrt_unit's scalar multipliers
     parameter int N_IN    = 64,
     parameter int N_OUT   = 10,
     parameter int RANK    = 4,
@@ -39,6 +44,8 @@ module commit_scale #(
     input  wire [25:0]            rsq_y_i,
     input  wire [7:0]             rsq_e_i,
     input  wire                   rsq_done_i,
+    output wire [135:0]           smul_x_o,   // {xa, ya, xb, yb}, zero when idle
+    input  wire [129:0]           smul_p_i,   // {pa, pb} of the previous cycle
     input  wire                   start_i,
     input  wire [RANK*SIG_W-1:0]  sigma_i,
     input  wire [31:0]            b_i,        // samples since the last write
@@ -64,6 +71,7 @@ module commit_scale #(
     localparam int GQ_W = GW + 1;
     localparam int IW   = $clog2(2 * R + 1);
     localparam int TI   = (R > 1) ? $clog2(R) : 1;    // index of a rank
+    localparam int OW   = 34;                         // scalar_mul operands
 
     // ---------------------------------------------------------------- helpers
     // bitlen96, rne96 (the values here are non-negative, below 2^95; shifts below 96)
@@ -74,9 +82,21 @@ module commit_scale #(
     endfunction
 
     // ---------------------------------------------------------------- the multipliers
-    reg  [31:0] a_x, a_y, b_x, b_y;
-    wire [63:0] pa = 64'(a_x) * 64'(a_y);
-    wire [63:0] pb = 64'(b_x) * 64'(b_y);
+    reg  signed [OW-1:0] xa, ya, xb, yb;
+    wire signed [64:0]   pa_s, pb_s;
+    assign smul_x_o = {xa, ya, xb, yb};
+    scalar_mul #(.EXT(EXT_MUL), .OW(OW)) u_mul (
+        .clk_i(clk_i), .rst_i(rst_i), .xa_i(xa), .ya_i(ya), .xb_i(xb), .yb_i(yb),
+        .pa_o(pa_s), .pb_o(pb_s), .ext_pa_i(smul_p_i[129:65]), .ext_pb_i(smul_p_i[64:0]));
+    // Every operand here is non-negative and below 2^32: the products are 64-bit.
+    wire [63:0] pa = pa_s[63:0];
+    wire [63:0] pb = pb_s[63:0];
+    wire unused_sign = pa_s[64] ^ pb_s[64];
+    // What stage 2 does with the products of the previous cycle.
+    localparam logic [3:0] OP_NONE = 4'd0, OP_LRYB = 4'd1, OP_LRB = 4'd2, OP_MYB = 4'd3,
+                           OP_MYD = 4'd4, OP_ROOT = 4'd5, OP_TRK = 4'd6, OP_DD = 4'd7,
+                           OP_G0 = 4'd8, OP_G = 4'd9;
+    reg [3:0] op_d, op_q;
 
     // ---------------------------------------------------------------- rsqrt
     reg         rsq_start;
@@ -97,16 +117,18 @@ module commit_scale #(
     reg [2:0]   state_q;
     reg [15:0]  wait_q;
     reg [IW-1:0] idx_q;                   // rsqrt of sigma_(idx mod r), idx < 2r
-    reg [25:0]  yb_q;
-    reg [7:0]   eb_q;
+    reg [25:0]  yb_q, yd_q;
+    reg [7:0]   eb_q, ed_q;               // exponents of rsqrt(B) and of rsqrt(d_L*d_R)
+    reg [6:0]   er_q;                     // of the root in stage 2 (rsqrt's e < 128)
     reg [24:0]  m_q;                      // the chain's mantissa (<= 2^24)
     reg signed [15:0] e_q;                // and exponent
     reg [32:0]  root_q [0:R-1];           // sqrt(sigma_t) < 2^32 + 2^11
     reg [63:0]  cur_l_q, cur_r_q, div_l_q, div_r_q;
-    reg [63:0]  p_ll_q, p_hl_q, p_lh_q, p_hh_q;   // d_L*d_R's partial products
-    reg         tp_q;                     // the trackers' products of root t_q are due
-    reg [TI-1:0] tp_t_q;
+    reg [63:0]  p_ll_q, p_hl_q;           // d_L*d_R's first partial products
+    reg         tp_q;                     // the trackers' products of root tp_t are due
+    reg [TI-1:0] tr_q, tp_t_q;            // the rank of the root in stage 2 / of tp
     reg [6:0]   zg_q;
+    reg [24:0]  sm_q;                     // sm_t of the coefficient issued next
 
     wire [TI-1:0] t_root = TI'((idx_q >= IW'(R)) ? idx_q - IW'(R) : idx_q);
     // sigma and the column maxima as arrays, so that selecting one is a mux.
@@ -127,9 +149,9 @@ module commit_scale #(
     wire [F-1:0] cmax_l = cml_a[tp_t_q];
     wire [F-1:0] cmax_r = cmr_a[tp_t_q];
     wire [32:0]  root_t = root_q[tp_t_q];
-    // sigma_t*y as two 32-bit halves of sigma (A: low, B: high), rounded by e.
+    // sigma_t*y from sigma's two 32-bit halves (A: low, B: high), rounded by e.
     wire [95:0]  sig_y = (96'(pb) << 32) + 96'(pa);
-    wire [32:0]  root_c = 33'(rne96(sig_y, 7'(rsq_e)));
+    wire [32:0]  root_c = 33'(rne96(sig_y, er_q));
     // cmax*root with root's bit 32 as an add: the multipliers stay 32x32.
     wire [63:0]  cur_l_c = pa + (root_t[32] ? 64'(cmax_l) << 32 : 64'd0);
     wire [63:0]  cur_r_c = pb + (root_t[32] ? 64'(cmax_r) << 32 : 64'd0);
@@ -147,61 +169,54 @@ module commit_scale #(
     endfunction
     wire [63:0] ema_l_c = (mn_steps_i == 0) ? cur_l_q : ema_step(ema_l_i, dl_c);
     wire [63:0] ema_r_c = (mn_steps_i == 0) ? cur_r_q : ema_step(ema_r_i, dr_c);
-    wire [127:0] dd_c = 128'(p_ll_q) + (128'(p_hl_q) << 32) + (128'(p_lh_q) << 32) +
-                        (128'(p_hh_q) << 64);
+    // d_L*d_R = ll + (hl + lh) 2^32 + hh 2^64; lh and hh are this cycle's products.
+    wire [127:0] dd_c = 128'(p_ll_q) + (128'(p_hl_q) << 32) + (128'(pa) << 32) +
+                        (128'(pb) << 64);
     // The coefficients: sm_t = rne(sigma_t, zs) with zs = max(0, bitlen(sigma_0) - 24).
     wire [6:0]  bl_s0 = bitlen96(96'(sigma_i[0 +: SIG_W]));
     wire [6:0]  zs = (bl_s0 > 7'd24) ? bl_s0 - 7'd24 : 7'd0;
-    // S_G's cycle c = 1..r (wait = r + 1 - c) forms g_(c-1); cycle 0 uses sm_0.
-    wire          g_cyc = state_q == S_G && wait_q != 0 && wait_q <= 16'(R);
-    wire [IW-1:0] g_idx = g_cyc ? IW'(16'(R) - wait_q) : '0;
-    wire [SIG_W-1:0] sig_g = sig_a[TI'(g_idx)];
-    wire [24:0] sm = 25'(rne96(96'(sig_g), zs));
+    // S_G's cycle c = 0..r-1 (wait = r + 1 - c) rounds sm_c for the issue of cycle c + 1.
+    wire [TI-1:0] sm_idx = TI'(16'(R + 1) - wait_q);
+    wire [24:0] sm_c = 25'(rne96(96'(sig_a[sm_idx]), zs));
     wire [6:0]  bl_g = bitlen96(96'(pa));
     wire [6:0]  zg_c = (bl_g > 7'(GW - 1)) ? bl_g - 7'(GW - 1) : 7'd0;
+    wire [6:0]  zg = (op_q == OP_G0) ? zg_c : zg_q;
+    wire [TI-1:0] gi = TI'(16'(R - 1) - wait_q);  // g_t reaches stage 2 at wait r - 1 - t
+    wire [GQ_W-1:0] g_c = GQ_W'(rne96(96'(pa), zg));
+    wire [24:0] m_c = 25'(rne96(96'(pa), 7'(zn(pa))));
 
-    // Operands of the two multipliers, by state (they are otherwise idle).
+    // Issue: the operands of A and B by state (zeros when nothing is issued) and the op
+    // tag that tells stage 2, next cycle, what to do with the products.
     always @* begin
-        a_x = '0;
-        a_y = '0;
-        b_x = '0;
-        b_y = '0;
+        {xa, ya, xb, yb} = '0;
+        op_d = OP_NONE;
         case (state_q)
-            S_B: begin
-                a_x = 32'(lr_mant_i);
-                a_y = 32'(rsq_y);
-            end
-            S_VEC: begin
-                a_x = (wait_q == 16'(VEC - 2)) ? 32'(lr_mant_i) : 32'(m_q);
-                a_y = (wait_q == 16'(VEC - 2)) ? b_i : 32'(yb_q);
-            end
-            S_ROOT: begin
-                if (rsq_done) begin
-                    a_x = sig_root[31:0];
-                    b_x = 32'(sig_root >> 32);
-                    a_y = 32'(rsq_y);
-                    b_y = 32'(rsq_y);
-                end else begin
-                    a_x = 32'(cmax_l);
-                    b_x = 32'(cmax_r);
-                    a_y = root_t[31:0];
-                    b_y = root_t[31:0];
+            S_B: if (rsq_done && !maxnorm_i)
+                {xa, ya, op_d} = {OW'(lr_mant_i), OW'(rsq_y), OP_LRYB};
+            S_VEC:
+                if (wait_q == 16'(VEC - 2)) {xa, ya, op_d} = {OW'(lr_mant_i), OW'(b_i), OP_LRB};
+                else if (wait_q == 16'(VEC - 4)) {xa, ya, op_d} = {OW'(m_q), OW'(yb_q), OP_MYB};
+            S_ROOT:
+                if (rsq_done && idx_q < IW'(R)) begin  // the second round repeats the roots
+                    {xa, ya, xb, yb} = {OW'(sig_root[31:0]), OW'(rsq_y),
+                                        OW'(sig_root[SIG_W-1:32]), OW'(rsq_y)};
+                    op_d = OP_ROOT;
+                end else if (tp_q) begin
+                    {xa, ya, xb, yb} = {OW'(cmax_l), OW'(root_t[31:0]), OW'(cmax_r),
+                                        OW'(root_t[31:0])};
+                    op_d = OP_TRK;
                 end
-            end
-            S_TRK: begin
-                a_x = div_l_q[31:0];
-                b_x = div_l_q[63:32];
-                a_y = (wait_q == 16'd2) ? div_r_q[31:0] : div_r_q[63:32];
-                b_y = a_y;
-            end
-            S_D, S_MN: begin
-                a_x = 32'(m_q);
-                a_y = 32'(rsq_y);
-            end
-            S_G: begin
-                a_x = 32'(sm);
-                a_y = 32'(m_q);
-            end
+            S_TRK:
+                if (wait_q == 16'd2 || wait_q == 16'd1) begin
+                    {xa, xb} = {OW'(div_l_q[31:0]), OW'(div_l_q[63:32])};
+                    ya = OW'((wait_q == 16'd2) ? div_r_q[31:0] : div_r_q[63:32]);
+                    yb = ya;
+                    op_d = (wait_q == 16'd2) ? OP_DD : OP_NONE;  // lh, hh go to dd_c
+                end
+            S_D: if (rsq_done) {xa, ya, op_d} = {OW'(m_q), OW'(rsq_y), OP_MYD};
+            S_MN: if (wait_q == 16'd1) {xa, ya, op_d} = {OW'(m_q), OW'(yd_q), OP_MYD};
+            S_G: if (wait_q != 0 && wait_q <= 16'(R))
+                {xa, ya, op_d} = {OW'(sm_q), OW'(m_q), (wait_q == 16'(R)) ? OP_G0 : OP_G};
             default: ;
         endcase
     end
@@ -229,20 +244,68 @@ module commit_scale #(
     assign scan_o = state_q == S_B && rsq_done && maxnorm_i;
     assign go_o = state_q == S_G && wait_q == 0;
 
+    // Stage 2: the products of the previous cycle's op.
     integer x;
+    always @(posedge clk_i) begin
+        if (rst_i) begin
+            op_q <= OP_NONE;
+            tp_q <= 1'b0;
+            g_o <= '0;
+            sh_o <= '0;
+        end else begin
+            op_q <= op_d;
+            tp_q <= 1'b0;
+            if (state_q == S_VEC) {cur_l_q, cur_r_q} <= '0;  // the maxima of this commit
+            case (op_q)
+                OP_LRYB, OP_LRB, OP_MYB, OP_MYD: m_q <= m_c;
+                OP_ROOT: begin
+                    root_q[tr_q] <= root_c;
+                    tp_q <= 1'b1;
+                    tp_t_q <= tr_q;
+                end
+                OP_TRK: begin
+                    if (cur_l_c > cur_l_q) cur_l_q <= cur_l_c;
+                    if (cur_r_c > cur_r_q) cur_r_q <= cur_r_c;
+                end
+                OP_DD: begin
+                    p_ll_q <= pa;
+                    p_hl_q <= pb;
+                end
+                OP_G0, OP_G: begin
+                    for (x = 0; x < R; x = x + 1)
+                        if (TI'(x) == gi) g_o[x*GQ_W +: GQ_W] <= g_c;
+                end
+                default: ;
+            endcase
+            case (op_q)  // the exponent: (LR, -shift) x (yb, -eb), x (B, 0), x (yb, -eb)...
+                OP_LRYB: e_q <= 16'(zn(pa)) - 16'(lr_shift_i) - 16'(eb_q);
+                OP_LRB:  e_q <= 16'(zn(pa)) - 16'(lr_shift_i);
+                OP_MYB:  e_q <= e_q + 16'(zn(pa)) - 16'(eb_q);
+                OP_MYD:  e_q <= e_q + 16'(zn(pa)) - 16'(ed_q);
+                OP_G0: begin  // zg from sm_0*scale; SH
+                    zg_q <= zg_c;
+                    sh_o <= (maxnorm_i ? 16'sd0 : 16'(2 * (F - 1) + 2 * G)) -
+                            (e_q + 16'(zs) + 16'(zg_c));
+                end
+                default: ;
+            endcase
+            if (op_d == OP_ROOT) begin
+                tr_q <= t_root;
+                er_q <= 7'(rsq_e);
+            end
+        end
+    end
+
+    // The sequence of the chain.
     always @(posedge clk_i) begin
         if (rst_i) begin
             state_q <= S_IDLE;
             wait_q <= '0;
             idx_q <= '0;
-            tp_q <= 1'b0;
             ema_l_o <= '0;
             ema_r_o <= '0;
             mn_steps_o <= '0;
-            sh_o <= '0;
-            g_o <= '0;
         end else begin
-            tp_q <= 1'b0;
             case (state_q)
                 S_IDLE: if (start_i) begin
                     ema_l_o <= ema_l_i;
@@ -253,45 +316,21 @@ module commit_scale #(
                 S_B: if (rsq_done) begin
                     yb_q <= rsq_y;
                     eb_q <= rsq_e;
-                    if (maxnorm_i) begin
-                        state_q <= S_VEC;
-                        wait_q <= 16'(VEC - 2);   // this edge is the scan's first
-                    end else begin               // scale = (LR, -shift) x (yb, -eb)
-                        m_q <= 25'(rne96(96'(pa), 7'(zn(pa))));
-                        e_q <= 16'(zn(pa)) - 16'(lr_shift_i) - 16'(rsq_e);
-                        state_q <= S_G;
-                        wait_q <= 16'(R + 1);
-                    end
+                    state_q <= maxnorm_i ? S_VEC : S_G;
+                    wait_q <= maxnorm_i ? 16'(VEC - 2) : 16'(R + 1);  // the scan's first edge
                 end
                 S_VEC: begin
-                    m_q <= 25'(rne96(96'(pa), 7'(zn(pa))));
-                    if (wait_q == 16'(VEC - 2))   // (LR, -shift) x (B, 0)
-                        e_q <= 16'(zn(pa)) - 16'(lr_shift_i);
-                    else if (wait_q == 16'(VEC - 3))  // x (yb, -eb)
-                        e_q <= e_q + 16'(zn(pa)) - 16'(eb_q);
-                    else m_q <= m_q;
-                    cur_l_q <= '0;
-                    cur_r_q <= '0;
                     if (wait_q == 0) begin
                         idx_q <= '0;
                         state_q <= S_ROOT;
                     end else wait_q <= wait_q - 1'b1;
                 end
-                S_ROOT: begin
-                    if (tp_q) begin
-                        if (cur_l_c > cur_l_q) cur_l_q <= cur_l_c;
-                        if (cur_r_c > cur_r_q) cur_r_q <= cur_r_c;
+                S_ROOT: if (rsq_done) begin
+                    if (idx_q == IW'(2 * R - 1)) begin
+                        state_q <= S_TRK;
+                        wait_q <= 16'd3;
                     end
-                    if (rsq_done) begin
-                        root_q[t_root] <= root_c;
-                        tp_q <= idx_q < IW'(R);     // the second round repeats the roots
-                        tp_t_q <= t_root;
-                        if (idx_q == IW'(2 * R - 1)) begin
-                            state_q <= S_TRK;
-                            wait_q <= 16'd3;
-                        end
-                        idx_q <= idx_q + 1'b1;
-                    end
+                    idx_q <= idx_q + 1'b1;
                 end
                 S_TRK: begin
                     if (wait_q == 16'd3) begin
@@ -301,43 +340,21 @@ module commit_scale #(
                         div_l_q <= (cur_l_q > ema_l_c) ? cur_l_q : ema_l_c;
                         div_r_q <= (cur_r_q > ema_r_c) ? cur_r_q : ema_r_c;
                     end
-                    if (wait_q == 16'd2) begin
-                        p_ll_q <= pa;
-                        p_hl_q <= pb;
-                    end
-                    if (wait_q == 16'd1) begin
-                        p_lh_q <= pa;
-                        p_hh_q <= pb;
-                    end
                     if (wait_q == 0) state_q <= S_D;
                     else wait_q <= wait_q - 1'b1;
                 end
-                S_D: if (rsq_done) begin        // x (yd, -ed)
-                    m_q <= 25'(rne96(96'(pa), 7'(zn(pa))));
-                    e_q <= e_q + 16'(zn(pa)) - 16'(rsq_e);
+                S_D: if (rsq_done) begin
+                    yd_q <= rsq_y;
+                    ed_q <= rsq_e;
                     state_q <= S_MN;
                     wait_q <= 16'd2;
                 end
-                S_MN: begin
-                    if (wait_q == 16'd2) begin  // x (yd, -ed) again
-                        m_q <= 25'(rne96(96'(pa), 7'(zn(pa))));
-                        e_q <= e_q + 16'(zn(pa)) - 16'(rsq_e);
-                    end
-                    if (wait_q == 0) begin
-                        state_q <= S_G;
-                        wait_q <= 16'(R + 1);
-                    end else wait_q <= wait_q - 1'b1;
-                end
+                S_MN: if (wait_q == 0) begin
+                    state_q <= S_G;
+                    wait_q <= 16'(R + 1);
+                end else wait_q <= wait_q - 1'b1;
                 S_G: begin
-                    if (wait_q == 16'(R + 1)) begin  // zg from sm_0*scale; SH
-                        zg_q <= zg_c;
-                        sh_o <= (maxnorm_i ? 16'sd0 : 16'(2 * (F - 1) + 2 * G)) -
-                                (e_q + 16'(zs) + 16'(zg_c));
-                    end else if (g_cyc) begin
-                        for (x = 0; x < R; x = x + 1)
-                            if (IW'(x) == g_idx)
-                                g_o[x*GQ_W +: GQ_W] <= GQ_W'(rne96(96'(pa), zg_q));
-                    end
+                    if (wait_q > 16'd1) sm_q <= sm_c;
                     if (wait_q == 0) state_q <= S_IDLE;
                     else wait_q <= wait_q - 1'b1;
                 end

@@ -13,6 +13,7 @@
 
 module commit_unit #(
     parameter bit EXT_RSQ  = 1'b0,  // use the rsq_* ports: one rsqrt shared by all
+    parameter bit EXT_MUL  = 1'b0,  // use the smul_* ports: lrt_unit's scalar multipliers
     parameter int N_IN     = 64,
     parameter int N_OUT    = 10,
     parameter int RANK     = 4,
@@ -38,6 +39,9 @@ module commit_unit #(
     input  wire [25:0]                 rsq_y_i,
     input  wire [7:0]                  rsq_e_i,
     input  wire                        rsq_done_i,
+    // The scale chain's scalar multipliers: lrt_unit's (EXT_MUL = 1) or its own.
+    output wire [135:0]                smul_x_o,   // {xa, ya, xb, yb}, zero when idle
+    input  wire [129:0]                smul_p_i,   // {pa, pb} of the previous cycle
     input  wire                        start_i,    // scale chain, then the counting pass
     input  wire                        pass_i,     // the write pass (after a start)
     // Factor memories (banks t = 0..r-1 of L and of R), data one cycle after the address.
@@ -68,7 +72,6 @@ module commit_unit #(
     output reg  [31:0]                 mn_steps_o,
     output reg                         done_o
 );
-    `include "fixed_fns.vh"
     localparam int R    = RANK;
     localparam int BO   = (N_OUT + LANES - 1) / LANES;
     localparam int BI   = (N_IN + LANES - 1) / LANES;
@@ -76,8 +79,8 @@ module commit_unit #(
     localparam int LN_W = (LANES > 1) ? $clog2(LANES) : 1;
     localparam int GQ_W = GW + 1;                   // g_t, signed
     localparam int LG_W = F + GQ_W;                 // Lg_t = L(i,t)·g_t
-    localparam int MA_W = LG_W;                     // lane operand a: Lg_t, or L(i,t)
-    localparam int MB_W = (F > GQ_W) ? F : GQ_W;    // lane operand b: R(j,t), or g_t
+    localparam int MA_W = (LG_W > GQ_W) ? LG_W : GQ_W;  // lane operand a: Lg_t, or g_t
+    localparam int MB_W = F;                        // lane operand b: R(j,t), or L(i,t)
     localparam int PR_W = MA_W + MB_W;
     localparam int AC_W = LG_W + F + T_W + 1;       // sum of r products
     `include "commit_fns.vh"
@@ -108,11 +111,12 @@ module commit_unit #(
     reg [1:0]   state_q;
     wire        scan_go, scale_go;
     wire signed [15:0] sh_s;
-    commit_scale #(.EXT_RSQ(EXT_RSQ), .N_IN(N_IN), .N_OUT(N_OUT), .RANK(R), .LANES(LANES),
-                   .F(F), .G(G), .GW(GW), .SIG_W(SIG_W)) u_scale (
+    commit_scale #(.EXT_RSQ(EXT_RSQ), .EXT_MUL(EXT_MUL), .N_IN(N_IN), .N_OUT(N_OUT),
+                   .RANK(R), .LANES(LANES), .F(F), .G(G), .GW(GW), .SIG_W(SIG_W)) u_scale (
         .clk_i(clk_i), .rst_i(rst_i), .rsq_start_o(rsq_start_o), .rsq_t_o(rsq_t_o),
-        .rsq_y_i(rsq_y_i), .rsq_e_i(rsq_e_i), .rsq_done_i(rsq_done_i), .start_i(start_i),
-        .sigma_i(sigma_i), .b_i(b_i), .lr_mant_i(lr_mant_i), .lr_shift_i(lr_shift_i),
+        .rsq_y_i(rsq_y_i), .rsq_e_i(rsq_e_i), .rsq_done_i(rsq_done_i), .smul_x_o(smul_x_o),
+        .smul_p_i(smul_p_i), .start_i(start_i), .sigma_i(sigma_i), .b_i(b_i),
+        .lr_mant_i(lr_mant_i), .lr_shift_i(lr_shift_i),
         .maxnorm_i(maxnorm_i), .mn_steps_i(mn_steps_i), .ema_l_i(ema_l_i),
         .ema_r_i(ema_r_i), .scan_o(scan_go), .cmax_i(cmax_all), .go_o(scale_go),
         .g_o(g_all), .sh_o(sh_s), .ema_l_o(ema_l_o), .ema_r_o(ema_r_o),
@@ -179,12 +183,12 @@ module commit_unit #(
             mb[p] = '0;
             if (v1_q && lg1_q) begin
                 if (lv1_q[p]) begin
-                    ma[p] = MA_W'($signed(lane_of(lword[32'(tb1_q) + p], lane1_q)));
-                    mb[p] = MB_W'(g_q[32'(tb1_q) + p]);
+                    ma[p] = MA_W'(g_q[32'(tb1_q) + p]);
+                    mb[p] = $signed(lane_of(lword[32'(tb1_q) + p], lane1_q));
                 end
             end else if (v1_q && lv1_q[p]) begin
                 ma[p] = MA_W'(lg_q[t1_q]);
-                mb[p] = MB_W'($signed(r_rdata_i[p*F +: F]));
+                mb[p] = $signed(r_rdata_i[p*F +: F]);
             end
             mul[p] = ma[p] * mb[p];
         end

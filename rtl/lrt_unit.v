@@ -41,6 +41,9 @@ module lrt_unit #(
     input  wire [25:0]                 rsq_y_i,
     input  wire [7:0]                  rsq_e_i,
     input  wire                        rsq_done_i,
+    // The scalar multipliers lent to COMMIT's scale chain (commit_scale; zero when idle).
+    input  wire [135:0]                smul_x_i,
+    output wire [129:0]                smul_p_o,
     // UPDATE
     input  wire                       start_i,
     input  wire [N_IN*8-1:0]          x_i,         // held while busy
@@ -95,10 +98,7 @@ module lrt_unit #(
         locked_c = 1'b0;
         for (li = 0; li < LAYERS; li = li + 1) locked_c = locked_c || pending_q[li] != 0;
     end
-    assign sigma_o = sigma;
-    assign pending_o = pending_q[layer_i];
-    assign locked_o = locked_c;
-    assign lfsr_o = lfsr_q;
+    assign {sigma_o, pending_o, locked_o, lfsr_o} = {sigma, pending_q[layer_i], locked_c, lfsr_q};
     localparam logic [2:0] S_IDLE = 3'd0, S_GS = 3'd1, S_NRM = 3'd2, S_SVD = 3'd3,
                            S_RED = 3'd4, S_ROT = 3'd5;
     reg [2:0]  state_q;
@@ -191,13 +191,14 @@ module lrt_unit #(
     reg [47:0] kn_q;        // KAPPA_Q4 * n_l
 
     // ---------------------------------------------------------------- scalar unit
-    // Two 32x32 multipliers shared by the norms and kappa test (below), core_svd and
-    // reduce_ok, which never issue in the same cycle: an idle client drives zeros.
+    // Two 32x32 multipliers shared by the norms and kappa test (below), core_svd, reduce_ok
+    // and COMMIT's scale chain, which never issue in the same cycle: idle clients drive 0.
     localparam int OW = 34;
     wire [135:0] svd_mul_x, red_mul_x;
     reg  [135:0] nrm_mul_x;
-    wire [135:0] mul_x = nrm_mul_x | svd_mul_x | red_mul_x;
+    wire [135:0] mul_x = nrm_mul_x | svd_mul_x | red_mul_x | smul_x_i;
     wire signed [64:0] pa, pb;
+    assign smul_p_o = {pa, pb};
     scalar_mul #(.EXT(1'b0), .OW(OW)) u_mul (
         .clk_i(clk_i), .rst_i(rst_i), .xa_i(mul_x[135:102]), .ya_i(mul_x[101:68]),
         .xb_i(mul_x[67:34]), .yb_i(mul_x[33:0]), .pa_o(pa), .pb_o(pb),

@@ -20,7 +20,7 @@ function automatic signed [95:0] rne96(input signed [95:0] a, input [6:0] s);
         else begin
             q = a >>> s;
             guard = a[s-1];
-            sticky = (s > 1) ? |(a & ((96'sd1 <<< (s - 1)) - 96'sd1)) : 1'b0;
+            sticky = (s > 1) ? |(a & ~(~96'd0 << (s - 7'd1))) : 1'b0;  // a mask: no subtract
             rne96 = q + {95'd0, guard & (sticky | q[0])};
         end
     end
@@ -33,7 +33,7 @@ function automatic signed [63:0] rne64(input signed [63:0] a, input [6:0] s);
         else begin
             q = a >>> s;
             guard = a[s-1];
-            sticky = (s > 1) ? |(a & ((64'sd1 <<< (s - 1)) - 64'sd1)) : 1'b0;
+            sticky = (s > 1) ? |(a & ~(~64'd0 << (s - 7'd1))) : 1'b0;
             rne64 = q + {63'd0, guard & (sticky | q[0])};
         end
     end

@@ -21,7 +21,8 @@ from harness.commit_cases import commit_case
 
 
 async def run_scale(dut, inputs: dict) -> tuple[int, int]:
-    """Start the chain; return (edges until the pass may start, rsqrt starts)."""
+    """Start the chain; return (edges until the pass may start, rsqrt starts), with the
+    coefficients in place (after that edge)."""
     await FallingEdge(dut.clk_i)
     for name, value in inputs.items():
         getattr(dut, name).value = value
@@ -35,7 +36,9 @@ async def run_scale(dut, inputs: dict) -> tuple[int, int]:
         dut.start_i.value = 0
         rsq += int(dut.rsq_start_o.value)
         edges += 1
-        if int(dut.go_o.value):
+        if int(dut.go_o.value):  # the edge that starts the pass writes the last g_t
+            await RisingEdge(dut.clk_i)
+            await ReadOnly()
             return edges, rsq
         await RisingEdge(dut.clk_i)
 
@@ -52,7 +55,8 @@ async def matches_golden_model(dut):
     arch = arch_of(p)
     r, f, gq = arch.rank, arch.f_bits, arch.gw_bits + 1
     idle = {"start_i": 0, "sigma_i": 0, "b_i": 0, "lr_mant_i": 0, "lr_shift_i": 0,
-            "maxnorm_i": 0, "mn_steps_i": 0, "ema_l_i": 0, "ema_r_i": 0, "cmax_i": 0}
+            "maxnorm_i": 0, "mn_steps_i": 0, "ema_l_i": 0, "ema_r_i": 0, "cmax_i": 0,
+            "smul_p_i": 0}
     async for rng in each_seed(dut, idle):
         stream = LrtUnit(arch)
         regs = dict(REG_RESET)

@@ -53,7 +53,8 @@ async def matches_golden_model(dut):
     async for rng in each_seed(dut, {"layer_i": 0, "start_i": 0, "x_i": 0, "dy_i": 0,
                                      "mode_i": 0, "kappa_q4_i": 0, "clear_i": 0,
                                      "lfsr_load_i": 0, "lfsr_seed_i": 0, "l_addr_i": 0,
-                                     "l_en_i": 0, "r_addr_i": 0, "r_en_i": 0}):
+                                     "l_en_i": 0, "r_addr_i": 0, "r_en_i": 0,
+                                     "smul_x_i": 0}):
         await wait_idle(dut)
         model = LrtUnit(arch)
         enables = [0, 0, 0, 0]

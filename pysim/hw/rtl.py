@@ -23,7 +23,7 @@ CHILDREN: dict[str, tuple[str, ...]] = {
                  "rsqrt_share"),
     "factor_mem": ("ram_1r1w",),
     "commit_unit": ("commit_scale",),
-    "commit_scale": ("rsqrt_share",),
+    "commit_scale": ("scalar_mul", "rsqrt_share"),
     "core_svd": ("scalar_mul", "sort_net", "rsqrt_share"),
     "sort_net": (),
     "scalar_mul": (),
