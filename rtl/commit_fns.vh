@@ -11,36 +11,45 @@ function automatic [F-1:0] lane_of(input [LANES*F-1:0] word, input [LN_W-1:0] la
     end
 endfunction
 
-// dk of a finished sum: -rshift(acc, SH), or a saturating left shift when SH < 0, at
-// the accumulator's width plus one (for -(-2^(AC_W-1))): a shift of AC_W or more rounds
-// every sum to 0, and a left shift that does not saturate leaves |dk| <= CAP.
+// rshift(acc, SH) of a finished sum, or a saturating left shift when SH < 0, at
+// the accumulator's width plus one: a shift of AC_W or more rounds every sum to 0, and a
+// left shift that does not saturate leaves |value| <= CAP. The clamp is symmetric, so the
+// value is clamped first and negated at WB + 1 bits.
 // (No size casts here: Yosys 0.23 rejects them inside this function.)
 localparam int FW = AC_W + 1;
 localparam logic signed [FW-1:0] CAP_F = FW'(CAP);
-function automatic signed [WB:0] finish(input signed [AC_W-1:0] acc, input integer sh);
-    reg signed [FW-1:0] a, q, d;
+function automatic signed [FW-1:0] shifted(input signed [AC_W-1:0] acc, input integer sh);
+    reg signed [FW-1:0] a, q, v;
     reg [FW-1:0] mag;
     reg guard, sticky, big;
     integer ns;
     begin
         a = {acc[AC_W-1], acc};
         mag = (a < 0) ? -a : a;
-        d = '0;
+        v = '0;
         if (sh > 0 && sh < AC_W) begin
             q = a >>> sh;
             guard = a[sh-1];
             sticky = |(a & ~({FW{1'b1}} << (sh - 1)));  // the bits below the guard
-            d = -(q + {{(FW - 1){1'b0}}, guard & (sticky | q[0])});
+            v = q + {{(FW - 1){1'b0}}, guard & (sticky | q[0])};
         end else if (sh == 0) begin
-            d = -a;
+            v = a;
         end else if (sh < 0) begin
             ns = (-sh >= WB) ? WB : -sh;     // from WB on, only a zero sum does not saturate
             big = (-sh >= WB) ? (a != 0) : (mag > (CAP_F >> ns));
-            if (big) d = (a < 0) ? CAP_F : -CAP_F;
-            else d = -(a <<< ns);
+            if (big) v = (a < 0) ? -CAP_F : CAP_F;
+            else v = a <<< ns;
         end
-        if (d > CAP_F) d = CAP_F;
-        if (d < -CAP_F) d = -CAP_F;
-        finish = d[WB:0];
+        shifted = v;
+    end
+endfunction
+// dk = -clamp(v); it is 0 exactly when v is.
+function automatic signed [WB:0] finish(input signed [FW-1:0] v);
+    reg signed [WB:0] c;
+    begin
+        if (v > CAP_F) c = CAP_F[WB:0];
+        else if (v < -CAP_F) c = -CAP_F[WB:0];
+        else c = v[WB:0];
+        finish = -c;
     end
 endfunction

@@ -64,7 +64,7 @@ module commit_unit #(
     output reg                         row_valid_o,
     output reg  [ROW_W-1:0]            row_o,
     output wire [N_IN*(WB+1)-1:0]      row_dk_o,
-    output reg  [31:0]                 nonzero_o,  // non-zero dk of the last pass
+    output wire [31:0]                 nonzero_o,  // non-zero dk of the last pass
     output reg  [CNT_LW-1:0]           macs_o,     // lanes multiplying this cycle
     output reg  [CNT_LW-1:0]           reads_o,    // factor elements read this cycle
     output reg  [63:0]                 ema_l_o,
@@ -171,6 +171,9 @@ module commit_unit #(
     reg signed [LG_W-1:0] lg_q [0:R-1];
     reg signed [PR_W-1:0] prod_q [0:LANES-1];
     reg signed [AC_W-1:0] acc_q [0:LANES-1];
+    reg [31:0]         nzacc_q;  // non-zero dk so far; a block's count nz_q joins a cycle later
+    reg [CNT_LW-1:0]   nz_q;
+    assign nonzero_o = nzacc_q + 32'(nz_q);  // whole at done_o
 
     // The P lanes: one multiplier each, shared by the Lg and MAC phases.
     reg signed [MA_W-1:0] ma [0:LANES-1];
@@ -194,17 +197,17 @@ module commit_unit #(
         end
     end
 
-
     reg signed [AC_W-1:0] sum_c [0:LANES-1];
+    reg signed [FW-1:0]   sv_c  [0:LANES-1];   // the sum shifted: dk = -clamp(sv)
     reg signed [WB:0]     dk_c  [0:LANES-1];
     reg [CNT_LW-1:0]      nz_c;
     always @* begin
         nz_c = '0;
         for (p = 0; p < LANES; p = p + 1) begin
             sum_c[p] = (first2_q ? AC_W'(0) : acc_q[p]) + AC_W'(prod_q[p]);
-            // rounded only at a block's last column (simulators skip it elsewhere)
-            dk_c[p] = (v2_q && last2_q) ? finish(sum_c[p], sh_q) : '0;
-            if (v2_q && last2_q && lv2_q[p] && dk_c[p] != 0) nz_c = nz_c + 1'b1;
+            sv_c[p] = (v2_q && last2_q) ? shifted(sum_c[p], sh_q) : '0;  // a block's end only
+            dk_c[p] = finish(sv_c[p]);
+            if (v2_q && last2_q && lv2_q[p] && sv_c[p] != 0) nz_c = nz_c + 1'b1;
         end
     end
 
@@ -257,6 +260,7 @@ module commit_unit #(
             v1_q <= 1'b0;
             v2_q <= 1'b0;
             row_valid_o <= 1'b0;
+            {nzacc_q, nz_q} <= '0;
             scan_busy_q <= 1'b0;
             sv1_q <= 1'b0;
         end else begin
@@ -314,13 +318,14 @@ module commit_unit #(
                 prod_q[p] <= mul[p];
             end
             // stage 2: accumulate; a block's last column finishes its P cells
+            nzacc_q <= nonzero_o;
+            nz_q <= (v2_q && last2_q) ? nz_c : '0;
             if (v2_q) begin
                 for (p = 0; p < LANES; p = p + 1) begin
                     acc_q[p] <= sum_c[p];
                     if (last2_q && lv2_q[p])
                         rowbuf_q[cb2_q + 32'(p)] <= dk_c[p];
                 end
-                if (last2_q) nonzero_o <= nonzero_o + 32'(nz_c);
                 if (rowend2_q && write_q) begin
                     row_valid_o <= 1'b1;
                     row_o <= row2_q;
@@ -357,7 +362,7 @@ module commit_unit #(
                 rlane_q <= '0;
                 lg_phase_q <= 1'b1;
                 tb_q <= '0;
-                nonzero_o <= '0;
+                {nzacc_q, nz_q} <= '0;
             end
             if (scan_go) begin
                 scan_busy_q <= 1'b1;
