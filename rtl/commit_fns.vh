@@ -11,45 +11,40 @@ function automatic [F-1:0] lane_of(input [LANES*F-1:0] word, input [LN_W-1:0] la
     end
 endfunction
 
-// rshift(acc, SH) of a finished sum, or a saturating left shift when SH < 0, at
-// the accumulator's width plus one: a shift of AC_W or more rounds every sum to 0, and a
-// left shift that does not saturate leaves |value| <= CAP. The clamp is symmetric, so the
-// value is clamped first and negated at WB + 1 bits.
-// (No size casts here: Yosys 0.23 rejects them inside this function.)
+// dk = -clamp(rshift(acc, SH)) of a finished sum: a rounded right shift when SH > 0, a
+// saturating left shift when SH < 0, clamped to +-CAP and negated (model: delta_levels).
+// Only WB + 1 bits of the shifted value survive the clamp, so the full-width rounding
+// increment and the magnitude compares are never formed: whether the value leaves
+// [-CAP, CAP] is a sign-extension test on the bits above WB (an AND/OR tree, not a carry
+// chain), and the increment runs over WB + 1 bits. tests/test_synth.py proves it equal,
+// for every accumulator value and shift, to the plain form written with full-width adds.
 localparam int FW = AC_W + 1;
-localparam logic signed [FW-1:0] CAP_F = FW'(CAP);
-function automatic signed [FW-1:0] shifted(input signed [AC_W-1:0] acc, input integer sh);
-    reg signed [FW-1:0] a, q, v;
-    reg [FW-1:0] mag;
-    reg guard, sticky, big;
-    integer ns;
+localparam logic signed [WB:0] CAP_W = CAP[WB:0];
+function automatic signed [WB:0] dk_of(input signed [AC_W-1:0] acc, input integer sh);
+    reg signed [FW-1:0] a, q;
+    reg [FW-1:0] hi;
+    reg inc, lo, nonneg;
+    integer k;
     begin
         a = {acc[AC_W-1], acc};
-        mag = (a < 0) ? -a : a;
-        v = '0;
+        dk_of = '0;
         if (sh > 0 && sh < AC_W) begin
             q = a >>> sh;
-            guard = a[sh-1];
-            sticky = |(a & ~({FW{1'b1}} << (sh - 1)));  // the bits below the guard
-            v = q + {{(FW - 1){1'b0}}, guard & (sticky | q[0])};
-        end else if (sh == 0) begin
-            v = a;
-        end else if (sh < 0) begin
-            ns = (-sh >= WB) ? WB : -sh;     // from WB on, only a zero sum does not saturate
-            big = (-sh >= WB) ? (a != 0) : (mag > (CAP_F >> ns));
-            if (big) v = (a < 0) ? -CAP_F : CAP_F;
-            else v = a <<< ns;
+            inc = a[sh-1] & ((|(a & ~({FW{1'b1}} << (sh - 1)))) | q[0]);  // round half even
+            // q + inc clamps to CAP exactly when q >= CAP, to -CAP when q <= -CAP - 1;
+            // hi is 0 or -1 exactly when q is in [-2^WB, 2^WB).
+            hi = q >>> WB;
+            if (!q[FW-1] && (hi != 0 || &q[WB-1:0])) dk_of = -CAP_W;
+            else if (q[FW-1] && (!(&hi) || q[WB-1:0] == 0)) dk_of = CAP_W;
+            else dk_of = -(q[WB:0] + {{WB{1'b0}}, inc});
+        end else if (sh <= 0) begin
+            // |a| << ns saturates exactly when |a| >= 2^k, k = WB - ns (ns = -sh, at most WB)
+            k = (-sh >= WB) ? 0 : WB + sh;
+            hi = a >>> k;
+            lo = (k > 0) ? |(a & ~({FW{1'b1}} << k)) : 1'b0;  // a's bits below k
+            nonneg = !a[FW-1];
+            if (hi == 0 || (&hi && lo)) dk_of = -(a[WB:0] <<< (WB - k));
+            else dk_of = nonneg ? -CAP_W : CAP_W;
         end
-        shifted = v;
-    end
-endfunction
-// dk = -clamp(v); it is 0 exactly when v is.
-function automatic signed [WB:0] finish(input signed [FW-1:0] v);
-    reg signed [WB:0] c;
-    begin
-        if (v > CAP_F) c = CAP_F[WB:0];
-        else if (v < -CAP_F) c = -CAP_F[WB:0];
-        else c = v[WB:0];
-        finish = -c;
     end
 endfunction

@@ -198,16 +198,14 @@ module commit_unit #(
     end
 
     reg signed [AC_W-1:0] sum_c [0:LANES-1];
-    reg signed [FW-1:0]   sv_c  [0:LANES-1];   // the sum shifted: dk = -clamp(sv)
     reg signed [WB:0]     dk_c  [0:LANES-1];
     reg [CNT_LW-1:0]      nz_c;
     always @* begin
         nz_c = '0;
         for (p = 0; p < LANES; p = p + 1) begin
             sum_c[p] = (first2_q ? AC_W'(0) : acc_q[p]) + AC_W'(prod_q[p]);
-            sv_c[p] = (v2_q && last2_q) ? shifted(sum_c[p], sh_q) : '0;  // a block's end only
-            dk_c[p] = finish(sv_c[p]);
-            if (v2_q && last2_q && lv2_q[p] && sv_c[p] != 0) nz_c = nz_c + 1'b1;
+            dk_c[p] = (v2_q && last2_q) ? dk_of(sum_c[p], sh_q) : '0;  // a block's end only
+            if (v2_q && last2_q && lv2_q[p] && dk_c[p] != 0) nz_c = nz_c + 1'b1;
         end
     end
 

@@ -112,3 +112,71 @@ def test_every_block_elaborates_in_yosys(tmp_path):
         if proc.returncode:
             failed[block] = (proc.stderr or proc.stdout).strip().splitlines()[-1:]
     assert not failed, f"Yosys could not elaborate: {failed}"
+
+
+
+# The commit's dk in its plain form, as the model writes it (delta_levels): the sum
+# shifted with full-width rounding and compares, then clamped and negated.
+PLAIN_DK = """
+localparam logic signed [FW-1:0] CAP_F = FW'(CAP);
+function automatic signed [FW-1:0] shifted(input signed [AC_W-1:0] acc, input integer sh);
+    reg signed [FW-1:0] a, q, v;
+    reg [FW-1:0] mag;
+    reg guard, sticky, big;
+    integer ns;
+    begin
+        a = {acc[AC_W-1], acc};
+        mag = (a < 0) ? -a : a;
+        v = '0;
+        if (sh > 0 && sh < AC_W) begin
+            q = a >>> sh;
+            guard = a[sh-1];
+            sticky = |(a & ~({FW{1'b1}} << (sh - 1)));
+            v = q + {{(FW - 1){1'b0}}, guard & (sticky | q[0])};
+        end else if (sh == 0) begin
+            v = a;
+        end else if (sh < 0) begin
+            ns = (-sh >= WB) ? WB : -sh;
+            big = (-sh >= WB) ? (a != 0) : (mag > (CAP_F >> ns));
+            if (big) v = (a < 0) ? -CAP_F : CAP_F;
+            else v = a <<< ns;
+        end
+        shifted = v;
+    end
+endfunction
+function automatic signed [WB:0] finish(input signed [FW-1:0] v);
+    reg signed [WB:0] c;
+    begin
+        if (v > CAP_F) c = CAP_F[WB:0];
+        else if (v < -CAP_F) c = -CAP_F[WB:0];
+        else c = v[WB:0];
+        finish = -c;
+    end
+endfunction
+"""
+
+
+@pytest.mark.skipif(shutil.which("yosys") is None,
+                    reason="needs Yosys (apt-get install -y yosys; CI installs it)")
+@pytest.mark.parametrize(("ac_w", "wb"), [(51, 4), (50, 6), (30, 3), (40, 1)])
+def test_commit_dk_equals_its_plain_form_for_every_input(tmp_path, ac_w, wb):
+    """commit_fns.vh's dk_of(acc, sh) forms dk without full-width rounding or compares (it
+    is on commit_unit's longest path); Yosys's SAT solver proves it equal to the plain form
+    for every accumulator value and every 16-bit shift at these widths."""
+    (tmp_path / "plain.vh").write_text(PLAIN_DK)  # FW comes from commit_fns.vh
+    (tmp_path / "m.sv").write_text(f"""
+module m (input wire signed [{ac_w}-1:0] acc, input wire signed [15:0] shs, output wire ok);
+    localparam int AC_W = {ac_w}; localparam int WB = {wb}; localparam int F = 14;
+    localparam int LANES = 3; localparam int LN_W = 2; localparam int CAP = (1 << WB) - 1;
+    `include "commit_fns.vh"
+    `include "plain.vh"
+    wire integer sh = 32'(shs);
+    assign ok = dk_of(acc, sh) == finish(shifted(acc, sh));
+    always @* assert(ok);
+endmodule
+""")
+    proc = subprocess.run(["yosys", "-q", "-p", f"read_verilog -sv -formal -I{RTL} "
+                           f"-I{tmp_path} m.sv; prep -top m; flatten; "
+                           "sat -prove-asserts -verify"],
+                          capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert proc.returncode == 0, (proc.stderr or proc.stdout)[-2000:]
