@@ -88,15 +88,19 @@ module commit_scale #(
     scalar_mul #(.EXT(EXT_MUL), .OW(OW)) u_mul (
         .clk_i(clk_i), .rst_i(rst_i), .xa_i(xa), .ya_i(ya), .xb_i(xb), .yb_i(yb),
         .pa_o(pa_s), .pb_o(pb_s), .ext_pa_i(smul_p_i[129:65]), .ext_pb_i(smul_p_i[64:0]));
-    // Every operand here is non-negative and below 2^32: the products are 64-bit.
-    wire [63:0] pa = pa_s[63:0];
-    wire [63:0] pb = pb_s[63:0];
-    wire unused_sign = pa_s[64] ^ pb_s[64];
     // What stage 2 does with the products of the previous cycle.
     localparam logic [3:0] OP_NONE = 4'd0, OP_LRYB = 4'd1, OP_LRB = 4'd2, OP_MYB = 4'd3,
                            OP_MYD = 4'd4, OP_ROOT = 4'd5, OP_TRK = 4'd6, OP_DD = 4'd7,
-                           OP_G0 = 4'd8, OP_G = 4'd9;
+                           OP_G0 = 4'd8, OP_G = 4'd9, OP_DD2 = 4'd10;
     reg [3:0] op_d, op_q;
+    // Every operand here is non-negative and below 2^32: the products are 64-bit. They
+    // are isolated while no op of this chain is in stage 2: the pair works for UPDATE
+    // most of the time, and stage 2's logic need not toggle with it (nor Icarus
+    // re-evaluate it every cycle).
+    wire        mine = op_q != OP_NONE;
+    wire [63:0] pa = mine ? pa_s[63:0] : 64'd0;
+    wire [63:0] pb = mine ? pb_s[63:0] : 64'd0;
+    wire unused_sign = pa_s[64] ^ pb_s[64];
 
     // ---------------------------------------------------------------- rsqrt
     reg         rsq_start;
@@ -211,7 +215,7 @@ module commit_scale #(
                     {xa, xb} = {OW'(div_l_q[31:0]), OW'(div_l_q[63:32])};
                     ya = OW'((wait_q == 16'd2) ? div_r_q[31:0] : div_r_q[63:32]);
                     yb = ya;
-                    op_d = (wait_q == 16'd2) ? OP_DD : OP_NONE;  // lh, hh go to dd_c
+                    op_d = (wait_q == 16'd2) ? OP_DD : OP_DD2;  // lh, hh go to dd_c
                 end
             S_D: if (rsq_done) {xa, ya, op_d} = {OW'(m_q), OW'(rsq_y), OP_MYD};
             S_MN: if (wait_q == 16'd1) {xa, ya, op_d} = {OW'(m_q), OW'(yd_q), OP_MYD};
