@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pysim.hw import rtl
-from pysim.tools import synth
+from pysim.tools import synth, synth_refs
 
 RTL = Path(__file__).resolve().parents[1] / "rtl"
 
@@ -69,7 +69,7 @@ def test_table_states_the_update_unit_against_the_mac_array():
 @pytest.mark.skipif(shutil.which("yosys") is None,
                     reason="native Yosys missing (apt-get install -y yosys; .ci/run does)")
 def test_native_flow_measures_a_multiplier_and_infers_a_memory(tmp_path):
-    (tmp_path / "c.v").write_text(synth.CALIBRATION)
+    (tmp_path / "c.v").write_text(synth_refs.CALIBRATION)
     cal = synth.synth_one(f"read_verilog {tmp_path / 'c.v'}\n", "calib_mac32",
                           tmp_path / "cal", timeout=600)
     assert cal.error is None, cal.error

@@ -51,6 +51,7 @@ from pathlib import Path
 
 from ..config import checkout_path
 from ..hw.rtl import sources
+from .synth_refs import REFERENCES
 
 ROOT = Path(__file__).resolve().parents[2]
 # What each block is, in the order the table prints them.
@@ -63,54 +64,13 @@ BLOCKS = {"mac_array": "MAC array (forward pass)",
           "scalar_mul": "  the scalar unit's two 32×32 multipliers", "sort_net": "  sort of σ",
           "reduce_ok": "  unbiased reduction, on the scalar unit", "rsqrt": "  rsqrt",
           "commit_unit": "COMMIT: column scan, ΔW passes, with its scale chain",
-          "commit_scale": "  scale chain (scalar unit, two 32×32 multipliers)",
+          "commit_scale": "  scale chain, on the shared scalar pair",
           "nvm_crossbar": "crossbar array model + write controller",
           "cmd_decode": "command decoder and error checks", "accel_stats": "stats counters",
           "accel_seq": "sequencer: command and response buffers, registers, FSM",
           "accel_top": "the whole accelerator, one run"}
 UPDATE_UNIT = ("lrt_unit", "commit_unit")
 GATES = "AND,NAND,OR,NOR,XOR,XNOR,MUX"
-CALIBRATION = """\
-// Calibration: one registered 32x32 signed multiply + 64-bit accumulate (pysim.tools.synth).
-module calib_mac32 (
-    input  wire               clk_i,
-    input  wire signed [31:0] a_i,
-    input  wire signed [31:0] b_i,
-    input  wire signed [63:0] c_i,
-    output reg  signed [63:0] y_o
-);
-    reg signed [31:0] a_q, b_q;
-    reg signed [63:0] c_q;
-    always @(posedge clk_i) begin
-        a_q <= a_i;
-        b_q <= b_i;
-        c_q <= c_i;
-        y_o <= a_q * b_q + c_q;
-    end
-endmodule
-"""
-ADDER = """\
-// Reference: one registered 64-bit add (pysim.tools.synth).
-module ref_add64 (
-    input  wire        clk_i,
-    input  wire [63:0] a_i,
-    input  wire [63:0] b_i,
-    output reg  [63:0] y_o
-);
-    reg [63:0] a_q, b_q;
-    always @(posedge clk_i) begin
-        a_q <= a_i;
-        b_q <= b_i;
-        y_o <= a_q + b_q;
-    end
-endmodule
-"""
-# The reference rows: name -> (Verilog, top module, what the row is).
-REFERENCES = {"calibration": (CALIBRATION, "calib_mac32",
-                              "registered 32×32 multiply + 64-bit add (reference)"),
-              "add64": (ADDER, "ref_add64", "registered 64-bit add (reference)")}
-
-
 @dataclass
 class Figures:
     """One synthesised module's figures (see the module docstring)."""

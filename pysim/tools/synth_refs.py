@@ -1,0 +1,43 @@
+"""The reference rows of the synthesis table (pysim.tools.synth): small registered
+designs synthesised by the same flow as the accelerator's blocks, to read their cells and
+depths against."""
+
+CALIBRATION = """\
+// Calibration: one registered 32x32 signed multiply + 64-bit accumulate (pysim.tools.synth).
+module calib_mac32 (
+    input  wire               clk_i,
+    input  wire signed [31:0] a_i,
+    input  wire signed [31:0] b_i,
+    input  wire signed [63:0] c_i,
+    output reg  signed [63:0] y_o
+);
+    reg signed [31:0] a_q, b_q;
+    reg signed [63:0] c_q;
+    always @(posedge clk_i) begin
+        a_q <= a_i;
+        b_q <= b_i;
+        c_q <= c_i;
+        y_o <= a_q * b_q + c_q;
+    end
+endmodule
+"""
+ADDER = """\
+// Reference: one registered 64-bit add (pysim.tools.synth).
+module ref_add64 (
+    input  wire        clk_i,
+    input  wire [63:0] a_i,
+    input  wire [63:0] b_i,
+    output reg  [63:0] y_o
+);
+    reg [63:0] a_q, b_q;
+    always @(posedge clk_i) begin
+        a_q <= a_i;
+        b_q <= b_i;
+        y_o <= a_q + b_q;
+    end
+endmodule
+"""
+# The reference rows: name -> (Verilog, top module, what the row is).
+REFERENCES = {"calibration": (CALIBRATION, "calib_mac32",
+                              "registered 32×32 multiply + 64-bit add (reference)"),
+              "add64": (ADDER, "ref_add64", "registered 64-bit add (reference)")}
