@@ -76,10 +76,6 @@ module commit_scale #(
     // ---------------------------------------------------------------- helpers
     // bitlen96, rne96 (the values here are non-negative, below 2^95; shifts below 96)
     `include "scalar_fns.vh"
-    // mul_norm's renormalisation of a product p: z = max(0, bitlen(p) - 24).
-    function automatic [5:0] zn(input [63:0] p);
-        zn = (bitlen96(96'(p)) > 7'd24) ? 6'(bitlen96(96'(p)) - 7'd24) : 6'd0;
-    endfunction
 
     // ---------------------------------------------------------------- the multipliers
     reg  signed [OW-1:0] xa, ya, xb, yb;
@@ -182,12 +178,15 @@ module commit_scale #(
     // S_G's cycle c = 0..r-1 (wait = r + 1 - c) rounds sm_c for the issue of cycle c + 1.
     wire [TI-1:0] sm_idx = TI'(16'(R + 1) - wait_q);
     wire [24:0] sm_c = 25'(rne96(96'(sig_a[sm_idx]), zs));
-    wire [6:0]  bl_g = bitlen96(96'(pa));
-    wire [6:0]  zg_c = (bl_g > 7'(GW - 1)) ? bl_g - 7'(GW - 1) : 7'd0;
+    // One leading-zero count of the product in stage 2 serves mul_norm's renormalisation
+    // zn = max(0, bitlen - 24) and the coefficients' zg = max(0, bitlen - (GW - 1)).
+    wire [6:0]  bl_p = bitlen96(96'(pa));
+    wire [5:0]  zn = (bl_p > 7'd24) ? 6'(bl_p - 7'd24) : 6'd0;
+    wire [6:0]  zg_c = (bl_p > 7'(GW - 1)) ? bl_p - 7'(GW - 1) : 7'd0;
     wire [6:0]  zg = (op_q == OP_G0) ? zg_c : zg_q;
     wire [TI-1:0] gi = TI'(16'(R - 1) - wait_q);  // g_t reaches stage 2 at wait r - 1 - t
     wire [GQ_W-1:0] g_c = GQ_W'(rne96(96'(pa), zg));
-    wire [24:0] m_c = 25'(rne96(96'(pa), 7'(zn(pa))));
+    wire [24:0] m_c = 25'(rne96(96'(pa), 7'(zn)));
 
     // Issue: the operands of A and B by state (zeros when nothing is issued) and the op
     // tag that tells stage 2, next cycle, what to do with the products.
@@ -282,10 +281,10 @@ module commit_scale #(
                 default: ;
             endcase
             case (op_q)  // the exponent: (LR, -shift) x (yb, -eb), x (B, 0), x (yb, -eb)...
-                OP_LRYB: e_q <= 16'(zn(pa)) - 16'(lr_shift_i) - 16'(eb_q);
-                OP_LRB:  e_q <= 16'(zn(pa)) - 16'(lr_shift_i);
-                OP_MYB:  e_q <= e_q + 16'(zn(pa)) - 16'(eb_q);
-                OP_MYD:  e_q <= e_q + 16'(zn(pa)) - 16'(ed_q);
+                OP_LRYB: e_q <= 16'(zn) - 16'(lr_shift_i) - 16'(eb_q);
+                OP_LRB:  e_q <= 16'(zn) - 16'(lr_shift_i);
+                OP_MYB:  e_q <= e_q + 16'(zn) - 16'(eb_q);
+                OP_MYD:  e_q <= e_q + 16'(zn) - 16'(ed_q);
                 OP_G0: begin  // zg from sm_0*scale; SH
                     zg_q <= zg_c;
                     sh_o <= (maxnorm_i ? 16'sd0 : 16'(2 * (F - 1) + 2 * G)) -
