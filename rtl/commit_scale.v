@@ -149,9 +149,6 @@ module commit_scale #(
     wire [F-1:0] cmax_l = cml_a[tp_t_q];
     wire [F-1:0] cmax_r = cmr_a[tp_t_q];
     wire [32:0]  root_t = root_q[tp_t_q];
-    // sigma_t*y from sigma's two 32-bit halves (A: low, B: high), rounded by e.
-    wire [95:0]  sig_y = (96'(pb) << 32) + 96'(pa);
-    wire [32:0]  root_c = 33'(rne96(sig_y, er_q));
     // cmax*root with root's bit 32 as an add: the multipliers stay 32x32.
     wire [63:0]  cur_l_c = pa + (root_t[32] ? 64'(cmax_l) << 32 : 64'd0);
     wire [63:0]  cur_r_c = pb + (root_t[32] ? 64'(cmax_r) << 32 : 64'd0);
@@ -185,8 +182,15 @@ module commit_scale #(
     wire [6:0]  zg_c = (bl_p > 7'(GW - 1)) ? bl_p - 7'(GW - 1) : 7'd0;
     wire [6:0]  zg = (op_q == OP_G0) ? zg_c : zg_q;
     wire [TI-1:0] gi = TI'(16'(R - 1) - wait_q);  // g_t reaches stage 2 at wait r - 1 - t
-    wire [GQ_W-1:0] g_c = GQ_W'(rne96(96'(pa), zg));
-    wire [24:0] m_c = 25'(rne96(96'(pa), 7'(zn)));
+    // One rounding shifter in stage 2: sigma_t*y from sigma's two 32-bit halves (A: low,
+    // B: high) by the rsqrt's e, g_t by zg, or the chain's mantissa by zn.
+    wire        op_root = op_q == OP_ROOT;
+    wire        op_g = op_q == OP_G0 || op_q == OP_G;
+    wire [32:0] rn_c = 33'(rne96(op_root ? (96'(pb) << 32) + 96'(pa) : 96'(pa),
+                                 op_root ? er_q : (op_g ? zg : 7'(zn))));
+    wire [32:0] root_c = 33'(rn_c);
+    wire [GQ_W-1:0] g_c = GQ_W'(rn_c);
+    wire [24:0] m_c = 25'(rn_c);
 
     // Issue: the operands of A and B by state (zeros when nothing is issued) and the op
     // tag that tells stage 2, next cycle, what to do with the products.

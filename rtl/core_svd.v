@@ -148,21 +148,22 @@ module core_svd #(
     wire [QW-1:0] npj = sw_end ? QW'(1) : (row_end ? pi_q + QW'(2) : pj_q + 1'b1);
     wire          pair_last = sw_end && sweep_q == 4'(SWEEPS - 1);
     // The pair's test (docs/hw-spec.md section 5 step 7), in three cycles.
-    wire [63:0] mx0 = (acc_q[0] > acc_q[1]) ? acc_q[0] : acc_q[1];
     wire [63:0] ag  = acc_q[2][63] ? -acc_q[2] : acc_q[2];
-    wire [6:0]  bl0 = bitlen96(96'((ag > mx0) ? ag : mx0));
+    wire signed [32:0] d0 = 33'(be_q) - 33'(al_q), g0 = 33'(ga_q) <<< 1;
+    wire [32:0] ad0 = d0[32] ? -d0 : d0, ag0 = g0[32] ? -g0 : g0;
+    // The bit length of the largest of non-negative values is that of their OR.
+    wire [63:0] abg = acc_q[0] | acc_q[1] | ag;
+    wire [6:0]  bl0 = bitlen96(96'(abg));
     wire [6:0]  sh0 = (bl0 > 7'd31) ? bl0 - 7'd31 : 7'd0;
-    wire signed [32:0] d0 = 33'(be_q) - 33'(al_q);
-    wire signed [32:0] g0 = 33'(ga_q) <<< 1;
-    wire [32:0] ad0 = d0[32] ? -d0 : d0;
-    wire [32:0] ag0 = g0[32] ? -g0 : g0;
-    wire [6:0]  bl1 = bitlen96(96'((ad0 > ag0) ? ad0 : ag0));
+    wire [6:0]  bl1 = bitlen96(96'(ad0 | ag0));
     wire [6:0]  sh1 = (bl1 > 7'd30) ? bl1 - 7'd30 : 7'd0;
     wire        skip = pa <= (pb >>> (2 * WC));
-    // cos2, sin2 and cc4 from the products |d| y, sign(d) g y (S_R2).
-    wire signed [63:0] cos2 = rne64(64'(pa), shr(ey_q, CS));
-    wire signed [31:0] sin2 = 32'(rne64(64'(pb), shr(ey_q, CS)));  // |sin2| < 2^23
-    wire [31:0] cc4 = 32'(((64'sd1 <<< CS) + cos2) <<< 1);
+    // Two rounding shifters of the products by the rsqrt's exponent: S_R2's cos2 and sin2
+    // (|sin2| < 2^23) from |d| y and sign(d) g y, S_R4's c and s, the U products.
+    wire        r4   = op_q != OP_U && state_q == S_R4;
+    wire signed [63:0] rn_a = rne64(64'(pa), r4 ? shr(ey_q, 10) : shr(ey_q, CS));
+    wire signed [63:0] rn_b = rne64(64'(pb), r4 ? shr(ey_q, 11) : shr(ey_q, CS));
+    wire [31:0] cc4 = 32'(((64'sd1 <<< CS) + rn_a) <<< 1);  // rn_a: cos2
 
     // Post-processing: the flush test of column col_q.
     reg [63:0] amax_c;
@@ -263,15 +264,17 @@ module core_svd #(
     end
 
     // ---------------------------------------------------------------- stage 2
-    wire signed [95:0] ent_a = 96'(pa) + (fb_q ? 96'sd0 : 96'(add_q));
     wire signed [95:0] ent_b = 96'(pb) + (fb_q ? 96'(add_q) : 96'sd0);
     wire signed [63:0] rot_c = rne64(64'((op_q == OP_ROTI) ? pa - pb : pa + pb), 7'(CS));
-    wire [6:0] bl_bound = bitlen96(96'(pa) + 96'(sg_q[0]));
+    wire [6:0]  bl_bound = bitlen96(96'(pa) + 96'(sg_q[0]));
+    // One 96-bit rounding shifter: an entry A (by E) or a sigma (by the rsqrt's exponent).
+    wire [31:0] rn96 = 32'(rne96(96'(pa) + ((op_q == OP_SIG) ? 96'(pb) <<< 32 : (fb_q ? 96'sd0
+                       : 96'(add_q))), (op_q == OP_SIG) ? 7'(ey_q) : 7'(e_o)));
     task automatic stage2;
         case (op_q)
             OP_BOUND: e_o <= (bl_bound > 7'(WC - 1)) ? 8'(bl_bound - 7'(WC - 1)) : 8'd0;
             OP_ENT: begin  // an entry: sigma added on the diagonal, rounded by E
-                a_q[ia_q] <= AW'(rne96(ent_a, 7'(e_o)));
+                a_q[ia_q] <= AW'(rn96);
                 if (vb_q) a_q[ib_q] <= AW'(rne96(ent_b, 7'(e_o)));
             end
             OP_DOT: begin
@@ -284,12 +287,10 @@ module core_svd #(
                 alpha_q[ia_q[QW-1:0]] <= (fa_q ? 64'd0 : alpha_q[ia_q[QW-1:0]]) + 64'(pa);
                 if (vb_q) alpha_q[ib_q[QW-1:0]] <= (fb_q ? 64'd0 : alpha_q[ib_q[QW-1:0]]) + 64'(pb);
             end
-            OP_SIG: sig_q[ia_q[QW-1:0]] <= fa_q ? 32'd0 :
-                                   32'(rne96((96'(pb) <<< 32) + 96'(pa), 7'(ey_q)));
+            OP_SIG: sig_q[ia_q[QW-1:0]] <= fa_q ? 32'd0 : 32'(rn96);
             OP_U: begin
-                u_q[ia_q] <= fa_q ? 24'sd0 : 24'(sat64(rne64(64'(pa), shr(ey_q, CS)), 24));
-                if (vb_q) u_q[ib_q] <= fa_q ? 24'sd0 :
-                                       24'(sat64(rne64(64'(pb), shr(ey_q, CS)), 24));
+                u_q[ia_q] <= fa_q ? 24'sd0 : 24'(sat64(rn_a, 24));
+                if (vb_q) u_q[ib_q] <= fa_q ? 24'sd0 : 24'(sat64(rn_b, 24));
             end
             default: ;
         endcase
@@ -364,10 +365,9 @@ module core_svd #(
                 S_T3: {rotations_o, state_q} <= {rotations_o + 1'b1, S_R1};
                 S_R1, S_R3: if (rsq_done)
                     {ey_q, state_q} <= {rsq_e, (state_q == S_R1) ? S_R2 : S_R4};
-                S_R2: {sin2_q, cc4_q, state_q} <= {sin2, cc4, S_R3};
+                S_R2: {sin2_q, cc4_q, state_q} <= {32'(rn_b), cc4, S_R3};
                 S_R4: begin
-                    {c_q, s_q} <= {32'(rne64(64'(pa), shr(ey_q, 10))),
-                                   32'(rne64(64'(pb), shr(ey_q, 11)))};
+                    {c_q, s_q} <= {32'(rn_a), 32'(rn_b)};
                     {cnt_q, rb_q, half_q, onv_q} <= {8'(4 * Q), XW'(0), 2'b00};
                     state_q <= S_ROT;
                 end

@@ -200,16 +200,20 @@ module reduce_ok #(
 
     // ---------------------------------------------------------------- stage 2
     wire [95:0] hl = (96'(pb) <<< 32) + 96'(pa);   // a product of two halves
-    wire [95:0] x0_c = 96'(rne96(hl, 7'(e1_q + 8'd2)));
+    // One rounding shifter of the two halves' product: x0 (by e1 + 2), the root (by
+    // e2 - 24) or the slot value (by 24).
+    wire [95:0] rn_hl = 96'(rne96(hl, (op_q == OP_X0) ? 7'(e1_q + 8'd2)
+                                      : ((op_q == OP_ROOT) ? shr(e2_q, 24) : 7'd24)));
+    wire [95:0] x0_c = rn_hl;
     wire signed [63:0] ha = (f_q[3] ? 64'sd1 <<< CS : 64'sd0) - rne64(64'(pa), 7'(CS));
     wire signed [63:0] hb = (f_q[2] ? 64'sd1 <<< CS : 64'sd0) - rne64(64'(pb), 7'(CS));
     wire signed [63:0] sl = (f_q[1] ? 64'sd0 : accl_q) + 64'(pa);
     wire signed [63:0] sr = (f_q[1] ? 64'sd0 : accr_q) + 64'(pb);
-    wire [39:0] slot = 40'(rne96(hl, 7'd24));
+    wire [39:0] slot = 40'(rn_hl);
     integer y;
     task automatic stage2;
         case (op_q)
-            OP_ROOT: root_q <= 48'(rne96(hl, shr(e2_q, 24)));
+            OP_ROOT: root_q <= 48'(rn_hl);
             OP_X0: x0_q[QW'(ia_q)] <= (x0_c > 96'(1 << CS)) ? 23'(1 << CS) : 23'(x0_c);
             OP_INV: inv_q <= 32'(rne64(64'(pa), shr(8'(2 * e3_q), 2 * CS)));
             OP_SLOT: for (y = 0; y < R; y = y + 1) if (y >= m_q) sig_o[y*40 +: 40] <= slot;

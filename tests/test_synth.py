@@ -56,9 +56,15 @@ def test_table_states_the_update_unit_against_the_mac_array():
             "commit_unit": synth.Figures(cells=5000, muls=[(32, 32)], divs=1, depth=60,
                                          widest_reg=48),
             "calibration": synth.Figures(cells=7000, muls=[(32, 32)], depth=100),
-            "add64": synth.Figures(cells=600, depth=200)}  # a reference, not a block
+            "add64": synth.Figures(cells=600, depth=200),  # a reference, not a block
+            "mul16x20": synth.Figures(cells=600, flipflops=72, muls=[(16, 20)], depth=300),
+            "mul32x32": synth.Figures(cells=7000, flipflops=128, muls=[(32, 32)])}
     text = "\n".join(synth.table(figs))
     assert "registered 64-bit add (reference)" in text
+    # the multipliers alone: 4 × (600 - 72) + (7000 - 128) = 8,984 cells of the 20,000
+    assert "5 $mul, each synthesised alone without its registers: 8,984 cells = 9.0× the " \
+           "MAC array; the rest 11,016 = 11.0×" in text
+    assert "mul16x20" in text and "$mul of this shape" in text
     assert "20,000 cells = 20.0× the MAC array's 1,000" in text
     assert "5 $mul (0 wider than 32 bits), 1 $div/$mod, widest register 48 bits" in text
     assert "deepest path: lrt_unit 80 gate levels = 0.8×" in text

@@ -27,6 +27,9 @@ multiply + 64-bit add: the depth a pipelined datapath stage may reasonably have,
 area of one wide multiplier. A second reference row, ``add64``, is a registered 64-bit
 adder alone: ABC maps for area here, so a carry chain costs about two gate levels per
 bit, and a path's depth is mostly the widths of the carry chains it runs through.
+Then every multiplier shape of the update unit (``$mul`` of lrt_unit and commit_unit) is
+synthesised alone as a registered signed multiply (rows ``mul20x27`` ...), and the checks
+say how many of the update unit's cells its multipliers take, their registers aside.
 Counts are gates of a generic library, good for comparing the blocks with each other and
 with the calibration, not an area in µm².
 
@@ -51,7 +54,7 @@ from pathlib import Path
 
 from ..config import checkout_path
 from ..hw.rtl import sources
-from .synth_refs import REFERENCES
+from .synth_refs import REFERENCES, multiplier
 
 ROOT = Path(__file__).resolve().parents[2]
 # What each block is, in the order the table prints them.
@@ -265,7 +268,20 @@ def synthesize(params: dict, workdir: Path, workers: int = 2, timeout: float = 1
         return name, synth_one(load, top, workdir / name, timeout)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return dict(pool.map(one, order))
+        figs = dict(pool.map(one, order))
+        # Every multiplier shape of the update unit, alone: how much of it is multipliers.
+        shapes = sorted({m for n in UPDATE_UNIT if n in figs for m in figs[n].muls})
+        for a, b in shapes:
+            text, top = multiplier(a, b)
+            (workdir / f"{top}.v").write_text(text)
+            jobs[f"mul{a}x{b}"] = (f"read_verilog {workdir / f'{top}.v'}\n", top)
+        figs.update(pool.map(one, [f"mul{a}x{b}" for a, b in shapes]))
+    return figs
+
+
+def _mul_ref(name: str) -> bool:
+    """Whether ``name`` is a multiplier reference row (``mul20x27``)."""
+    return re.fullmatch(r"mul\d+x\d+", name) is not None
 
 
 def _muls(f: Figures) -> str:
@@ -294,6 +310,8 @@ def table(figs: dict[str, Figures]) -> list[str]:
     for name in names:
         f = figs[name]
         what = (REFERENCES[name][2] if name in REFERENCES
+                else "registered signed multiply alone (reference: the update unit's "
+                     "$mul of this shape)" if _mul_ref(name)
                 else BLOCKS.get(name.split("#")[0], ""))
         if f.error:
             why = f.error.splitlines()[-1]
@@ -325,9 +343,15 @@ def checks(figs: dict[str, Figures]) -> list[str]:
     out.append(f"  update unit: {len(muls)} $mul ({len(wide)} wider than 32 bits), "
                f"{divs} $div/$mod, widest register "
                f"{max(u.widest_reg for u in upd)} bits")
+    refs = [figs.get(f"mul{a}x{b}") for a, b in muls]
+    if muls and all(r and not r.error for r in refs):
+        alone = sum(r.cells - r.flipflops for r in refs)
+        out.append(f"  update unit's {len(muls)} $mul, each synthesised alone without its "
+                   f"registers: {alone:,} cells = {alone / mac.cells:.1f}× the MAC array; "
+                   f"the rest {cells - alone:,} = {(cells - alone) / mac.cells:.1f}×")
     if cal and cal.depth:
         worst = max((f.depth or 0, n) for n, f in figs.items()
-                    if n not in REFERENCES and not f.error)
+                    if n not in REFERENCES and not _mul_ref(n) and not f.error)
         out.append(f"  deepest path: {worst[1]} {worst[0]} gate levels = "
                    f"{worst[0] / cal.depth:.1f}× the calibration's {cal.depth} (target ≤ 1.5×)")
     return out

@@ -41,3 +41,27 @@ endmodule
 REFERENCES = {"calibration": (CALIBRATION, "calib_mac32",
                               "registered 32×32 multiply + 64-bit add (reference)"),
               "add64": (ADDER, "ref_add64", "registered 64-bit add (reference)")}
+
+
+def multiplier(a: int, b: int) -> tuple[str, str]:
+    """(Verilog, top) of one registered a×b signed multiply alone: what a ``$mul`` cell of
+    that shape in the accelerator costs under the same flow (its registers aside)."""
+    top = f"ref_mul_{a}x{b}"
+    text = f"""\
+// Reference: one registered {a}x{b} signed multiply (pysim.tools.synth).
+module {top} (
+    input  wire                    clk_i,
+    input  wire signed [{a - 1}:0]   a_i,
+    input  wire signed [{b - 1}:0]   b_i,
+    output reg  signed [{a + b - 1}:0]  y_o
+);
+    reg signed [{a - 1}:0] a_q;
+    reg signed [{b - 1}:0] b_q;
+    always @(posedge clk_i) begin
+        a_q <= a_i;
+        b_q <= b_i;
+        y_o <= a_q * b_q;
+    end
+endmodule
+"""
+    return text, top
