@@ -23,13 +23,11 @@ and ``accel_top`` as a whole in one more run. Printed per block:
 - ``depth``: ``ltp -noff``, gate levels of the longest register-to-register path.
 
 A calibration row synthesises, the same way, a standalone registered 32×32 signed
-multiply + 64-bit add: the depth a pipelined datapath stage may reasonably have, and the
-area of one wide multiplier. A second reference row, ``add64``, is a registered 64-bit
-adder alone: ABC maps for area here, so a carry chain costs about two gate levels per
-bit, and a path's depth is mostly the widths of the carry chains it runs through.
-Then every multiplier shape of the update unit (``$mul`` of lrt_unit and commit_unit) is
-synthesised alone as a registered signed multiply (rows ``mul20x27`` ...), and the checks
-say how many of the update unit's cells its multipliers take, their registers aside.
+multiply + 64-bit add: the depth a pipelined stage may reasonably have, the area of one
+wide multiplier. A second reference row, ``add64``, a registered 64-bit adder alone,
+shows that ABC maps for area here: a carry chain costs about two gate levels per bit.
+Each ``$mul`` shape of the update unit is synthesised alone as a registered multiply (rows
+``mul20x27`` ...): the checks count the update unit's cells that are multipliers.
 Counts are gates of a generic library, good for comparing the blocks with each other and
 with the calibration, not an area in µm².
 
@@ -54,7 +52,7 @@ from pathlib import Path
 
 from ..config import checkout_path
 from ..hw.rtl import sources
-from .synth_refs import REFERENCES, multiplier
+from .synth_refs import REFERENCES, is_multiplier_row, multiplier_jobs
 
 ROOT = Path(__file__).resolve().parents[2]
 # What each block is, in the order the table prints them.
@@ -271,17 +269,9 @@ def synthesize(params: dict, workdir: Path, workers: int = 2, timeout: float = 1
         figs = dict(pool.map(one, order))
         # Every multiplier shape of the update unit, alone: how much of it is multipliers.
         shapes = sorted({m for n in UPDATE_UNIT if n in figs for m in figs[n].muls})
-        for a, b in shapes:
-            text, top = multiplier(a, b)
-            (workdir / f"{top}.v").write_text(text)
-            jobs[f"mul{a}x{b}"] = (f"read_verilog {workdir / f'{top}.v'}\n", top)
-        figs.update(pool.map(one, [f"mul{a}x{b}" for a, b in shapes]))
+        jobs.update(multiplier_jobs(shapes, workdir))
+        figs.update(pool.map(one, [k for k in jobs if is_multiplier_row(k)]))
     return figs
-
-
-def _mul_ref(name: str) -> bool:
-    """Whether ``name`` is a multiplier reference row (``mul20x27``)."""
-    return re.fullmatch(r"mul\d+x\d+", name) is not None
 
 
 def _muls(f: Figures) -> str:
@@ -311,7 +301,7 @@ def table(figs: dict[str, Figures]) -> list[str]:
         f = figs[name]
         what = (REFERENCES[name][2] if name in REFERENCES
                 else "registered signed multiply alone (reference: the update unit's "
-                     "$mul of this shape)" if _mul_ref(name)
+                     "$mul of this shape)" if is_multiplier_row(name)
                 else BLOCKS.get(name.split("#")[0], ""))
         if f.error:
             why = f.error.splitlines()[-1]
@@ -351,7 +341,7 @@ def checks(figs: dict[str, Figures]) -> list[str]:
                    f"the rest {cells - alone:,} = {(cells - alone) / mac.cells:.1f}×")
     if cal and cal.depth:
         worst = max((f.depth or 0, n) for n, f in figs.items()
-                    if n not in REFERENCES and not _mul_ref(n) and not f.error)
+                    if n not in REFERENCES and not is_multiplier_row(n) and not f.error)
         out.append(f"  deepest path: {worst[1]} {worst[0]} gate levels = "
                    f"{worst[0] / cal.depth:.1f}× the calibration's {cal.depth} (target ≤ 1.5×)")
     return out

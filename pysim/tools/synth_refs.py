@@ -2,6 +2,9 @@
 designs synthesised by the same flow as the accelerator's blocks, to read their cells and
 depths against."""
 
+import re
+from pathlib import Path
+
 CALIBRATION = """\
 // Calibration: one registered 32x32 signed multiply + 64-bit accumulate (pysim.tools.synth).
 module calib_mac32 (
@@ -65,3 +68,19 @@ module {top} (
 endmodule
 """
     return text, top
+
+
+def multiplier_jobs(shapes: list[tuple[int, int]], workdir: Path) -> dict[str, tuple[str, str]]:
+    """Synthesis jobs (row name -> (Yosys load commands, top)) of one registered multiply
+    per shape, their Verilog written to ``workdir``."""
+    jobs = {}
+    for a, b in shapes:
+        text, top = multiplier(a, b)
+        (workdir / f"{top}.v").write_text(text)
+        jobs[f"mul{a}x{b}"] = (f"read_verilog {workdir / f'{top}.v'}\n", top)
+    return jobs
+
+
+def is_multiplier_row(name: str) -> bool:
+    """Whether ``name`` is a multiplier reference row (``mul20x27``)."""
+    return re.fullmatch(r"mul\d+x\d+", name) is not None
