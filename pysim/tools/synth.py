@@ -52,7 +52,7 @@ from pathlib import Path
 
 from ..config import checkout_path
 from ..hw.rtl import sources
-from .synth_refs import REFERENCES, is_multiplier_row, multiplier_jobs
+from .synth_refs import REFERENCES, is_multiplier_row, multiplier_row, multipliers, verilog_jobs
 
 ROOT = Path(__file__).resolve().parents[2]
 # What each block is, in the order the table prints them.
@@ -250,9 +250,7 @@ def synthesize(params: dict, workdir: Path, workers: int = 2, timeout: float = 1
             n += 1
         jobs[name if n == 1 else f"{name}#{n}"] = (
             f"read_rtlil {workdir / 'elaborated.il'}\n", m)
-    for name, (text, top, _) in REFERENCES.items():
-        (workdir / f"{top}.v").write_text(text)
-        jobs[name] = (f"read_verilog {workdir / f'{top}.v'}\n", top)
+    jobs.update(verilog_jobs({n: (t, top) for n, (t, top, _) in REFERENCES.items()}, workdir))
     # The largest first, so that two workers finish together.
     order = ["accel_top"] + [k for k in jobs if k != "accel_top"]
     if only:
@@ -269,8 +267,9 @@ def synthesize(params: dict, workdir: Path, workers: int = 2, timeout: float = 1
         figs = dict(pool.map(one, order))
         # Every multiplier shape of the update unit, alone: how much of it is multipliers.
         shapes = sorted({m for n in UPDATE_UNIT if n in figs for m in figs[n].muls})
-        jobs.update(multiplier_jobs(shapes, workdir))
-        figs.update(pool.map(one, [k for k in jobs if is_multiplier_row(k)]))
+        muls = verilog_jobs(multipliers(shapes), workdir)
+        jobs.update(muls)
+        figs.update(pool.map(one, list(muls)))
     return figs
 
 
@@ -333,7 +332,7 @@ def checks(figs: dict[str, Figures]) -> list[str]:
     out.append(f"  update unit: {len(muls)} $mul ({len(wide)} wider than 32 bits), "
                f"{divs} $div/$mod, widest register "
                f"{max(u.widest_reg for u in upd)} bits")
-    refs = [figs.get(f"mul{a}x{b}") for a, b in muls]
+    refs = [figs.get(multiplier_row(a, b)) for a, b in muls]
     if muls and all(r and not r.error for r in refs):
         alone = sum(r.cells - r.flipflops for r in refs)
         out.append(f"  update unit's {len(muls)} $mul, each synthesised alone without its "

@@ -70,14 +70,23 @@ endmodule
     return text, top
 
 
-def multiplier_jobs(shapes: list[tuple[int, int]], workdir: Path) -> dict[str, tuple[str, str]]:
-    """Synthesis jobs (row name -> (Yosys load commands, top)) of one registered multiply
-    per shape, their Verilog written to ``workdir``."""
+def multiplier_row(a: int, b: int) -> str:
+    """The table's row name of the a×b multiplier reference (``mul20x27``)."""
+    return f"mul{a}x{b}"
+
+
+def multipliers(shapes: list[tuple[int, int]]) -> dict[str, tuple[str, str]]:
+    """Row name -> (Verilog, top) of one registered multiply per shape."""
+    return {multiplier_row(a, b): multiplier(a, b) for a, b in shapes}
+
+
+def verilog_jobs(designs: dict[str, tuple[str, str]], workdir: Path) -> dict[str, tuple[str, str]]:
+    """Synthesis jobs (row name -> (Yosys load commands, top)) of standalone designs
+    (row name -> (Verilog, top)), their Verilog written to ``workdir``."""
     jobs = {}
-    for a, b in shapes:
-        text, top = multiplier(a, b)
+    for name, (text, top) in designs.items():
         (workdir / f"{top}.v").write_text(text)
-        jobs[f"mul{a}x{b}"] = (f"read_verilog {workdir / f'{top}.v'}\n", top)
+        jobs[name] = (f"read_verilog {workdir / f'{top}.v'}\n", top)
     return jobs
 
 
