@@ -95,6 +95,15 @@ def fuzz(session: nox.Session) -> None:
                 env={"PYSIM_FUZZ_STREAMS": "2000", "COCOTB_TEST_FILTER": "fuzz_streams"})
 
 
+@nox.session
+def netlist(session: nox.Session) -> None:
+    """Every RTL bench on Yosys's reading of its block (the netlist the synthesis figures
+    describe) instead of the RTL files: `nox -s netlist -- [pytest args]`."""
+    session.install("-e", ".[test]")
+    _native_yosys(session)
+    session.run("pytest", "sim", "--netlist", *session.posargs)
+
+
 @nox.session(name="cocotb-long")
 def cocotb_long(session: nox.Session) -> None:
     """Every RTL bench over many seeds: `nox -s cocotb-long -- [N_SEEDS] [pytest args]`.

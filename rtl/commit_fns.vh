@@ -7,7 +7,7 @@ function automatic [F-1:0] lane_of(input [LANES*F-1:0] word, input [LN_W-1:0] la
     integer e;
     begin
         lane_of = '0;
-        for (e = 0; e < LANES; e = e + 1) if (LN_W'(e) == lane) lane_of = word[e*F +: F];
+        for (e = 0; e < LANES; e = e + 1) if (e == 32'(lane)) lane_of = word[e*F +: F];
     end
 endfunction
 

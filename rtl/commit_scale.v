@@ -280,7 +280,7 @@ module commit_scale #(
                 end
                 OP_G0, OP_G: begin
                     for (x = 0; x < R; x = x + 1)
-                        if (TI'(x) == gi) g_o[x*GQ_W +: GQ_W] <= g_c;
+                        if (x == 32'(gi)) g_o[x*GQ_W +: GQ_W] <= g_c;
                 end
                 default: ;
             endcase

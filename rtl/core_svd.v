@@ -269,7 +269,7 @@ module core_svd #(
     wire [6:0]  bl_bound = bitlen96(96'(pa) + 96'(sg_q[0]));
     // One 96-bit rounding shifter: an entry A (by E) or a sigma (by the rsqrt's exponent).
     wire [31:0] rn96 = 32'(rne96(96'(pa) + ((op_q == OP_SIG) ? 96'(pb) <<< 32 : (fb_q ? 96'sd0
-                       : 96'(add_q))), (op_q == OP_SIG) ? 7'(ey_q) : 7'(e_o)));
+                       : 96'(add_q))), 7'((op_q == OP_SIG) ? ey_q : e_o)));
     task automatic stage2;
         case (op_q)
             OP_BOUND: e_o <= (bl_bound > 7'(WC - 1)) ? 8'(bl_bound - 7'(WC - 1)) : 8'd0;
@@ -278,14 +278,14 @@ module core_svd #(
                 if (vb_q) a_q[ib_q] <= AW'(rne96(ent_b, 7'(e_o)));
             end
             OP_DOT: begin
-                acc_q[ia_q[1:0]] <= (fa_q ? 64'sd0 : acc_q[ia_q[1:0]]) + 64'(pa);
-                if (vb_q) acc_q[ib_q[1:0]] <= (fb_q ? 64'sd0 : acc_q[ib_q[1:0]]) + 64'(pb);
+                acc_q[ia_q[1:0]] <= (fa_q ? 64'sd0 : acc_q[ia_q[1:0]]) + pa[63:0];
+                if (vb_q) acc_q[ib_q[1:0]] <= (fb_q ? 64'sd0 : acc_q[ib_q[1:0]]) + pb[63:0];
             end
             OP_ROTI, OP_ROTJ: if (fa_q) v_q[ia_q] <= 24'(sat64(rot_c, 24));
                               else a_q[ia_q] <= AW'(sat64(rot_c, AW));
             OP_ALPHA: begin
-                alpha_q[ia_q[QW-1:0]] <= (fa_q ? 64'd0 : alpha_q[ia_q[QW-1:0]]) + 64'(pa);
-                if (vb_q) alpha_q[ib_q[QW-1:0]] <= (fb_q ? 64'd0 : alpha_q[ib_q[QW-1:0]]) + 64'(pb);
+                alpha_q[ia_q[QW-1:0]] <= (fa_q ? 64'd0 : alpha_q[ia_q[QW-1:0]]) + pa[63:0];
+                if (vb_q) alpha_q[ib_q[QW-1:0]] <= (fb_q ? 64'd0 : alpha_q[ib_q[QW-1:0]]) + pb[63:0];
             end
             OP_SIG: sig_q[ia_q[QW-1:0]] <= fa_q ? 32'd0 : 32'(rn96);
             OP_U: begin

@@ -100,7 +100,7 @@ module factor_mem #(
         for (gk = 0; gk < Q; gk = gk + 1) begin : g_bank
             ram_1r1w #(.W(P * F), .DEPTH(LAYERS * BO)) u_l (
                 .clk_i(clk_i), .re_i(upd_i ? (f_ren_i[gk] && !f_side_i) : l_en_i[gk]),
-                .raddr_i(l_base + LO_W'(upd_i ? BO_W'(f_addr_i) : l_addr_i)),
+                .raddr_i(l_base + LO_W'(upd_i ? f_addr_i[BO_W-1:0] : l_addr_i)),
                 .rdata_o(l_rdata_o[gk*P*F +: P*F]),
                 .we_i(clr_q ? !clr_side_q : (f_wen_i[gk] && !f_wside_i)),
                 .waddr_i(l_base + LO_W'(BO_W'(clr_q ? clr_addr_q : f_waddr_i))),

@@ -150,7 +150,7 @@ module lrt_unit #(
         end
     endgenerate
     always @(posedge clk_i)
-        if (v_en) v_rdata_q <= v_side ? x_w[BI_W'(v_addr)] : dy_w[BO_W'(v_addr)];
+        if (v_en) v_rdata_q <= v_side ? x_w[v_addr[BI_W-1:0]] : dy_w[v_addr[BO_W-1:0]];
 
     // ---------------------------------------------------------------- factor memories
     factor_mem #(.N_IN(N_IN), .N_OUT(N_OUT), .RANK(R), .LANES(P), .F(F),

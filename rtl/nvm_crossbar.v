@@ -113,15 +113,15 @@ module nvm_crossbar #(
             if (wr_valid_i) begin
                 for (c = 0; c < N_IN; c = c + 1) begin
                     case (wr_op_i)
-                        2'd1: code_q[wr_base + IDX_W'(c)]
+                        2'd1: code_q[32'(wr_base) + c]
                                   <= wr_codes_i[c*WB +: WB];
-                        2'd2: stuck_q[wr_base + IDX_W'(c)] <= wr_flags_i[c];
+                        2'd2: stuck_q[32'(wr_base) + c] <= wr_flags_i[c];
                         default: if (do_w[c]) begin
-                            code_q[wr_base + IDX_W'(c)]
+                            code_q[32'(wr_base) + c]
                                 <= wr_codes_i[c*WB +: WB];
-                            if (count_q[wr_base + IDX_W'(c)] != CNT_MAX)
-                                count_q[wr_base + IDX_W'(c)]
-                                    <= count_q[wr_base + IDX_W'(c)] + 1'b1;
+                            if (count_q[32'(wr_base) + c] != CNT_MAX)
+                                count_q[32'(wr_base) + c]
+                                    <= count_q[32'(wr_base) + c] + 1'b1;
                         end
                     endcase
                 end

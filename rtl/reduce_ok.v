@@ -63,6 +63,12 @@ module reduce_ok #(
             default: recip = 25'd2097152;
         endcase
     endfunction
+    // Narrowings as functions: Yosys sizes a cast inside an expression at its operand's
+    // width (docs/architecture.md, "Synthesis reads the RTL as simulated").
+    /* verilator lint_off UNUSEDSIGNAL */
+    function automatic [QW-1:0] qx(input [3:0] v); qx = QW'(v); endfunction
+    function automatic [MW-1:0] mx(input [3:0] v); mx = MW'(v); endfunction
+    /* verilator lint_on UNUSEDSIGNAL */
     function automatic [39:0] kmul(input [3:0] k, input [31:0] s);  // k*s, shift-add
         kmul = (k[0] ? 40'(s) : 40'd0) + (k[1] ? 40'(s) << 1 : 40'd0) +
                (k[2] ? 40'(s) << 2 : 40'd0) + (k[3] ? 40'(s) << 3 : 40'd0);
@@ -147,13 +153,13 @@ module reduce_ok #(
     wire [QW-1:0] nj = QW'(m_q + j_q + ((state_q == S_VAL) ? 4'd1 : 4'd0));
     wire [39:0] nn = s1_q - kmul(k_q, s_q[nj]);
     // v_a = x0_a (+ 2^22 for a = 0) of S_HV (a = b) and S_HH (a, a + 1).
-    wire [23:0] vb_v = 24'(x0_q[QW'(j_q)]);
-    wire [23:0] va_v = (a_q == 0) ? 24'(x0_q[0]) + 24'(1 << CS) : 24'(x0_q[QW'(a_q)]);
+    wire [23:0] vb_v = 24'(x0_q[qx(j_q)]);
+    wire [23:0] va_v = (a_q == 0) ? 24'(x0_q[0]) + 24'(1 << CS) : 24'(x0_q[qx(a_q)]);
     wire [23:0] va1_v = 24'(x0_q[QW'(a_q + 1'b1)]);
     wire        hb_ok = a_q + 1'b1 <= k_q;
     // S_T's operands: U_sorted[i][m+a], V_sorted[i][m+a], M[m+a][t].
     wire [UW-1:0] uix = ub_q + UW'(ord_q[QW'(m_q + a_q)]);
-    wire signed [31:0] m_el = mm_q[hb_q + MW'(t_q)];
+    wire signed [31:0] m_el = mm_q[hb_q + mx(t_q)];
 
     // ---------------------------------------------------------------- stage 1: issue
     always @* begin
@@ -161,7 +167,7 @@ module reduce_ok #(
         {op_d, ia_d, ib_d, vb_d, f_d} = '0;
         {rsq_start_o, rsq_t_o} = '0;
         case (state_q)
-            S_DEC: if (tail_q[QW'(m_q)] != 0) {rsq_start_o, rsq_t_o} = {1'b1, 128'(tail_q[QW'(m_q)])};
+            S_DEC: if (tail_q[qx(m_q)] != 0) {rsq_start_o, rsq_t_o} = {1'b1, 128'(tail_q[qx(m_q)])};
             S_S1: if (rsq_done) {rsq_start_o, rsq_t_o} = {1'b1, 128'(nn)};
             S_VAL: if (rsq_done) begin  // num_a y2 from num's halves; the next rsqrt
                 {xa, ya, xb, yb} = {OW'(num_q[31:0]), OW'(rsq_y), OW'(num_q[39:32]),
@@ -180,14 +186,14 @@ module reduce_ok #(
             S_HH: begin  // h for rows m+a, m+a+1 of column m+b-1
                 {xa, ya} = {OW'(va_v), OW'(vbi_q)};
                 if (hb_ok) {xb, yb} = {OW'(va1_v), OW'(vbi_q)};
-                {op_d, ia_d, ib_d, vb_d} = {OP_H, hb_q + MW'(4'(m_q + j_q - 1'b1)),
-                                            hb_q + MW'(R) + MW'(4'(m_q + j_q - 1'b1)), hb_ok};
+                {op_d, ia_d, ib_d, vb_d} = {OP_H, hb_q + mx(m_q + j_q - 1'b1),
+                                            hb_q + MW'(R) + mx(m_q + j_q - 1'b1), hb_ok};
                 f_d = {a_q == j_q, a_q + 1'b1 == j_q, bits_q[QW'(m_q + a_q)],
                        hb_ok && bits_q[QW'(m_q + a_q + 1'b1)]};
             end
             S_T: begin  // one term of T_L[i][t] and of T_R[i][t]
                 {xa, ya, xb, yb} = {OW'(u_w[uix]), OW'(m_el), OW'(v_w[uix]), OW'(m_el)};
-                {op_d, ia_d, vb_d} = {OP_T, tb_q + MW'(t_q), 1'b1};
+                {op_d, ia_d, vb_d} = {OP_T, tb_q + mx(t_q), 1'b1};
                 f_d = {2'b00, a_q == 0, a_q == k_q};
             end
             default: ;
@@ -207,14 +213,14 @@ module reduce_ok #(
     wire [95:0] x0_c = rn_hl;
     wire signed [63:0] ha = (f_q[3] ? 64'sd1 <<< CS : 64'sd0) - rne64(64'(pa), 7'(CS));
     wire signed [63:0] hb = (f_q[2] ? 64'sd1 <<< CS : 64'sd0) - rne64(64'(pb), 7'(CS));
-    wire signed [63:0] sl = (f_q[1] ? 64'sd0 : accl_q) + 64'(pa);
-    wire signed [63:0] sr = (f_q[1] ? 64'sd0 : accr_q) + 64'(pb);
+    wire signed [63:0] sl = (f_q[1] ? 64'sd0 : accl_q) + pa[63:0];
+    wire signed [63:0] sr = (f_q[1] ? 64'sd0 : accr_q) + pb[63:0];
     wire [39:0] slot = 40'(rn_hl);
     integer y;
     task automatic stage2;
         case (op_q)
             OP_ROOT: root_q <= 48'(rn_hl);
-            OP_X0: x0_q[QW'(ia_q)] <= (x0_c > 96'(1 << CS)) ? 23'(1 << CS) : 23'(x0_c);
+            OP_X0: x0_q[qx(4'(ia_q))] <= (x0_c > 96'(1 << CS)) ? 23'(1 << CS) : 23'(x0_c);
             OP_INV: inv_q <= 32'(rne64(64'(pa), shr(8'(2 * e3_q), 2 * CS)));
             OP_SLOT: for (y = 0; y < R; y = y + 1) if (y >= m_q) sig_o[y*40 +: 40] <= slot;
             OP_VBI: vbi_q <= 32'(rne64(64'(pa), 7'(CS)));
@@ -244,7 +250,7 @@ module reduce_ok #(
             lf = (lf >> 1) ^ (lf[0] ? 16'hB400 : 16'h0000);
         end
     end
-    wire m_hit = kmul(4'(R) - j_q, s_q[QW'(j_q)]) <= tail_q[QW'(j_q)];  // (r-p) s_p <= tail_p
+    wire m_hit = kmul(4'(R) - j_q, s_q[qx(j_q)]) <= tail_q[qx(j_q)];  // (r-p) s_p <= tail_p
 
     always @(posedge clk_i) begin
         if (rst_i) begin
@@ -264,8 +270,8 @@ module reduce_ok #(
                     {bits_q, lfsr_o, j_q, state_q} <= {bits_c, lf, 4'(Q - 1), S_TAIL};
                 end
                 S_TAIL: begin  // tail_j = tail_(j+1) + s_j, j = q-1 .. 0
-                    tail_q[QW'(j_q)] <= ((32'(j_q) == Q - 1) ? 40'd0 : tail_q[QW'(j_q + 1'b1)]) +
-                                   40'(s_q[QW'(j_q)]);
+                    tail_q[qx(j_q)] <= ((32'(j_q) == Q - 1) ? 40'd0 : tail_q[qx(j_q + 1'b1)]) +
+                                   40'(s_q[qx(j_q)]);
                     j_q <= j_q - 1'b1;
                     if (j_q == 0) {j_q, found_q, pr_q, state_q} <= {4'd0, 1'b0, MW'(0), S_M};
                 end
@@ -282,9 +288,9 @@ module reduce_ok #(
                             tr_q[i*R + t] <= v_w[i*Q + 32'(ord_q[t])];
                         end
                     for (y = 0; y < R; y = y + 1) sig_o[y*40 +: 40] <= 40'(s_q[y]);
-                    {s1_q, k_q, j_q} <= {tail_q[QW'(m_q)], 4'(R) - m_q, 4'd0};
-                    k_o <= (tail_q[QW'(m_q)] == 0) ? 4'd0 : 4'(R) - m_q;
-                    if (tail_q[QW'(m_q)] == 0) {done_o, state_q} <= {1'b1, S_IDLE};
+                    {s1_q, k_q, j_q} <= {tail_q[qx(m_q)], 4'(R) - m_q, 4'd0};
+                    k_o <= (tail_q[qx(m_q)] == 0) ? 4'd0 : 4'(R) - m_q;
+                    if (tail_q[qx(m_q)] == 0) {done_o, state_q} <= {1'b1, S_IDLE};
                     else state_q <= S_S1;
                 end
                 S_S1: if (rsq_done) {y1_q, e1_q, num_q, state_q} <= {rsq_y, rsq_e, nn, S_VAL};

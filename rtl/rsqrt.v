@@ -1,9 +1,10 @@
 // Reciprocal square root unit: t^-1/2 ~= y * 2^-e, five pipeline-free cycles, one
 // multiplier (27x27) used by four of them.
 // Specification: docs/hw-spec.md section 4; golden model pysim/hw/fixed.py:rsqrt.
-// start_i is sampled at a rising edge (t_i latched); done_o is high for one cycle after
-// the fifth following edge (RSQ_CYCLES = 5: normalise, seed, three Newton multiplies),
-// with y_o/e_o valid from then until the next start. rsqrt(0) = (0, 0).
+// start_i is sampled at a rising edge (t_i's leading 64-bit window latched); done_o is
+// high for one cycle after the fifth following edge (RSQ_CYCLES = 5: normalise, seed,
+// three Newton multiplies), with y_o/e_o valid from then until the next start.
+// rsqrt(0) = (0, 0).
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -21,8 +22,6 @@ module rsqrt #(
 );
     `include "rsqrt_rom.vh"
 
-    localparam int LW = $clog2(TW + 1);
-
     // Round half to even of a right shift by a constant amount S (S >= 2).
     function automatic [63:0] rne64(input [79:0] a, input integer s);
         reg [79:0] q;
@@ -35,21 +34,14 @@ module rsqrt #(
         end
     endfunction
 
-    // Stage 1: normalise by an even shift so that tn lies in [2^30, 2^32).
-    reg [LW-1:0] blen;
-    integer b;
-    reg [TW-1:0] t_q;
-    always @* begin
-        blen = '0;
-        for (b = 0; b < TW; b = b + 1)
-            if (t_q[b]) blen = LW'(b + 1);
-    end
-    wire signed [LW+1:0] sh_raw  = (LW + 2)'(32) - (LW + 2)'(blen);
-    wire signed [LW+1:0] sh      = sh_raw[0] ? sh_raw - 1'b1 : sh_raw;
-    wire [TW+31:0]       t_wide  = {32'd0, t_q};
-    wire [TW+31:0]       shifted = sh[LW+1] ? (t_wide >> (-sh)) : (t_wide << sh);
-    // Only the normalised 32 bits are kept; the rest is zero by construction.
-    wire                 unused_shift = |shifted[TW+31:32];
+    // The operand's leading 64-bit window, latched at start (no register holds all of t),
+    // then normalised in stage 1.
+    localparam int RW = ((TW + 31) / 32 > 2) ? $clog2((TW + 31) / 32) : 1;
+    `include "rsqrt_norm.vh"
+    reg [63:0]   win_q;
+    reg [RW-1:0] base_q;
+    wire [RW-1:0] base_c = rsq_base(t_i);
+    wire [39:0]   norm_c = rsq_norm(win_q, base_q);
 
     reg [2:0]        stage_q;
     reg [31:0]       tn_q;
@@ -79,7 +71,8 @@ module rsqrt #(
         if (rst_i) begin
             stage_q <= '0;
             done_o  <= 1'b0;
-            t_q     <= '0;
+            win_q   <= '0;
+            base_q  <= '0;
             tn_q    <= '0;
             y0_q    <= '0;
             sq_q    <= '0;
@@ -91,13 +84,13 @@ module rsqrt #(
             done_o <= 1'b0;
             case (stage_q)
                 3'd0: if (start_i) begin
-                    t_q     <= t_i;
+                    win_q   <= rsq_window(t_i, base_c);
+                    base_q  <= base_c;
                     stage_q <= 3'd1;
                 end
                 3'd1: begin  // normalise: even shift, tn in [2^30, 2^32)
-                    tn_q    <= shifted[31:0];
-                    zero_q  <= t_q == '0;
-                    e_o     <= 8'(32'sd40 - 32'(sh >>> 1));
+                    {tn_q, e_o} <= norm_c;
+                    zero_q  <= win_q == '0;
                     stage_q <= 3'd2;
                 end
                 3'd2: begin  // seed from the ROM chord

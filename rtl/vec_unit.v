@@ -112,6 +112,11 @@ module vec_unit #(
             end
         end
     endfunction
+    // rne_p to the residual's width: a function, not a cast inside the subtraction
+    // (Yosys sizes N'(x) at x's width there: docs/architecture.md).
+    function automatic [RW-1:0] rne_rw(input signed [PW-1:0] a, input integer s);
+        rne_rw = RW'(rne_p(a, s));
+    endfunction
     localparam logic signed [PW-1:0] HI = PW'((1 << (F - 1)) - 1);
     function automatic signed [F-1:0] sat_fp(input signed [PW-1:0] a);
         sat_fp = (a > HI) ? F'(HI) : (a < -HI - PW'(1)) ? F'(-HI - PW'(1)) : F'(a);
@@ -232,8 +237,8 @@ module vec_unit #(
             sum_c = sum_c + SUMW'(prod_q[i]);
             racc_d[i] = ((s2_k_q == 0) ? '0 : racc_q[i]) + RACW'(prod_q[i]);
             res_w[i*RW +: RW] = (s2_kind_q == K_DOT0) ? res1_q[i]
-                              : RW'(res1_q[i] - RW'(rne_p(prod_q[i], F - 1)));
-            fac_w[i*F +: F] = (NLW'(i) >= s2_nl_q) ? '0 :
+                              : RW'(res1_q[i] - rne_rw(prod_q[i], F - 1));
+            fac_w[i*F +: F] = (i >= 32'(s2_nl_q)) ? '0 :
                               (s2_kind_q == K_NRM) ? sat_fp(rne_p(prod_q[i], s_nrm))
                                                    : sat_fp(rne_p(PW'(racc_d[i]), CS));
         end

@@ -12,9 +12,11 @@ def pytest_generate_tests(metafunc):
 @pytest.fixture
 def cocotb_opts(request) -> dict:
     """Keyword arguments for ``harness.runner.run`` from the command line: seed, sim,
-    iterations, seeds — for shard k of K, the k-th span of ``--seeds`` from ``--seed``."""
+    iterations, seeds, netlist — for shard k of K, the k-th span of ``--seeds`` from
+    ``--seed``."""
     cfg = request.config
     opts = {k: cfg.getoption(f"--{k}") for k in ("seed", "sim", "iterations", "seeds")}
+    opts["netlist"] = cfg.getoption("--netlist")
     shards = cfg.getoption("--shards")
     if shards > 1:
         if opts["seed"] is None or opts["seeds"] is None:

