@@ -36,7 +36,6 @@ module rsqrt #(
 
     // The operand's leading 64-bit window, latched at start (no register holds all of t),
     // then normalised in stage 1.
-    localparam int RW = ((TW + 31) / 32 > 2) ? $clog2((TW + 31) / 32) : 1;
     `include "rsqrt_norm.vh"
     reg [63:0]   win_q;
     reg [RW-1:0] base_q;

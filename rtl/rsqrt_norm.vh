@@ -4,9 +4,10 @@
 // the window's even shift to tn in [2^30, 2^32) and the exponent (rsq_norm). The bits
 // below the window are never among tn's 32 (tn truncates), so the result is that of the
 // whole operand; tests/test_synth.py proves it for every operand. Included inside a
-// module that defines TW (operand width) and RW = $clog2(word count).
+// module that defines TW (operand width); RW is the width of a base word's index.
 
 localparam int RSQ_NW = (TW + 31) / 32 < 2 ? 2 : (TW + 31) / 32;  // 32-bit words, >= 2
+localparam int RW = (RSQ_NW > 2) ? $clog2(RSQ_NW) : 1;
 // base word b: the leading non-zero word less one (0 when t < 2^64)
 function automatic [RW-1:0] rsq_base(input [TW-1:0] t);
     reg [RSQ_NW*32-1:0] tp;
@@ -27,7 +28,7 @@ endfunction
 // {tn, e}: tn = the window shifted by sh = 32 - bitlen(w) (minus 1 if odd) to 32 bits,
 // e = 40 - (sh - 32 b)/2; the whole shift's 32 b is even and leaves the parity. The shift
 // is an unsigned amount each way; no size cast sits inside an expression (Yosys sizes
-// N'(x) at x's width there: docs/architecture.md, "Synthesis reads the RTL").
+// N'(x) at x's width there: docs/architecture.md, "Synthesis reads the RTL as simulated").
 function automatic [39:0] rsq_norm(input [63:0] w, input [RW-1:0] b);
     reg [6:0] bl, rs, ls;
     reg [7:0] eb;

@@ -14,8 +14,9 @@ import shutil
 import pytest
 from harness import runner
 
-SYNTH = dict(N_IN=16, N_OUT=8, RANK=2, LANES=3, F=14, WC=20, SWEEPS=3)  # hw_bench.RTL_SMALL
-BLOCKS = [("lrt_unit", SYNTH),
+from pysim.tools.hw_bench import RTL_SMALL
+
+BLOCKS = [("lrt_unit", RTL_SMALL),
           ("commit_unit", dict(N_IN=16, N_OUT=8, RANK=2, LANES=3, F=14, WB=8)),
           ("rsqrt", dict(TW=128))]
 

@@ -2,8 +2,9 @@
 
 The synthesis figures (:mod:`pysim.tools.synth`) are those of the netlist Yosys builds
 from the RTL, not of the RTL that Icarus and Verilator simulate. Where Yosys's front end
-reads a construct differently (Yosys 0.23 sizes ``a + N'(x)`` inside a concatenation at
-x's width when x is wider than N, which shifts the operands beside it), the figures
+reads a construct differently (Yosys 0.23 sizes ``N'(x)`` inside an expression at x's
+width: ``a + N'(x)`` keeps a carry, and inside a concatenation it moves the operands
+beside it), the figures
 describe other hardware. ``netlist(block, params)`` elaborates a block as the synthesis
 flow does (``chparam -set``, ``hierarchy``, ``proc``, ``flatten``) and writes it out;
 ``nox -s cocotb -- --netlist`` (and ``sim/test_netlists.py``) run the benches on it, so

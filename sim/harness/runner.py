@@ -72,15 +72,15 @@ def run(block: str, params: dict, seed: int | None = None, sim: str | None = Non
                PYSIM_SEED_FILE=str(seed_file))
     iters = f" --iterations {iterations}" if iterations is not None else ""
     span = f"seeds {seed}..{seed + n_seeds - 1}" if n_seeds > 1 else f"seed {seed}"
-    more = (f" --seeds {n_seeds}" if n_seeds > 1 else "") + (" --netlist" if netlist else "")
+    net = " --netlist" if netlist else ""
+    more = (f" --seeds {n_seeds}" if n_seeds > 1 else "") + net
     if log is None:
         print(f"[{block} {params} on {sim}] {span}; rerun: "
               f"nox -s cocotb -- --seed {seed}{more}{iters} -k {block}")
 
     def failure(what: str) -> AssertionError:
         bad = sorted(set(failed_seeds(seed_file))) or [seed]
-        rerun = (f"nox -s cocotb -- --seed {bad[0]}{iters}{' --netlist' if netlist else ''}"
-                 f" -k {block}")
+        rerun = f"nox -s cocotb -- --seed {bad[0]}{iters}{net} -k {block}"
         where = f"log in {log}" if log else "log above"
         return AssertionError(f"{block} {params}: {what} on seed(s) {bad} ({span}); "
                               f"rerun: {rerun}; {where}, results in {test_dir}")
