@@ -151,19 +151,14 @@ module core_svd #(
     wire [63:0] ag  = acc_q[2][63] ? -acc_q[2] : acc_q[2];
     wire signed [32:0] d0 = 33'(be_q) - 33'(al_q), g0 = 33'(ga_q) <<< 1;
     wire [32:0] ad0 = d0[32] ? -d0 : d0, ag0 = g0[32] ? -g0 : g0;
-    // The bit length of the largest of non-negative values is that of their OR.
+    // One leading-zero counter for S_T0's max(alpha, beta, |gamma|) (that of their OR)
+    // and OP_BOUND's product (never in the same cycle); S_T1's max(|d|, |g|) has its own.
     wire [63:0] abg = acc_q[0] | acc_q[1] | ag;
-    wire [6:0]  bl0 = bitlen96(96'(abg));
-    wire [6:0]  sh0 = (bl0 > 7'd31) ? bl0 - 7'd31 : 7'd0;
+    wire [6:0]  bl = bitlen96((state_q == S_T0) ? 96'(abg) : 96'(pa) + 96'(sg_q[0]));
+    wire [6:0]  sh0 = (bl > 7'd31) ? bl - 7'd31 : 7'd0;
     wire [6:0]  bl1 = bitlen96(96'(ad0 | ag0));
     wire [6:0]  sh1 = (bl1 > 7'd30) ? bl1 - 7'd30 : 7'd0;
     wire        skip = pa <= (pb >>> (2 * WC));
-    // Two rounding shifters of the products by the rsqrt's exponent: S_R2's cos2 and sin2
-    // (|sin2| < 2^23) from |d| y and sign(d) g y, S_R4's c and s, the U products.
-    wire        r4   = op_q != OP_U && state_q == S_R4;
-    wire signed [63:0] rn_a = rne64(64'(pa), r4 ? shr(ey_q, 10) : shr(ey_q, CS));
-    wire signed [63:0] rn_b = rne64(64'(pb), r4 ? shr(ey_q, 11) : shr(ey_q, CS));
-    wire [31:0] cc4 = 32'(((64'sd1 <<< CS) + rn_a) <<< 1);  // rn_a: cos2
 
     // Post-processing: the flush test of column col_q.
     reg [63:0] amax_c;
@@ -264,18 +259,30 @@ module core_svd #(
     end
 
     // ---------------------------------------------------------------- stage 2
-    wire signed [95:0] ent_b = 96'(pb) + (fb_q ? 96'(add_q) : 96'sd0);
+    // One rounding shifter per product, shared by every use (none overlap): entries (by
+    // E, sigma added on the diagonal), sigma (alpha's halves by the rsqrt's exponent),
+    // S_T1's d and g to 30 bits, S_R2's cos2 and sin2 (|sin2| < 2^23) from |d| y and
+    // sign(d) g y, S_R4's c and s, the U products. Uses keep 32 bits, or saturate to 24.
+    wire        r4 = op_q != OP_U && state_q == S_R4, t1 = state_q == S_T1;
+    wire        a96 = op_q == OP_ENT || op_q == OP_SIG;
+    wire [96:0] qa = rq96(
+        a96 ? 96'(pa) + ((op_q == OP_SIG) ? 96'(pb) <<< 32 : (fb_q ? 96'sd0 : 96'(add_q)))
+            : (t1 ? 96'(d0) : 96'($signed(pa[63:0]))),
+        a96 ? ((op_q == OP_SIG) ? ey_q[6:0] : e_o[6:0])
+            : (t1 ? sh1 : (r4 ? shr(ey_q, 10) : shr(ey_q, CS))));
+    wire [96:0] qb = rq96(
+        (op_q == OP_ENT) ? 96'(pb) + (fb_q ? 96'(add_q) : 96'sd0)
+                         : (t1 ? 96'(g0) : 96'($signed(pb[63:0]))),
+        (op_q == OP_ENT) ? e_o[6:0] : (t1 ? sh1 : (r4 ? shr(ey_q, 11) : shr(ey_q, CS))));
+    wire [31:0] rn_a = qa[31:0] + {31'd0, qa[96]}, rn_b = qb[31:0] + {31'd0, qb[96]};
+    wire [31:0] cc4 = ((32'd1 << CS) + rn_a) << 1;  // rn_a: cos2
     wire signed [63:0] rot_c = rne64(64'((op_q == OP_ROTI) ? pa - pb : pa + pb), 7'(CS));
-    wire [6:0]  bl_bound = bitlen96(96'(pa) + 96'(sg_q[0]));
-    // One 96-bit rounding shifter: an entry A (by E) or a sigma (by the rsqrt's exponent).
-    wire [31:0] rn96 = 32'(rne96(96'(pa) + ((op_q == OP_SIG) ? 96'(pb) <<< 32 : (fb_q ? 96'sd0
-                       : 96'(add_q))), 7'((op_q == OP_SIG) ? ey_q : e_o)));
     task automatic stage2;
         case (op_q)
-            OP_BOUND: e_o <= (bl_bound > 7'(WC - 1)) ? 8'(bl_bound - 7'(WC - 1)) : 8'd0;
+            OP_BOUND: e_o <= (bl > 7'(WC - 1)) ? 8'(bl - 7'(WC - 1)) : 8'd0;
             OP_ENT: begin  // an entry: sigma added on the diagonal, rounded by E
-                a_q[ia_q] <= AW'(rn96);
-                if (vb_q) a_q[ib_q] <= AW'(rne96(ent_b, 7'(e_o)));
+                a_q[ia_q] <= AW'(rn_a);
+                if (vb_q) a_q[ib_q] <= AW'(rn_b);
             end
             OP_DOT: begin
                 acc_q[ia_q[1:0]] <= (fa_q ? 64'sd0 : acc_q[ia_q[1:0]]) + pa[63:0];
@@ -287,10 +294,10 @@ module core_svd #(
                 alpha_q[ia_q[QW-1:0]] <= (fa_q ? 64'd0 : alpha_q[ia_q[QW-1:0]]) + pa[63:0];
                 if (vb_q) alpha_q[ib_q[QW-1:0]] <= (fb_q ? 64'd0 : alpha_q[ib_q[QW-1:0]]) + pb[63:0];
             end
-            OP_SIG: sig_q[ia_q[QW-1:0]] <= fa_q ? 32'd0 : 32'(rn96);
+            OP_SIG: sig_q[ia_q[QW-1:0]] <= fa_q ? 32'd0 : rn_a;
             OP_U: begin
-                u_q[ia_q] <= fa_q ? 24'sd0 : 24'(sat64(rn_a, 24));
-                if (vb_q) u_q[ib_q] <= fa_q ? 24'sd0 : 24'(sat64(rn_b, 24));
+                u_q[ia_q] <= fa_q ? 24'sd0 : sat24(qa);
+                if (vb_q) u_q[ib_q] <= fa_q ? 24'sd0 : sat24(qb);
             end
             default: ;
         endcase
@@ -357,17 +364,16 @@ module core_svd #(
                     {ga_q, state_q} <= {32'(acc_q[2] >>> sh0), S_T1};
                 end
                 S_T1: begin  // d, g rounded to 30 bits
-                    {dd_q, gg_q, state_q} <= {32'(rne64(64'(d0), sh1)),
-                                              32'(rne64(64'(g0), sh1)), S_T2};
+                    {dd_q, gg_q, state_q} <= {rn_a, rn_b, S_T2};
                 end
                 S_T2: if (skip) next_pair();
                       else state_q <= S_T3;
                 S_T3: {rotations_o, state_q} <= {rotations_o + 1'b1, S_R1};
                 S_R1, S_R3: if (rsq_done)
                     {ey_q, state_q} <= {rsq_e, (state_q == S_R1) ? S_R2 : S_R4};
-                S_R2: {sin2_q, cc4_q, state_q} <= {32'(rn_b), cc4, S_R3};
+                S_R2: {sin2_q, cc4_q, state_q} <= {rn_b, cc4, S_R3};
                 S_R4: begin
-                    {c_q, s_q} <= {32'(rn_a), 32'(rn_b)};
+                    {c_q, s_q} <= {rn_a, rn_b};
                     {cnt_q, rb_q, half_q, onv_q} <= {8'(4 * Q), XW'(0), 2'b00};
                     state_q <= S_ROT;
                 end

@@ -222,6 +222,9 @@ module lrt_unit #(
             endcase
     end
     wire [95:0] halves = (96'(pb) << 32) + 96'(pa);  // a product of a value's two halves
+    // n_l (TN+2) and n_r (TN+8): one rounding shifter, by the exponent of the norm's rsqrt
+    wire [96:0] nq = rq96(halves, (t_q == 16'(TN + 2)) ? el_q[6:0] : er_q[6:0]);
+    wire [31:0] n_c = nq[31:0] + {31'd0, nq[96]};
     wire skip_c = kappa_q4_i != 0 && ((96'(sigma[0 +: SIG_W]) << 4) > halves);
     wire zero_c = (n2l == 0 && cl == '0) || (n2r == 0 && cr == '0);
 
@@ -329,10 +332,10 @@ module lrt_unit #(
                 S_GS: begin
                     t_q <= t_q + 1'b1;
                     if (t_q == 16'(TN + 1)) {yl_q, el_q} <= {rsq_y, rsq_e};  // rsqrt(n2r) starts
-                    if (t_q == 16'(TN + 2)) nl_q <= 32'(rne96(halves, 7'(el_q)));
+                    if (t_q == 16'(TN + 2)) nl_q <= n_c;
                     if (t_q == 16'(TN + 4)) kn_q <= 48'(pa);
                     if (t_q == 16'(TN + 7)) {yr_q, er_q} <= {rsq_y, rsq_e};
-                    if (t_q == 16'(TN + 8)) nr_q <= 32'(rne96(halves, 7'(er_q)));
+                    if (t_q == 16'(TN + 8)) nr_q <= n_c;
                     if (gs_exit) begin  // kappa, zero sample
                         {vy_q, ve_q} <= {yl_q, el_q};
                         absorbed_o <= !skip_c;

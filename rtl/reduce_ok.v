@@ -206,22 +206,25 @@ module reduce_ok #(
 
     // ---------------------------------------------------------------- stage 2
     wire [95:0] hl = (96'(pb) <<< 32) + 96'(pa);   // a product of two halves
-    // One rounding shifter of the two halves' product: x0 (by e1 + 2), the root (by
-    // e2 - 24) or the slot value (by 24).
-    wire [95:0] rn_hl = 96'(rne96(hl, (op_q == OP_X0) ? 7'(e1_q + 8'd2)
-                                      : ((op_q == OP_ROOT) ? shr(e2_q, 24) : 7'd24)));
-    wire [95:0] x0_c = rn_hl;
+    // One rounding shifter, for the two halves' product (x0 by e1 + 2, the root by e2 -
+    // 24, the slot value by 24) or product A (1/x0^2 by 2 e3 - 2 CS); uses add over the
+    // bits they keep (rq96).
+    wire [96:0] rq = rq96((op_q == OP_INV) ? 96'($signed(pa[63:0])) : hl,
+                          (op_q == OP_X0) ? 7'(e1_q + 8'd2) : ((op_q == OP_ROOT)
+                          ? shr(e2_q, 24) : ((op_q == OP_INV) ? shr(8'(2 * e3_q), 2 * CS)
+                                                               : 7'd24)));
+    wire [47:0] rn_hl = rq[47:0] + {47'd0, rq[96]};
     wire signed [63:0] ha = (f_q[3] ? 64'sd1 <<< CS : 64'sd0) - rne64(64'(pa), 7'(CS));
     wire signed [63:0] hb = (f_q[2] ? 64'sd1 <<< CS : 64'sd0) - rne64(64'(pb), 7'(CS));
     wire signed [63:0] sl = (f_q[1] ? 64'sd0 : accl_q) + pa[63:0];
     wire signed [63:0] sr = (f_q[1] ? 64'sd0 : accr_q) + pb[63:0];
-    wire [39:0] slot = 40'(rn_hl);
+    wire [39:0] slot = rn_hl[39:0];
     integer y;
     task automatic stage2;
         case (op_q)
-            OP_ROOT: root_q <= 48'(rn_hl);
-            OP_X0: x0_q[qx(4'(ia_q))] <= (x0_c > 96'(1 << CS)) ? 23'(1 << CS) : 23'(x0_c);
-            OP_INV: inv_q <= 32'(rne64(64'(pa), shr(8'(2 * e3_q), 2 * CS)));
+            OP_ROOT: root_q <= rn_hl;
+            OP_X0: x0_q[qx(4'(ia_q))] <= min22(rq);
+            OP_INV: inv_q <= rn_hl[31:0];
             OP_SLOT: for (y = 0; y < R; y = y + 1) if (y >= m_q) sig_o[y*40 +: 40] <= slot;
             OP_VBI: vbi_q <= 32'(rne64(64'(pa), 7'(CS)));
             OP_H: begin

@@ -25,6 +25,34 @@ function automatic signed [95:0] rne96(input signed [95:0] a, input [6:0] s);
         end
     end
 endfunction
+// rne96 apart: {inc, q} with q = a >>> s and rne96(a, s) = q + inc, so that a use adds
+// only over the bits it keeps, and a saturation tests q's upper bits instead of the sum's.
+function automatic [96:0] rq96(input signed [95:0] a, input [6:0] s);
+    reg guard, sticky;
+    begin
+        guard = (s == 0) ? 1'b0 : a[s-1];
+        sticky = (s > 1) ? |(a & ~(~96'd0 << (s - 7'd1))) : 1'b0;
+        rq96 = {1'b0, a >>> s};
+        rq96[96] = guard & (sticky | rq96[0]);
+    end
+endfunction
+// sat64(q + inc, 24) of rq96's {inc, q}: whether q + inc leaves [-2^23, 2^23) is a sign-
+// extension test on q's bits above 23 (an AND/OR tree); the sum runs over 24 bits. (Below
+// -2^23, q = -2^23 - 1 with inc gives -2^23 either way.)
+function automatic signed [23:0] sat24(input [96:0] r);
+    if (!r[95] && (r[95:23] != 0 || (&r[22:0] && r[96]))) sat24 = 24'sh7fffff;
+    else if (r[95] && !(&r[95:23])) sat24 = -24'sh800000;
+    else sat24 = r[23:0] + {23'd0, r[96]};
+endfunction
+// min(q + inc, 2^22) of rq96's {inc, q} (unsigned, the sum modulo 2^96): the compare
+// tests q's bits, the sum runs over 23 bits.
+function automatic [22:0] min22(input [96:0] r);
+    reg gt;
+    begin
+        gt = (|r[95:23] || (r[22] && (|r[21:0] || r[96]))) && !(&r[95:0] && r[96]);
+        min22 = gt ? 23'h400000 : r[22:0] + {22'd0, r[96]};
+    end
+endfunction
 function automatic signed [63:0] rne64(input signed [63:0] a, input [6:0] s);
     reg signed [63:0] q;
     reg guard, sticky;
