@@ -2,11 +2,11 @@
 // C = diag(sigma, 0) + a b^T, one-sided Jacobi (SWEEPS row-cyclic sweeps), singular values
 // and left vectors, descending sort. Specification: docs/hw-spec.md section 5 steps 6-9
 // and "How the core runs"; golden model pysim/hw/core_svd.py.
-// Datapath: two 32x32 multipliers (scalar_mul: stage 1), a stage 2 that adds, rounds,
-// saturates and writes the register file (A, V, U, dot accumulators, alpha) as op_q says
-// (a phase's last products may land in the next phase's first cycle), leading-zero
-// counters, shifters, the shared rsqrt. start_i is sampled at a rising edge (operands
-// latched); done_o is high for one cycle after the cycles of section 7.
+// Datapath: two 32x32 multipliers (scalar_mul: stage 1); a stage 2 that adds, rounds (a
+// shifter per product), saturates and writes the register file (A, V, U, dot sums, alpha)
+// as op_q says (a phase's last products may land in the next phase's first cycle); leading-
+// zero counters; the shared rsqrt. start_i is sampled at a rising edge (operands latched);
+// done_o is high for one cycle after the cycles of section 7.
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -156,8 +156,7 @@ module core_svd #(
     wire [63:0] abg = acc_q[0] | acc_q[1] | ag;
     wire [6:0]  bl = bitlen96((state_q == S_T0) ? 96'(abg) : 96'(pa) + 96'(sg_q[0]));
     wire [6:0]  sh0 = (bl > 7'd31) ? bl - 7'd31 : 7'd0;
-    wire [6:0]  bl1 = bitlen96(96'(ad0 | ag0));
-    wire [6:0]  sh1 = (bl1 > 7'd30) ? bl1 - 7'd30 : 7'd0;
+    wire [6:0]  bl1 = bitlen96(96'(ad0 | ag0)), sh1 = (bl1 > 7'd30) ? bl1 - 7'd30 : 7'd0;
     wire        skip = pa <= (pb >>> (2 * WC));
 
     // Post-processing: the flush test of column col_q.
@@ -172,9 +171,8 @@ module core_svd #(
                                           (64 + 2 * (WC - 2))'(amax_q));
 
     // The sort starts when the last sigma is written and runs on its own (step 9).
-    sort_net #(.Q(Q), .SW(32)) u_sort (.clk_i(clk_i), .rst_i(rst_i),
-                                       .start_i(state_q == S_SDR), .sig_i(sig_o),
-                                       .done_o(done_o), .order_o(order_o));
+    sort_net #(.Q(Q), .SW(32)) u_sort (.clk_i(clk_i), .rst_i(rst_i), .start_i(state_q == S_SDR),
+                                       .sig_i(sig_o), .done_o(done_o), .order_o(order_o));
 
     // The operands' largest magnitudes (S_MAX).
     function automatic [31:0] mag(input signed [CIN_W-1:0] v);
@@ -259,12 +257,11 @@ module core_svd #(
     end
 
     // ---------------------------------------------------------------- stage 2
-    // One rounding shifter per product, shared by every use (none overlap): entries (by
-    // E, sigma added on the diagonal), sigma (alpha's halves by the rsqrt's exponent),
-    // S_T1's d and g to 30 bits, S_R2's cos2 and sin2 (|sin2| < 2^23) from |d| y and
-    // sign(d) g y, S_R4's c and s, the U products. Uses keep 32 bits, or saturate to 24.
-    wire        r4 = op_q != OP_U && state_q == S_R4, t1 = state_q == S_T1;
-    wire        a96 = op_q == OP_ENT || op_q == OP_SIG;
+    // One rounding shifter per product for every use (none overlap): entries by E, sigma
+    // (alpha's halves by the rsqrt's exponent), S_T1's d, g to 30 bits, S_R2's cos2, sin2
+    // (|sin2| < 2^23), S_R4's c, s, the U products; uses add over 32 bits or saturate.
+    wire r4 = op_q != OP_U && state_q == S_R4, t1 = state_q == S_T1;
+    wire a96 = op_q == OP_ENT || op_q == OP_SIG;
     wire [96:0] qa = rq96(
         a96 ? 96'(pa) + ((op_q == OP_SIG) ? 96'(pb) <<< 32 : (fb_q ? 96'sd0 : 96'(add_q)))
             : (t1 ? 96'(d0) : 96'($signed(pa[63:0]))),
@@ -276,28 +273,27 @@ module core_svd #(
         (op_q == OP_ENT) ? e_o[6:0] : (t1 ? sh1 : (r4 ? shr(ey_q, 11) : shr(ey_q, CS))));
     wire [31:0] rn_a = qa[31:0] + {31'd0, qa[96]}, rn_b = qb[31:0] + {31'd0, qb[96]};
     wire [31:0] cc4 = ((32'd1 << CS) + rn_a) << 1;  // rn_a: cos2
-    wire signed [63:0] rot_c = rne64(64'((op_q == OP_ROTI) ? pa - pb : pa + pb), 7'(CS));
+    wire [63:0] rot_s = (op_q == OP_ROTI) ? pa[63:0] - pb[63:0] : pa[63:0] + pb[63:0];
+    wire [96:0] rot_c = rq96(96'($signed(rot_s)), 7'(CS));
     task automatic stage2;
         case (op_q)
             OP_BOUND: e_o <= (bl > 7'(WC - 1)) ? 8'(bl - 7'(WC - 1)) : 8'd0;
-            OP_ENT: begin  // an entry: sigma added on the diagonal, rounded by E
-                a_q[ia_q] <= AW'(rn_a);
-                if (vb_q) a_q[ib_q] <= AW'(rn_b);
-            end
+            // an entry: sigma added on the diagonal, rounded by E
+            OP_ENT: begin a_q[ia_q] <= AW'(rn_a); if (vb_q) a_q[ib_q] <= AW'(rn_b); end
             OP_DOT: begin
                 acc_q[ia_q[1:0]] <= (fa_q ? 64'sd0 : acc_q[ia_q[1:0]]) + pa[63:0];
                 if (vb_q) acc_q[ib_q[1:0]] <= (fb_q ? 64'sd0 : acc_q[ib_q[1:0]]) + pb[63:0];
             end
-            OP_ROTI, OP_ROTJ: if (fa_q) v_q[ia_q] <= 24'(sat64(rot_c, 24));
-                              else a_q[ia_q] <= AW'(sat64(rot_c, AW));
+            OP_ROTI, OP_ROTJ: if (fa_q) v_q[ia_q] <= 24'(satw(rot_c, 24));
+                              else a_q[ia_q] <= AW'(satw(rot_c, AW));
             OP_ALPHA: begin
                 alpha_q[ia_q[QW-1:0]] <= (fa_q ? 64'd0 : alpha_q[ia_q[QW-1:0]]) + pa[63:0];
                 if (vb_q) alpha_q[ib_q[QW-1:0]] <= (fb_q ? 64'd0 : alpha_q[ib_q[QW-1:0]]) + pb[63:0];
             end
             OP_SIG: sig_q[ia_q[QW-1:0]] <= fa_q ? 32'd0 : rn_a;
             OP_U: begin
-                u_q[ia_q] <= fa_q ? 24'sd0 : sat24(qa);
-                if (vb_q) u_q[ib_q] <= fa_q ? 24'sd0 : sat24(qb);
+                u_q[ia_q] <= fa_q ? 24'sd0 : 24'(satw(qa, 24));
+                if (vb_q) u_q[ib_q] <= fa_q ? 24'sd0 : 24'(satw(qb, 24));
             end
             default: ;
         endcase
@@ -363,9 +359,7 @@ module core_svd #(
                     {al_q, be_q} <= {32'(acc_q[0] >>> sh0), 32'(acc_q[1] >>> sh0)};
                     {ga_q, state_q} <= {32'(acc_q[2] >>> sh0), S_T1};
                 end
-                S_T1: begin  // d, g rounded to 30 bits
-                    {dd_q, gg_q, state_q} <= {rn_a, rn_b, S_T2};
-                end
+                S_T1: {dd_q, gg_q, state_q} <= {rn_a, rn_b, S_T2};  // d, g rounded to 30 bits
                 S_T2: if (skip) next_pair();
                       else state_q <= S_T3;
                 S_T3: {rotations_o, state_q} <= {rotations_o + 1'b1, S_R1};

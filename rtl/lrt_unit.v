@@ -109,8 +109,7 @@ module lrt_unit #(
     // ---------------------------------------------------------------- vector unit
     wire        vec_start, vec_side;
     wire [1:0]  vec_op;
-    reg  [25:0] vy_q;   // the normalise pass's rsqrt: y * 2^-e
-    reg  [7:0]  ve_q;
+    reg  [25:0] vy_q;  reg [7:0] ve_q;  // the normalise pass's rsqrt: y * 2^-e
     reg  [23:0] tm_q [0:2*Q*R-1];  // T_L then T_R, one Q2.22 entry a word
     wire [Q*R*24-1:0] tl_w, tr_w;
     reg         rot_side_q;
@@ -222,9 +221,8 @@ module lrt_unit #(
             endcase
     end
     wire [95:0] halves = (96'(pb) << 32) + 96'(pa);  // a product of a value's two halves
-    // n_l (TN+2) and n_r (TN+8): one rounding shifter, by the exponent of the norm's rsqrt
-    wire [96:0] nq = rq96(halves, (t_q == 16'(TN + 2)) ? el_q[6:0] : er_q[6:0]);
-    wire [31:0] n_c = nq[31:0] + {31'd0, nq[96]};
+    wire [96:0] nq = rq96(halves, (t_q == 16'(TN + 2)) ? el_q[6:0] : er_q[6:0]);  // n_l, n_r
+    wire [31:0] n_c = nq[31:0] + {31'd0, nq[96]};  // by their rsqrt's exponent
     wire skip_c = kappa_q4_i != 0 && ((96'(sigma[0 +: SIG_W]) << 4) > halves);
     wire zero_c = (n2l == 0 && cl == '0) || (n2r == 0 && cr == '0);
 
@@ -308,8 +306,7 @@ module lrt_unit #(
             {state_q, t_q, done_o, absorbed_o, folded_o, rotations_o, k_o, mode_q} <= '0;
             for (li = 0; li < LAYERS; li = li + 1) {sigma_q[li], pending_q[li]} <= '0;
             lfsr_q <= 16'hACE1;
-            {yl_q, el_q, yr_q, er_q, nl_q, nr_q, kn_q, vy_q, ve_q} <= '0;
-            rot_side_q <= 1'b0;
+            {yl_q, el_q, yr_q, er_q, nl_q, nr_q, kn_q, vy_q, ve_q, rot_side_q} <= '0;
             for (i = 0; i < 2 * Q * R; i = i + 1) tm_q[i] <= '0;
             for (i = 0; i < R; i = i + 1) newsig_q[i] <= '0;
         end else begin

@@ -36,13 +36,19 @@ function automatic [96:0] rq96(input signed [95:0] a, input [6:0] s);
         rq96[96] = guard & (sticky | rq96[0]);
     end
 endfunction
-// sat64(q + inc, 24) of rq96's {inc, q}: whether q + inc leaves [-2^23, 2^23) is a sign-
-// extension test on q's bits above 23 (an AND/OR tree); the sum runs over 24 bits. (Below
-// -2^23, q = -2^23 - 1 with inc gives -2^23 either way.)
-function automatic signed [23:0] sat24(input [96:0] r);
-    if (!r[95] && (r[95:23] != 0 || (&r[22:0] && r[96]))) sat24 = 24'sh7fffff;
-    else if (r[95] && !(&r[95:23])) sat24 = -24'sh800000;
-    else sat24 = r[23:0] + {23'd0, r[96]};
+// sat64(q + inc, w) of rq96's {inc, q}, w <= 32 a constant: whether q + inc leaves
+// [-2^(w-1), 2^(w-1)) is a sign-extension test on q's bits from w - 1 up (an AND/OR tree);
+// the sum runs over 32 bits. (q = -2^(w-1) - 1 with inc gives -2^(w-1) either way.)
+function automatic signed [31:0] satw(input [96:0] r, input integer w);
+    reg signed [95:0] hi;
+    reg [31:0] lo;
+    begin
+        hi = $signed(r[95:0]) >>> (w - 1);
+        lo = ~(~32'd0 << (w - 1));   // 2^(w-1) - 1
+        if (!r[95] && (hi != 0 || ((r[31:0] & lo) == lo && r[96]))) satw = lo;
+        else if (r[95] && !(&hi)) satw = ~lo;
+        else satw = r[31:0] + {31'd0, r[96]};
+    end
 endfunction
 // min(q + inc, 2^22) of rq96's {inc, q} (unsigned, the sum modulo 2^96): the compare
 // tests q's bits, the sum runs over 23 bits.

@@ -196,11 +196,11 @@ function automatic [22:0] plain_min22(input signed [95:0] a, input [6:0] s);
         plain_min22 = (v > 96'h400000) ? 23'h400000 : v[22:0];
     end
 endfunction
-function automatic [23:0] plain_sat24(input signed [63:0] a, input [6:0] s);
+function automatic [31:0] plain_sat(input signed [63:0] a, input [6:0] s, input integer w);
     reg [63:0] v;
     begin
-        v = sat64(rne64(a, s), 24);
-        plain_sat24 = v[23:0];
+        v = sat64(rne64(a, s), w);
+        plain_sat = v[31:0];
     end
 endfunction
 """
@@ -213,7 +213,7 @@ def test_split_rounding_equals_rne_and_saturation_for_every_input(tmp_path):
     that a use adds only over the bits it keeps and saturates by testing the shifted
     value's upper bits; Yosys's SAT solver proves, for every operand and every shift the
     uses make (below 96; below 64 for a 64-bit operand), that the sum is rne96's, and that
-    sat24 and min22 equal sat64(rne64(...), 24) and min(rne96(...), 2^22)."""
+    satw and min22 equal sat64(rne64(...), w) (w = 23, 24, 27: core entries and U) and min(rne96(...), 2^22)."""
     (tmp_path / "plain.vh").write_text(PLAIN_ROUND)
     (tmp_path / "m.sv").write_text("""
 module m (input wire signed [95:0] a, input wire [6:0] s, output wire ok);
@@ -222,7 +222,9 @@ module m (input wire signed [95:0] a, input wire [6:0] s, output wire ok);
     wire [96:0] r = rq96(a, s), r64 = rq96({{32{a[63]}}, a[63:0]}, s);
     wire [95:0] sum = r[95:0] + {95'd0, r[96]};
     assign ok = s >= 96 || (sum == rne96(a, s) && min22(r) == plain_min22(a, s)
-                            && (s >= 64 || sat24(r64) == plain_sat24(a[63:0], s)));
+                            && (s >= 64 || (satw(r64, 24) == plain_sat(a[63:0], s, 24)
+                                            && satw(r64, 23) == plain_sat(a[63:0], s, 23)
+                                            && satw(r64, 27) == plain_sat(a[63:0], s, 27))));
     always @* assert(ok);
 endmodule
 """)
