@@ -221,8 +221,8 @@ module lrt_unit #(
             endcase
     end
     wire [95:0] halves = (96'(pb) << 32) + 96'(pa);  // a product of a value's two halves
-    wire [96:0] nq = rq96(halves, (t_q == 16'(TN + 2)) ? el_q[6:0] : er_q[6:0]);  // n_l, n_r
-    wire [31:0] n_c = nq[31:0] + {31'd0, nq[96]};  // by their rsqrt's exponent
+    // n_l and n_r: one rounding shifter, by the exponent of their rsqrt
+    wire [31:0] n_c = rne96_lo(halves, (t_q == 16'(TN + 2)) ? el_q[6:0] : er_q[6:0]);
     wire skip_c = kappa_q4_i != 0 && ((96'(sigma[0 +: SIG_W]) << 4) > halves);
     wire zero_c = (n2l == 0 && cl == '0) || (n2r == 0 && cr == '0);
 
