@@ -95,32 +95,7 @@ module vec_unit #(
     localparam logic [2:0] K_DOT0 = 3'd0, K_DOT = 3'd1, K_AXPY = 3'd2, K_NORM = 3'd3,
                            K_NRM = 3'd4, K_ROT = 3'd5;
 
-    // a * 2^-s rounded half to even, for s >= 1 (s >= PW gives 0); s <= 0 returns a,
-    // which then saturates: only the normalise shift can be <= 0, and then |a| >= 2^24.
-    function automatic signed [PW-1:0] rne_p(input signed [PW-1:0] a, input integer s);
-        reg signed [PW-1:0] qv;
-        reg guard, sticky, up;
-        begin
-            if (s <= 0) rne_p = a;
-            else if (s >= PW) rne_p = '0;
-            else begin
-                qv = a >>> s;
-                guard = a[s-1];
-                sticky = (s > 1) ? |(a & ((PW'(1) << (s - 1)) - PW'(1))) : 1'b0;
-                up = guard & (sticky | qv[0]);
-                rne_p = qv + {{(PW - 1){1'b0}}, up};
-            end
-        end
-    endfunction
-    // rne_p to the residual's width: a function, not a cast inside the subtraction
-    // (Yosys sizes N'(x) at x's width there: docs/architecture.md).
-    function automatic [RW-1:0] rne_rw(input signed [PW-1:0] a, input integer s);
-        rne_rw = RW'(rne_p(a, s));
-    endfunction
-    localparam logic signed [PW-1:0] HI = PW'((1 << (F - 1)) - 1);
-    function automatic signed [F-1:0] sat_fp(input signed [PW-1:0] a);
-        sat_fp = (a > HI) ? F'(HI) : (a < -HI - PW'(1)) ? F'(-HI - PW'(1)) : F'(a);
-    endfunction
+    `include "vec_fns.vh"
 
     // ---------------------------------------------------------------- issue stage
     reg            busy_q, side_q, drain_q;
@@ -239,8 +214,8 @@ module vec_unit #(
             res_w[i*RW +: RW] = (s2_kind_q == K_DOT0) ? res1_q[i]
                               : RW'(res1_q[i] - rne_rw(prod_q[i], F - 1));
             fac_w[i*F +: F] = (i >= 32'(s2_nl_q)) ? '0 :
-                              (s2_kind_q == K_NRM) ? sat_fp(rne_p(prod_q[i], s_nrm))
-                                                   : sat_fp(rne_p(PW'(racc_d[i]), CS));
+                              (s2_kind_q == K_NRM) ? rne_sat(prod_q[i], s_nrm)
+                                                   : rne_sat(PW'(racc_d[i]), CS);
         end
         acc_d = (s2_first_q ? '0 : acc_q) + sum_c;
     end

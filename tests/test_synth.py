@@ -231,6 +231,39 @@ endmodule
     _sat_proves(tmp_path)
 
 
+PLAIN_LANE = """
+localparam logic signed [PW-1:0] HI = PW'((1 << (F - 1)) - 1);
+function automatic signed [F-1:0] plain_lane(input signed [PW-1:0] a, input integer s);
+    reg signed [PW-1:0] v;
+    begin
+        v = rne_p(a, s);
+        plain_lane = (v > HI) ? F'(HI) : ((v < -HI - PW'(1)) ? F'(-HI - PW'(1)) : F'(v));
+    end
+endfunction
+"""
+
+
+@pytest.mark.skipif(shutil.which("yosys") is None,
+                    reason="needs Yosys (apt-get install -y yosys; CI installs it)")
+@pytest.mark.parametrize(("pw", "f"), [(47, 14), (60, 16), (30, 8)])
+def test_lane_rounding_equals_rne_then_saturation_for_every_input(tmp_path, pw, f):
+    """vec_fns.vh's rne_sat(a, s) (a lane's normalise and rotation results) tests the
+    shifted value's upper bits instead of forming the full-width sum and compares; Yosys's
+    SAT solver proves it equal to sat(rne_p(a, s), F) for every product and every shift."""
+    (tmp_path / "plain.vh").write_text(PLAIN_LANE)
+    (tmp_path / "m.sv").write_text(f"""
+module m (input wire signed [{pw}-1:0] a, input wire signed [15:0] ss, output wire ok);
+    localparam int PW = {pw}; localparam int F = {f}; localparam int RW = {pw};
+    `include "vec_fns.vh"
+    `include "plain.vh"
+    wire integer s = 32'(ss);
+    assign ok = rne_sat(a, s) == plain_lane(a, s);
+    always @* assert(ok);
+endmodule
+""")
+    _sat_proves(tmp_path)
+
+
 def _sat_proves(tmp_path: Path) -> None:
     """Yosys's SAT solver proves every assert of ``tmp_path/m.sv`` (which includes from
     rtl/ and from ``tmp_path``) for every input."""
