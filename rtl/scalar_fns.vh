@@ -10,30 +10,32 @@ function automatic [6:0] bitlen96(input [95:0] a);  // a leading-zero counter
         for (k = 0; k < 96; k = k + 1) if (a[k]) bitlen96 = 7'(k + 1);
     end
 endfunction
+// rne96 apart: {inc, q} with q = a >>> s and rne96(a, s) = q + inc, so that a use adds
+// only over the bits it keeps, and a saturation tests q's upper bits instead of the sum's.
+// The shifter carries one bit below a: the guard lands there, and each stage ORs the
+// bits it drops into the sticky bit (constant masks; no mask decoded from s).
+function automatic [96:0] rq96(input signed [95:0] a, input [6:0] s);
+    reg signed [96:0] x;
+    reg sticky;
+    integer k;
+    begin
+        x = {a, 1'b0};
+        sticky = 1'b0;
+        for (k = 0; k < 7; k = k + 1)
+            if (s[k]) begin
+                sticky = sticky | (|(x & ~(~97'd0 << (1 << k))));
+                x = x >>> (1 << k);
+            end
+        rq96 = {x[0] & (sticky | x[1]), x[96:1]};
+    end
+endfunction
 // a * 2^-s rounded half to even (s < 96). A shift is never negative for a nonzero
 // operand: rsqrt exponents are >= 25 but for rsqrt(0) = (0, 0).
 function automatic signed [95:0] rne96(input signed [95:0] a, input [6:0] s);
-    reg signed [95:0] q;
-    reg guard, sticky;
+    reg [96:0] r;
     begin
-        if (s == 0) rne96 = a;
-        else begin
-            q = a >>> s;
-            guard = a[s-1];
-            sticky = (s > 1) ? |(a & ~(~96'd0 << (s - 7'd1))) : 1'b0;  // a mask: no subtract
-            rne96 = q + {95'd0, guard & (sticky | q[0])};
-        end
-    end
-endfunction
-// rne96 apart: {inc, q} with q = a >>> s and rne96(a, s) = q + inc, so that a use adds
-// only over the bits it keeps, and a saturation tests q's upper bits instead of the sum's.
-function automatic [96:0] rq96(input signed [95:0] a, input [6:0] s);
-    reg guard, sticky;
-    begin
-        guard = (s == 0) ? 1'b0 : a[s-1];
-        sticky = (s > 1) ? |(a & ~(~96'd0 << (s - 7'd1))) : 1'b0;
-        rq96 = {1'b0, a >>> s};
-        rq96[96] = guard & (sticky | rq96[0]);
+        r = rq96(a, s);
+        rne96 = r[95:0] + {95'd0, r[96]};
     end
 endfunction
 // The low 32 bits of rne96(a, s), with a 32-bit increment (q's upper bits go unused).

@@ -189,10 +189,23 @@ endmodule
 # The scalar unit's rounding as hw-spec section 4 writes it: rne96 or rne64, then the use's
 # saturation (core U products: sat64 to 24 bits; reduce_ok's x0: min with 2^22).
 PLAIN_ROUND = """
+function automatic signed [95:0] plain_rne96(input signed [95:0] a, input [6:0] s);
+    reg signed [95:0] q;
+    reg guard, sticky;
+    begin
+        if (s == 0) plain_rne96 = a;
+        else begin
+            q = a >>> s;
+            guard = a[s-1];
+            sticky = (s > 1) ? |(a & ~(~96'd0 << (s - 7'd1))) : 1'b0;
+            plain_rne96 = q + {95'd0, guard & (sticky | q[0])};
+        end
+    end
+endfunction
 function automatic [22:0] plain_min22(input signed [95:0] a, input [6:0] s);
     reg [95:0] v;
     begin
-        v = rne96(a, s);
+        v = plain_rne96(a, s);
         plain_min22 = (v > 96'h400000) ? 23'h400000 : v[22:0];
     end
 endfunction
@@ -221,7 +234,7 @@ module m (input wire signed [95:0] a, input wire [6:0] s, output wire ok);
     `include "plain.vh"
     wire [96:0] r = rq96(a, s), r64 = rq96({{32{a[63]}}, a[63:0]}, s);
     wire [95:0] sum = r[95:0] + {95'd0, r[96]};
-    assign ok = s >= 96 || (sum == rne96(a, s) && min22(r) == plain_min22(a, s)
+    assign ok = s >= 96 || (sum == plain_rne96(a, s) && rne96(a, s) == sum && min22(r) == plain_min22(a, s)
                             && (s >= 64 || (satw(r64, 24) == plain_sat(a[63:0], s, 24)
                                             && satw(r64, 23) == plain_sat(a[63:0], s, 23)
                                             && satw(r64, 27) == plain_sat(a[63:0], s, 27))));
