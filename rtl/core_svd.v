@@ -129,6 +129,7 @@ module core_svd #(
     wire [QW-1:0] ri2 = (32'(ci_q) + 2 >= Q) ? ri_q + 1'b1 : ri_q;
     wire [QW-1:0] ci2 = (32'(ci_q) + 2 >= Q) ? QW'(32'(ci_q) + 2 - Q) : ci_q + QW'(2);
     wire          vb_x = 32'(x_q) + 1 < QQ;
+    wire          sw = vb_x && rib == cib;  // B's entry is diagonal: A and B swap (below)
     // S_DOT's product B: the term after kind_q (row + 1 after gamma).
     wire [1:0]    kind_b = (kind_q == 2'd2) ? 2'd0 : kind_q + 1'b1;
     wire [XW-1:0] rb_b = (kind_q == 2'd2) ? rb_q + XW'(Q) : rb_q;
@@ -198,20 +199,20 @@ module core_svd #(
         case (state_q)
             S_BND: {xa, ya, op_d} = {OW'(maxa_q), OW'(maxb_q), OP_BOUND};  // for E
             S_ENT, S_AL: begin  // entries a_k b_j, or alpha terms A_kj^2, two a cycle
-                xa = ent ? OW'(av_q[ri_q]) : OW'(a_q[x_q]);
-                ya = ent ? OW'(bv_q[ci_q]) : OW'(a_q[x_q]);
+                // A diagonal entry goes to product A: only A's rounding adds sigma.
+                xa = ent ? OW'(av_q[sw ? rib : ri_q]) : OW'(a_q[x_q]);
+                ya = ent ? OW'(bv_q[sw ? cib : ci_q]) : OW'(a_q[x_q]);
                 if (vb_x) begin
-                    xb = ent ? OW'(av_q[rib]) : OW'(a_q[x_q + 1'b1]);
-                    yb = ent ? OW'(bv_q[cib]) : OW'(a_q[x_q + 1'b1]);
+                    xb = ent ? OW'(av_q[sw ? ri_q : rib]) : OW'(a_q[x_q + 1'b1]);
+                    yb = ent ? OW'(bv_q[sw ? ci_q : cib]) : OW'(a_q[x_q + 1'b1]);
                 end
                 vb_d = vb_x;
                 op_d = ent ? OP_ENT : OP_ALPHA;
-                // An entry: where it goes, and the diagonal's sigma (B's when fb); an
-                // alpha term: its column, and whether it is the column's first (row 0).
-                ia_d = ent ? x_q : XW'(ci_q);
-                ib_d = ent ? x_q + 1'b1 : XW'(cib);
+                // Where an entry goes, the diagonal's sigma; an alpha term's column, first.
+                ia_d = ent ? (sw ? x_q + 1'b1 : x_q) : XW'(ci_q);
+                ib_d = ent ? (sw ? x_q : x_q + 1'b1) : XW'(cib);
                 fa_d = !ent && ri_q == 0;
-                fb_d = ent ? rib == cib : rib == 0;
+                fb_d = !ent && rib == 0;
                 if (ent) add_d = (ri_q == ci_q) ? sg_q[ri_q] : (rib == cib ? sg_q[rib] : '0);
             end
             S_DOT: begin  // terms of alpha, beta, gamma; the first of each at row 0
@@ -225,9 +226,9 @@ module core_svd #(
             S_T1: {xa, ya, xb, yb} = {OW'(ga_q), OW'(ga_q), OW'(al_q), OW'(be_q)};
             S_T2: {xa, ya, xb, yb} = {OW'(dd_q), OW'(dd_q), OW'(gg_q), OW'(gg_q)};
             S_T3: {rsq_start_o, rsq_t_o} = {1'b1, 128'(pa + pb)};
-            S_R1: if (rsq_done)  // |d| y and sign(d) g y
-                {xa, ya, xb, yb} = {dd_q[31] ? -(OW'(dd_q)) : OW'(dd_q), OW'(rsq_y),
-                                    dd_q[31] ? -(OW'(gg_q)) : OW'(gg_q), OW'(rsq_y)};
+            S_R1: if (rsq_done)  // sign(d) g y and |d| y (B: cos2 feeds the next rsqrt)
+                {xa, ya, xb, yb} = {dd_q[31] ? -(OW'(gg_q)) : OW'(gg_q), OW'(rsq_y),
+                                    dd_q[31] ? -(OW'(dd_q)) : OW'(dd_q), OW'(rsq_y)};
             S_R2: {rsq_start_o, rsq_t_o} = {1'b1, 128'(cc4)};
             S_R3: if (rsq_done)  // cc4 y', sin2 y'
                 {xa, ya, xb, yb} = {OW'(cc4_q), OW'(rsq_y), OW'(sin2_q), OW'(rsq_y)};
@@ -263,16 +264,15 @@ module core_svd #(
     wire r4 = op_q != OP_U && state_q == S_R4, t1 = state_q == S_T1;
     wire a96 = op_q == OP_ENT || op_q == OP_SIG;
     wire [96:0] qa = rq96(
-        a96 ? 96'(pa) + ((op_q == OP_SIG) ? 96'(pb) <<< 32 : (fb_q ? 96'sd0 : 96'(add_q)))
+        a96 ? 96'(pa) + ((op_q == OP_SIG) ? 96'(pb) <<< 32 : 96'(add_q))
             : (t1 ? 96'(d0) : 96'($signed(pa[63:0]))),
         a96 ? ((op_q == OP_SIG) ? ey_q[6:0] : e_o[6:0])
             : (t1 ? sh1 : (r4 ? shr(ey_q, 10) : shr(ey_q, CS))));
     wire [96:0] qb = rq96(
-        (op_q == OP_ENT) ? 96'(pb) + (fb_q ? 96'(add_q) : 96'sd0)
-                         : (t1 ? 96'(g0) : 96'($signed(pb[63:0]))),
+        (op_q == OP_ENT) ? 96'(pb) : (t1 ? 96'(g0) : 96'($signed(pb[63:0]))),
         (op_q == OP_ENT) ? e_o[6:0] : (t1 ? sh1 : (r4 ? shr(ey_q, 11) : shr(ey_q, CS))));
     wire [31:0] rn_a = qa[31:0] + {31'd0, qa[96]}, rn_b = qb[31:0] + {31'd0, qb[96]};
-    wire [31:0] cc4 = ((32'd1 << CS) + rn_a) << 1;  // rn_a: cos2
+    wire [31:0] cc4 = ((32'd1 << CS) + rn_b) << 1;  // rn_b: cos2
     wire [63:0] rot_s = (op_q == OP_ROTI) ? pa[63:0] - pb[63:0] : pa[63:0] + pb[63:0];
     wire [96:0] rot_c = rq96(96'($signed(rot_s)), 7'(CS));
     task automatic stage2;
@@ -365,7 +365,7 @@ module core_svd #(
                 S_T3: {rotations_o, state_q} <= {rotations_o + 1'b1, S_R1};
                 S_R1, S_R3: if (rsq_done)
                     {ey_q, state_q} <= {rsq_e, (state_q == S_R1) ? S_R2 : S_R4};
-                S_R2: {sin2_q, cc4_q, state_q} <= {rn_b, cc4, S_R3};
+                S_R2: {sin2_q, cc4_q, state_q} <= {rn_a, cc4, S_R3};
                 S_R4: begin
                     {c_q, s_q} <= {rn_a, rn_b};
                     {cnt_q, rb_q, half_q, onv_q} <= {8'(4 * Q), XW'(0), 2'b00};
