@@ -84,13 +84,6 @@ function automatic signed [63:0] rne64(input signed [63:0] a, input [6:0] s);
         end
     end
 endfunction
-function automatic signed [63:0] sat64(input signed [63:0] a, input integer w);
-    reg signed [63:0] hi;
-    begin
-        hi = (64'sd1 <<< (w - 1)) - 64'sd1;
-        sat64 = (a > hi) ? hi : ((a < -hi - 64'sd1) ? -hi - 64'sd1 : a);
-    end
-endfunction
 function automatic [6:0] shr(input [7:0] e, input integer k);  // max(0, e - k)
     shr = (32'(e) > k) ? 7'(32'(e) - k) : 7'd0;
 endfunction

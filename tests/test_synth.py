@@ -189,6 +189,13 @@ endmodule
 # The scalar unit's rounding as hw-spec section 4 writes it: rne96 or rne64, then the use's
 # saturation (core U products: sat64 to 24 bits; reduce_ok's x0: min with 2^22).
 PLAIN_ROUND = """
+function automatic signed [63:0] sat64(input signed [63:0] a, input integer w);
+    reg signed [63:0] hi;
+    begin
+        hi = (64'sd1 <<< (w - 1)) - 64'sd1;
+        sat64 = (a > hi) ? hi : ((a < -hi - 64'sd1) ? -hi - 64'sd1 : a);
+    end
+endfunction
 function automatic signed [95:0] plain_rne96(input signed [95:0] a, input [6:0] s);
     reg signed [95:0] q;
     reg guard, sticky;
