@@ -87,12 +87,14 @@ def experiments(session: nox.Session) -> None:
 @nox.session
 def fuzz(session: nox.Session) -> None:
     """Long fuzz runs: 10,000 random command streams into the accelerator model, and
-    2,000 random command streams into the RTL, each compared with the model."""
+    2,000 random command streams into the RTL, each compared with the model
+    (`nox -s fuzz -- --sim verilator` runs the RTL part under Verilator)."""
     session.install("-e", ".[test]")
     session.run("pytest", "tests/test_accel_fuzz.py", *session.posargs,
                 env={"PYSIM_FUZZ_EXAMPLES": "10000"})
+    env = _verilator_env(session) if "verilator" in session.posargs else {}
     session.run("pytest", "sim/test_accel_top.py", "-k", "16x8", *session.posargs,
-                env={"PYSIM_FUZZ_STREAMS": "2000", "COCOTB_TEST_FILTER": "fuzz_streams"})
+                env={**env, "PYSIM_FUZZ_STREAMS": "2000", "COCOTB_TEST_FILTER": "fuzz_streams"})
 
 
 @nox.session
