@@ -31,3 +31,20 @@ def test_failed_seeds_are_named_per_test(monkeypatch, tmp_path):
     runner.record_seed(10)  # a fourth test passes: the failures stay named
     runner.record_seed(None)
     assert runner.failed_seeds(seed_file) == [11, 12]
+
+
+def test_an_include_file_change_rebuilds(tmp_path):
+    """cocotb rebuilds only when a source is newer than its build; include files are not
+    sources, so the harness stamps their contents: an edit (even one that keeps the file's
+    time) changes the stamp, so the next build is forced."""
+    (tmp_path / "a.vh").write_text("localparam int A = 1;")
+    (tmp_path / "b.v").write_text("module b; endmodule")
+    before = runner.includes_digest(tmp_path)
+    assert runner.includes_digest(tmp_path) == before
+    (tmp_path / "b.v").write_text("module b2; endmodule")  # a source: cocotb's own check
+    assert runner.includes_digest(tmp_path) == before
+    (tmp_path / "a.vh").write_text("localparam int A = 2;")
+    edited = runner.includes_digest(tmp_path)
+    assert edited != before
+    (tmp_path / "c.vh").write_text("")  # a new include file
+    assert runner.includes_digest(tmp_path) != edited

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import random
@@ -151,11 +152,24 @@ def build(block: str, params: dict, sim: str, waves: bool = False, log: Path | N
             args = ["--timing"]
             ports_only(runner)
     with open_lock(build_dir):
+        # cocotb rebuilds when a source is newer than the build; the include files are not
+        # sources, so their contents are stamped in the build folder instead.
+        stamp, digest = build_dir / "includes.sha256", includes_digest(RTL)
+        stale = not stamp.is_file() or stamp.read_text() != digest
         runner.build(sources=files, hdl_toplevel=top, parameters=params,
                      build_dir=build_dir, timescale=("1ns", "1ps"), includes=[RTL],
-                     build_args=args, waves=waves,
+                     build_args=args, waves=waves, always=stale,
                      log_file=log.with_suffix(".build.log") if log else None)
+        stamp.write_text(digest)
     return runner, build_dir, top
+
+
+def includes_digest(rtl: Path) -> str:
+    """SHA-256 over the names and contents of the include files (``*.vh``) in ``rtl``."""
+    h = hashlib.sha256()
+    for f in sorted(rtl.glob("*.vh")):
+        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
 
 
 def ports_only(runner) -> None:
