@@ -4,6 +4,8 @@ names the seeds that failed."""
 import pytest
 from harness import runner
 
+from pysim.hw.rtl import includes_digest
+
 
 def test_missing_simulators_name_the_fix(monkeypatch):
     monkeypatch.setattr(runner.shutil, "which", lambda name: None)
@@ -39,12 +41,12 @@ def test_an_include_file_change_rebuilds(tmp_path):
     time) changes the stamp, so the next build is forced."""
     (tmp_path / "a.vh").write_text("localparam int A = 1;")
     (tmp_path / "b.v").write_text("module b; endmodule")
-    before = runner.includes_digest(tmp_path)
-    assert runner.includes_digest(tmp_path) == before
+    before = includes_digest(tmp_path)
+    assert includes_digest(tmp_path) == before
     (tmp_path / "b.v").write_text("module b2; endmodule")  # a source: cocotb's own check
-    assert runner.includes_digest(tmp_path) == before
+    assert includes_digest(tmp_path) == before
     (tmp_path / "a.vh").write_text("localparam int A = 2;")
-    edited = runner.includes_digest(tmp_path)
+    edited = includes_digest(tmp_path)
     assert edited != before
     (tmp_path / "c.vh").write_text("")  # a new include file
-    assert runner.includes_digest(tmp_path) != edited
+    assert includes_digest(tmp_path) != edited

@@ -8,6 +8,8 @@ synthesis flow all take them from here, so that adding a block or a parameter is
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+from pathlib import Path
 
 from .params import ArchParams
 
@@ -57,6 +59,16 @@ def blocks_of(block: str) -> list[str]:
 def sources(block: str) -> list[str]:
     """The Verilog files (names under rtl/) that build ``block``, its own file first."""
     return [f"{b}.v" for b in blocks_of(block)]
+
+
+def includes_digest(rtl: Path) -> str:
+    """SHA-256 over the names and contents of the include files (``*.vh``) in ``rtl``:
+    they are found on the include path, not listed as sources, so a build that must follow
+    them (the cocotb harness, the netlist cache) stamps this."""
+    h = hashlib.sha256()
+    for f in sorted(rtl.glob("*.vh")):
+        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
 
 
 def rtl_params(arch: ArchParams, names: tuple[str, ...] | None = None) -> dict[str, int]:

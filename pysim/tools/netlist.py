@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from ..hw.rtl import sources
+from ..hw.rtl import includes_digest, sources
 from .synth import run_yosys
 
 SCRIPT = """read_verilog -sv -I{rtl} {files}
@@ -37,10 +37,10 @@ def netlist(block: str, params: dict, rtl: Path, out_dir: Path,
     module named ``block`` with the same ports (``out_dir/<block>.v``). Rebuilt when the
     sources or the parameters change (their hash is kept beside it)."""
     files = [rtl / s for s in sources(block)]
-    includes = sorted(rtl.glob("*.vh"))
     digest = hashlib.sha256(repr(sorted(params.items())).encode())
-    for f in files + includes:
+    for f in files:
         digest.update(f.name.encode() + f.read_bytes())
+    digest.update(includes_digest(rtl).encode())
     out_dir.mkdir(parents=True, exist_ok=True)
     out, stamp = out_dir / f"{block}.v", out_dir / f"{block}.sha256"
     if out.exists() and stamp.exists() and stamp.read_text() == digest.hexdigest():

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import random
@@ -122,7 +121,7 @@ def build(block: str, params: dict, sim: str, waves: bool = False, log: Path | N
     elaboration of the block at ``params`` (no parameters left to set)."""
     from cocotb_tools.runner import get_runner
 
-    from pysim.hw.rtl import sources
+    from pysim.hw.rtl import includes_digest, sources
 
     tag = "-".join(f"{k}{v}" for k, v in sorted(params.items()))
     top = f"{block}_clocked" if clocked else block
@@ -163,13 +162,6 @@ def build(block: str, params: dict, sim: str, waves: bool = False, log: Path | N
         stamp.write_text(digest)
     return runner, build_dir, top
 
-
-def includes_digest(rtl: Path) -> str:
-    """SHA-256 over the names and contents of the include files (``*.vh``) in ``rtl``."""
-    h = hashlib.sha256()
-    for f in sorted(rtl.glob("*.vh")):
-        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
-    return h.hexdigest()
 
 
 def ports_only(runner) -> None:
