@@ -153,16 +153,21 @@ module accel_top #(
     rsqrt #(.TW(128)) u_rsqrt (
         .clk_i(clk_i), .rst_i(rst_i), .start_i(lrt_rsq_start | cm_rsq_start),
         .t_i(lrt_rsq_t | cm_rsq_t), .y_o(rsq_y), .e_o(rsq_e), .done_o(rsq_done));
-    // The scalar unit's two multipliers live in lrt_unit; COMMIT's scale chain borrows them.
+    // The scalar unit's two multipliers and the vector lanes live in lrt_unit; COMMIT's
+    // scale chain borrows the multipliers, its passes the lanes.
     wire [135:0] cm_mul_x;
     wire [129:0] smul_p;
+    localparam int LGW = 27;  // COMMIT's Lg_t on the lanes (pysim.hw.commit_unit.LG_BITS)
+    wire [LANES*(F+LGW):0]   cm_lane_x;
+    wire [LANES*(F+LGW)-1:0] lane_p;
 
     lrt_unit #(.EXT_RSQ(1'b1), .N_IN(N_IN), .N_OUT(N_OUT), .RANK(R), .LANES(LANES), .F(F),
-               .G(G), .WC(WC), .SWEEPS(SWEEPS), .SIG_W(SIG_W), .LAYERS(LAYERS)) u_lrt (
+               .G(G), .WC(WC), .SWEEPS(SWEEPS), .SIG_W(SIG_W), .LAYERS(LAYERS),
+               .LGW(LGW)) u_lrt (
         .clk_i(clk_i), .rst_i(rst_i), .layer_i(layer), .rsq_start_o(lrt_rsq_start),
         .rsq_t_o(lrt_rsq_t),
         .rsq_y_i(rsq_y), .rsq_e_i(rsq_e), .rsq_done_i(rsq_done), .smul_x_i(cm_mul_x),
-        .smul_p_o(smul_p), .start_i(lrt_start),
+        .smul_p_o(smul_p), .lane_x_i(cm_lane_x), .lane_p_o(lane_p), .start_i(lrt_start),
         .x_i(x_c), .dy_i(dy_c), .mode_i(regv[REG_MODE][0]),
         .kappa_q4_i(regv[REG_KAPPA_Q4][15:0]), .done_o(lrt_done),
         .absorbed_o(lrt_absorbed), .folded_o(lrt_folded), .rotations_o(lrt_rot),
@@ -207,11 +212,13 @@ module accel_top #(
     wire [31:0] cm_nonzero, cm_mn_steps;
     wire [63:0] cm_ema_l, cm_ema_r;
     wire cm_done;
-    commit_unit #(.EXT_RSQ(1'b1), .EXT_MUL(1'b1), .N_IN(N_IN), .N_OUT(N_OUT), .RANK(R),
-                  .LANES(LANES), .F(F), .G(G), .WB(WB), .GW(GW), .SIG_W(SIG_W)) u_cm (
+    commit_unit #(.EXT_RSQ(1'b1), .EXT_MUL(1'b1), .EXT_LANE(1'b1), .N_IN(N_IN), .N_OUT(N_OUT),
+                  .RANK(R), .LANES(LANES), .F(F), .G(G), .WB(WB), .GW(GW), .LGW(LGW),
+                  .SIG_W(SIG_W)) u_cm (
         .clk_i(clk_i), .rst_i(rst_i), .rsq_start_o(cm_rsq_start), .rsq_t_o(cm_rsq_t),
         .rsq_y_i(rsq_y), .rsq_e_i(rsq_e), .rsq_done_i(rsq_done), .smul_x_o(cm_mul_x),
-        .smul_p_i(smul_p), .start_i(cm_start), .pass_i(cm_pass),
+        .smul_p_i(smul_p), .lane_x_o(cm_lane_x), .lane_p_i(lane_p), .start_i(cm_start),
+        .pass_i(cm_pass),
         .l_addr_o(cm_l_addr), .l_en_o(cm_l_en), .l_rdata_i(fl_rdata[R*LANES*F-1:0]),
         .r_addr_o(cm_r_addr), .r_bank_o(cm_r_bank), .r_en_o(cm_r_en),
         .r_rdata_i(fr_rdata[32'(cm_r_bank_q)*LANES*F +: LANES*F]),

@@ -35,6 +35,7 @@ module commit_scale #(
     parameter int F       = 16,
     parameter int G       = 8,
     parameter int GW      = 20,
+    parameter int LGW     = 27,    // Lg_t's width (commit_unit): SH counts L·g's dropped bits
     parameter int SIG_W   = 64
 ) (
     input  wire                   clk_i,
@@ -69,6 +70,7 @@ module commit_scale #(
     localparam int BI   = (N_IN + LANES - 1) / LANES;
     localparam int VEC  = R * (BO + BI) + 4;       // the scan, as a pass: 2 * OVH drain
     localparam int GQ_W = GW + 1;
+    localparam int LG_D = (F + GW - 1 > LGW) ? F + GW - 1 - LGW : 0;
     localparam int IW   = $clog2(2 * R + 1);
     localparam int TI   = (R > 1) ? $clog2(R) : 1;    // index of a rank
     localparam int OW   = 34;                         // scalar_mul operands
@@ -291,7 +293,7 @@ module commit_scale #(
                 OP_MYD:  e_q <= e_q + 16'(zn) - 16'(ed_q);
                 OP_G0: begin  // zg from sm_0*scale; SH
                     zg_q <= zg_c;
-                    sh_o <= (maxnorm_i ? 16'sd0 : 16'(2 * (F - 1) + 2 * G)) -
+                    sh_o <= (maxnorm_i ? -16'(LG_D) : 16'(2 * (F - 1) + 2 * G - LG_D)) -
                             (e_q + 16'(zs) + 16'(zg_c));
                 end
                 default: ;

@@ -1,12 +1,13 @@
 // COMMIT datapath: the scale chain (commit_scale) and the passes of level steps
-// dk = -rshift(sum_t L_t g_t R_t, SH) on P shared lane multipliers. Specification:
+// dk = -rshift(sum_t Lg_t R_t, SH), Lg_t = floor(L_t g_t / 2^LG_D), on the vector unit's P
+// lanes (EXT_LANE = 1, lent by lrt_unit) or on P of this block's own. Specification:
 // docs/hw-spec.md section 6; golden model pysim/hw/commit_unit.py (commit_scale,
 // delta_levels). start_i runs the scale chain and the counting pass; pass_i runs one more
 // pass with the coefficients kept, streaming each row's dk out (the write pass). The
 // passes and the max-norm column scan read L and R from the factor memories (q banks per
 // factor, P rows a word, data one cycle after the address), one word a cycle: per row,
-// ceil(r/P) cycles forming Lg_t = L(i, t)·g_t, then r·ceil(N_IN/P) cycles accumulating
-// Lg_t·R(j, t); products registered, sums finished one stage later (2 drain cycles).
+// ceil(r/P) cycles forming Lg_t, then r·ceil(N_IN/P) cycles accumulating Lg_t·R(j, t);
+// products registered, sums finished one stage later (2 drain cycles).
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -14,6 +15,7 @@
 module commit_unit #(
     parameter bit EXT_RSQ  = 1'b0,  // use the rsq_* ports: one rsqrt shared by all
     parameter bit EXT_MUL  = 1'b0,  // use the smul_* ports: lrt_unit's scalar multipliers
+    parameter bit EXT_LANE = 1'b0,  // use the lane_* ports: lrt_unit's vector lanes
     parameter int N_IN     = 64,
     parameter int N_OUT    = 10,
     parameter int RANK     = 4,
@@ -22,6 +24,7 @@ module commit_unit #(
     parameter int G        = 8,
     parameter int WB       = 8,
     parameter int GW       = 20,
+    parameter int LGW      = 27,    // Lg_t (pysim.hw.commit_unit.LG_BITS): a lane's operand b
     parameter int SIG_W    = 64,
     parameter int BO_W     = ((N_OUT + LANES - 1) / LANES > 1) ?
                              $clog2((N_OUT + LANES - 1) / LANES) : 1,
@@ -42,6 +45,9 @@ module commit_unit #(
     // The scale chain's scalar multipliers: lrt_unit's (EXT_MUL = 1) or its own.
     output wire [135:0]                smul_x_o,   // {xa, ya, xb, yb}, zero when idle
     input  wire [129:0]                smul_p_i,   // {pa, pb} of the previous cycle
+    // The lanes' operands (a: factor elements, b: g_t or Lg_t) and last cycle's products.
+    output wire [LANES*(F+LGW):0]      lane_x_o,   // {valid, a's, b's}
+    input  wire [LANES*(F+LGW)-1:0]    lane_p_i,
     input  wire                        start_i,    // scale chain, then the counting pass
     input  wire                        pass_i,     // the write pass (after a start)
     // Factor memories (banks t = 0..r-1 of L and of R), data one cycle after the address.
@@ -78,11 +84,9 @@ module commit_unit #(
     localparam int CAP  = (1 << WB) - 1;
     localparam int LN_W = (LANES > 1) ? $clog2(LANES) : 1;
     localparam int GQ_W = GW + 1;                   // g_t, signed
-    localparam int LG_W = F + GQ_W;                 // Lg_t = L(i,t)·g_t
-    localparam int MA_W = (LG_W > GQ_W) ? LG_W : GQ_W;  // lane operand a: Lg_t, or g_t
-    localparam int MB_W = F;                        // lane operand b: R(j,t), or L(i,t)
-    localparam int PR_W = MA_W + MB_W;
-    localparam int AC_W = LG_W + F + T_W + 1;       // sum of r products
+    localparam int LG_D = (F + GW - 1 > LGW) ? F + GW - 1 - LGW : 0;  // L·g's bits dropped
+    localparam int PR_W = F + LGW;                  // a lane's product
+    localparam int AC_W = PR_W + T_W + 1;           // sum of r products
     `include "commit_fns.vh"
 
     // Arrays over the flat ports (selections become muxes): L's bank words, the
@@ -112,7 +116,8 @@ module commit_unit #(
     wire        scan_go, scale_go;
     wire signed [15:0] sh_s;
     commit_scale #(.EXT_RSQ(EXT_RSQ), .EXT_MUL(EXT_MUL), .N_IN(N_IN), .N_OUT(N_OUT),
-                   .RANK(R), .LANES(LANES), .F(F), .G(G), .GW(GW), .SIG_W(SIG_W)) u_scale (
+                   .RANK(R), .LANES(LANES), .F(F), .G(G), .GW(GW), .LGW(LGW),
+                   .SIG_W(SIG_W)) u_scale (
         .clk_i(clk_i), .rst_i(rst_i), .rsq_start_o(rsq_start_o), .rsq_t_o(rsq_t_o),
         .rsq_y_i(rsq_y_i), .rsq_e_i(rsq_e_i), .rsq_done_i(rsq_done_i), .smul_x_o(smul_x_o),
         .smul_p_i(smul_p_i), .start_i(start_i), .sigma_i(sigma_i), .b_i(b_i),
@@ -165,37 +170,52 @@ module commit_unit #(
     reg         v1_q, lg1_q, last1_q, rowend1_q;
     reg [T_W:0]    tb1_q;
     reg [LN_W-1:0] lane1_q;
-    reg         v2_q, first2_q, last2_q, rowend2_q;
+    reg         v2_q, first2_q, last2_q, rowend2_q, lg2_q;
+    reg [T_W:0]    tb2_q;
     reg [ROW_W-1:0] row1_q, row2_q;
     reg [LANES-1:0] lv1_q, lv2_q;         // lanes with an element (bank < r, column < N_IN)
-    reg signed [LG_W-1:0] lg_q [0:R-1];
-    reg signed [PR_W-1:0] prod_q [0:LANES-1];
+    reg signed [LGW-1:0] lg_q [0:R-1];
     reg signed [AC_W-1:0] acc_q [0:LANES-1];
     reg [31:0]         nzacc_q;  // non-zero dk so far; a block's count nz_q joins a cycle later
     reg [CNT_LW-1:0]   nz_q;
     assign nonzero_o = nzacc_q + 32'(nz_q);  // whole at done_o
 
-    // The P lanes: one multiplier each, shared by the Lg and MAC phases.
-    reg signed [MA_W-1:0] ma [0:LANES-1];
-    reg signed [MB_W-1:0] mb [0:LANES-1];
-    reg signed [PR_W-1:0] mul [0:LANES-1];
+    // The P lanes, one multiplier each, for the Lg and MAC phases: operands in stage 1, the
+    // registered products (lrt_unit's vector lanes, or this block's own) in stage 2.
+    reg signed [F-1:0]   ma [0:LANES-1];
+    reg signed [LGW-1:0] mb [0:LANES-1];
+    wire signed [PR_W-1:0] prod [0:LANES-1];
     integer p;
     always @* begin
         for (p = 0; p < LANES; p = p + 1) begin
             ma[p] = '0;
             mb[p] = '0;
-            if (v1_q && lg1_q) begin
-                if (lv1_q[p]) begin
-                    ma[p] = MA_W'(g_q[32'(tb1_q) + p]);
-                    mb[p] = $signed(lane_of(lword[32'(tb1_q) + p], lane1_q));
-                end
+            if (v1_q && lv1_q[p] && lg1_q) begin
+                ma[p] = $signed(lane_of(lword[32'(tb1_q) + p], lane1_q));
+                mb[p] = LGW'(g_q[32'(tb1_q) + p]);
             end else if (v1_q && lv1_q[p]) begin
-                ma[p] = MA_W'(lg_q[t1_q]);
-                mb[p] = $signed(r_rdata_i[p*F +: F]);
+                ma[p] = $signed(r_rdata_i[p*F +: F]);
+                // A row's Lg_t reach lg_q in stage 2, one cycle after the first MAC needs
+                // Lg_0 when the banks fit one word (r <= P): it comes from lane 0's product.
+                mb[p] = (lg2_q && tb2_q == '0) ? prod[0][LG_D +: LGW] : lg_q[t1_q];
             end
-            mul[p] = ma[p] * mb[p];
         end
     end
+    generate
+        for (gw = 0; gw < LANES; gw = gw + 1) begin : g_lane
+            assign lane_x_o[LANES*LGW + gw*F +: F] = ma[gw];
+            assign lane_x_o[gw*LGW +: LGW] = mb[gw];
+            if (EXT_LANE) begin : g_ext
+                assign prod[gw] = $signed(lane_p_i[gw*PR_W +: PR_W]);
+            end else begin : g_own
+                reg signed [PR_W-1:0] own_q;
+                wire unused_p = ^lane_p_i[gw*PR_W +: PR_W];
+                always @(posedge clk_i) own_q <= ma[gw] * mb[gw];
+                assign prod[gw] = own_q;
+            end
+        end
+    endgenerate
+    assign lane_x_o[LANES*(F+LGW)] = v1_q;
 
     reg signed [AC_W-1:0] sum_c [0:LANES-1];
     reg signed [WB:0]     dk_c  [0:LANES-1];
@@ -203,7 +223,7 @@ module commit_unit #(
     always @* begin
         nz_c = '0;
         for (p = 0; p < LANES; p = p + 1) begin
-            sum_c[p] = (first2_q ? AC_W'(0) : acc_q[p]) + AC_W'(prod_q[p]);
+            sum_c[p] = (first2_q ? AC_W'(0) : acc_q[p]) + AC_W'(prod[p]);
             dk_c[p] = (v2_q && last2_q) ? dk_of(sum_c[p], sh_q) : '0;  // a block's end only
             if (v2_q && last2_q && lv2_q[p] && dk_c[p] != 0) nz_c = nz_c + 1'b1;
         end
@@ -253,25 +273,13 @@ module commit_unit #(
     // The pass pipeline (issue, stage 1, stage 2) and the max-norm scan.
     always @(posedge clk_i) begin
         if (rst_i) begin
-            pass_q <= 1'b0;
-            write_q <= 1'b0;
-            v1_q <= 1'b0;
-            v2_q <= 1'b0;
-            row_valid_o <= 1'b0;
-            {nzacc_q, nz_q} <= '0;
-            scan_busy_q <= 1'b0;
-            sv1_q <= 1'b0;
+            {pass_q, write_q, v1_q, v2_q, lg2_q, row_valid_o} <= '0;
+            {nzacc_q, nz_q, scan_busy_q, sv1_q} <= '0;
         end else begin
             row_valid_o <= 1'b0;
             // issue
-            v1_q <= pass_q;
-            lg1_q <= lg_phase_q;
-            tb1_q <= tb_q;
-            t1_q <= t_q;
-            lane1_q <= rlane_q;
-            cb1_q <= cb_q;
-            lv1_q <= lanes_c;
-            row1_q <= ROW_W'(row_q);
+            {v1_q, lg1_q, tb1_q, t1_q, lane1_q} <= {pass_q, lg_phase_q, tb_q, t_q, rlane_q};
+            {cb1_q, lv1_q, row1_q} <= {cb_q, lanes_c, ROW_W'(row_q)};
             last1_q <= !lg_phase_q && t_q == T_W'(R - 1);
             rowend1_q <= !lg_phase_q && t_q == T_W'(R - 1) && b_q == BI_W'(BI - 1);
             if (pass_q) begin
@@ -303,19 +311,12 @@ module commit_unit #(
                 end
             end
             // stage 1: the lanes multiply
-            v2_q <= v1_q && !lg1_q;
-            first2_q <= t1_q == '0;
-            last2_q <= last1_q;
-            rowend2_q <= rowend1_q;
-            cb2_q <= cb1_q;
-            row2_q <= row1_q;
-            lv2_q <= lv1_q;
-            for (p = 0; p < LANES; p = p + 1) begin
-                if (v1_q && lg1_q && lv1_q[p])
-                    lg_q[32'(tb1_q) + p] <= LG_W'(mul[p]);
-                prod_q[p] <= mul[p];
-            end
-            // stage 2: accumulate; a block's last column finishes its P cells
+            {v2_q, lg2_q, tb2_q} <= {v1_q && !lg1_q, v1_q && lg1_q, tb1_q};
+            {first2_q, last2_q, rowend2_q} <= {t1_q == '0, last1_q, rowend1_q};
+            {cb2_q, row2_q, lv2_q} <= {cb1_q, row1_q, lv1_q};
+            // stage 2: keep a row's Lg_t; accumulate, a block's last column finishing its P cells
+            for (p = 0; p < LANES; p = p + 1)
+                if (lg2_q && lv2_q[p]) lg_q[32'(tb2_q) + p] <= prod[p][LG_D +: LGW];
             nzacc_q <= nonzero_o;
             nz_q <= (v2_q && last2_q) ? nz_c : '0;
             if (v2_q) begin

@@ -23,6 +23,7 @@ module lrt_unit #(
     parameter int SWEEPS   = 4,
     parameter int SIG_W    = 64,
     parameter int LAYERS   = 1,
+    parameter int LGW      = 27,  // COMMIT's lane operand b (commit_unit)
     // derived: port widths
     parameter int Q        = RANK + 1,
     parameter int BO       = (N_OUT + LANES - 1) / LANES,
@@ -41,9 +42,11 @@ module lrt_unit #(
     input  wire [25:0]                 rsq_y_i,
     input  wire [7:0]                  rsq_e_i,
     input  wire                        rsq_done_i,
-    // The scalar multipliers lent to COMMIT's scale chain (commit_scale; zero when idle).
+    // The scalar multipliers and vector lanes lent to COMMIT (zero operands when idle).
     input  wire [135:0]                smul_x_i,
     output wire [129:0]                smul_p_o,
+    input  wire [LANES*(F+LGW):0]      lane_x_i,
+    output wire [LANES*(F+LGW)-1:0]    lane_p_o,
     // UPDATE
     input  wire                       start_i,
     input  wire [N_IN*8-1:0]          x_i,         // held while busy
@@ -123,14 +126,15 @@ module lrt_unit #(
     wire [R*32-1:0] cl, cr;   // Gram-Schmidt coefficients, as the core takes them
     wire [63:0] n2l, n2r;
     wire        vec_done;
-    vec_unit #(.N_IN(N_IN), .N_OUT(N_OUT), .RANK(R), .LANES(P), .F(F), .G(G)) u_vec (
+    vec_unit #(.N_IN(N_IN), .N_OUT(N_OUT), .RANK(R), .LANES(P), .F(F), .G(G), .LGW(LGW)) u_vec (
         .clk_i(clk_i), .rst_i(rst_i), .start_i(vec_start), .op_i(vec_op), .side_i(vec_side),
         .y_i(vy_q), .e_i(ve_q), .t_i(rot_side_q ? tr_w : tl_w),
         .v_en_o(v_en), .v_side_o(v_side), .v_addr_o(v_addr), .v_rdata_i(v_rdata_q),
         .f_side_o(f_side), .f_addr_o(f_addr), .f_ren_o(f_ren), .l_rdata_i(l_rdata_o),
         .r_rdata_i(r_rdata_o), .f_wside_o(f_wside), .f_waddr_o(f_waddr), .f_wen_o(f_wen),
         .f_wdata_o(f_wdata), .cl_o(cl), .cr_o(cr), .n2l_o(n2l), .n2r_o(n2r),
-        .macs_o(macs_o), .reads_o(reads_o), .writes_o(writes_o), .done_o(vec_done));
+        .macs_o(macs_o), .reads_o(reads_o), .writes_o(writes_o), .done_o(vec_done),
+        .x_lane_i(lane_x_i), .p_lane_o(lane_p_o));
 
     // The sample as a memory of LANES-element words (the command buffer's read port),
     // zero past its end.
@@ -315,8 +319,7 @@ module lrt_unit #(
             case (state_q)
                 S_IDLE: begin
                     if (clear_i) begin  // factor_mem writes the zeros
-                        sigma_q[layer_i] <= '0;
-                        pending_q[layer_i] <= '0;
+                        {sigma_q[layer_i], pending_q[layer_i]} <= '0;
                     end else if (start_i) begin
                         pending_q[layer_i] <= pending_q[layer_i] + 1'b1;
                         mode_q <= mode_i;
@@ -348,10 +351,7 @@ module lrt_unit #(
                 end
                 S_NRM: begin
                     t_q <= t_q + 1'b1;
-                    if (t_q == 16'(BO + OVH)) begin  // the R side's pass
-                        vy_q <= yr_q;
-                        ve_q <= er_q;
-                    end
+                    if (t_q == 16'(BO + OVH)) {vy_q, ve_q} <= {yr_q, er_q};  // the R side's pass
                     if (t_q == 16'(T_NRM)) state_q <= S_SVD;  // core SVD starts here
                 end
                 S_SVD: if (svd_done) begin

@@ -34,7 +34,8 @@ module vec_unit #(
     parameter int CW_O     = RES_O + $clog2(N_OUT) + 1,
     parameter int CW_I     = RES_I + $clog2(N_IN) + 1,
     parameter int CW       = (CW_O > CW_I) ? CW_O : CW_I,  // Gram-Schmidt coefficient
-    parameter int CNT_W    = $clog2(Q * LANES + 1)
+    parameter int CNT_W    = $clog2(Q * LANES + 1),
+    parameter int LGW      = 27     // COMMIT's operand b (Lg_t); >= 27, the rsqrt's y + sign
 ) (
     input  wire                    clk_i,
     input  wire                    rst_i,
@@ -68,7 +69,11 @@ module vec_unit #(
     output wire [CNT_W-1:0]        macs_o,
     output wire [CNT_W-1:0]        reads_o,
     output wire [CNT_W-1:0]        writes_o,
-    output reg                     done_o
+    output reg                     done_o,
+    // COMMIT's products (commit_unit's lane_* ports) while no run is busy: {valid, a's, b's}
+    // in, the registered products out the next cycle.
+    input  wire [LANES*(F+LGW):0]  x_lane_i,
+    output wire [LANES*(F+LGW)-1:0] p_lane_o
 );
     `include "fixed_fns.vh"
     localparam int R      = RANK;
@@ -77,7 +82,7 @@ module vec_unit #(
     localparam int NMAX   = (N_OUT > N_IN) ? N_OUT : N_IN;
     localparam int AW     = (F > RW) ? F : RW;                  // lane operand a
     localparam int BWA    = (CW > RW) ? CW : RW;
-    localparam int BW     = (BWA > 27) ? BWA : 27;              // lane operand b
+    localparam int BW     = (BWA > LGW) ? BWA : LGW;            // lane operand b (y: 27)
     localparam int PW     = AW + BW;                            // lane product
     localparam int SUMW   = ((F > RW) ? F + RW : 2 * RW) + $clog2(NMAX) + 1;
     localparam int RACW   = F + 24 + $clog2(Q) + 1;             // rotation sum
@@ -194,9 +199,19 @@ module vec_unit #(
                 end
                 default: op_b[i] = BW'(t_el);
             endcase
+            if (x_lane_i[P*(F+LGW)]) begin
+                op_a[i] = AW'($signed(x_lane_i[P*LGW + i*F +: F]));
+                op_b[i] = BW'($signed(x_lane_i[i*LGW +: LGW]));
+            end
         end
     end
     assign macs_o = s1_v_q ? CNT_W'(s1_nl_q) : '0;
+    genvar gp;
+    generate
+        for (gp = 0; gp < P; gp = gp + 1) begin : g_plane
+            assign p_lane_o[gp*(F+LGW) +: F+LGW] = prod_q[gp][F+LGW-1:0];
+        end
+    endgenerate
 
     // ---------------------------------------------------------------- stage 2: reduce, write
     reg signed [SUMW-1:0] acc_q, sum_c, acc_d;

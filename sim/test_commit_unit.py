@@ -136,8 +136,11 @@ async def check_write_pass(dut, arch, rng, model, mem, g, sh, where: str) -> Non
     assert (mem.macs, mem.reads) == (st2[Stat.MACS], st2[Stat.SRAM_READS]), where
 
 
+# The third set spreads a row's Lg_t over two lane words (r > P): Lg_0 then comes from
+# lg_q, not from the lanes' product register.
 PARAMS = [dict(N_IN=64, N_OUT=10, RANK=4, LANES=8, WB=8),
-          dict(N_IN=11, N_OUT=6, RANK=2, LANES=3, WB=4)]
+          dict(N_IN=11, N_OUT=6, RANK=2, LANES=3, WB=4),
+          dict(N_IN=7, N_OUT=5, RANK=4, LANES=3, WB=6)]
 
 
 @pytest.mark.parametrize("params", PARAMS, ids=lambda p: f"{p['N_IN']}x{p['N_OUT']}")

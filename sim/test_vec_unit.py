@@ -95,7 +95,7 @@ async def matches_golden_model(dut):
     cw = max(vec_unit.coef_bits(arch, arch.n_out), vec_unit.coef_bits(arch, arch.n_in))
     assert cw <= 32, f"coefficients of {cw} bits would be cut to the core's 32"
     idle = {"start_i": 0, "op_i": 0, "side_i": 0, "y_i": 0, "e_i": 0, "t_i": 0,
-            "v_rdata_i": 0, "l_rdata_i": 0, "r_rdata_i": 0}
+            "v_rdata_i": 0, "l_rdata_i": 0, "r_rdata_i": 0, "x_lane_i": 0}
     async for rng in each_seed(dut, idle):
         stream = LrtUnit(arch)
         regs = dict(REG_RESET)
@@ -103,6 +103,36 @@ async def matches_golden_model(dut):
         for it in range(runner.iterations(12)):
             await check_passes(dut, arch, rng, *stimulus(rng, it, stream, arch, regs),
                                f"iteration {it}")
+
+
+@cocotb.test()
+async def lends_lanes_to_commit(dut):
+    """COMMIT's products on the idle lanes (commit_unit's lane_* ports): operands with the
+    valid bit in one cycle, each lane's signed product on p_lane_o the next, F + LGW bits;
+    a quarter of the operands at full scale (the most negative values)."""
+    from cocotb.triggers import FallingEdge
+    from pysim.hw.commit_unit import LG_BITS as lgw
+    from pysim.hw.rtl import arch_of
+
+    arch = arch_of(runner.params())
+    lanes, f = arch.lanes, arch.f_bits
+    idle = {"start_i": 0, "op_i": 0, "side_i": 0, "y_i": 0, "e_i": 0, "t_i": 0,
+            "v_rdata_i": 0, "l_rdata_i": 0, "r_rdata_i": 0, "x_lane_i": 0}
+    pw = f + lgw
+    async for rng in each_seed(dut, idle):
+        await FallingEdge(dut.clk_i)
+        for it in range(runner.iterations(40)):
+            a = rng.integers(-(1 << (f - 1)), 1 << (f - 1), lanes)
+            b = rng.integers(-(1 << (lgw - 1)), 1 << (lgw - 1), lanes)
+            if it % 4 == 3:
+                a[rng.random(lanes) < 0.5] = -(1 << (f - 1))
+                b[rng.random(lanes) < 0.5] = -(1 << (lgw - 1))
+            dut.x_lane_i.value = ((1 << (lanes * pw)) | (pack(a, f) << (lanes * lgw))
+                                  | pack(b, lgw))
+            await FallingEdge(dut.clk_i)
+            dut.x_lane_i.value = 0
+            got = unpack(int(dut.p_lane_o.value), lanes, pw, True)
+            assert list(got) == [int(x) * int(y) for x, y in zip(a, b)], f"iteration {it}"
 
 
 def stimulus(rng, it: int, stream, arch, regs):

@@ -140,3 +140,40 @@ def test_cycle_formula_equals_counted_cycles(seed):
         trivial = absorbed and not x.any()
         want = update_cycles(u.a, absorbed, trivial, rot, bool(mode), u.last_k)
         assert 1 + cycles == want, (i, arch, n_out, n_in, rank, mode)
+
+
+@pytest.mark.parametrize(("f_bits", "gw_bits"), [(16, 20), (14, 20), (12, 12)])
+def test_lg_floor_moves_delta_by_less_than_its_bound(f_bits, gw_bits):
+    """COMMIT holds Lg_t = floor(L·g_t / 2**D) in 27 bits (docs/hw-spec.md §6): against the
+    exact sum Σ L·g·R with SH + D, the count pass's pre-rounding Δk moves by less than
+    r·2**(F−1−SH) level steps, so a rounded Δk moves by at most one step and rarely."""
+    from pysim.hw import commit_unit
+
+    a = ArchParams(n_in=24, n_out=12, rank=4, f_bits=f_bits, gw_bits=gw_bits)
+    d, lim, r = commit_unit.lg_drop(a), 1 << (f_bits - 1), a.rank
+    assert d == max(0, f_bits + gw_bits - 1 - 27)
+    rng = np.random.default_rng(7)
+    moved = 0
+    for _ in range(50):
+        L, R = (rng.integers(-lim, lim, (n, r + 1)) for n in (a.n_out, a.n_in))
+        L[0, 0] = -lim  # the extreme product
+        g = sorted(rng.integers(0, 1 << (gw_bits - 1), r).tolist(), reverse=True)
+        g[0] = 1 << (gw_bits - 1)
+        exact = [[sum(int(L[i, t]) * g[t] * int(R[j, t]) for t in range(r))
+                  for j in range(a.n_in)] for i in range(a.n_out)]
+        top = max(abs(v) for row in exact for v in row)
+        sh = max(d, top.bit_length() - a.w_bits + 1)  # the largest |Δk| near full range
+        Lg = (L[:, :r] * np.array(g, np.int64)) >> d
+        assert -(1 << 26) <= int(Lg.min()) and int(Lg.max()) < 1 << 26  # 27 signed bits
+        acc = Lg @ R[:, :r].T
+        bound = r * lim
+        for i in range(a.n_out):
+            for j in range(a.n_in):
+                assert abs(exact[i][j] - (int(acc[i, j]) << d)) < bound << d
+        dk, _ = commit_unit.delta_levels(a, L, R, g, sh - d, [0] * N_STATS)
+        ref = np.array([[-commit_unit.rshift(v, sh) for v in row] for row in exact])
+        ref = np.clip(ref, -(1 << a.w_bits) + 1, (1 << a.w_bits) - 1)
+        assert int(np.abs(dk - ref).max()) <= 1
+        moved += int(np.count_nonzero(dk != ref))
+    print(f"F={f_bits} GW={gw_bits} D={d}: {moved} of {50 * a.n_out * a.n_in} steps moved")
+    assert moved <= 50 * a.n_out * a.n_in // 100

@@ -12,6 +12,16 @@ from .passes import PASS_OVH, blocks
 
 EMA_SHIFT = 10      # max-norm tracker: beta = 1 - 2**-10
 SCALE_W = 24        # mantissa width of the commit scale chain
+LG_BITS = 27        # Lg_t's width: a vector lane's operand b (>= 27 bits), which carries it
+
+
+def lg_drop(a: ArchParams) -> int:
+    """Low bits of ``L_it·g_t`` that ``Lg_t`` drops (floor) to fit LG_BITS signed bits.
+
+    ``0 ≤ g_t ≤ 2**(GW−1)`` and ``|L_it| ≤ 2**(F−1)``, so ``L_it·g_t`` needs F + GW − 1
+    signed bits. Flooring moves Δk before its rounding by less than r·2**(F−1−SH) level
+    steps: at most r·2**-25 of full-scale factors' step when g_0 is normalised (§6)."""
+    return max(0, a.f_bits + a.gw_bits - 1 - LG_BITS)
 
 
 def mul_norm(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
@@ -54,7 +64,8 @@ def commit_scale(a: ArchParams, L: np.ndarray, R: np.ndarray, sigma: list[int], 
                  trackers: tuple[int, list[int]], regs: dict, stats: list[int]
                  ) -> tuple[list[int], int, int, tuple[int, list[int]]]:
     """Per-rank coefficients ``g_t`` and shift ``SH`` with
-    ``Δk_ij = -rshift(sum_t L_it R_jt g_t, SH)`` (docs/hw-spec.md §6), so that
+    ``Δk_ij = -rshift(sum_t Lg_it R_jt, SH)``, ``Lg_it = floor(L_it·g_t / 2**lg_drop)``
+    (docs/hw-spec.md §6), so that
     ``Δk ≈ -lr/sqrt(B) · L_real diag(sigma_real) R_real^T`` with sigma_real in
     LSB_dy·LSB_x units (no max-norm).
 
@@ -94,18 +105,19 @@ def commit_scale(a: ArchParams, L: np.ndarray, R: np.ndarray, sigma: list[int], 
     exponent = scale[1] + zs + zg
     cycles += 2 + r
     stats[Stat.SFU_CYCLES] += 2 + r
-    return g, units - exponent, cycles, (mn_steps, ema)
+    return g, units - exponent - lg_drop(a), cycles, (mn_steps, ema)
 
 
 def delta_levels(a: ArchParams, L: np.ndarray, R: np.ndarray, g: list[int], sh: int,
                  stats: list[int]) -> tuple[np.ndarray, int]:
     """One commit pass: the level steps ``Δk`` (N_OUT × N_IN), saturated to ±(2**w_bits-1).
 
-    Per row: ``Lg_t = L_it·g_t`` (ceil(r/P) cycles), then per block of P columns
-    r MAC cycles. Cycles: N_OUT·(ceil(r/P) + r·ceil(N_IN/P)) + PASS_OVH.
+    Per row: ``Lg_t = floor(L_it·g_t / 2**lg_drop)`` (ceil(r/P) cycles), then per block of
+    P columns r MAC cycles ``Lg_t·R_jt``, all on the vector lanes; ``sh`` is commit_scale's,
+    which already counts the dropped bits. Cycles: N_OUT·(ceil(r/P) + r·ceil(N_IN/P)) + PASS_OVH.
     """
     r = a.rank
-    Lg = L[:, :r] * np.array(g, np.int64)
+    Lg = (L[:, :r] * np.array(g, np.int64)) >> lg_drop(a)   # arithmetic: floor
     acc = Lg @ R[:, :r].T
     cap = (1 << a.w_bits) - 1
     if sh >= 0:
