@@ -111,6 +111,7 @@ async def lends_lanes_to_commit(dut):
     valid bit in one cycle, each lane's signed product on p_lane_o the next, F + LGW bits;
     a quarter of the operands at full scale (the most negative values)."""
     from cocotb.triggers import FallingEdge
+
     from pysim.hw.commit_unit import LG_BITS as lgw
     from pysim.hw.rtl import arch_of
 
@@ -132,7 +133,7 @@ async def lends_lanes_to_commit(dut):
             await FallingEdge(dut.clk_i)
             dut.x_lane_i.value = 0
             got = unpack(int(dut.p_lane_o.value), lanes, pw, True)
-            assert list(got) == [int(x) * int(y) for x, y in zip(a, b)], f"iteration {it}"
+            assert list(got) == [int(x) * int(y) for x, y in zip(a, b, strict=True)], f"iteration {it}"
 
 
 def stimulus(rng, it: int, stream, arch, regs):

@@ -164,7 +164,7 @@ def test_lg_floor_moves_delta_by_less_than_its_bound(f_bits, gw_bits):
         top = max(abs(v) for row in exact for v in row)
         sh = max(d, top.bit_length() - a.w_bits + 1)  # the largest |Δk| near full range
         Lg = (L[:, :r] * np.array(g, np.int64)) >> d
-        assert -(1 << 26) <= int(Lg.min()) and int(Lg.max()) < 1 << 26  # 27 signed bits
+        assert int(Lg.min()) >= -(1 << 26) and int(Lg.max()) < 1 << 26  # 27 signed bits
         acc = Lg @ R[:, :r].T
         bound = r * lim
         for i in range(a.n_out):
