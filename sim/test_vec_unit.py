@@ -133,7 +133,8 @@ async def lends_lanes_to_commit(dut):
             await FallingEdge(dut.clk_i)
             dut.x_lane_i.value = 0
             got = unpack(int(dut.p_lane_o.value), lanes, pw, True)
-            assert list(got) == [int(x) * int(y) for x, y in zip(a, b, strict=True)], f"iteration {it}"
+            want = [int(x) * int(y) for x, y in zip(a, b, strict=True)]
+            assert list(got) == want, f"iteration {it}: products"
 
 
 def stimulus(rng, it: int, stream, arch, regs):
