@@ -71,6 +71,9 @@ module commit_scale #(
     localparam int VEC  = R * (BO + BI) + 4;       // the scan, as a pass: 2 * OVH drain
     localparam int GQ_W = GW + 1;
     localparam int LG_D = (F + GW - 1 > LGW) ? F + GW - 1 - LGW : 0;
+    // SH's constant part: the units, less L·g's dropped bits (typed: Yosys 0.23 reads
+    // -16'(LG_D) inside the expression below as +LG_D)
+    localparam logic [15:0] SH_MN = 16'(-LG_D), SH_UN = 16'(2 * (F - 1) + 2 * G - LG_D);
     localparam int IW   = $clog2(2 * R + 1);
     localparam int TI   = (R > 1) ? $clog2(R) : 1;    // index of a rank
     localparam int OW   = 34;                         // scalar_mul operands
@@ -293,8 +296,7 @@ module commit_scale #(
                 OP_MYD:  e_q <= e_q + 16'(zn) - 16'(ed_q);
                 OP_G0: begin  // zg from sm_0*scale; SH
                     zg_q <= zg_c;
-                    sh_o <= (maxnorm_i ? -16'(LG_D) : 16'(2 * (F - 1) + 2 * G - LG_D)) -
-                            (e_q + 16'(zs) + 16'(zg_c));
+                    sh_o <= (maxnorm_i ? SH_MN : SH_UN) - (e_q + 16'(zs) + 16'(zg_c));
                 end
                 default: ;
             endcase

@@ -4,6 +4,7 @@ functions of at most 60, so that each file is one concept and each function fits
 screen. The check reads the source; it fails on the first file or function over."""
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,18 @@ def test_verilog_files_are_short(path):
     """The RTL house style (lowRISC-like): no Verilog file over 400 lines."""
     lines = len(path.read_text().splitlines())
     assert lines <= MAX_LINES, f"{path.relative_to(ROOT)}: {lines} lines > {MAX_LINES}: split it"
+
+
+UNARY_CAST = re.compile(r"(^|[=(?:,{&|])\s*[-~!]\s*\w+'\(")
+
+
+@pytest.mark.parametrize("path", [*VERILOG, *sorted((ROOT / "rtl").glob("*.vh"))],
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_unary_operator_on_a_size_cast(path):
+    """Yosys 0.23 reads `-16'(x)` as a cast of x to the size `-16`, dropping the minus
+    (a constant x comes out positive, a signal is an error; `~16'(x)` likewise): the
+    netlist then is other hardware than the simulators run. Write `-(16'(x))`."""
+    bad = [f"{path.relative_to(ROOT)}:{i}: {line.strip()}"
+           for i, line in enumerate(path.read_text().splitlines(), 1)
+           if UNARY_CAST.search(line.split("//")[0])]
+    assert not bad, "parenthesise the cast: " + "; ".join(bad)
