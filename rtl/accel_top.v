@@ -157,6 +157,8 @@ module accel_top #(
     // scale chain borrows the multipliers, its passes the lanes.
     wire [135:0] cm_mul_x;
     wire [129:0] smul_p;
+    wire [8:0]   cm_s2_x;   // and its stage-2 rounding (on core_svd's shifter)
+    wire [96:0]  s2_q;
     localparam int LGW = 27;  // COMMIT's Lg_t on the lanes (pysim.hw.commit_unit.LG_BITS)
     wire [LANES*(F+LGW):0]   cm_lane_x;
     wire [LANES*(F+LGW)-1:0] lane_p;
@@ -167,7 +169,8 @@ module accel_top #(
         .clk_i(clk_i), .rst_i(rst_i), .layer_i(layer), .rsq_start_o(lrt_rsq_start),
         .rsq_t_o(lrt_rsq_t),
         .rsq_y_i(rsq_y), .rsq_e_i(rsq_e), .rsq_done_i(rsq_done), .smul_x_i(cm_mul_x),
-        .smul_p_o(smul_p), .lane_x_i(cm_lane_x), .lane_p_o(lane_p), .start_i(lrt_start),
+        .smul_p_o(smul_p), .s2_x_i(cm_s2_x), .s2_q_o(s2_q), .lane_x_i(cm_lane_x),
+        .lane_p_o(lane_p), .start_i(lrt_start),
         .x_i(x_c), .dy_i(dy_c), .mode_i(regv[REG_MODE][0]),
         .kappa_q4_i(regv[REG_KAPPA_Q4][15:0]), .done_o(lrt_done),
         .absorbed_o(lrt_absorbed), .folded_o(lrt_folded), .rotations_o(lrt_rot),
@@ -217,7 +220,8 @@ module accel_top #(
                   .SIG_W(SIG_W)) u_cm (
         .clk_i(clk_i), .rst_i(rst_i), .rsq_start_o(cm_rsq_start), .rsq_t_o(cm_rsq_t),
         .rsq_y_i(rsq_y), .rsq_e_i(rsq_e), .rsq_done_i(rsq_done), .smul_x_o(cm_mul_x),
-        .smul_p_i(smul_p), .lane_x_o(cm_lane_x), .lane_p_i(lane_p), .start_i(cm_start),
+        .smul_p_i(smul_p), .s2_x_o(cm_s2_x), .s2_q_i(s2_q), .lane_x_o(cm_lane_x),
+        .lane_p_i(lane_p), .start_i(cm_start),
         .pass_i(cm_pass),
         .l_addr_o(cm_l_addr), .l_en_o(cm_l_en), .l_rdata_i(fl_rdata[R*LANES*F-1:0]),
         .r_addr_o(cm_r_addr), .r_bank_o(cm_r_bank), .r_en_o(cm_r_en),

@@ -47,6 +47,8 @@ module commit_scale #(
     input  wire                   rsq_done_i,
     output wire [135:0]           smul_x_o,   // {xa, ya, xb, yb}, zero when idle
     input  wire [129:0]           smul_p_i,   // {pa, pb} of the previous cycle
+    output wire [8:0]             s2_x_o,     // stage 2's rounding: core_svd's (EXT_MUL)
+    input  wire [96:0]            s2_q_i,
     input  wire                   start_i,
     input  wire [RANK*SIG_W-1:0]  sigma_i,
     input  wire [31:0]            b_i,        // samples since the last write
@@ -191,8 +193,22 @@ module commit_scale #(
     // B: high) by the rsqrt's e, g_t by zg, or the chain's mantissa by zn.
     wire        op_root = op_q == OP_ROOT;
     wire        op_g = op_q == OP_G0 || op_q == OP_G;
-    wire [32:0] rn_c = 33'(rne96(op_root ? (96'(pb) << 32) + 96'(pa) : 96'(pa),
-                                 op_root ? er_q : (op_g ? zg : 7'(zn))));
+    // With EXT_MUL it is core_svd's product-A shifter, which takes pa as signed: the
+    // products rounded here other than the root's halves are below 2^58.
+    wire [6:0]  rn_s = op_root ? er_q : (op_g ? zg : 7'(zn));
+    assign s2_x_o = (op_root || op_g || (op_q >= OP_LRYB && op_q <= OP_MYD))
+                  ? {1'b1, op_root, rn_s} : 9'd0;
+    wire [96:0] rq_c;
+    generate
+        if (EXT_MUL) begin : g_ext
+            assign rq_c = s2_q_i;
+        end else begin : g_own
+            wire unused_q = ^s2_q_i;
+            assign rq_c = rq96(op_root ? (96'(pb) << 32) + 96'(pa) : 96'(pa), rn_s);
+        end
+    endgenerate
+    wire [32:0] rn_c = rq_c[32:0] + {32'd0, rq_c[96]};
+    wire unused_rq = ^rq_c[95:33];  // what is rounded here fits 33 bits
     wire [32:0] root_c = 33'(rn_c);
     wire [GQ_W-1:0] g_c = GQ_W'(rn_c);
     wire [24:0] m_c = 25'(rn_c);

@@ -45,6 +45,8 @@ module commit_unit #(
     // The scale chain's scalar multipliers: lrt_unit's (EXT_MUL = 1) or its own.
     output wire [135:0]                smul_x_o,   // {xa, ya, xb, yb}, zero when idle
     input  wire [129:0]                smul_p_i,   // {pa, pb} of the previous cycle
+    output wire [8:0]                  s2_x_o,     // the scale chain's rounding (EXT_MUL)
+    input  wire [96:0]                 s2_q_i,
     // The lanes' operands (a: factor elements, b: g_t or Lg_t) and last cycle's products.
     output wire [LANES*(F+LGW):0]      lane_x_o,   // {valid, a's, b's}
     input  wire [LANES*(F+LGW)-1:0]    lane_p_i,
@@ -120,8 +122,8 @@ module commit_unit #(
                    .SIG_W(SIG_W)) u_scale (
         .clk_i(clk_i), .rst_i(rst_i), .rsq_start_o(rsq_start_o), .rsq_t_o(rsq_t_o),
         .rsq_y_i(rsq_y_i), .rsq_e_i(rsq_e_i), .rsq_done_i(rsq_done_i), .smul_x_o(smul_x_o),
-        .smul_p_i(smul_p_i), .start_i(start_i), .sigma_i(sigma_i), .b_i(b_i),
-        .lr_mant_i(lr_mant_i), .lr_shift_i(lr_shift_i),
+        .smul_p_i(smul_p_i), .s2_x_o(s2_x_o), .s2_q_i(s2_q_i), .start_i(start_i),
+        .sigma_i(sigma_i), .b_i(b_i), .lr_mant_i(lr_mant_i), .lr_shift_i(lr_shift_i),
         .maxnorm_i(maxnorm_i), .mn_steps_i(mn_steps_i), .ema_l_i(ema_l_i),
         .ema_r_i(ema_r_i), .scan_o(scan_go), .cmax_i(cmax_all), .go_o(scale_go),
         .g_o(g_all), .sh_o(sh_s), .ema_l_o(ema_l_o), .ema_r_o(ema_r_o),
@@ -152,8 +154,7 @@ module commit_unit #(
     end
 
     // ---------------------------------------------------------------- the pass
-    // Starts: the scan with the max-norm chain, a pass after the coefficients (start_i)
-    // or on pass_i.
+    // Starts: a pass after the coefficients (start_i) or on pass_i.
     wire pass_go = scale_go || (state_q == S_IDLE && pass_i && !start_i);
     // Issue state: row i = rblk*P + rlane, in the Lg phase (chunk of banks from tb) or in
     // the MAC phase (block b of columns from cb, column t).

@@ -3,9 +3,10 @@
 // and left vectors, descending sort. Specification: docs/hw-spec.md section 5 steps 6-9
 // and "How the core runs"; golden model pysim/hw/core_svd.py.
 // Datapath: two 32x32 multipliers (scalar_mul: stage 1); a stage 2 that adds, rounds (a
-// shifter per product), saturates and writes the register file (A, V, U, dot sums, alpha)
-// as op_q says (a phase's last products may land in the next phase's first cycle); leading-
-// zero counters; the shared rsqrt. start_i is sampled at a rising edge (operands latched);
+// shifter per product; A's serves the scalar unit's other clients while this block is
+// idle), saturates and writes the register file (A, V, U, dot sums, alpha) as op_q says
+// (a phase's last products may land in the next phase's first cycle); leading-zero
+// counters; the shared rsqrt. start_i is sampled at a rising edge (operands latched);
 // done_o is high for one cycle after the cycles of section 7.
 `resetall
 `timescale 1ns / 1ps
@@ -30,6 +31,9 @@ module core_svd #(
     input  wire                        rsq_done_i,
     output wire [135:0]                smul_x_o,  // {xa, ya, xb, yb}, zero when idle
     input  wire [129:0]                smul_p_i,  // {pa, pb} of the previous cycle
+    // Other clients' rounding while idle: {req, hl, s} -> rq96(hl ? pa + pb*2^32 : pa, s).
+    input  wire [8:0]                  s2_x_i,
+    output wire [96:0]                 s2_q_o,
     input  wire                   start_i,
     input  wire [(RANK+1)*CIN_W-1:0] a_i,      // c_l..., n_l
     input  wire [(RANK+1)*CIN_W-1:0] b_i,      // c_r..., n_r
@@ -261,13 +265,14 @@ module core_svd #(
     // One rounding shifter per product for every use (none overlap): entries by E, sigma
     // (alpha's halves by the rsqrt's exponent), S_T1's d, g to 30 bits, S_R2's cos2, sin2
     // (|sin2| < 2^23), S_R4's c, s, the U products; uses add over 32 bits or saturate.
-    wire r4 = op_q != OP_U && state_q == S_R4, t1 = state_q == S_T1;
-    wire a96 = op_q == OP_ENT || op_q == OP_SIG;
-    wire [96:0] qa = rq96(
-        a96 ? 96'(pa) + ((op_q == OP_SIG) ? 96'(pb) <<< 32 : 96'(add_q))
-            : (t1 ? 96'(d0) : 96'($signed(pa[63:0]))),
-        a96 ? ((op_q == OP_SIG) ? ey_q[6:0] : e_o[6:0])
+    wire r4 = op_q != OP_U && state_q == S_R4, t1 = state_q == S_T1, xq = s2_x_i[8];
+    wire a96 = op_q == OP_ENT || op_q == OP_SIG || (xq && s2_x_i[7]);
+    // two adds: the halves' sum carries over bits 32..95 only, the entry's over 0..64
+    wire [95:0] hl = (op_q == OP_SIG || xq) ? 96'(pa) + (96'(pb) <<< 32) : 96'(pa) + 96'(add_q);
+    wire [96:0] qa = rq96(a96 ? hl : (t1 ? 96'(d0) : 96'($signed(pa[63:0]))),
+        xq ? s2_x_i[6:0] : a96 ? ((op_q == OP_SIG) ? ey_q[6:0] : e_o[6:0])
             : (t1 ? sh1 : (r4 ? shr(ey_q, 10) : shr(ey_q, CS))));
+    assign s2_q_o = qa;
     wire [96:0] qb = rq96(
         (op_q == OP_ENT) ? 96'(pb) : (t1 ? 96'(g0) : 96'($signed(pb[63:0]))),
         (op_q == OP_ENT) ? e_o[6:0] : (t1 ? sh1 : (r4 ? shr(ey_q, 11) : shr(ey_q, CS))));
@@ -311,11 +316,7 @@ module core_svd #(
         if (rst_i) begin
             state_q <= S_IDLE;
             {op_q, uact_q, rotations_o, e_o} <= '0;  // op_q 0: nothing
-            for (x = 0; x < QQ; x = x + 1) begin
-                a_q[x] <= '0;
-                v_q[x] <= '0;
-                u_q[x] <= '0;
-            end
+            for (x = 0; x < QQ; x = x + 1) {a_q[x], v_q[x], u_q[x]} <= '0;
             for (x = 0; x < Q; x = x + 1) {alpha_q[x], sig_q[x]} <= '0;
         end else begin
             {op_q, ia_q, ib_q, vb_q, fa_q, fb_q, add_q} <= {op_d, ia_d, ib_d, vb_d, fa_d, fb_d,
@@ -360,8 +361,7 @@ module core_svd #(
                     {ga_q, state_q} <= {32'(acc_q[2] >>> sh0), S_T1};
                 end
                 S_T1: {dd_q, gg_q, state_q} <= {rn_a, rn_b, S_T2};  // d, g rounded to 30 bits
-                S_T2: if (skip) next_pair();
-                      else state_q <= S_T3;
+                S_T2: if (skip) next_pair(); else state_q <= S_T3;
                 S_T3: {rotations_o, state_q} <= {rotations_o + 1'b1, S_R1};
                 S_R1, S_R3: if (rsq_done)
                     {ey_q, state_q} <= {rsq_e, (state_q == S_R1) ? S_R2 : S_R4};

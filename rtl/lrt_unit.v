@@ -42,9 +42,12 @@ module lrt_unit #(
     input  wire [25:0]                 rsq_y_i,
     input  wire [7:0]                  rsq_e_i,
     input  wire                        rsq_done_i,
-    // The scalar multipliers and vector lanes lent to COMMIT (zero operands when idle).
+    // The scalar unit (multipliers, stage-2 rounding) and vector lanes lent to COMMIT
+    // (zero requests when idle).
     input  wire [135:0]                smul_x_i,
     output wire [129:0]                smul_p_o,
+    input  wire [8:0]                  s2_x_i,
+    output wire [96:0]                 s2_q_o,
     input  wire [LANES*(F+LGW):0]      lane_x_i,
     output wire [LANES*(F+LGW)-1:0]    lane_p_o,
     // UPDATE
@@ -173,9 +176,7 @@ module lrt_unit #(
     reg [127:0] norm_rsq_t;
     assign rsq_start_o = norm_rsq_start | svd_rsq_start | red_rsq_start;
     assign rsq_t_o = norm_rsq_t | svd_rsq_t | red_rsq_t;
-    wire [25:0] rsq_y;
-    wire [7:0]  rsq_e;
-    wire        rsq_done;
+    wire [25:0] rsq_y;  wire [7:0] rsq_e;  wire rsq_done;
     rsqrt_share #(.EXT(EXT_RSQ), .TW(128)) u_rsqrt (
         .clk_i(clk_i), .rst_i(rst_i), .start_i(rsq_start_o), .t_i(rsq_t_o), .y_o(rsq_y),
         .e_o(rsq_e), .done_o(rsq_done), .ext_y_i(rsq_y_i), .ext_e_i(rsq_e_i),
@@ -188,8 +189,7 @@ module lrt_unit #(
         if (state_q == S_GS && t_q == 16'(TN + 1))
             {norm_rsq_start, norm_rsq_t} = {1'b1, 128'(n2r)};
     end
-    reg [25:0] yl_q, yr_q;
-    reg [7:0]  el_q, er_q;
+    reg [25:0] yl_q, yr_q;  reg [7:0] el_q, er_q;
     reg [31:0] nl_q, nr_q;  // norms < 2^31 for every legal N (7 + G + log2(N)/2 bits)
     reg [47:0] kn_q;        // KAPPA_Q4 * n_l
 
@@ -224,22 +224,17 @@ module lrt_unit #(
                 default: ;
             endcase
     end
-    wire [95:0] halves = (96'(pb) << 32) + 96'(pa);  // a product of a value's two halves
-    // n_l and n_r: one rounding shifter, by the exponent of their rsqrt
-    wire [31:0] n_c = rne96_lo(halves, (t_q == 16'(TN + 2)) ? el_q[6:0] : er_q[6:0]);
+    // n_l, n_r (by their rsqrt's exponent) and the kappa test's sum of a value's two
+    // half-products (halves) on core_svd's stage 2, idle here; requested from a register
+    reg  [8:0]  nrm_s2_q;
+    wire [8:0]  red_s2_x;
+    wire [95:0] halves = (96'(pb) << 32) + 96'(pa);
+    wire [31:0] n_c = s2_q_o[31:0] + {31'd0, s2_q_o[96]};
     wire skip_c = kappa_q4_i != 0 && ((96'(sigma[0 +: SIG_W]) << 4) > halves);
     wire zero_c = (n2l == 0 && cl == '0) || (n2r == 0 && cr == '0);
 
     // ---------------------------------------------------------------- core SVD
-    wire [Q*32-1:0] a_core, b_core;
-    generate
-        for (gw = 0; gw < R; gw = gw + 1) begin : g_ab
-            assign a_core[gw*32 +: 32] = cl[gw*32 +: 32];
-            assign b_core[gw*32 +: 32] = cr[gw*32 +: 32];
-        end
-    endgenerate
-    assign a_core[R*32 +: 32] = 32'(nl_q);
-    assign b_core[R*32 +: 32] = 32'(nr_q);
+    wire [Q*32-1:0] a_core = {32'(nl_q), cl}, b_core = {32'(nr_q), cr};
     wire svd_start = state_q == S_NRM && t_q == 16'(T_NRM);
     wire [7:0]  svd_e;
     wire [Q*32-1:0] svd_sig;
@@ -253,14 +248,13 @@ module lrt_unit #(
         end
         for (gw = 0; gw < Q; gw = gw + 1) begin : g_sw assign svd_sw[gw] = svd_sig[gw*32 +: 32]; end
     endgenerate
-    wire [Q*4-1:0]  svd_order;
-    wire [15:0] svd_rot;
-    wire svd_done;
+    wire [Q*4-1:0]  svd_order;  wire [15:0] svd_rot;  wire svd_done;
     core_svd #(.EXT_RSQ(1'b1), .EXT_MUL(1'b1), .RANK(R), .WC(WC), .SWEEPS(SWEEPS),
                .CIN_W(32), .SIG_W(SIG_W)) u_svd (
         .clk_i(clk_i), .rst_i(rst_i), .rsq_start_o(svd_rsq_start), .rsq_t_o(svd_rsq_t),
         .rsq_y_i(rsq_y), .rsq_e_i(rsq_e), .rsq_done_i(rsq_done), .smul_x_o(svd_mul_x),
-        .smul_p_i({pa, pb}), .start_i(svd_start), .a_i(a_core), .b_i(b_core),
+        .smul_p_i({pa, pb}), .s2_x_i(nrm_s2_q | red_s2_x | s2_x_i), .s2_q_o(s2_q_o),
+        .start_i(svd_start), .a_i(a_core), .b_i(b_core),
         .sigma_i(sigma), .done_o(svd_done), .e_o(svd_e), .sig_o(svd_sig), .u_o(svd_u),
         .v_o(svd_v), .order_o(svd_order), .rotations_o(svd_rot));
 
@@ -274,7 +268,8 @@ module lrt_unit #(
     reduce_ok #(.EXT_RSQ(1'b1), .EXT_MUL(1'b1), .RANK(R)) u_red (
         .clk_i(clk_i), .rst_i(rst_i), .rsq_start_o(red_rsq_start), .rsq_t_o(red_rsq_t),
         .rsq_y_i(rsq_y), .rsq_e_i(rsq_e), .rsq_done_i(rsq_done), .smul_x_o(red_mul_x),
-        .smul_p_i({pa, pb}), .start_i(red_start), .sig_i(svd_sig), .order_i(svd_order),
+        .smul_p_i({pa, pb}), .s2_x_o(red_s2_x), .s2_q_i(s2_q_o), .start_i(red_start),
+        .sig_i(svd_sig), .order_i(svd_order),
         .u_i(svd_u), .v_i(svd_v), .lfsr_i(lfsr_q),
         .tl_o(red_tl), .tr_o(red_tr), .sig_o(red_sig), .lfsr_o(red_lfsr), .k_o(red_k),
         .done_o(red_done));
@@ -310,11 +305,11 @@ module lrt_unit #(
             {state_q, t_q, done_o, absorbed_o, folded_o, rotations_o, k_o, mode_q} <= '0;
             for (li = 0; li < LAYERS; li = li + 1) {sigma_q[li], pending_q[li]} <= '0;
             lfsr_q <= 16'hACE1;
-            {yl_q, el_q, yr_q, er_q, nl_q, nr_q, kn_q, vy_q, ve_q, rot_side_q} <= '0;
+            {yl_q, el_q, yr_q, er_q, nl_q, nr_q, kn_q, vy_q, ve_q, rot_side_q, nrm_s2_q} <= '0;
             for (i = 0; i < 2 * Q * R; i = i + 1) tm_q[i] <= '0;
             for (i = 0; i < R; i = i + 1) newsig_q[i] <= '0;
         end else begin
-            done_o <= 1'b0;
+            {done_o, nrm_s2_q} <= '0;
             if (lfsr_load_i) lfsr_q <= lfsr_seed_i;
             case (state_q)
                 S_IDLE: begin
@@ -331,10 +326,13 @@ module lrt_unit #(
                 end
                 S_GS: begin
                     t_q <= t_q + 1'b1;
-                    if (t_q == 16'(TN + 1)) {yl_q, el_q} <= {rsq_y, rsq_e};  // rsqrt(n2r) starts
+                    if (t_q == 16'(TN + 1))  // rsqrt(n2r) starts
+                        {yl_q, el_q, nrm_s2_q} <= {rsq_y, rsq_e, 2'b11, rsq_e[6:0]};
                     if (t_q == 16'(TN + 2)) nl_q <= n_c;
                     if (t_q == 16'(TN + 4)) kn_q <= 48'(pa);
-                    if (t_q == 16'(TN + 7)) {yr_q, er_q} <= {rsq_y, rsq_e};
+                    if (t_q == 16'(TN + 7))
+                        {yr_q, er_q, nrm_s2_q} <= {rsq_y, rsq_e, 2'b11, rsq_e[6:0]};
+                    if (t_q == 16'(TN + 9)) nrm_s2_q <= 9'h180;  // halves for the test
                     if (t_q == 16'(TN + 8)) nr_q <= n_c;
                     if (gs_exit) begin  // kappa, zero sample
                         {vy_q, ve_q} <= {yl_q, el_q};

@@ -26,6 +26,9 @@ module reduce_ok #(
     input  wire                          rsq_done_i,
     output wire [135:0]                smul_x_o,  // {xa, ya, xb, yb}, zero when idle
     input  wire [129:0]                smul_p_i,  // {pa, pb} of the previous cycle
+    // Stage 2's rounding on core_svd's shifter (EXT_MUL = 1): {req, hl, s}, rq96's answer.
+    output wire [8:0]                  s2_x_o,
+    input  wire [96:0]                 s2_q_i,
     input  wire                          start_i,
     input  wire [(RANK+1)*32-1:0]        sig_i,    // singular values by column
     input  wire [(RANK+1)*4-1:0]         order_i,  // columns in descending order
@@ -205,14 +208,24 @@ module reduce_ok #(
     end
 
     // ---------------------------------------------------------------- stage 2
-    wire [95:0] hl = (96'(pb) <<< 32) + 96'(pa);   // a product of two halves
-    // One rounding shifter, for the two halves' product (x0 by e1 + 2, the root by e2 -
-    // 24, the slot value by 24) or product A (1/x0^2 by 2 e3 - 2 CS); uses add over the
-    // bits they keep (rq96).
-    wire [96:0] rq = rq96((op_q == OP_INV) ? 96'($signed(pa[63:0])) : hl,
-                          (op_q == OP_X0) ? 7'(e1_q + 8'd2) : ((op_q == OP_ROOT)
-                          ? shr(e2_q, 24) : ((op_q == OP_INV) ? shr(8'(2 * e3_q), 2 * CS)
-                                                               : 7'd24)));
+    // One rounding shifter (core_svd's product-A shifter, or this block's own alone), for
+    // the two halves' product hl (x0 by e1 + 2, the root by e2 - 24, the slot value by 24)
+    // or product A (1/x0^2 by 2 e3 - 2 CS); uses add over the bits they keep (rq96).
+    wire [6:0]  rq_s = (op_q == OP_X0) ? 7'(e1_q + 8'd2) : ((op_q == OP_ROOT)
+                     ? shr(e2_q, 24) : ((op_q == OP_INV) ? shr(8'(2 * e3_q), 2 * CS) : 7'd24));
+    wire        rq_on = op_q == OP_X0 || op_q == OP_ROOT || op_q == OP_INV || op_q == OP_SLOT;
+    assign s2_x_o = rq_on ? {1'b1, op_q != OP_INV, rq_s} : 9'd0;
+    wire [96:0] rq;
+    generate
+        if (EXT_MUL) begin : g_ext
+            wire unused_sign = pa[64] ^ pb[64];  // the products' signs reach only hl
+            assign rq = s2_q_i;
+        end else begin : g_own
+            wire [95:0] hl = (96'(pb) <<< 32) + 96'(pa);   // a product of two halves
+            wire unused_q = ^s2_q_i;
+            assign rq = rq96((op_q == OP_INV) ? 96'($signed(pa[63:0])) : hl, rq_s);
+        end
+    endgenerate
     wire [47:0] rn_hl = rq[47:0] + {47'd0, rq[96]};
     wire signed [63:0] ha = (f_q[3] ? 64'sd1 <<< CS : 64'sd0) - rne64(64'(pa), 7'(CS));
     wire signed [63:0] hb = (f_q[2] ? 64'sd1 <<< CS : 64'sd0) - rne64(64'(pb), 7'(CS));

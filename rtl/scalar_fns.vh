@@ -38,16 +38,6 @@ function automatic signed [95:0] rne96(input signed [95:0] a, input [6:0] s);
         rne96 = r[95:0] + {95'd0, r[96]};
     end
 endfunction
-// The low 32 bits of rne96(a, s), with a 32-bit increment (q's upper bits go unused).
-/* verilator lint_off UNUSEDSIGNAL */
-function automatic [31:0] rne96_lo(input signed [95:0] a, input [6:0] s);
-    reg [96:0] r;
-    begin
-        r = rq96(a, s);
-        rne96_lo = r[31:0] + {31'd0, r[96]};
-    end
-endfunction
-/* verilator lint_on UNUSEDSIGNAL */
 // sat64(q + inc, w) of rq96's {inc, q}, w <= 32 a constant: whether q + inc leaves
 // [-2^(w-1), 2^(w-1)) is a sign-extension test on q's bits from w - 1 up (an AND/OR tree);
 // the sum runs over 32 bits. (q = -2^(w-1) - 1 with inc gives -2^(w-1) either way.)

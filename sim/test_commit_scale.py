@@ -56,7 +56,7 @@ async def matches_golden_model(dut):
     r, f, gq = arch.rank, arch.f_bits, arch.gw_bits + 1
     idle = {"start_i": 0, "sigma_i": 0, "b_i": 0, "lr_mant_i": 0, "lr_shift_i": 0,
             "maxnorm_i": 0, "mn_steps_i": 0, "ema_l_i": 0, "ema_r_i": 0, "cmax_i": 0,
-            "smul_p_i": 0}
+            "smul_p_i": 0, "s2_q_i": 0}
     async for rng in each_seed(dut, idle):
         stream = LrtUnit(arch)
         regs = dict(REG_RESET)

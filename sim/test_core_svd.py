@@ -57,7 +57,8 @@ async def matches_golden_model(dut):
 
     arch = arch_of(runner.params(), n_in=16, n_out=8)  # the core's size is q, not n
     q = arch.q
-    async for rng in each_seed(dut, {"start_i": 0, "a_i": 0, "b_i": 0, "sigma_i": 0}):
+    async for rng in each_seed(dut, {"start_i": 0, "a_i": 0, "b_i": 0, "sigma_i": 0,
+                                     "s2_x_i": 0}):
         for i, (a, b, sig) in enumerate(operands(arch, rng, runner.iterations(60))):
             model = LrtUnit(arch)
             model.sigma = list(sig)

@@ -54,7 +54,7 @@ async def matches_golden_model(dut):
                                      "mode_i": 0, "kappa_q4_i": 0, "clear_i": 0,
                                      "lfsr_load_i": 0, "lfsr_seed_i": 0, "l_addr_i": 0,
                                      "l_en_i": 0, "r_addr_i": 0, "r_en_i": 0,
-                                     "smul_x_i": 0, "lane_x_i": 0}):
+                                     "smul_x_i": 0, "lane_x_i": 0, "s2_x_i": 0}):
         await wait_idle(dut)
         model = LrtUnit(arch)
         enables = [0, 0, 0, 0]

@@ -47,7 +47,7 @@ async def matches_golden_model(dut):
     arch = arch_of(runner.params(), n_in=12, n_out=9)  # the reduction's size is q, not n
     r, q = arch.rank, arch.q
     async for rng in each_seed(dut, {"start_i": 0, "sig_i": 0, "order_i": 0, "u_i": 0,
-                                     "v_i": 0, "lfsr_i": 0}):
+                                     "v_i": 0, "lfsr_i": 0, "s2_q_i": 0}):
         ops = operands(arch, rng, runner.iterations(40))
         for i, (sig, order, U, V, lfsr) in enumerate(ops):
             model = LrtUnit(arch)
