@@ -2,12 +2,12 @@
 // C = diag(sigma, 0) + a b^T, one-sided Jacobi (SWEEPS row-cyclic sweeps), singular values
 // and left vectors, descending sort. Specification: docs/hw-spec.md section 5 steps 6-9
 // and "How the core runs"; golden model pysim/hw/core_svd.py.
-// Datapath: two 32x32 multipliers (scalar_mul: stage 1); a stage 2 that adds, rounds (a
-// shifter per product; A's serves the scalar unit's other clients while this block is
-// idle), saturates and writes the register file (A, V, U, dot sums, alpha) as op_q says
-// (a phase's last products may land in the next phase's first cycle); leading-zero
-// counters; the shared rsqrt. start_i is sampled at a rising edge (operands latched);
-// done_o is high for one cycle after the cycles of section 7.
+// Datapath: two 32x32 multipliers (scalar_mul: stage 1); a stage 2 that adds (one adder
+// a product), rounds (a shifter a product; A's serves the scalar unit's other clients
+// while this block is idle), saturates and writes the register file (A, V, U, dot sums,
+// alpha) as op_q says (a phase's last products may land in the next phase's first cycle);
+// leading-zero counters; the shared rsqrt. start_i is sampled at a rising edge (operands
+// latched); done_o is high for one cycle after the cycles of section 7.
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
@@ -58,25 +58,20 @@ module core_svd #(
     localparam int OW = 34;               // scalar_mul operands
 
     // ---------------------------------------------------------------- register file
-    reg signed [CIN_W-1:0] av_q [0:Q-1];   // the operands, latched at start
-    reg signed [CIN_W-1:0] bv_q [0:Q-1];
+    reg signed [CIN_W-1:0] av_q [0:Q-1], bv_q [0:Q-1];  // the operands, latched at start
     reg [SIG_W-1:0]        sg_q [0:Q-1];   // sigma, and 0 for the scratch column
     reg signed [AW-1:0]    a_q [0:QQ-1];   // core, row k column j at k*Q + j
-    reg signed [23:0]      v_q [0:QQ-1];
-    reg signed [23:0]      u_q [0:QQ-1];
+    reg signed [23:0]      v_q [0:QQ-1], u_q [0:QQ-1];
     reg signed [63:0]      acc_q [0:2];    // alpha, beta, gamma of the pair
     reg [63:0]             alpha_q [0:Q-1];
     reg [31:0]             sig_q [0:Q-1];
-    reg [31:0]  maxa_q, maxb_q, cc4_q;
-    reg [63:0]  amax_q;
+    reg [31:0]  maxa_q, maxb_q, cc4_q;  reg [63:0] amax_q;
     reg signed [31:0] al_q, be_q, ga_q, dd_q, gg_q, sin2_q, c_q, s_q;
     reg [7:0]   ey_q;                      // exponent of the last rsqrt answer used
     genvar gi;
     generate
         for (gi = 0; gi < QQ; gi = gi + 1) begin : g_out
-            assign u_o[gi*24 +: 24] = u_q[gi];
-            assign v_o[gi*24 +: 24] = v_q[gi];
-        end
+            assign {u_o[gi*24 +: 24], v_o[gi*24 +: 24]} = {u_q[gi], v_q[gi]}; end
         for (gi = 0; gi < Q; gi = gi + 1) begin : g_sig assign sig_o[gi*32 +: 32] = sig_q[gi]; end
     endgenerate
     // ---------------------------------------------------------------- multipliers
@@ -95,9 +90,7 @@ module core_svd #(
     reg          fa_d, fb_d, fa_q, fb_q;   // first term / V / flushed / B diagonal
     reg [SIG_W-1:0] add_d, add_q;          // the diagonal entry's sigma
     // ---------------------------------------------------------------- rsqrt
-    wire [25:0] rsq_y;
-    wire [7:0]  rsq_e;
-    wire rsq_done;
+    wire [25:0] rsq_y;  wire [7:0] rsq_e;  wire rsq_done;
     rsqrt_share #(.EXT(EXT_RSQ), .TW(128)) u_rsqrt (
         .clk_i(clk_i), .rst_i(rst_i), .start_i(rsq_start_o), .t_i(rsq_t_o), .y_o(rsq_y),
         .e_o(rsq_e), .done_o(rsq_done), .ext_y_i(rsq_y_i), .ext_e_i(rsq_e_i),
@@ -142,8 +135,7 @@ module core_svd #(
     wire signed [AW-1:0] dot_xb = a_q[rb_b + XW'((kind_b == 2'd1) ? pj_q : pi_q)];
     wire signed [AW-1:0] dot_yb = a_q[rb_b + XW'((kind_b == 2'd0) ? pi_q : pj_q)];
     // S_ROT's pair (u, v) of row rb_q of A or V.
-    wire [XW-1:0] rot_i = rb_q + XW'(pi_q);
-    wire [XW-1:0] rot_j = rb_q + XW'(pj_q);
+    wire [XW-1:0] rot_i = rb_q + XW'(pi_q), rot_j = rb_q + XW'(pj_q);
     wire signed [31:0] rot_u = onv_q ? 32'(v_q[rot_i]) : 32'(a_q[rot_i]);
     wire signed [31:0] rot_v = onv_q ? 32'(v_q[rot_j]) : 32'(a_q[rot_j]);
     // Next Jacobi pair in row-cyclic order; pair_last: the sweeps are over.
@@ -165,8 +157,7 @@ module core_svd #(
     wire        skip = pa <= (pb >>> (2 * WC));
 
     // Post-processing: the flush test of column col_q.
-    reg [63:0] amax_c;
-    integer m;
+    reg [63:0] amax_c;  integer m;
     always @* begin
         amax_c = '0;
         for (m = 0; m < Q; m = m + 1)
@@ -229,7 +220,7 @@ module core_svd #(
             // gamma'^2 against alpha' beta'; then d^2 + g^2
             S_T1: {xa, ya, xb, yb} = {OW'(ga_q), OW'(ga_q), OW'(al_q), OW'(be_q)};
             S_T2: {xa, ya, xb, yb} = {OW'(dd_q), OW'(dd_q), OW'(gg_q), OW'(gg_q)};
-            S_T3: {rsq_start_o, rsq_t_o} = {1'b1, 128'(pa + pb)};
+            S_T3: {rsq_start_o, rsq_t_o} = {1'b1, 128'(rot_s)};  // op_q 0: pa + pb
             S_R1: if (rsq_done)  // sign(d) g y and |d| y (B: cos2 feeds the next rsqrt)
                 {xa, ya, xb, yb} = {dd_q[31] ? -(OW'(gg_q)) : OW'(gg_q), OW'(rsq_y),
                                     dd_q[31] ? -(OW'(dd_q)) : OW'(dd_q), OW'(rsq_y)};
@@ -278,7 +269,16 @@ module core_svd #(
         (op_q == OP_ENT) ? e_o[6:0] : (t1 ? sh1 : (r4 ? shr(ey_q, 11) : shr(ey_q, CS))));
     wire [31:0] rn_a = qa[31:0] + {31'd0, qa[96]}, rn_b = qb[31:0] + {31'd0, qb[96]};
     wire [31:0] cc4 = ((32'd1 << CS) + rn_b) << 1;  // rn_b: cos2
-    wire [63:0] rot_s = (op_q == OP_ROTI) ? pa[63:0] - pb[63:0] : pa[63:0] + pb[63:0];
+    // One adder per product for the running sums (dot terms, alpha) and the rotation's
+    // c u - s v / s u + c v (and S_T3's d^2 + g^2 < 2^61): A + sum, or A +- B (carry in).
+    wire acc_op = op_q == OP_DOT || op_q == OP_ALPHA, sub = op_q == OP_ROTI;
+    wire [63:0] sum_x = (op_q == OP_DOT) ? acc_q[ia_q[1:0]] : alpha_q[ia_q[QW-1:0]];
+    wire [63:0] sum_y = (op_q == OP_DOT) ? acc_q[ib_q[1:0]] : alpha_q[ib_q[QW-1:0]];
+    wire [63:0] ad_x = acc_op ? (fa_q ? 64'd0 : sum_x) : (sub ? ~pb[63:0] : pb[63:0]);
+    wire [64:0] ad_s = {pa[63:0], 1'b1} + {ad_x, sub};  // bit 0: the carry in's
+    wire [63:0] sum_a = ad_s[64:1], rot_s = sum_a;
+    wire unused_c = ad_s[0];
+    wire [63:0] sum_b = (fb_q ? 64'd0 : sum_y) + pb[63:0];
     wire [96:0] rot_c = rq96(96'($signed(rot_s)), 7'(CS));
     task automatic stage2;
         case (op_q)
@@ -286,14 +286,14 @@ module core_svd #(
             // an entry: sigma added on the diagonal, rounded by E
             OP_ENT: begin a_q[ia_q] <= AW'(rn_a); if (vb_q) a_q[ib_q] <= AW'(rn_b); end
             OP_DOT: begin
-                acc_q[ia_q[1:0]] <= (fa_q ? 64'sd0 : acc_q[ia_q[1:0]]) + pa[63:0];
-                if (vb_q) acc_q[ib_q[1:0]] <= (fb_q ? 64'sd0 : acc_q[ib_q[1:0]]) + pb[63:0];
+                acc_q[ia_q[1:0]] <= sum_a;
+                if (vb_q) acc_q[ib_q[1:0]] <= sum_b;
             end
             OP_ROTI, OP_ROTJ: if (fa_q) v_q[ia_q] <= 24'(satw(rot_c, 24));
                               else a_q[ia_q] <= AW'(satw(rot_c, AW));
             OP_ALPHA: begin
-                alpha_q[ia_q[QW-1:0]] <= (fa_q ? 64'd0 : alpha_q[ia_q[QW-1:0]]) + pa[63:0];
-                if (vb_q) alpha_q[ib_q[QW-1:0]] <= (fb_q ? 64'd0 : alpha_q[ib_q[QW-1:0]]) + pb[63:0];
+                alpha_q[ia_q[QW-1:0]] <= sum_a;
+                if (vb_q) alpha_q[ib_q[QW-1:0]] <= sum_b;
             end
             OP_SIG: sig_q[ia_q[QW-1:0]] <= fa_q ? 32'd0 : rn_a;
             OP_U: begin

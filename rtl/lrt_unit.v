@@ -116,8 +116,7 @@ module lrt_unit #(
     wire        vec_start, vec_side;
     wire [1:0]  vec_op;
     reg  [25:0] vy_q;  reg [7:0] ve_q;  // the normalise pass's rsqrt: y * 2^-e
-    reg  [23:0] tm_q [0:2*Q*R-1];  // T_L then T_R, one Q2.22 entry a word
-    wire [Q*R*24-1:0] tl_w, tr_w;
+    wire [Q*R*24-1:0] red_tl, red_tr;  // T_L, T_R: reduce_ok's registers (both modes)
     reg         rot_side_q;
     wire        v_en, v_side;
     wire [FAW-1:0] v_addr;
@@ -131,7 +130,7 @@ module lrt_unit #(
     wire        vec_done;
     vec_unit #(.N_IN(N_IN), .N_OUT(N_OUT), .RANK(R), .LANES(P), .F(F), .G(G), .LGW(LGW)) u_vec (
         .clk_i(clk_i), .rst_i(rst_i), .start_i(vec_start), .op_i(vec_op), .side_i(vec_side),
-        .y_i(vy_q), .e_i(ve_q), .t_i(rot_side_q ? tr_w : tl_w),
+        .y_i(vy_q), .e_i(ve_q), .t_i(rot_side_q ? red_tr : red_tl),
         .v_en_o(v_en), .v_side_o(v_side), .v_addr_o(v_addr), .v_rdata_i(v_rdata_q),
         .f_side_o(f_side), .f_addr_o(f_addr), .f_ren_o(f_ren), .l_rdata_i(l_rdata_o),
         .r_rdata_i(r_rdata_o), .f_wside_o(f_wside), .f_waddr_o(f_waddr), .f_wen_o(f_wen),
@@ -150,10 +149,6 @@ module lrt_unit #(
     generate
         for (gw = 0; gw < BI; gw = gw + 1) begin : g_xw assign x_w[gw] = x_pad[gw*P*8 +: P*8]; end
         for (gw = 0; gw < BO; gw = gw + 1) begin : g_dw assign dy_w[gw] = dy_pad[gw*P*8 +: P*8]; end
-        for (gw = 0; gw < Q * R; gw = gw + 1) begin : g_tw
-            assign tl_w[gw*24 +: 24] = tm_q[gw];
-            assign tr_w[gw*24 +: 24] = tm_q[Q*R + gw];
-        end
     endgenerate
     always @(posedge clk_i)
         if (v_en) v_rdata_q <= v_side ? x_w[v_addr[BI_W-1:0]] : dy_w[v_addr[BO_W-1:0]];
@@ -239,15 +234,6 @@ module lrt_unit #(
     wire [7:0]  svd_e;
     wire [Q*32-1:0] svd_sig;
     wire [Q*Q*24-1:0] svd_u, svd_v;
-    wire [23:0] svd_uw [0:Q*Q-1], svd_vw [0:Q*Q-1];
-    wire [31:0] svd_sw [0:Q-1];
-    generate
-        for (gw = 0; gw < Q * Q; gw = gw + 1) begin : g_uv
-            assign svd_uw[gw] = svd_u[gw*24 +: 24];
-            assign svd_vw[gw] = svd_v[gw*24 +: 24];
-        end
-        for (gw = 0; gw < Q; gw = gw + 1) begin : g_sw assign svd_sw[gw] = svd_sig[gw*32 +: 32]; end
-    endgenerate
     wire [Q*4-1:0]  svd_order;  wire [15:0] svd_rot;  wire svd_done;
     core_svd #(.EXT_RSQ(1'b1), .EXT_MUL(1'b1), .RANK(R), .WC(WC), .SWEEPS(SWEEPS),
                .CIN_W(32), .SIG_W(SIG_W)) u_svd (
@@ -260,7 +246,7 @@ module lrt_unit #(
 
     // Unbiased reduction.
     wire red_start = state_q == S_SVD && svd_done && mode_q;
-    wire [Q*R*24-1:0] red_tl, red_tr;
+    wire red_load = state_q == S_SVD && svd_done && !mode_q;  // biased: the r largest
     wire [R*40-1:0] red_sig;
     wire [15:0] red_lfsr;
     wire [3:0]  red_k;
@@ -269,20 +255,22 @@ module lrt_unit #(
         .clk_i(clk_i), .rst_i(rst_i), .rsq_start_o(red_rsq_start), .rsq_t_o(red_rsq_t),
         .rsq_y_i(rsq_y), .rsq_e_i(rsq_e), .rsq_done_i(rsq_done), .smul_x_o(red_mul_x),
         .smul_p_i({pa, pb}), .s2_x_o(red_s2_x), .s2_q_i(s2_q_o), .start_i(red_start),
+        .load_i(red_load),
         .sig_i(svd_sig), .order_i(svd_order),
         .u_i(svd_u), .v_i(svd_v), .lfsr_i(lfsr_q),
         .tl_o(red_tl), .tr_o(red_tr), .sig_o(red_sig), .lfsr_o(red_lfsr), .k_o(red_k),
         .done_o(red_done));
 
-    // sigma_t = usat((value_t << E), SIG_W)
-    reg  [39:0]       newsig_q [0:R-1];
+    // sigma_t = usat(value_t << E, SIG_W): the shift keeps SIG_W bits, and the value
+    // saturates when its bit length plus E passes SIG_W (no wider shifter).
     reg [R*SIG_W-1:0] sig_new_c;
-    reg [127:0] sv;
-    integer i, j;
+    reg [39:0] nv;
+    integer i;
     always @* begin
         for (i = 0; i < R; i = i + 1) begin
-            sv = 128'(newsig_q[i]) << svd_e;
-            sig_new_c[i*SIG_W +: SIG_W] = (sv >> SIG_W) != 0 ? {SIG_W{1'b1}} : SIG_W'(sv);
+            nv = red_sig[i*40 +: 40];
+            sig_new_c[i*SIG_W +: SIG_W] = (9'(bitlen96(96'(nv))) + 9'(svd_e) > 9'(SIG_W))
+                                        ? {SIG_W{1'b1}} : SIG_W'(nv) << svd_e;
         end
     end
 
@@ -306,8 +294,6 @@ module lrt_unit #(
             for (li = 0; li < LAYERS; li = li + 1) {sigma_q[li], pending_q[li]} <= '0;
             lfsr_q <= 16'hACE1;
             {yl_q, el_q, yr_q, er_q, nl_q, nr_q, kn_q, vy_q, ve_q, rot_side_q, nrm_s2_q} <= '0;
-            for (i = 0; i < 2 * Q * R; i = i + 1) tm_q[i] <= '0;
-            for (i = 0; i < R; i = i + 1) newsig_q[i] <= '0;
         end else begin
             {done_o, nrm_s2_q} <= '0;
             if (lfsr_load_i) lfsr_q <= lfsr_seed_i;
@@ -358,23 +344,13 @@ module lrt_unit #(
                         state_q <= S_RED;
                     end else begin
                         // biased: the r largest columns of U and V, in sorted order
-                        for (i = 0; i < Q; i = i + 1)
-                            for (j = 0; j < R; j = j + 1) begin
-                                tm_q[i*R + j] <= svd_uw[i*Q + 32'(svd_order[j*4 +: 4])];
-                                tm_q[Q*R + i*R + j] <= svd_vw[i*Q + 32'(svd_order[j*4 +: 4])];
-                            end
                         rot_side_q <= 1'b0;
-                        for (j = 0; j < R; j = j + 1)
-                            newsig_q[j] <= 40'(svd_sw[32'(svd_order[j*4 +: 4])]);
                         state_q <= S_ROT;
                         t_q <= 16'd1;
                     end
                 end
                 S_RED: if (red_done) begin
-                    for (i = 0; i < Q * R; i = i + 1)
-                        {tm_q[i], tm_q[Q*R + i]} <= {red_tl[i*24 +: 24], red_tr[i*24 +: 24]};
                     rot_side_q <= 1'b0;
-                    for (i = 0; i < R; i = i + 1) newsig_q[i] <= red_sig[i*40 +: 40];
                     lfsr_q <= red_lfsr;
                     k_o <= red_k;
                     state_q <= S_ROT;

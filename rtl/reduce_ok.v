@@ -30,6 +30,9 @@ module reduce_ok #(
     output wire [8:0]                  s2_x_o,
     input  wire [96:0]                 s2_q_i,
     input  wire                          start_i,
+    // Biased selection while idle: T = the sorted columns of U, V (first r) and the new
+    // values the sorted sigma, at this edge, on the registers and multiplexers of S_DEC.
+    input  wire                          load_i,
     input  wire [(RANK+1)*32-1:0]        sig_i,    // singular values by column
     input  wire [(RANK+1)*4-1:0]         order_i,  // columns in descending order
     // U[i][j] at (i*q + j)*24; U and V are read when T is formed, not at start_i:
@@ -39,7 +42,7 @@ module reduce_ok #(
     input  wire [15:0]                   lfsr_i,
     output wire [(RANK+1)*RANK*24-1:0]   tl_o,     // T_L[i][t] at (i*r + t)*24
     output wire [(RANK+1)*RANK*24-1:0]   tr_o,
-    output reg  [RANK*40-1:0]            sig_o,    // new values
+    output wire [RANK*40-1:0]            sig_o,    // new values
     output reg  [15:0]                   lfsr_o,
     output reg  [3:0]                    k_o,      // slots of the tail (0: zero tail)
     output reg                           done_o
@@ -163,6 +166,13 @@ module reduce_ok #(
     // S_T's operands: U_sorted[i][m+a], V_sorted[i][m+a], M[m+a][t].
     wire [UW-1:0] uix = ub_q + UW'(ord_q[QW'(m_q + a_q)]);
     wire signed [31:0] m_el = mm_q[hb_q + mx(t_q)];
+    // The sort order T's columns follow: the operand while idle (load_i), else as latched.
+    wire [3:0] ord_c [0:Q-1];
+    generate
+        for (gi = 0; gi < Q; gi = gi + 1) begin : g_ord
+            assign ord_c[gi] = (state_q == S_IDLE) ? order_i[gi*4 +: 4] : ord_q[gi];
+        end
+    endgenerate
 
     // ---------------------------------------------------------------- stage 1: issue
     always @* begin
@@ -232,13 +242,11 @@ module reduce_ok #(
     wire signed [63:0] sl = (f_q[1] ? 64'sd0 : accl_q) + pa[63:0];
     wire signed [63:0] sr = (f_q[1] ? 64'sd0 : accr_q) + pb[63:0];
     wire [39:0] slot = rn_hl[39:0];
-    integer y;
     task automatic stage2;
         case (op_q)
             OP_ROOT: root_q <= rn_hl;
             OP_X0: x0_q[qx(4'(ia_q))] <= min22(rq);
             OP_INV: inv_q <= rn_hl[31:0];
-            OP_SLOT: for (y = 0; y < R; y = y + 1) if (y >= m_q) sig_o[y*40 +: 40] <= slot;
             OP_VBI: vbi_q <= 32'(rne64(64'(pa), 7'(CS)));
             OP_H: begin
                 mm_q[ia_q] <= 32'(f_q[1] ? -ha : ha);
@@ -266,22 +274,42 @@ module reduce_ok #(
             lf = (lf >> 1) ^ (lf[0] ? 16'hB400 : 16'h0000);
         end
     end
+    // T's first columns and the values: S_DEC's copy, or the biased selection (load_i).
+    wire ld_t = state_q == S_DEC || (state_q == S_IDLE && load_i && !start_i);
+    generate
+        for (gi = 0; gi < R; gi = gi + 1) begin : g_val  // one register per value
+            reg [39:0] val_q;
+            always @(posedge clk_i)
+                if (rst_i) val_q <= '0;
+                else if (ld_t) val_q <= 40'((state_q == S_DEC) ? s_q[gi] : sig_w[QW'(ord_c[gi])]);
+                else if (op_q == OP_SLOT && gi >= m_q) val_q <= slot;
+            assign sig_o[gi*40 +: 40] = val_q;
+        end
+    endgenerate
+    task automatic load_t;  // T's r columns from the sorted U, V
+        for (i = 0; i < Q; i = i + 1)
+            for (t = 0; t < R; t = t + 1) begin
+                tl_q[i*R + t] <= u_w[i*Q + 32'(ord_c[t])];
+                tr_q[i*R + t] <= v_w[i*Q + 32'(ord_c[t])];
+            end
+    endtask
     wire m_hit = kmul(4'(R) - j_q, s_q[qx(j_q)]) <= tail_q[qx(j_q)];  // (r-p) s_p <= tail_p
 
     always @(posedge clk_i) begin
         if (rst_i) begin
-            {state_q, done_o, op_q, xp_q, k_o, lfsr_o, sig_o} <= '0;
+            {state_q, done_o, op_q, xp_q, k_o, lfsr_o} <= '0;
             for (x = 0; x < Q * R; x = x + 1) {tl_q[x], tr_q[x]} <= '0;
         end else begin
             done_o <= 1'b0;
             {op_q, ia_q, ib_q, vb_q, f_q} <= {op_d, ia_d, ib_d, vb_d, f_d};
             stage2();
+            if (ld_t) load_t();
             if (xp_q != 0) xp_q <= xp_q - 1'b1;
             case (state_q)
                 S_IDLE: if (start_i) begin
                     for (x = 0; x < Q; x = x + 1) begin
-                        s_q[x] <= sig_w[QW'(order_i[x*4 +: 4])];
-                        ord_q[x] <= order_i[x*4 +: 4];
+                        s_q[x] <= sig_w[QW'(ord_c[x])];
+                        ord_q[x] <= ord_c[x];
                     end
                     {bits_q, lfsr_o, j_q, state_q} <= {bits_c, lf, 4'(Q - 1), S_TAIL};
                 end
@@ -298,12 +326,6 @@ module reduce_ok #(
                     if (32'(j_q) == R - 1) state_q <= S_DEC;
                 end
                 S_DEC: begin  // columns t < m of T are the sorted U, V; zero tail: all
-                    for (i = 0; i < Q; i = i + 1)
-                        for (t = 0; t < R; t = t + 1) begin
-                            tl_q[i*R + t] <= u_w[i*Q + 32'(ord_q[t])];
-                            tr_q[i*R + t] <= v_w[i*Q + 32'(ord_q[t])];
-                        end
-                    for (y = 0; y < R; y = y + 1) sig_o[y*40 +: 40] <= 40'(s_q[y]);
                     {s1_q, k_q, j_q} <= {tail_q[qx(m_q)], 4'(R) - m_q, 4'd0};
                     k_o <= (tail_q[qx(m_q)] == 0) ? 4'd0 : 4'(R) - m_q;
                     if (tail_q[qx(m_q)] == 0) {done_o, state_q} <= {1'b1, S_IDLE};

@@ -3,7 +3,8 @@
 Stimulus: the (sigma, order, U, V, LFSR) operands an unbiased LRT stream hands the
 reduction, plus a zero tail (the first samples). Covered: the m rule, x0 through two
 rsqrt, the Householder columns with signs, T products, slot values, the LFSR stream,
-the zero-tail path and the data-dependent cycle count.
+the zero-tail path and the data-dependent cycle count; and the biased selection
+(``load_i``): T and the values in one edge, the LFSR and slot count untouched.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ async def matches_golden_model(dut):
     arch = arch_of(runner.params(), n_in=12, n_out=9)  # the reduction's size is q, not n
     r, q = arch.rank, arch.q
     async for rng in each_seed(dut, {"start_i": 0, "sig_i": 0, "order_i": 0, "u_i": 0,
-                                     "v_i": 0, "lfsr_i": 0, "s2_q_i": 0}):
+                                     "v_i": 0, "lfsr_i": 0, "s2_q_i": 0, "load_i": 0}):
         ops = operands(arch, rng, runner.iterations(40))
         for i, (sig, order, U, V, lfsr) in enumerate(ops):
             model = LrtUnit(arch)
@@ -72,6 +73,49 @@ async def matches_golden_model(dut):
             assert int(dut.lfsr_o.value) == model.lfsr, where
             assert int(dut.k_o.value) == (model.last_k or 0), where
             assert edges == cycles, f"{where}: rtl {edges} cycles, model {cycles}"
+
+
+@cocotb.test()
+async def biased_load_selects_sorted_columns(dut):
+    """load_i while idle: T_L, T_R and the values are the sorted first r columns, at
+    that edge; an unbiased run before leaves its LFSR and k, which the load keeps."""
+    from cocotb.triggers import FallingEdge, RisingEdge
+
+    from pysim.hw.reduce_ok import select_biased
+    from pysim.hw.rtl import arch_of
+
+    arch = arch_of(runner.params(), n_in=12, n_out=9)
+    r, q = arch.rank, arch.q
+    async for rng in each_seed(dut, {"start_i": 0, "sig_i": 0, "order_i": 0, "u_i": 0,
+                                     "v_i": 0, "lfsr_i": 0, "s2_q_i": 0, "load_i": 0}):
+        for i, (sig, order, U, V, lfsr) in enumerate(operands(arch, rng,
+                                                              runner.iterations(20))):
+            if i % 3 == 1:  # an unbiased run first: its LFSR and k must stay
+                await start_and_wait(dut, {
+                    "sig_i": pack(sig, 32), "order_i": pack(order, 4),
+                    "u_i": pack([v for row in U for v in row], 24),
+                    "v_i": pack([v for row in V for v in row], 24), "lfsr_i": lfsr})
+            order = [int(k) for k in rng.permutation(q)]  # any order, not only sorted
+            await FallingEdge(dut.clk_i)
+            kept = (int(dut.lfsr_o.value), int(dut.k_o.value))
+            for name, value in {"sig_i": pack(sig, 32), "order_i": pack(order, 4),
+                                "u_i": pack([v for row in U for v in row], 24),
+                                "v_i": pack([v for row in V for v in row], 24),
+                                "load_i": 1}.items():
+                getattr(dut, name).value = value
+            await RisingEdge(dut.clk_i)
+            await FallingEdge(dut.clk_i)
+            dut.load_i.value = 0
+            dut.order_i.value = pack(list(rng.permutation(q)), 4)  # read at the edge only
+            T_L, T_R, new = select_biased(r, sig, order, U, V)
+            where = f"load {i}: sigma={sig} order={order}"
+            assert list(unpack(int(dut.tl_o.value), q * r, 24, True)) == \
+                [v for row in T_L for v in row], where
+            assert list(unpack(int(dut.tr_o.value), q * r, 24, True)) == \
+                [v for row in T_R for v in row], where
+            assert list(unpack(int(dut.sig_o.value), r, 40, False)) == new, where
+            assert (int(dut.lfsr_o.value), int(dut.k_o.value)) == kept, where
+            assert not int(dut.done_o.value), where
 
 
 PARAMS = [dict(RANK=4), dict(RANK=2), dict(RANK=8)]

@@ -54,7 +54,7 @@ class LrtUnit:
     def update(self, x: np.ndarray, dy: np.ndarray, regs: dict, stats: list[int]
                ) -> tuple[bool, int]:
         """Fold one int8 sample; return ``(absorbed, cycles)``."""
-        a, r, q = self.a, self.a.rank, self.a.q
+        a, r = self.a, self.a.rank
         self.last_k = None  # slots of the unbiased reduction (for the timing formula)
         stats[Stat.SAMPLES] += 1
         self.pending += 1
@@ -92,10 +92,8 @@ class LrtUnit:
             T_L, T_R, new_sig, cyc = self.reduce_unbiased(sig_c, order, U, V, stats)
             cyc += 2  # hand-offs core SVD -> reduction -> rotation
         else:
-            keep = order[:r]
-            T_L = [[U[i][k] for k in keep] for i in range(q)]
-            T_R = [[V[i][k] for k in keep] for i in range(q)]
-            new_sig, cyc = [sig_c[k] for k in keep], 1  # hand-off core SVD -> rotation
+            T_L, T_R, new_sig = reduce_ok.select_biased(r, sig_c, order, U, V)
+            cyc = 1  # hand-off core SVD -> rotation
         sfu += cyc
         vec += self.rotate(np.array(T_L, np.int64), np.array(T_R, np.int64), stats)
         self.sigma = [usat(s << E, a.sigma_bits) for s in new_sig]

@@ -70,6 +70,18 @@ def reduce_unbiased(a: ArchParams, lfsr: int, sig: list[int], order: list[int], 
     return T_L, T_R, s[:m] + [slot] * k, cycles(a, k), lfsr, k
 
 
+def select_biased(r: int, sig: list[int], order: list[int], U, V):
+    """The biased reduction: the r largest singular values and their columns of U, V.
+
+    Returns ``(T_L, T_R, new_sig)`` (q × r Q2.22 rotations, r values in core units). In
+    the RTL this is ``reduce_ok``'s ``load_i``: one edge, on the registers and
+    multiplexers that hold T and the values for the unbiased path too.
+    """
+    keep = order[:r]
+    return ([[row[k] for k in keep] for row in U], [[row[k] for k in keep] for row in V],
+            [sig[k] for k in keep])
+
+
 def cycles(a: ArchParams, k: int | None) -> int:
     """Cycles of the reduction with k slots (None: a zero tail), the scalar unit's
     schedule (docs/hw-spec.md §5, "How the reduction runs"):
