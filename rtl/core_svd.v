@@ -130,14 +130,19 @@ module core_svd #(
     // S_DOT's product B: the term after kind_q (row + 1 after gamma).
     wire [1:0]    kind_b = (kind_q == 2'd2) ? 2'd0 : kind_q + 1'b1;
     wire [XW-1:0] rb_b = (kind_q == 2'd2) ? rb_q + XW'(Q) : rb_q;
-    wire signed [AW-1:0] dot_xa = a_q[rb_q + XW'((kind_q == 2'd1) ? pj_q : pi_q)];
-    wire signed [AW-1:0] dot_ya = a_q[rb_q + XW'((kind_q == 2'd0) ? pi_q : pj_q)];
-    wire signed [AW-1:0] dot_xb = a_q[rb_b + XW'((kind_b == 2'd1) ? pj_q : pi_q)];
-    wire signed [AW-1:0] dot_yb = a_q[rb_b + XW'((kind_b == 2'd0) ? pi_q : pj_q)];
-    // S_ROT's pair (u, v) of row rb_q of A or V.
-    wire [XW-1:0] rot_i = rb_q + XW'(pi_q), rot_j = rb_q + XW'(pj_q);
-    wire signed [31:0] rot_u = onv_q ? 32'(v_q[rot_i]) : 32'(a_q[rot_i]);
-    wire signed [31:0] rot_v = onv_q ? 32'(v_q[rot_j]) : 32'(a_q[rot_j]);
+    // A's four read ports (S_DOT reads four entries a cycle; S_AL, S_ROT and the U
+    // products two): the addresses by phase, then one read each.
+    wire          dot = state_q == S_DOT, rot = state_q == S_ROT, ent = state_q == S_ENT;
+    wire [XW-1:0] rot_i = rb_q + XW'(pi_q), rot_j = rb_q + XW'(pj_q);  // S_ROT's pair
+    wire [XW-1:0] ra0 = uact_q ? ub_q + XW'(ucol_q) : dot ? rb_q + XW'((kind_q == 2'd1) ? pj_q
+                      : pi_q) : rot ? rot_i : x_q;
+    wire [XW-1:0] ra1 = uact_q ? ub_q + XW'(Q) + XW'(ucol_q) : dot ? rb_q + XW'((kind_q ==
+                        2'd0) ? pi_q : pj_q) : rot ? rot_j : x_q + 1'b1;
+    wire signed [AW-1:0] rd0 = a_q[ra0], rd1 = a_q[ra1];
+    wire signed [AW-1:0] rd2 = a_q[rb_b + XW'((kind_b == 2'd1) ? pj_q : pi_q)];
+    wire signed [AW-1:0] rd3 = a_q[rb_b + XW'((kind_b == 2'd0) ? pi_q : pj_q)];
+    wire signed [31:0] rot_u = onv_q ? 32'(v_q[rot_i]) : 32'(rd0);
+    wire signed [31:0] rot_v = onv_q ? 32'(v_q[rot_j]) : 32'(rd1);
     // Next Jacobi pair in row-cyclic order; pair_last: the sweeps are over.
     wire          row_end = pj_q == QW'(Q - 1);
     wire          sw_end  = row_end && pi_q == QW'(Q - 2);
@@ -155,7 +160,6 @@ module core_svd #(
     wire [6:0]  sh0 = (bl > 7'd31) ? bl - 7'd31 : 7'd0;
     wire [6:0]  bl1 = bitlen96(96'(ad0 | ag0)), sh1 = (bl1 > 7'd30) ? bl1 - 7'd30 : 7'd0;
     wire        skip = pa <= (pb >>> (2 * WC));
-
     // Post-processing: the flush test of column col_q.
     reg [63:0] amax_c;  integer m;
     always @* begin
@@ -163,16 +167,13 @@ module core_svd #(
         for (m = 0; m < Q; m = m + 1)
             if (alpha_q[m] > amax_c) amax_c = alpha_q[m];
     end
-    wire flush = alpha_q[col_q] == 0 || ({alpha_q[col_q], (2 * (WC - 2))'(0)} < 
+    wire flush = alpha_0 == 0 || ({alpha_0, (2 * (WC - 2))'(0)} < 
                                           (64 + 2 * (WC - 2))'(amax_q));
-
     // The sort starts when the last sigma is written and runs on its own (step 9).
     sort_net #(.Q(Q), .SW(32)) u_sort (.clk_i(clk_i), .rst_i(rst_i), .start_i(state_q == S_SDR),
                                        .sig_i(sig_o), .done_o(done_o), .order_o(order_o));
-
     // The operands' largest magnitudes (S_MAX).
-    function automatic [31:0] mag(input signed [CIN_W-1:0] v);
-        mag = 32'(v[CIN_W-1] ? -v : v);
+    function automatic [31:0] mag(input signed [CIN_W-1:0] v); mag = 32'(v[CIN_W-1] ? -v : v);
     endfunction
     reg [31:0] maxa_c, maxb_c;
     always @* begin
@@ -186,7 +187,6 @@ module core_svd #(
     // ---------------------------------------------------------------- stage 1: issue
     // The multipliers' operands and what stage 2 does with the products, by state; the
     // rsqrt requests, issued in the cycle whose edge starts the unit.
-    wire ent = state_q == S_ENT;
     always @* begin
         {xa, ya, xb, yb} = '0;
         {op_d, ia_d, ib_d, vb_d, fa_d, fb_d, add_d} = '0;
@@ -195,11 +195,11 @@ module core_svd #(
             S_BND: {xa, ya, op_d} = {OW'(maxa_q), OW'(maxb_q), OP_BOUND};  // for E
             S_ENT, S_AL: begin  // entries a_k b_j, or alpha terms A_kj^2, two a cycle
                 // A diagonal entry goes to product A: only A's rounding adds sigma.
-                xa = ent ? OW'(av_q[sw ? rib : ri_q]) : OW'(a_q[x_q]);
-                ya = ent ? OW'(bv_q[sw ? cib : ci_q]) : OW'(a_q[x_q]);
+                xa = ent ? OW'(av_q[sw ? rib : ri_q]) : OW'(rd0);
+                ya = ent ? OW'(bv_q[sw ? cib : ci_q]) : OW'(rd0);
                 if (vb_x) begin
-                    xb = ent ? OW'(av_q[sw ? ri_q : rib]) : OW'(a_q[x_q + 1'b1]);
-                    yb = ent ? OW'(bv_q[sw ? ci_q : cib]) : OW'(a_q[x_q + 1'b1]);
+                    xb = ent ? OW'(av_q[sw ? ri_q : rib]) : OW'(rd1);
+                    yb = ent ? OW'(bv_q[sw ? ci_q : cib]) : OW'(rd1);
                 end
                 vb_d = vb_x;
                 op_d = ent ? OP_ENT : OP_ALPHA;
@@ -211,9 +211,9 @@ module core_svd #(
                 if (ent) add_d = (ri_q == ci_q) ? sg_q[ri_q] : (rib == cib ? sg_q[rib] : '0);
             end
             S_DOT: begin  // terms of alpha, beta, gamma; the first of each at row 0
-                {xa, ya} = {OW'(dot_xa), OW'(dot_ya)};
+                {xa, ya} = {OW'(rd0), OW'(rd1)};
                 vb_d = !(cnt_q == 8'd1 && (3 * Q) % 2 == 1);
-                if (vb_d) {xb, yb} = {OW'(dot_xb), OW'(dot_yb)};
+                if (vb_d) {xb, yb} = {OW'(rd2), OW'(rd3)};
                 {op_d, ia_d, ib_d} = {OP_DOT, XW'(kind_q), XW'(kind_b)};
                 {fa_d, fb_d} = {rb_q == 0, rb_b == 0};
             end
@@ -235,18 +235,18 @@ module core_svd #(
             end
             S_AMAX: {rsq_start_o, rsq_t_o} = {1'b1, 128'(alpha_q[0])};
             S_COL: if (rsq_done) begin  // sigma from alpha's two 32-bit halves
-                {xa, ya, xb, yb} = {OW'(alpha_q[col_q][31:0]), OW'(rsq_y),
-                                    OW'(alpha_q[col_q][63:32]), OW'(rsq_y)};
+                {xa, ya, xb, yb} = {OW'(alpha_0[31:0]), OW'(rsq_y), OW'(alpha_0[63:32]),
+                                    OW'(rsq_y)};
                 {op_d, ia_d, fa_d} = {OP_SIG, XW'(col_q), flush};
                 if (col_q != QW'(Q - 1))
-                    {rsq_start_o, rsq_t_o} = {1'b1, 128'(alpha_q[col_q + 1'b1])};
+                    {rsq_start_o, rsq_t_o} = {1'b1, 128'(alpha_1)};
             end
             default: ;
         endcase
         if (uact_q) begin  // U_kj, U_k+1,j: never in a cycle that issues above
-            {xa, ya} = {OW'(a_q[ub_q + XW'(ucol_q)]), OW'(yv_q)};
+            {xa, ya} = {OW'(rd0), OW'(yv_q)};
             vb_d = 32'(ub_q) + Q < QQ;
-            if (vb_d) {xb, yb} = {OW'(a_q[ub_q + XW'(Q) + XW'(ucol_q)]), OW'(yv_q)};
+            if (vb_d) {xb, yb} = {OW'(rd1), OW'(yv_q)};
             {op_d, ia_d, ib_d} = {OP_U, ub_q + XW'(ucol_q), ub_q + XW'(Q) + XW'(ucol_q)};
             fa_d = uflush_q;
         end
@@ -272,25 +272,29 @@ module core_svd #(
     // One adder per product for the running sums (dot terms, alpha) and the rotation's
     // c u - s v / s u + c v (and S_T3's d^2 + g^2 < 2^61): A + sum, or A +- B (carry in).
     wire acc_op = op_q == OP_DOT || op_q == OP_ALPHA, sub = op_q == OP_ROTI;
-    wire [63:0] sum_x = (op_q == OP_DOT) ? acc_q[ia_q[1:0]] : alpha_q[ia_q[QW-1:0]];
-    wire [63:0] sum_y = (op_q == OP_DOT) ? acc_q[ib_q[1:0]] : alpha_q[ib_q[QW-1:0]];
+    wire rot_w = sub || op_q == OP_ROTJ;
+    // alpha's two read ports: the sums' entries in stage 2, S_COL's column and the next
+    wire [QW-1:0] al0 = acc_op ? ia_q[QW-1:0] : col_q, al1 = acc_op ? ib_q[QW-1:0] : col_q + 1'b1;
+    wire [63:0] alpha_0 = alpha_q[al0], alpha_1 = alpha_q[al1];
+    wire [63:0] sum_x = (op_q == OP_DOT) ? acc_q[ia_q[1:0]] : alpha_0;
+    wire [63:0] sum_y = (op_q == OP_DOT) ? acc_q[ib_q[1:0]] : alpha_1;
     wire [63:0] ad_x = acc_op ? (fa_q ? 64'd0 : sum_x) : (sub ? ~pb[63:0] : pb[63:0]);
     wire [64:0] ad_s = {pa[63:0], 1'b1} + {ad_x, sub};  // bit 0: the carry in's
-    wire [63:0] sum_a = ad_s[64:1], rot_s = sum_a;
-    wire unused_c = ad_s[0];
+    wire [63:0] sum_a = ad_s[64:1], rot_s = sum_a;  wire unused_c = ad_s[0];
     wire [63:0] sum_b = (fb_q ? 64'd0 : sum_y) + pb[63:0];
     wire [96:0] rot_c = rq96(96'($signed(rot_s)), 7'(CS));
-    task automatic stage2;
+    task automatic stage2;  // A's two write ports: an entry (A, B), a rotated A (A)
+        if (op_q == OP_ENT || (rot_w && !fa_q))
+            a_q[ia_q] <= (op_q == OP_ENT) ? AW'(rn_a) : AW'(satw(rot_c, AW));
+        if (op_q == OP_ENT && vb_q) a_q[ib_q] <= AW'(rn_b);
         case (op_q)
             OP_BOUND: e_o <= (bl > 7'(WC - 1)) ? 8'(bl - 7'(WC - 1)) : 8'd0;
             // an entry: sigma added on the diagonal, rounded by E
-            OP_ENT: begin a_q[ia_q] <= AW'(rn_a); if (vb_q) a_q[ib_q] <= AW'(rn_b); end
             OP_DOT: begin
                 acc_q[ia_q[1:0]] <= sum_a;
                 if (vb_q) acc_q[ib_q[1:0]] <= sum_b;
             end
             OP_ROTI, OP_ROTJ: if (fa_q) v_q[ia_q] <= 24'(satw(rot_c, 24));
-                              else a_q[ia_q] <= AW'(satw(rot_c, AW));
             OP_ALPHA: begin
                 alpha_q[ia_q[QW-1:0]] <= sum_a;
                 if (vb_q) alpha_q[ib_q[QW-1:0]] <= sum_b;
@@ -322,11 +326,7 @@ module core_svd #(
             {op_q, ia_q, ib_q, vb_q, fa_q, fb_q, add_q} <= {op_d, ia_d, ib_d, vb_d, fa_d, fb_d,
                                                             add_d};
             stage2();
-            if (uact_q) begin
-                ub_q <= ub_q + XW'(2 * Q);
-                ucnt_q <= ucnt_q - 1'b1;
-                uact_q <= ucnt_q != 4'd1;
-            end
+            if (uact_q) {ub_q, ucnt_q, uact_q} <= {ub_q + XW'(2*Q), ucnt_q - 1'b1, ucnt_q != 4'd1};
             case (state_q)
                 S_IDLE: if (start_i) begin
                     for (x = 0; x < Q; x = x + 1) begin
@@ -334,10 +334,8 @@ module core_svd #(
                         bv_q[x] <= b_i[x*CIN_W +: CIN_W];
                         sg_q[x] <= (x < RANK) ? sigma_i[x*SIG_W +: SIG_W] : '0;
                     end
-                    for (x = 0; x < QQ; x = x + 1) begin
-                        v_q[x] <= (x % (Q + 1) == 0) ? 24'sd4194304 : 24'sd0;
-                        u_q[x] <= '0;
-                    end
+                    for (x = 0; x < QQ; x = x + 1)  // V = I, U = 0
+                        {v_q[x], u_q[x]} <= {(x % (Q + 1) == 0) ? 24'sd4194304 : 24'sd0, 24'sd0};
                     {rotations_o, sweep_q, pi_q, pj_q} <= {16'd0, 4'd0, QW'(0), QW'(1)};
                     state_q <= S_MAX;
                 end
@@ -367,8 +365,7 @@ module core_svd #(
                     {ey_q, state_q} <= {rsq_e, (state_q == S_R1) ? S_R2 : S_R4};
                 S_R2: {sin2_q, cc4_q, state_q} <= {rn_a, cc4, S_R3};
                 S_R4: begin
-                    {c_q, s_q} <= {rn_a, rn_b};
-                    {cnt_q, rb_q, half_q, onv_q} <= {8'(4 * Q), XW'(0), 2'b00};
+                    {c_q, s_q, cnt_q, rb_q, half_q, onv_q} <= {rn_a, rn_b, 8'(4*Q), XW'(0), 2'b00};
                     state_q <= S_ROT;
                 end
                 S_ROT: begin  // A's rows, then V's

@@ -38,7 +38,8 @@ def test_coarse_figures_find_multipliers_dividers_memories_and_registers():
     }}}}
     got = synth.coarse_figures(netlist, "top")
     assert got["muls"] == [(32, 16)] and got["divs"] == 2 and got["widest_reg"] == 65
-    assert got["mems"] == [{"width": 48, "depth": 16, "read_ports": 1, "write_ports": 1}]
+    assert got["mems"] == [{"name": "", "width": 48, "depth": 16, "read_ports": 1,
+                            "write_ports": 1}]
 
 
 def test_fine_figures_and_depth_parse():
@@ -68,6 +69,18 @@ def test_table_states_the_update_unit_against_the_mac_array():
     assert "20,000 cells = 20.0× the MAC array's 1,000" in text
     assert "5 $mul (0 wider than 32 bits), 1 $div/$mod, widest register 48 bits" in text
     assert "deepest path: lrt_unit 80 gate levels = 0.8×" in text
+    assert "multi-port" not in text
+    assert synth.is_ported({"name": "u_svd.a_q", "read_ports": 4, "write_ports": 2})
+    assert not synth.is_ported({"name": "u_xbar.code_q", "read_ports": 8, "write_ports": 9})
+    assert not synth.is_ported({"name": "u_mem.mem_q", "read_ports": 1, "write_ports": 1})
+    ported = [{"width": 24, "depth": 9, "read_ports": 10, "write_ports": 2},
+              {"width": 64, "depth": 3, "read_ports": 2, "write_ports": 6}]
+    figs["lrt_unit"].ported, figs["lrt_unit"].ported_bits = ported, 24 * 9 + 64 * 3
+    figs["commit_unit"].mems = [{"width": 8, "depth": 16, "read_ports": 1, "write_ports": 1}]
+    figs["commit_unit"].mem_bits = 128
+    assert "2 multi-port arrays (408 bits, ≤10R6W) counted as the flip-flops and " \
+           "multiplexers they map to; 1 ≤1R1W memories (128 bits) not" in \
+           "\n".join(synth.table(figs))
     failed = dict(figs, commit_unit=synth.Figures(error="timed out after 5 s"))
     assert "not all blocks synthesised" in "\n".join(synth.table(failed))
 
@@ -96,8 +109,47 @@ endmodule
     ram = synth.synth_one(f"read_verilog {tmp_path / 'm.v'}\n", "ram1r1w", tmp_path / "ram",
                           timeout=600)
     assert ram.error is None, ram.error
-    assert ram.mems == [{"width": 24, "depth": 32, "read_ports": 1, "write_ports": 1}]
-    assert ram.mem_bits == 24 * 32 and not ram.muls
+    assert ram.mems == [{"name": "mem_q", "width": 24, "depth": 32, "read_ports": 1,
+                         "write_ports": 1}]
+    assert ram.mem_bits == 24 * 32 and not ram.muls and not ram.ported
+    # Two read ports: a register file, not a memory macro. It becomes flip-flops and
+    # multiplexers in the cells, unless --keep-ported (the earlier measure).
+    (tmp_path / "r.v").write_text("""
+module rf2r #(parameter W = 8, D = 8) (
+    input wire clk_i, input wire we_i, input wire [2:0] wa_i, input wire [2:0] ra_i,
+    input wire [2:0] rb_i, input wire [W-1:0] wd_i, output reg [W-1:0] a_o, b_o);
+    reg [W-1:0] rf_q [0:D-1];
+    always @(posedge clk_i) begin
+        if (we_i) rf_q[wa_i] <= wd_i;
+        a_o <= rf_q[ra_i];
+        b_o <= rf_q[rb_i];
+    end
+endmodule
+""")
+    load = f"read_verilog {tmp_path / 'r.v'}\n"
+    rf = synth.synth_one(load, "rf2r", tmp_path / "rf", timeout=600)
+    kept = synth.synth_one(load, "rf2r", tmp_path / "rf-kept", timeout=600, keep_ported=True)
+    assert rf.error is None and kept.error is None, (rf.error, kept.error)
+    assert not rf.mems and rf.mem_bits == 0 and rf.ported_bits == 64
+    assert rf.ported == [{"name": "rf_q", "width": 8, "depth": 8, "read_ports": 2,
+                          "write_ports": 1}]
+    assert rf.flipflops >= 64 + 16 and rf.cells > kept.cells + 64  # the words are cells now
+    assert kept.mem_bits == 64 and kept.mems[0]["read_ports"] == 2 and not kept.ported
+    # The crossbar's arrays (instance u_xbar) are the device: they stay memories.
+    (tmp_path / "x.v").write_text("""
+module two (input wire clk_i, input wire we_i, input wire [2:0] wa_i, ra_i, rb_i,
+            input wire [7:0] wd_i, output wire [7:0] a_o, b_o, c_o, d_o);
+    rf2r u_xbar (.clk_i(clk_i), .we_i(we_i), .wa_i(wa_i), .ra_i(ra_i), .rb_i(rb_i),
+                 .wd_i(wd_i), .a_o(a_o), .b_o(b_o));
+    rf2r u_rf (.clk_i(clk_i), .we_i(we_i), .wa_i(wa_i), .ra_i(ra_i), .rb_i(rb_i),
+               .wd_i(wd_i), .a_o(c_o), .b_o(d_o));
+endmodule
+""")
+    two = synth.synth_one(load + f"read_verilog {tmp_path / 'x.v'}\n", "two",
+                          tmp_path / "two", timeout=600)
+    assert two.error is None, two.error
+    assert [m["name"] for m in two.mems] == ["u_xbar.rf_q"]
+    assert [m["name"] for m in two.ported] == ["u_rf.rf_q"]
 
 
 # The blocks Yosys elaborates on their own: accel_top and lrt_unit are left out because

