@@ -142,8 +142,13 @@ def synth_section(synth: dict | None) -> list[str]:
                           for k, v in f.items()}) for n, f in synth["blocks"].items()}
     out += [f"{kind}, `accel_top` parameters {synth['params']}, "
             f"{synth.get('timeout', 'the bench')} s a block at most; "
-            f"{synth['seconds']:.0f} s in all. `docs/architecture.md` says what each figure "
-            "means.", "", "```"] + table(figs) + ["```", ""]
+            f"{synth['seconds']:.0f} s in all. Arrays with more than one read or write port "
+            "count in the cells, as the flip-flops and multiplexers they map to; memory bits "
+            "are the arrays of at most one read and one write port"
+            + (" (here `--keep-ported`: every array in memory bits)"
+               if synth.get("keep_ported") else "")
+            + ". `docs/architecture.md` says what each figure means.", "", "```"]
+    out += table(figs) + ["```", ""]
     return out
 
 

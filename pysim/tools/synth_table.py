@@ -63,7 +63,7 @@ def _mems(f: Figures) -> str:
 def table(figs: dict[str, Figures]) -> list[str]:
     """The per-block table and the checks against the resource targets."""
     cal = figs.get("calibration")
-    head = (f"  {'block':<14}{'cells':>11}{'flip-flops':>12}{'mem bits':>20}{'$mul':>14}"
+    head = (f"  {'block':<14}{'cells':>11}{'flip-flops':>12}{'mem bits':>22}{'$mul':>14}"
             f"{'$div/$mod':>10}{'widest reg':>11}{'depth':>7}{'×cal':>6}   what")
     lines = [head]
     names = [k for b in list(BLOCKS) + list(REFERENCES) for k in figs
@@ -83,7 +83,7 @@ def table(figs: dict[str, Figures]) -> list[str]:
             continue
         rel = (f"{f.depth / cal.depth:.1f}" if cal and cal.depth and f.depth is not None
                else "—")
-        lines.append(f"  {name:<14}{f.cells:>11,}{f.flipflops:>12,}{_mems(f):>20}"
+        lines.append(f"  {name:<14}{f.cells:>11,}{f.flipflops:>12,}{_mems(f):>22}"
                      f"{_muls(f):>14}{f.divs:>10}{f.widest_reg:>11}"
                      f"{f.depth if f.depth is not None else '—':>7}{rel:>6}   {what}")
     lines += checks(figs)
