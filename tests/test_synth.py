@@ -112,6 +112,11 @@ endmodule
     assert ram.mems == [{"name": "mem_q", "width": 24, "depth": 32, "read_ports": 1,
                          "write_ports": 1}]
     assert ram.mem_bits == 24 * 32 and not ram.muls and not ram.ported
+
+
+@pytest.mark.skipif(shutil.which("yosys") is None,
+                    reason="native Yosys missing (apt-get install -y yosys; .ci/run does)")
+def test_native_flow_counts_a_multi_port_array_as_logic(tmp_path):
     # Two read ports: a register file, not a memory macro. It becomes flip-flops and
     # multiplexers in the cells, unless --keep-ported (the earlier measure).
     (tmp_path / "r.v").write_text("""
