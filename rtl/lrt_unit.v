@@ -343,7 +343,7 @@ module lrt_unit #(
                     if (mode_q) begin
                         state_q <= S_RED;
                     end else begin
-                        // biased: the r largest columns of U and V, in sorted order
+                        // biased: reduce_ok's load_i takes the r largest at this edge
                         rot_side_q <= 1'b0;
                         state_q <= S_ROT;
                         t_q <= 16'd1;

@@ -14,6 +14,16 @@ import pytest
 from harness import runner
 from harness.bench import each_seed, pack, scrambler, start_and_wait, unpack
 
+IDLE = {"start_i": 0, "load_i": 0, "sig_i": 0, "order_i": 0, "u_i": 0, "v_i": 0,
+        "lfsr_i": 0, "s2_q_i": 0}
+
+
+def inputs(sig, order, U, V) -> dict[str, int]:
+    """The operand ports for sigma, the order and U, V (rows of q entries)."""
+    return {"sig_i": pack(sig, 32), "order_i": pack(order, 4),
+            "u_i": pack([v for row in U for v in row], 24),
+            "v_i": pack([v for row in V for v in row], 24)}
+
 
 def operands(arch, rng, n):
     from pysim.hw.isa import N_STATS, REG_RESET, Reg
@@ -47,8 +57,7 @@ async def matches_golden_model(dut):
 
     arch = arch_of(runner.params(), n_in=12, n_out=9)  # the reduction's size is q, not n
     r, q = arch.rank, arch.q
-    async for rng in each_seed(dut, {"start_i": 0, "sig_i": 0, "order_i": 0, "u_i": 0,
-                                     "v_i": 0, "lfsr_i": 0, "s2_q_i": 0, "load_i": 0}):
+    async for rng in each_seed(dut, IDLE):
         ops = operands(arch, rng, runner.iterations(40))
         for i, (sig, order, U, V, lfsr) in enumerate(ops):
             model = LrtUnit(arch)
@@ -59,11 +68,8 @@ async def matches_golden_model(dut):
             # latched: the unit reads them from core_svd's output registers, which hold
             # them until the next sample, when it forms T (rtl/reduce_ok.v, the ports).
             noise = scrambler(dut, rng, ("sig_i", "order_i", "lfsr_i")) if i % 2 else None
-            edges = await start_and_wait(dut, {
-                "sig_i": pack(sig, 32), "order_i": pack(order, 4),
-                "u_i": pack([v for row in U for v in row], 24),
-                "v_i": pack([v for row in V for v in row], 24), "lfsr_i": lfsr},
-                each_cycle=noise)
+            edges = await start_and_wait(dut, inputs(sig, order, U, V) | {"lfsr_i": lfsr},
+                                         each_cycle=noise)
             where = f"operand set {i}: sigma={sig} order={order}"
             tl = unpack(int(dut.tl_o.value), q * r, 24, True)
             tr = unpack(int(dut.tr_o.value), q * r, 24, True)
@@ -86,22 +92,15 @@ async def biased_load_selects_sorted_columns(dut):
 
     arch = arch_of(runner.params(), n_in=12, n_out=9)
     r, q = arch.rank, arch.q
-    async for rng in each_seed(dut, {"start_i": 0, "sig_i": 0, "order_i": 0, "u_i": 0,
-                                     "v_i": 0, "lfsr_i": 0, "s2_q_i": 0, "load_i": 0}):
+    async for rng in each_seed(dut, IDLE):
         for i, (sig, order, U, V, lfsr) in enumerate(operands(arch, rng,
                                                               runner.iterations(20))):
             if i % 3 == 1:  # an unbiased run first: its LFSR and k must stay
-                await start_and_wait(dut, {
-                    "sig_i": pack(sig, 32), "order_i": pack(order, 4),
-                    "u_i": pack([v for row in U for v in row], 24),
-                    "v_i": pack([v for row in V for v in row], 24), "lfsr_i": lfsr})
+                await start_and_wait(dut, inputs(sig, order, U, V) | {"lfsr_i": lfsr})
             order = [int(k) for k in rng.permutation(q)]  # any order, not only sorted
             await FallingEdge(dut.clk_i)
             kept = (int(dut.lfsr_o.value), int(dut.k_o.value))
-            for name, value in {"sig_i": pack(sig, 32), "order_i": pack(order, 4),
-                                "u_i": pack([v for row in U for v in row], 24),
-                                "v_i": pack([v for row in V for v in row], 24),
-                                "load_i": 1}.items():
+            for name, value in (inputs(sig, order, U, V) | {"load_i": 1}).items():
                 getattr(dut, name).value = value
             await RisingEdge(dut.clk_i)
             await FallingEdge(dut.clk_i)

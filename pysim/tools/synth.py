@@ -59,7 +59,7 @@ from pathlib import Path
 from ..config import checkout_path
 from ..hw.rtl import sources
 from .synth_refs import REFERENCES, multipliers, verilog_jobs
-from .synth_table import DEVICE, UPDATE_UNIT, checks, is_ported, table
+from .synth_table import DEVICE, DEVICE_MODULE, UPDATE_UNIT, checks, is_ported, table
 
 ROOT = Path(__file__).resolve().parents[2]
 GATES = "AND,NAND,OR,NOR,XOR,XNOR,MUX"
@@ -199,7 +199,7 @@ def synth_one(load: str, top: str, workdir: Path, timeout: float,
         (workdir / f).unlink(missing_ok=True)
     _, native = yosys_exe()
     t0 = time.perf_counter()
-    keep = keep_ported or base_name(top) == "nvm_crossbar"  # the device's own arrays
+    keep = keep_ported or base_name(top) == DEVICE_MODULE  # the device's own arrays
     err = run_yosys(load + flow(top, native, keep), workdir, "synth", timeout)
     fig = Figures(seconds=time.perf_counter() - t0, error=err)
     # The word-level figures are written before ABC: kept when ABC runs out of time.
@@ -284,7 +284,6 @@ def synthesize(params: dict, workdir: Path, workers: int = 2, timeout: float = 1
         jobs.update(muls)
         figs.update(pool.map(one, list(muls)))
     return figs
-
 
 
 def report(params: dict, workers: int = 2, timeout: float = 1800.0,

@@ -31,7 +31,7 @@ UPDATE_UNIT = ("lrt_unit", "commit_unit")
 
 # The NVM crossbar's cell arrays are the device the accelerator writes, not its logic:
 # they stay memories whatever their ports (a crossbar reads a whole row at once).
-DEVICE = "u_xbar"
+DEVICE, DEVICE_MODULE = "u_xbar", "nvm_crossbar"  # its instance in accel_top, its module
 
 
 def is_ported(mem: dict) -> bool:
