@@ -164,11 +164,15 @@ module commit_scale #(
     wire signed [65:0] dr_c = 66'(cur_r_q) - 66'(ema_r_i);
     function automatic [63:0] ema_step(input [63:0] ema, input signed [65:0] d);
         reg signed [65:0] q;
+        /* verilator lint_off UNUSEDSIGNAL */
+        reg [66:0] s;  // its sign bits and the carry-in bit are dropped
+        /* verilator lint_on UNUSEDSIGNAL */
         reg up;
         begin
             q = d >>> 10;
             up = d[9] & (|d[8:0] | q[0]);
-            ema_step = 64'(66'(ema) + q + {65'd0, up});
+            s = {66'(ema), 1'b1} + {q, up};  // ema + q + up: one adder, up its carry in
+            ema_step = s[64:1];
         end
     endfunction
     wire [63:0] ema_l_c = (mn_steps_i == 0) ? cur_l_q : ema_step(ema_l_i, dl_c);
@@ -364,8 +368,10 @@ module commit_scale #(
                         ema_l_o <= ema_l_c;
                         ema_r_o <= ema_r_c;
                         mn_steps_o <= mn_steps_i + 1'b1;
-                        div_l_q <= (cur_l_q > ema_l_c) ? cur_l_q : ema_l_c;
-                        div_r_q <= (cur_r_q > ema_r_c) ? cur_r_q : ema_r_c;
+                        // max(cur, ema'): ema' lies between ema and cur, so it is the
+                        // larger exactly when cur < ema (the difference's sign)
+                        div_l_q <= dl_c[65] ? ema_l_c : cur_l_q;
+                        div_r_q <= dr_c[65] ? ema_r_c : cur_r_q;
                     end
                     if (wait_q == 0) state_q <= S_D;
                     else wait_q <= wait_q - 1'b1;

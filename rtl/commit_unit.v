@@ -89,6 +89,7 @@ module commit_unit #(
     localparam int LG_D = (F + GW - 1 > LGW) ? F + GW - 1 - LGW : 0;  // L·g's bits dropped
     localparam int PR_W = F + LGW;                  // a lane's product
     localparam int AC_W = PR_W + T_W + 1;           // sum of r products
+    localparam int CB_W = $clog2((N_IN > N_OUT ? N_IN : N_OUT) + LANES + 1);  // row + lane
     `include "commit_fns.vh"
 
     // Arrays over the flat ports (selections become muxes): L's bank words, the
@@ -135,15 +136,14 @@ module commit_unit #(
     // then R's r*BI.
     reg         scan_busy_q, scan_r_q;    // scanning, R (else L)
     reg [BI_W:0]   scan_b_q;              // wide enough for either block count
-    reg [31:0]     scan_row_q;            // its first row: scan_b_q * P
+    reg [CB_W-1:0] scan_row_q;            // its first row: scan_b_q * P
     reg         sv1_q, sr1_q;             // stage 1: a word arrives
     reg [T_W-1:0]  scan_t_q, st1_q;
     reg [LANES-1:0] slv1_q;               // lanes holding elements of the factor
 
     // The largest |element| of the word that arrived for the scan (P comparators).
     wire [LANES*F-1:0] sword = sr1_q ? r_rdata_i : lword[st1_q];
-    reg [F-1:0] wmax_c;
-    reg signed [F:0] sv;
+    reg [F-1:0] wmax_c;  reg signed [F:0] sv;
     integer w;
     always @* begin
         wmax_c = '0;
@@ -165,7 +165,7 @@ module commit_unit #(
     reg         lg_phase_q;
     reg [T_W:0]    tb_q;                  // first bank of the Lg chunk
     reg [BI_W-1:0] b_q;
-    reg [31:0]     cb_q, cb1_q, cb2_q;    // first column of block b (issue, stages 1, 2)
+    reg [CB_W-1:0] cb_q, cb1_q, cb2_q;    // first column of block b (issue, stages 1, 2)
     reg [T_W-1:0]  t_q, t1_q;
     // Stage 1 (word arrives, lanes multiply) and stage 2 (accumulate, finish) tokens.
     reg         v1_q, lg1_q, last1_q, rowend1_q;
@@ -241,9 +241,9 @@ module commit_unit #(
         // The lanes that hold an element this cycle: a scanned word's rows of the factor,
         // the Lg banks below r, or a block's columns of the layer.
         for (p = 0; p < LANES; p = p + 1)
-            lanes_c[p] = scan_busy_q ? scan_row_q + 32'(p) < (scan_r_q ? N_IN : N_OUT)
+            lanes_c[p] = scan_busy_q ? scan_row_q + CB_W'(p) < CB_W'(scan_r_q ? N_IN : N_OUT)
                        : lg_phase_q ? 32'(tb_q) + p < R
-                       : cb_q + 32'(p) < N_IN;
+                       : cb_q + CB_W'(p) < CB_W'(N_IN);
         macs_o = '0;
         reads_o = '0;
         if (scan_busy_q) begin
@@ -298,7 +298,7 @@ module commit_unit #(
                     t_q <= '0;
                     if (b_q != BI_W'(BI - 1)) begin
                         b_q <= b_q + 1'b1;
-                        cb_q <= cb_q + LANES;
+                        cb_q <= cb_q + CB_W'(LANES);
                     end else begin  // the row is issued: next row, or the pass is
                         lg_phase_q <= 1'b1;
                         tb_q <= '0;
@@ -324,7 +324,7 @@ module commit_unit #(
                 for (p = 0; p < LANES; p = p + 1) begin
                     acc_q[p] <= sum_c[p];
                     if (last2_q && lv2_q[p])
-                        rowbuf_q[cb2_q + 32'(p)] <= dk_c[p];
+                        rowbuf_q[32'(cb2_q) + p] <= dk_c[p];
                 end
                 if (rowend2_q && write_q) begin
                     row_valid_o <= 1'b1;
@@ -339,7 +339,7 @@ module commit_unit #(
             if (scan_busy_q) begin
                 if (32'(scan_b_q) != (scan_r_q ? BI : BO) - 1) begin
                     scan_b_q <= scan_b_q + 1'b1;
-                    scan_row_q <= scan_row_q + LANES;
+                    scan_row_q <= scan_row_q + CB_W'(LANES);
                 end else begin
                     scan_b_q <= '0;
                     scan_row_q <= '0;

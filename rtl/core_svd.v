@@ -172,17 +172,20 @@ module core_svd #(
     // The sort starts when the last sigma is written and runs on its own (step 9).
     sort_net #(.Q(Q), .SW(32)) u_sort (.clk_i(clk_i), .rst_i(rst_i), .start_i(state_q == S_SDR),
                                        .sig_i(sig_o), .done_o(done_o), .order_o(order_o));
-    // The operands' largest magnitudes (S_MAX).
-    function automatic [31:0] mag(input signed [CIN_W-1:0] v); mag = 32'(v[CIN_W-1] ? -v : v);
+    // The operands' largest magnitudes (S_MAX), compared as {v ^ sign, sign}: that key
+    // orders as |v| = (v ^ sign) + sign does, so only the two maxima are incremented.
+    function automatic [CIN_W:0] mkey(input signed [CIN_W-1:0] v);
+        mkey = {v ^ {CIN_W{v[CIN_W-1]}}, v[CIN_W-1]};
     endfunction
-    reg [31:0] maxa_c, maxb_c;
+    reg [CIN_W:0] ka_c, kb_c;
     always @* begin
-        {maxa_c, maxb_c} = '0;
+        {ka_c, kb_c} = '0;
         for (m = 0; m < Q; m = m + 1) begin
-            if (mag(av_q[m]) > maxa_c) maxa_c = mag(av_q[m]);
-            if (mag(bv_q[m]) > maxb_c) maxb_c = mag(bv_q[m]);
+            if (mkey(av_q[m]) > ka_c) ka_c = mkey(av_q[m]);
+            if (mkey(bv_q[m]) > kb_c) kb_c = mkey(bv_q[m]);
         end
     end
+    wire [31:0] maxa_c = 32'(ka_c[CIN_W:1]) + 32'(ka_c[0]), maxb_c = 32'(kb_c[CIN_W:1]) + 32'(kb_c[0]);
 
     // ---------------------------------------------------------------- stage 1: issue
     // The multipliers' operands and what stage 2 does with the products, by state; the

@@ -94,10 +94,9 @@ module lrt_unit #(
     `include "scalar_fns.vh"
 
     // ---------------------------------------------------------------- state
-    reg [R*SIG_W-1:0]   sigma_q [0:LAYERS-1];
     reg [31:0]          pending_q [0:LAYERS-1];
     reg [15:0]          lfsr_q;
-    wire [R*SIG_W-1:0]  sigma = sigma_q[layer_i];
+    wire [R*SIG_W-1:0]  sigma;          // the slot's sigma, one array per value (below)
     reg                 locked_c;
     integer li;
     always @* begin
@@ -223,9 +222,8 @@ module lrt_unit #(
     // half-products (halves) on core_svd's stage 2, idle here; requested from a register
     reg  [8:0]  nrm_s2_q;
     wire [8:0]  red_s2_x;
-    wire [95:0] halves = (96'(pb) << 32) + 96'(pa);
     wire [31:0] n_c = s2_q_o[31:0] + {31'd0, s2_q_o[96]};
-    wire skip_c = kappa_q4_i != 0 && ((96'(sigma[0 +: SIG_W]) << 4) > halves);
+    wire skip_c = kappa_q4_i != 0 && ((96'(sigma[0 +: SIG_W]) << 4) > s2_q_o[95:0]);
     wire zero_c = (n2l == 0 && cl == '0) || (n2r == 0 && cr == '0);
 
     // ---------------------------------------------------------------- core SVD
@@ -261,18 +259,33 @@ module lrt_unit #(
         .tl_o(red_tl), .tr_o(red_tr), .sig_o(red_sig), .lfsr_o(red_lfsr), .k_o(red_k),
         .done_o(red_done));
 
-    // sigma_t = usat(value_t << E, SIG_W): the shift keeps SIG_W bits, and the value
-    // saturates when its bit length plus E passes SIG_W (no wider shifter).
-    reg [R*SIG_W-1:0] sig_new_c;
-    reg [39:0] nv;
+    // sigma_t = usat(value_t << E, SIG_W), one value a cycle in S_ROT's first r cycles
+    // (t_q = t + 1): the shift keeps SIG_W bits, and the value saturates when its bit
+    // length plus E passes SIG_W (one shifter, no wider one).
+    localparam int SL_W = (R > 1) ? $clog2(R) : 1;
+    wire [SL_W-1:0] sl = SL_W'(t_q - 1'b1);
+    reg  [39:0] nv;
     integer i;
     always @* begin
-        for (i = 0; i < R; i = i + 1) begin
-            nv = red_sig[i*40 +: 40];
-            sig_new_c[i*SIG_W +: SIG_W] = (9'(bitlen96(96'(nv))) + 9'(svd_e) > 9'(SIG_W))
-                                        ? {SIG_W{1'b1}} : SIG_W'(nv) << svd_e;
-        end
+        nv = '0;
+        for (i = 0; i < R; i = i + 1) if (sl == SL_W'(i)) nv = red_sig[i*40 +: 40];
     end
+    wire [SIG_W-1:0] sig_new_c = (9'(bitlen96(96'(nv))) + 9'(svd_e) > 9'(SIG_W))
+                               ? {SIG_W{1'b1}} : SIG_W'(nv) << svd_e;
+    wire sig_we = state_q == S_ROT && t_q != 0 && t_q <= 16'(R);
+    wire sig_clr = state_q == S_IDLE && clear_i;
+    genvar gs;
+    generate
+        for (gs = 0; gs < R; gs = gs + 1) begin : g_sigma
+            reg [SIG_W-1:0] sg_q [0:LAYERS-1];
+            integer lj;
+            always @(posedge clk_i)
+                if (rst_i) for (lj = 0; lj < LAYERS; lj = lj + 1) sg_q[lj] <= '0;
+                else if (sig_clr || (sig_we && sl == SL_W'(gs)))
+                    sg_q[layer_i] <= sig_clr ? '0 : sig_new_c;
+            assign sigma[gs*SIG_W +: SIG_W] = sg_q[layer_i];
+        end
+    endgenerate
 
     // ---------------------------------------------------------------- sequencing
     wire rot_start = (state_q == S_SVD && svd_done && !mode_q) ||
@@ -291,7 +304,7 @@ module lrt_unit #(
     always @(posedge clk_i) begin
         if (rst_i) begin
             {state_q, t_q, done_o, absorbed_o, folded_o, rotations_o, k_o, mode_q} <= '0;
-            for (li = 0; li < LAYERS; li = li + 1) {sigma_q[li], pending_q[li]} <= '0;
+            for (li = 0; li < LAYERS; li = li + 1) pending_q[li] <= '0;
             lfsr_q <= 16'hACE1;
             {yl_q, el_q, yr_q, er_q, nl_q, nr_q, kn_q, vy_q, ve_q, rot_side_q, nrm_s2_q} <= '0;
         end else begin
@@ -300,7 +313,7 @@ module lrt_unit #(
             case (state_q)
                 S_IDLE: begin
                     if (clear_i) begin  // factor_mem writes the zeros
-                        {sigma_q[layer_i], pending_q[layer_i]} <= '0;
+                        pending_q[layer_i] <= '0;
                     end else if (start_i) begin
                         pending_q[layer_i] <= pending_q[layer_i] + 1'b1;
                         mode_q <= mode_i;
@@ -359,8 +372,7 @@ module lrt_unit #(
                 S_ROT: begin
                     t_q <= t_q + 1'b1;
                     if (t_q == 16'(T_RL)) rot_side_q <= 1'b1;
-                    if (vec_done) begin  // R rotated and written back: sigma too
-                        sigma_q[layer_i] <= sig_new_c;
+                    if (vec_done) begin  // R rotated and written back
                         done_o <= 1'b1;
                         state_q <= S_IDLE;
                     end

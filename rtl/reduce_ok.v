@@ -157,7 +157,10 @@ module reduce_ok #(
 
     // The next rsqrt's numerator s1 - k s_(m+a): a = 0 from S_S1, a + 1 from S_VAL.
     wire [QW-1:0] nj = QW'(m_q + j_q + ((state_q == S_VAL) ? 4'd1 : 4'd0));
-    wire [39:0] nn = s1_q - kmul(k_q, s_q[nj]);
+    // One k*s: S_M's (r-p) s_p, else k s_(m+a) of the numerator.
+    wire        s_m = state_q == S_M;
+    wire [39:0] ks = kmul(s_m ? 4'(R) - j_q : k_q, s_q[s_m ? qx(j_q) : nj]);
+    wire [39:0] nn = s1_q - ks;
     // v_a = x0_a (+ 2^22 for a = 0) of S_HV (a = b) and S_HH (a, a + 1).
     wire [23:0] vb_v = 24'(x0_q[qx(j_q)]);
     wire [23:0] va_v = (a_q == 0) ? 24'(x0_q[0]) + 24'(1 << CS) : 24'(x0_q[qx(a_q)]);
@@ -286,14 +289,24 @@ module reduce_ok #(
             assign sig_o[gi*40 +: 40] = val_q;
         end
     endgenerate
-    task automatic load_t;  // T's r columns from the sorted U, V
+    // Column ord_c[t] of row i as a q-way choice per entry (constant indices, so that a
+    // row's choice never spans the other rows' entries).
+    reg signed [23:0] ul_c [0:Q*R-1];
+    reg signed [23:0] vl_c [0:Q*R-1];
+    integer c;
+    always @* begin
         for (i = 0; i < Q; i = i + 1)
             for (t = 0; t < R; t = t + 1) begin
-                tl_q[i*R + t] <= u_w[i*Q + 32'(ord_c[t])];
-                tr_q[i*R + t] <= v_w[i*Q + 32'(ord_c[t])];
+                {ul_c[i*R + t], vl_c[i*R + t]} = '0;
+                for (c = 0; c < Q; c = c + 1)
+                    if (qx(ord_c[t]) == QW'(c))
+                        {ul_c[i*R + t], vl_c[i*R + t]} = {u_w[i*Q + c], v_w[i*Q + c]};
             end
+    end
+    task automatic load_t;  // T's r columns from the sorted U, V
+        for (i = 0; i < Q * R; i = i + 1) {tl_q[i], tr_q[i]} <= {ul_c[i], vl_c[i]};
     endtask
-    wire m_hit = kmul(4'(R) - j_q, s_q[qx(j_q)]) <= tail_q[qx(j_q)];  // (r-p) s_p <= tail_p
+    wire m_hit = ks <= tail_q[qx(j_q)];  // (r-p) s_p <= tail_p
 
     always @(posedge clk_i) begin
         if (rst_i) begin
