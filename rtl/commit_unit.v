@@ -141,17 +141,17 @@ module commit_unit #(
     reg [T_W-1:0]  scan_t_q, st1_q;
     reg [LANES-1:0] slv1_q;               // lanes holding elements of the factor
 
-    // The largest |element| of the word that arrived for the scan (P comparators).
+    // The scan word's largest |element|: the largest key {v ^ sign, sign} (keys order as |v|)
     wire [LANES*F-1:0] sword = sr1_q ? r_rdata_i : lword[st1_q];
-    reg [F-1:0] wmax_c;  reg signed [F:0] sv;
-    integer w;
+    reg [F:0] wkey_c, kv;  integer w;
     always @* begin
-        wmax_c = '0;
+        wkey_c = '0;
         for (w = 0; w < LANES; w = w + 1) begin
-            sv = (F+1)'($signed(sword[w*F +: F]));
-            if (slv1_q[w] && F'((sv < 0) ? -sv : sv) > wmax_c) wmax_c = F'((sv < 0) ? -sv : sv);
+            kv = {sword[w*F +: F] ^ {F{sword[w*F+F-1]}}, sword[w*F+F-1]};
+            if (slv1_q[w] && kv > wkey_c) wkey_c = kv;
         end
     end
+    wire [F-1:0] wmax_c = wkey_c[F:1] + F'(wkey_c[0]);  // |v| = (v ^ sign) + sign, once
 
     // ---------------------------------------------------------------- the pass
     // Starts: a pass after the coefficients (start_i) or on pass_i.

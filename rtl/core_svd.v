@@ -185,8 +185,8 @@ module core_svd #(
             if (mkey(bv_q[m]) > kb_c) kb_c = mkey(bv_q[m]);
         end
     end
-    wire [31:0] maxa_c = 32'(ka_c[CIN_W:1]) + 32'(ka_c[0]), maxb_c = 32'(kb_c[CIN_W:1]) + 32'(kb_c[0]);
-
+    wire [31:0] maxa_c = 32'(ka_c[CIN_W:1]) + 32'(ka_c[0]);
+    wire [31:0] maxb_c = 32'(kb_c[CIN_W:1]) + 32'(kb_c[0]);
     // ---------------------------------------------------------------- stage 1: issue
     // The multipliers' operands and what stage 2 does with the products, by state; the
     // rsqrt requests, issued in the cycle whose edge starts the unit.
