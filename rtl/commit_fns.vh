@@ -16,7 +16,7 @@ endfunction
 // Only WB + 1 bits of the shifted value survive the clamp, so the full-width rounding
 // increment and the magnitude compares are never formed: whether the value leaves
 // [-CAP, CAP] is a sign-extension test on the bits above WB (an AND/OR tree, not a carry
-// chain), and the increment runs over WB + 1 bits. tests/test_synth.py proves it equal,
+// chain), and the increment runs over WB + 1 bits. tests/test_rtl_proofs.py proves it equal,
 // for every accumulator value and shift, to the plain form written with full-width adds.
 localparam int FW = AC_W + 1;
 localparam int SW = $clog2(FW + 1);  // a shift amount below FW

@@ -63,8 +63,7 @@ module core_svd #(
     reg signed [AW-1:0]    a_q [0:QQ-1];   // core, row k column j at k*Q + j
     reg signed [23:0]      v_q [0:QQ-1], u_q [0:QQ-1];
     reg signed [63:0]      acc_q [0:2];    // alpha, beta, gamma of the pair
-    reg [63:0]             alpha_q [0:Q-1];
-    reg [31:0]             sig_q [0:Q-1];
+    reg [63:0]             alpha_q [0:Q-1];  reg [31:0] sig_q [0:Q-1];
     reg [31:0]  maxa_q, maxb_q, cc4_q;  reg [63:0] amax_q;
     reg signed [31:0] al_q, be_q, ga_q, dd_q, gg_q, sin2_q, c_q, s_q;
     reg [7:0]   ey_q;                      // exponent of the last rsqrt answer used
@@ -106,8 +105,7 @@ module core_svd #(
     reg [4:0]    state_q;
     reg [7:0]    cnt_q;            // issue cycles left in S_ENT, S_DOT, S_ROT, S_AL
     reg [QW-1:0] pi_q, pj_q;       // Jacobi pair
-    reg [3:0]    sweep_q;
-    reg [XW-1:0] x_q;              // entry k*Q + j of S_ENT / S_AL (product A)
+    reg [3:0]    sweep_q;  reg [XW-1:0] x_q;  // x_q: entry k*Q + j of S_ENT / S_AL (product A)
     reg [QW-1:0] ri_q, ci_q;       // its k, j
     reg [XW-1:0] rb_q;             // row base k*Q of S_DOT / S_ROT (product A)
     reg [1:0]    kind_q;           // S_DOT: alpha, beta or gamma term
@@ -116,8 +114,7 @@ module core_svd #(
     // column's rsqrt runs (ceil(q/2) <= RSQ cycles).
     reg          uact_q, uflush_q;
     reg [QW-1:0] col_q, ucol_q;    // S_COL's column; the U products' column
-    reg [XW-1:0] ub_q;             // row base of product A
-    reg [3:0]    ucnt_q;
+    reg [XW-1:0] ub_q;  reg [3:0] ucnt_q;  // row base of product A; cycles left
     reg [25:0]   yv_q;             // y of its column
     // (k, j) one and two entries on in row-major order.
     wire          last_c  = ci_q == QW'(Q - 1);
@@ -160,12 +157,15 @@ module core_svd #(
     wire [6:0]  sh0 = (bl > 7'd31) ? bl - 7'd31 : 7'd0;
     wire [6:0]  bl1 = bitlen96(96'(ad0 | ag0)), sh1 = (bl1 > 7'd30) ? bl1 - 7'd30 : 7'd0;
     wire        skip = pa <= (pb >>> (2 * WC));
-    // Post-processing: the flush test of column col_q.
+    // Post-processing: the flush test of column col_q against amax = max alpha: S_AMAX takes
+    // alpha_0, then S_COL's cycles before the first answer compare alpha_1..q-1 (al1), one
+    // a cycle; a core with q - 1 > RSQ = 5 takes q - 1 comparators in S_AMAX instead.
+    localparam bit SCAN = Q <= 6;
+    reg [QW:0] sc_q;  wire scan = SCAN && state_q == S_COL && !rsq_done && 32'(sc_q) < Q;
     reg [63:0] amax_c;  integer m;
     always @* begin
-        amax_c = '0;
-        for (m = 0; m < Q; m = m + 1)
-            if (alpha_q[m] > amax_c) amax_c = alpha_q[m];
+        amax_c = alpha_q[0];
+        for (m = 1; m < Q; m = m + 1) if (!SCAN && alpha_q[m] > amax_c) amax_c = alpha_q[m];
     end
     wire flush = alpha_0 == 0 || ({alpha_0, (2 * (WC - 2))'(0)} < 
                                           (64 + 2 * (WC - 2))'(amax_q));
@@ -276,8 +276,9 @@ module core_svd #(
     // c u - s v / s u + c v (and S_T3's d^2 + g^2 < 2^61): A + sum, or A +- B (carry in).
     wire acc_op = op_q == OP_DOT || op_q == OP_ALPHA, sub = op_q == OP_ROTI;
     wire rot_w = sub || op_q == OP_ROTJ;
-    // alpha's two read ports: the sums' entries in stage 2, S_COL's column and the next
-    wire [QW-1:0] al0 = acc_op ? ia_q[QW-1:0] : col_q, al1 = acc_op ? ib_q[QW-1:0] : col_q + 1'b1;
+    // alpha's read ports: the sums' entries in stage 2; S_COL's column and the next, or the scan's
+    wire [QW-1:0] al0 = acc_op ? ia_q[QW-1:0] : col_q;
+    wire [QW-1:0] al1 = acc_op ? ib_q[QW-1:0] : scan ? sc_q[QW-1:0] : col_q + 1'b1;
     wire [63:0] alpha_0 = alpha_q[al0], alpha_1 = alpha_q[al1];
     wire [63:0] sum_x = (op_q == OP_DOT) ? acc_q[ia_q[1:0]] : alpha_0;
     wire [63:0] sum_y = (op_q == OP_DOT) ? acc_q[ib_q[1:0]] : alpha_1;
@@ -329,14 +330,12 @@ module core_svd #(
             {op_q, ia_q, ib_q, vb_q, fa_q, fb_q, add_q} <= {op_d, ia_d, ib_d, vb_d, fa_d, fb_d,
                                                             add_d};
             stage2();
+            if (scan) {amax_q, sc_q} <= {(alpha_1 > amax_q) ? alpha_1 : amax_q, sc_q + 1'b1};
             if (uact_q) {ub_q, ucnt_q, uact_q} <= {ub_q + XW'(2*Q), ucnt_q - 1'b1, ucnt_q != 4'd1};
             case (state_q)
                 S_IDLE: if (start_i) begin
-                    for (x = 0; x < Q; x = x + 1) begin
-                        av_q[x] <= a_i[x*CIN_W +: CIN_W];
-                        bv_q[x] <= b_i[x*CIN_W +: CIN_W];
-                        sg_q[x] <= (x < RANK) ? sigma_i[x*SIG_W +: SIG_W] : '0;
-                    end
+                    for (x = 0; x < Q; x = x + 1) {av_q[x], bv_q[x], sg_q[x]} <= {a_i[x*CIN_W +:
+                        CIN_W], b_i[x*CIN_W +: CIN_W], (x < RANK) ? sigma_i[x*SIG_W +: SIG_W] : '0};
                     for (x = 0; x < QQ; x = x + 1)  // V = I, U = 0
                         {v_q[x], u_q[x]} <= {(x % (Q + 1) == 0) ? 24'sd4194304 : 24'sd0, 24'sd0};
                     {rotations_o, sweep_q, pi_q, pj_q} <= {16'd0, 4'd0, QW'(0), QW'(1)};
@@ -380,9 +379,8 @@ module core_svd #(
                     cnt_q <= cnt_q - 1'b1;
                     if (cnt_q == 8'd1) next_pair();
                 end
-                S_ADR: state_q <= S_AMAX;
-                // rsqrt(alpha_0) starts at this edge
-                S_AMAX: {amax_q, col_q, state_q} <= {amax_c, QW'(0), S_COL};
+                S_ADR: state_q <= S_AMAX;  // rsqrt(alpha_0) starts at S_AMAX's edge
+                S_AMAX: {amax_q, col_q, sc_q, state_q} <= {amax_c, QW'(0), (QW+1)'(1), S_COL};
                 S_COL: if (rsq_done) begin  // rsqrt(alpha_col+1) starts at this edge
                     {ey_q, yv_q} <= {rsq_e, rsq_y};
                     {uact_q, uflush_q, ucol_q, ub_q} <= {1'b1, flush, col_q, XW'(0)};

@@ -223,7 +223,10 @@ module lrt_unit #(
     reg  [8:0]  nrm_s2_q;
     wire [8:0]  red_s2_x;
     wire [31:0] n_c = s2_q_o[31:0] + {31'd0, s2_q_o[96]};
-    wire skip_c = kappa_q4_i != 0 && ((96'(sigma[0 +: SIG_W]) << 4) > s2_q_o[95:0]);
+    // sigma_0 * 2^4 > halves: halves' bits above SIG_W + 4 are zero and sigma_0 > its bits
+    // from 4 up (the shifted-in zeros cannot be greater), a SIG_W-bit compare
+    wire skip_c = kappa_q4_i != 0 && s2_q_o[95:SIG_W+4] == 0
+                  && sigma[0 +: SIG_W] > s2_q_o[SIG_W+3:4];
     wire zero_c = (n2l == 0 && cl == '0) || (n2r == 0 && cr == '0);
 
     // ---------------------------------------------------------------- core SVD

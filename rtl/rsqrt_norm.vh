@@ -3,7 +3,7 @@
 // upper half holds t's leading word (rsq_window), latched with its base word; in stage 1,
 // the window's even shift to tn in [2^30, 2^32) and the exponent (rsq_norm). The bits
 // below the window are never among tn's 32 (tn truncates), so the result is that of the
-// whole operand; tests/test_synth.py proves it for every operand. Included inside a
+// whole operand; tests/test_rtl_proofs.py proves it for every operand. Included inside a
 // module that defines TW (operand width); RW is the width of a base word's index.
 
 localparam int RSQ_NW = (TW + 31) / 32 < 2 ? 2 : (TW + 31) / 32;  // 32-bit words, >= 2

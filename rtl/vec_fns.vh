@@ -29,7 +29,7 @@ endfunction
 // the increment (a sign-extension test, an AND/OR tree); the sum runs over F bits. The
 // shift is clamped once to [0, PW] in SB bits, so that the shifters are SB stages deep
 // (not the 32 of an integer shift); a shift >= PW gives q = 0 apart.
-// tests/test_synth.py proves it equal to the plain form for every a and s.
+// tests/test_rtl_proofs.py proves it equal to the plain form for every a and s.
 localparam int SB = $clog2(PW + 1);  // rne_sat's clamped shift
 function automatic signed [F-1:0] rne_sat(input signed [PW-1:0] a, input integer s);
     reg signed [PW-1:0] q, hi, m;

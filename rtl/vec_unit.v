@@ -220,6 +220,7 @@ module vec_unit #(
     reg [P*RW-1:0] res_w;
     reg [P*F-1:0]  fac_w;
     integer s_nrm;
+    wire nrm2 = s2_kind_q == K_NRM;
     always @* begin
         sum_c = '0;
         s_nrm = 32'(e_i) - (F - 1);
@@ -228,9 +229,9 @@ module vec_unit #(
             racc_d[i] = ((s2_k_q == 0) ? '0 : racc_q[i]) + RACW'(prod_q[i]);
             res_w[i*RW +: RW] = (s2_kind_q == K_DOT0) ? res1_q[i]
                               : RW'(res1_q[i] - rne_rw(prod_q[i], F - 1));
-            fac_w[i*F +: F] = (i >= 32'(s2_nl_q)) ? '0 :
-                              (s2_kind_q == K_NRM) ? rne_sat(prod_q[i], s_nrm)
-                                                   : rne_sat(PW'(racc_d[i]), CS);
+            // one rounding a lane: the normalised product by e - (F-1), the rotation's sum by CS
+            fac_w[i*F +: F] = (i >= 32'(s2_nl_q)) ? '0
+                            : rne_sat(nrm2 ? prod_q[i] : PW'(racc_d[i]), nrm2 ? s_nrm : CS);
         end
         acc_d = (s2_first_q ? '0 : acc_q) + sum_c;
     end

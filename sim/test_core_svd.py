@@ -84,8 +84,9 @@ async def matches_golden_model(dut):
                 f"{c1 + c2 + c3 + c4}"
 
 
+# RANK 6: q - 1 > RSQ, so the flush test's maximum takes q - 1 comparators, not the scan.
 PARAMS = [dict(RANK=4, WC=24, SWEEPS=4), dict(RANK=2, WC=20, SWEEPS=3),
-          dict(RANK=3, WC=20, SWEEPS=2)]
+          dict(RANK=3, WC=20, SWEEPS=2), dict(RANK=6, WC=20, SWEEPS=2)]
 
 
 @pytest.mark.parametrize("params", PARAMS, ids=lambda p: f"r{p['RANK']}S{p['SWEEPS']}")

@@ -7,7 +7,8 @@ process of its own, flattened, so a block's figure includes its sub-blocks:
 
     synth -flatten -top M -run :fine      # coarse: word-level cells, memories kept as $mem
                                           # (without `share`: its SAT search runs for
-                                          # hours on the behavioural update blocks)
+                                          # hours on the behavioural update blocks; with
+                                          # `memory -nomap -nowiden`: arrays at their size)
     memory_map <arrays with >1 read or >1 write port>   # register files are logic
     opt -fast -full; techmap; opt -fast
     abc -g AND,NAND,OR,NOR,XOR,XNOR,MUX   # a generic gate set, no technology library
@@ -22,7 +23,11 @@ and ``accel_top`` as a whole in one more run. Printed per block:
   ports. An array with more ports (a small register file read or written in several
   places in one cycle) is not a memory macro: ``memory_map`` turns it into flip-flops
   and multiplexers, which count in ``cells`` (``--keep-ported``: the earlier measure,
-  which left such arrays as ``$mem`` outside the cells);
+  which left such arrays as ``$mem`` outside the cells). Ports are not merged into wide
+  ports (``-nowiden``): merging the constant-address writes of a reset or an
+  initialisation pads an array to a power-of-two multiple of entries (a 9-entry register
+  file became 16), and the mapped flip-flops and multiplexers of entries the RTL does not
+  have would count;
 - ``$mul``: multipliers in the coarse netlist, with the widest operand pair;
 - ``$div/$mod``: dividers left in the coarse netlist (a hardware datapath has none);
 - ``widest reg``: the widest register (bits) in the coarse netlist;
@@ -131,7 +136,7 @@ def flow(top: str, native: bool, keep_ported: bool = False) -> str:
     coarse = (f"hierarchy -check -top {top}\nproc\nflatten\nopt_expr\nopt_clean\ncheck\n"
               "opt -nodffe -nosdff\nfsm\nopt\nwreduce\npeepopt\nopt_clean\n"
               "write_json -compat-int words.json\n"
-              "alumacc\nopt\nmemory -nomap\nopt_clean\n"
+              "alumacc\nopt\nmemory -nomap -nowiden\nopt_clean\n"
               "write_json -compat-int mems.json\n")
     if not keep_ported:
         coarse += f"select -set ported {PORTED}\nmemory_map @ported\nselect -clear\nopt_clean\n"
