@@ -9,9 +9,10 @@
 //          (1), m1*yb (2), its mul_norm (3)                                          A
 //   S_ROOT 2r rsqrt(sigma_t); at each first-round answer sigma_t's two 32-bit halves
 //          times y (A, B), root_t = rne(sigma_t*y, e) the next cycle, then the
-//          trackers' products cmax_L,t*root_t (A) and cmax_R,t*root_t (B), folded into
-//          running maxima the cycle after
-//   S_TRK  ema and d = max(cur, ema) (cycle 0); d_L*d_R from four 32x32 partial
+//          trackers' products cmax_L,t*root_t and cmax_R,t*root_t (A, one a cycle),
+//          each folded into its running maximum the cycle after; at the last answer
+//          the R side's ema and d = max(cur, ema)
+//   S_TRK  the L side's ema and d (cycle 0); d_L*d_R from four 32x32 partial
 //          products (issued in cycles 1, 2: A, B); rsqrt of it (cycle 3)
 //   S_D    at its answer m2*yd; S_MN: its mul_norm (cycle 0), m3*yd (1), mul_norm (2)  A
 //   S_G    sm_0 = rne(sigma_0, zs) (cycle 0); sm_t*scale issued in cycles 1..r, sm_(t+1)
@@ -94,23 +95,19 @@ module commit_scale #(
     // What stage 2 does with the products of the previous cycle.
     localparam logic [3:0] OP_NONE = 4'd0, OP_LRYB = 4'd1, OP_LRB = 4'd2, OP_MYB = 4'd3,
                            OP_MYD = 4'd4, OP_ROOT = 4'd5, OP_TRK = 4'd6, OP_DD = 4'd7,
-                           OP_G0 = 4'd8, OP_G = 4'd9, OP_DD2 = 4'd10;
+                           OP_G0 = 4'd8, OP_G = 4'd9, OP_DD2 = 4'd10, OP_TRKR = 4'd11;
     reg [3:0] op_d, op_q;
-    // Every operand here is non-negative and below 2^32: the products are 64-bit. They
-    // are isolated while no op of this chain is in stage 2: the pair works for UPDATE
-    // most of the time, and stage 2's logic need not toggle with it (nor Icarus
-    // re-evaluate it every cycle).
+    // Every operand here is non-negative and below 2^32: the products are 64-bit, isolated
+    // while no op of this chain is in stage 2 (the pair works for UPDATE most of the time:
+    // stage 2's logic need not toggle with it, nor Icarus re-evaluate it every cycle).
     wire        mine = op_q != OP_NONE;
     wire [63:0] pa = mine ? pa_s[63:0] : 64'd0;
     wire [63:0] pb = mine ? pb_s[63:0] : 64'd0;
     wire unused_sign = pa_s[64] ^ pb_s[64];
 
     // ---------------------------------------------------------------- rsqrt
-    reg         rsq_start;
-    reg [127:0] rsq_t;
-    wire [25:0] rsq_y;
-    wire [7:0]  rsq_e;
-    wire        rsq_done;
+    reg         rsq_start;  reg [127:0] rsq_t;
+    wire [25:0] rsq_y;  wire [7:0] rsq_e;  wire rsq_done;
     assign rsq_start_o = rsq_start;
     assign rsq_t_o = rsq_t;
     rsqrt_share #(.EXT(EXT_RSQ), .TW(128)) u_rsqrt (
@@ -132,7 +129,7 @@ module commit_scale #(
     reg [32:0]  root_q [0:R-1];           // sqrt(sigma_t) < 2^32 + 2^11
     reg [63:0]  cur_l_q, cur_r_q, div_l_q, div_r_q;
     reg [63:0]  p_ll_q, p_hl_q;           // d_L*d_R's first partial products
-    reg         tp_q;                     // the trackers' products of root tp_t are due
+    reg         tp_q, tq_q;               // the L / R tracker's product of root tp_t is due
     reg [TI-1:0] tr_q, tp_t_q;            // the rank of the root in stage 2 / of tp
     reg [6:0]   zg_q;
     reg [24:0]  sm_q;                     // sm_t of the coefficient issued next
@@ -156,12 +153,19 @@ module commit_scale #(
     wire [F-1:0] cmax_l = cml_a[tp_t_q];
     wire [F-1:0] cmax_r = cmr_a[tp_t_q];
     wire [32:0]  root_t = root_q[tp_t_q];
-    // cmax*root with root's bit 32 as an add: the multipliers stay 32x32.
-    wire [63:0]  cur_l_c = pa + (root_t[32] ? 64'(cmax_l) << 32 : 64'd0);
-    wire [63:0]  cur_r_c = pb + (root_t[32] ? 64'(cmax_r) << 32 : 64'd0);
+    // cmax*root with root's bit 32 as an add: the multipliers stay 32x32. The two
+    // trackers' products come one a cycle (the rsqrt's answers are RSQ cycles apart), so
+    // one adder and one comparator fold both; op_q says whose.
+    wire         trk_r = op_q == OP_TRKR;
+    wire [63:0]  cur_s = trk_r ? cur_r_q : cur_l_q;
+    wire [63:0]  cur_c = pa + (root_t[32] ? 64'(trk_r ? cmax_r : cmax_l) << 32 : 64'd0);
     // Trackers: ema starts at the first max, then moves by 2^-10 (signed difference).
-    wire signed [65:0] dl_c = 66'(cur_l_q) - 66'(ema_l_i);
-    wire signed [65:0] dr_c = 66'(cur_r_q) - 66'(ema_r_i);
+    // One datapath for both: the R side's at the last root answer (its maxima are final
+    // a round earlier), the L side's in S_TRK's first cycle.
+    wire         ema_r = state_q == S_ROOT;
+    wire [63:0]  cur_e = ema_r ? cur_r_q : cur_l_q;
+    wire [63:0]  ema_e = ema_r ? ema_r_i : ema_l_i;
+    wire signed [65:0] d_c = 66'(cur_e) - 66'(ema_e);
     function automatic [63:0] ema_step(input [63:0] ema, input signed [65:0] d);
         reg signed [65:0] q;
         /* verilator lint_off UNUSEDSIGNAL */
@@ -175,8 +179,10 @@ module commit_scale #(
             ema_step = s[64:1];
         end
     endfunction
-    wire [63:0] ema_l_c = (mn_steps_i == 0) ? cur_l_q : ema_step(ema_l_i, dl_c);
-    wire [63:0] ema_r_c = (mn_steps_i == 0) ? cur_r_q : ema_step(ema_r_i, dr_c);
+    wire [63:0] ema_c = (mn_steps_i == 0) ? cur_e : ema_step(ema_e, d_c);
+    // max(cur, ema'): ema' lies between ema and cur, so it is the larger exactly when
+    // cur < ema (the difference's sign)
+    wire [63:0] div_c = d_c[65] ? ema_c : cur_e;
     // d_L*d_R = ll + (hl + lh) 2^32 + hh 2^64; lh and hh are this cycle's products.
     wire [127:0] dd_c = 128'(p_ll_q) + (128'(p_hl_q) << 32) + (128'(pa) << 32) +
                         (128'(pb) << 64);
@@ -233,10 +239,9 @@ module commit_scale #(
                     {xa, ya, xb, yb} = {OW'(sig_root[31:0]), OW'(rsq_y),
                                         OW'(sig_root[SIG_W-1:32]), OW'(rsq_y)};
                     op_d = OP_ROOT;
-                end else if (tp_q) begin
-                    {xa, ya, xb, yb} = {OW'(cmax_l), OW'(root_t[31:0]), OW'(cmax_r),
-                                        OW'(root_t[31:0])};
-                    op_d = OP_TRK;
+                end else if (tp_q || tq_q) begin
+                    {xa, ya} = {OW'(tq_q ? cmax_r : cmax_l), OW'(root_t[31:0])};
+                    op_d = tq_q ? OP_TRKR : OP_TRK;
                 end
             S_TRK:
                 if (wait_q == 16'd2 || wait_q == 16'd1) begin
@@ -281,12 +286,13 @@ module commit_scale #(
     always @(posedge clk_i) begin
         if (rst_i) begin
             op_q <= OP_NONE;
-            tp_q <= 1'b0;
+            {tp_q, tq_q} <= '0;
             g_o <= '0;
             sh_o <= '0;
         end else begin
             op_q <= op_d;
             tp_q <= 1'b0;
+            tq_q <= op_d == OP_TRK;
             if (state_q == S_VEC) {cur_l_q, cur_r_q} <= '0;  // the maxima of this commit
             case (op_q)
                 OP_LRYB, OP_LRB, OP_MYB, OP_MYD: m_q <= m_c;
@@ -295,9 +301,9 @@ module commit_scale #(
                     tp_q <= 1'b1;
                     tp_t_q <= tr_q;
                 end
-                OP_TRK: begin
-                    if (cur_l_c > cur_l_q) cur_l_q <= cur_l_c;
-                    if (cur_r_c > cur_r_q) cur_r_q <= cur_r_c;
+                OP_TRK, OP_TRKR: if (cur_c > cur_s) begin
+                    if (trk_r) cur_r_q <= cur_c;
+                    else cur_l_q <= cur_c;
                 end
                 OP_DD: begin
                     p_ll_q <= pa;
@@ -358,6 +364,7 @@ module commit_scale #(
                 end
                 S_ROOT: if (rsq_done) begin
                     if (idx_q == IW'(2 * R - 1)) begin
+                        {ema_r_o, div_r_q} <= {ema_c, div_c};
                         state_q <= S_TRK;
                         wait_q <= 16'd3;
                     end
@@ -365,23 +372,13 @@ module commit_scale #(
                 end
                 S_TRK: begin
                     if (wait_q == 16'd3) begin
-                        ema_l_o <= ema_l_c;
-                        ema_r_o <= ema_r_c;
+                        {ema_l_o, div_l_q} <= {ema_c, div_c};
                         mn_steps_o <= mn_steps_i + 1'b1;
-                        // max(cur, ema'): ema' lies between ema and cur, so it is the
-                        // larger exactly when cur < ema (the difference's sign)
-                        div_l_q <= dl_c[65] ? ema_l_c : cur_l_q;
-                        div_r_q <= dr_c[65] ? ema_r_c : cur_r_q;
                     end
                     if (wait_q == 0) state_q <= S_D;
                     else wait_q <= wait_q - 1'b1;
                 end
-                S_D: if (rsq_done) begin
-                    yd_q <= rsq_y;
-                    ed_q <= rsq_e;
-                    state_q <= S_MN;
-                    wait_q <= 16'd2;
-                end
+                S_D: if (rsq_done) {yd_q, ed_q, state_q, wait_q} <= {rsq_y, rsq_e, S_MN, 16'd2};
                 S_MN: if (wait_q == 0) begin
                     state_q <= S_G;
                     wait_q <= 16'(R + 1);
