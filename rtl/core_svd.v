@@ -62,8 +62,11 @@ module core_svd #(
     reg [SIG_W-1:0]        sg_q [0:Q-1];   // sigma, and 0 for the scratch column
     reg signed [AW-1:0]    a_q [0:QQ-1];   // core, row k column j at k*Q + j
     reg signed [23:0]      v_q [0:QQ-1], u_q [0:QQ-1];
-    reg signed [63:0]      acc_q [0:2];    // alpha, beta, gamma of the pair
-    reg [63:0]             alpha_q [0:Q-1];  reg [31:0] sig_q [0:Q-1];
+    // The running sums: the pair's alpha, beta, gamma (entries 0..2) during the sweeps,
+    // the columns' alpha after them (never live at once: one array).
+    localparam int NS = (Q > 3) ? Q : 3;
+    localparam int SW = $clog2(NS);
+    reg [63:0]             sum_q [0:NS-1];  reg [31:0] sig_q [0:Q-1];
     reg [31:0]  maxa_q, maxb_q, cc4_q;  reg [63:0] amax_q;
     reg signed [31:0] al_q, be_q, ga_q, dd_q, gg_q, sin2_q, c_q, s_q;
     reg [7:0]   ey_q;                      // exponent of the last rsqrt answer used
@@ -147,14 +150,12 @@ module core_svd #(
     wire [QW-1:0] npj = sw_end ? QW'(1) : (row_end ? pi_q + QW'(2) : pj_q + 1'b1);
     wire          pair_last = sw_end && sweep_q == 4'(SWEEPS - 1);
     // The pair's test (docs/hw-spec.md section 5 step 7), in three cycles.
-    wire [63:0] ag  = acc_q[2][63] ? -acc_q[2] : acc_q[2];
+    wire [63:0] ag  = sum_q[2][63] ? -sum_q[2] : sum_q[2];
     wire signed [32:0] d0 = 33'(be_q) - 33'(al_q), g0 = 33'(ga_q) <<< 1;
     wire [32:0] ad0 = d0[32] ? -d0 : d0, ag0 = g0[32] ? -g0 : g0;
-    // One leading-zero counter for S_T0's max(alpha, beta, |gamma|) (that of their OR)
-    // and OP_BOUND's product (never in the same cycle); S_T1's max(|d|, |g|) has its own.
-    wire [63:0] abg = acc_q[0] | acc_q[1] | ag;
-    wire [6:0]  bl = bitlen96((state_q == S_T0) ? 96'(abg) : 96'(pa) + 96'(sg_q[0]));
-    wire [6:0]  sh0 = (bl > 7'd31) ? bl - 7'd31 : 7'd0;
+    // One leading-zero counter (bl, stage 2) for S_T0's max(alpha, beta, |gamma|) (that of
+    // their OR) and OP_BOUND's product + sigma_0; S_T1's max(|d|, |g|) has its own.
+    wire [63:0] abg = sum_q[0] | sum_q[1] | ag;
     wire [6:0]  bl1 = bitlen96(96'(ad0 | ag0)), sh1 = (bl1 > 7'd30) ? bl1 - 7'd30 : 7'd0;
     wire        skip = pa <= (pb >>> (2 * WC));
     // Post-processing: the flush test of column col_q against amax = max alpha: S_AMAX takes
@@ -164,8 +165,8 @@ module core_svd #(
     reg [QW:0] sc_q;  wire scan = SCAN && state_q == S_COL && !rsq_done && 32'(sc_q) < Q;
     reg [63:0] amax_c;  integer m;
     always @* begin
-        amax_c = alpha_q[0];
-        for (m = 1; m < Q; m = m + 1) if (!SCAN && alpha_q[m] > amax_c) amax_c = alpha_q[m];
+        amax_c = sum_q[0];
+        for (m = 1; m < Q; m = m + 1) if (!SCAN && sum_q[m] > amax_c) amax_c = sum_q[m];
     end
     wire flush = alpha_0 == 0 || ({alpha_0, (2 * (WC - 2))'(0)} < 
                                           (64 + 2 * (WC - 2))'(amax_q));
@@ -195,7 +196,7 @@ module core_svd #(
         {op_d, ia_d, ib_d, vb_d, fa_d, fb_d, add_d} = '0;
         {rsq_start_o, rsq_t_o} = '0;
         case (state_q)
-            S_BND: {xa, ya, op_d} = {OW'(maxa_q), OW'(maxb_q), OP_BOUND};  // for E
+            S_BND: {xa, ya, op_d, add_d} = {OW'(maxa_q), OW'(maxb_q), OP_BOUND, sg_q[0]};  // E
             S_ENT, S_AL: begin  // entries a_k b_j, or alpha terms A_kj^2, two a cycle
                 // A diagonal entry goes to product A: only A's rounding adds sigma.
                 xa = ent ? OW'(av_q[sw ? rib : ri_q]) : OW'(rd0);
@@ -236,7 +237,7 @@ module core_svd #(
                 {op_d, ia_d} = half_q ? {OP_ROTJ, rot_j} : {OP_ROTI, rot_i};
                 {vb_d, fa_d} = {1'b1, onv_q};
             end
-            S_AMAX: {rsq_start_o, rsq_t_o} = {1'b1, 128'(alpha_q[0])};
+            S_AMAX: {rsq_start_o, rsq_t_o} = {1'b1, 128'(sum_q[0])};
             S_COL: if (rsq_done) begin  // sigma from alpha's two 32-bit halves
                 {xa, ya, xb, yb} = {OW'(alpha_0[31:0]), OW'(rsq_y), OW'(alpha_0[63:32]),
                                     OW'(rsq_y)};
@@ -273,19 +274,22 @@ module core_svd #(
     wire [31:0] rn_a = qa[31:0] + {31'd0, qa[96]}, rn_b = qb[31:0] + {31'd0, qb[96]};
     wire [31:0] cc4 = ((32'd1 << CS) + rn_b) << 1;  // rn_b: cos2
     // One adder per product for the running sums (dot terms, alpha) and the rotation's
-    // c u - s v / s u + c v (and S_T3's d^2 + g^2 < 2^61): A + sum, or A +- B (carry in).
+    // c u - s v / s u + c v (and S_T3's d^2 + g^2 < 2^61): A + sum, or A +- B (carry in);
+    // A's also for OP_BOUND's pa + sigma_0 (< 2^65, sigma at most 64 bits).
     wire acc_op = op_q == OP_DOT || op_q == OP_ALPHA, sub = op_q == OP_ROTI;
     wire rot_w = sub || op_q == OP_ROTJ;
-    // alpha's read ports: the sums' entries in stage 2; S_COL's column and the next, or the scan's
-    wire [QW-1:0] al0 = acc_op ? ia_q[QW-1:0] : col_q;
-    wire [QW-1:0] al1 = acc_op ? ib_q[QW-1:0] : scan ? sc_q[QW-1:0] : col_q + 1'b1;
-    wire [63:0] alpha_0 = alpha_q[al0], alpha_1 = alpha_q[al1];
-    wire [63:0] sum_x = (op_q == OP_DOT) ? acc_q[ia_q[1:0]] : alpha_0;
-    wire [63:0] sum_y = (op_q == OP_DOT) ? acc_q[ib_q[1:0]] : alpha_1;
-    wire [63:0] ad_x = acc_op ? (fa_q ? 64'd0 : sum_x) : (sub ? ~pb[63:0] : pb[63:0]);
-    wire [64:0] ad_s = {pa[63:0], 1'b1} + {ad_x, sub};  // bit 0: the carry in's
+    // The sums' read ports: the entries in stage 2; S_COL's column and the next, or the scan's
+    wire [SW-1:0] al0 = acc_op ? SW'(ia_q) : SW'(col_q);
+    wire [SW-1:0] al1 = acc_op ? SW'(ib_q) : SW'(scan ? sc_q[QW-1:0] : col_q + 1'b1);
+    wire [63:0] alpha_0 = sum_q[al0], alpha_1 = sum_q[al1];
+    wire [63:0] ad_x = acc_op ? (fa_q ? 64'd0 : alpha_0) : (op_q == OP_BOUND) ? 64'(add_q)
+                     : (sub ? ~pb[63:0] : pb[63:0]);
+    wire [65:0] ad_s = {1'b0, pa[63:0], 1'b1} + {1'b0, ad_x, sub};  // bit 0: the carry in's
     wire [63:0] sum_a = ad_s[64:1], rot_s = sum_a;  wire unused_c = ad_s[0];
-    wire [63:0] sum_b = (fb_q ? 64'd0 : sum_y) + pb[63:0];
+    wire [6:0]  bl = bitlen96((state_q == S_T0) ? 96'(abg) : 96'(ad_s[65:1]));
+    wire [6:0]  sh0 = (bl > 7'd31) ? bl - 7'd31 : 7'd0;
+
+    wire [63:0] sum_b = (fb_q ? 64'd0 : alpha_1) + pb[63:0];
     wire [96:0] rot_c = rq96(96'($signed(rot_s)), 7'(CS));
     task automatic stage2;  // A's two write ports: an entry (A, B), a rotated A (A)
         if (op_q == OP_ENT || (rot_w && !fa_q))
@@ -294,15 +298,11 @@ module core_svd #(
         case (op_q)
             OP_BOUND: e_o <= (bl > 7'(WC - 1)) ? 8'(bl - 7'(WC - 1)) : 8'd0;
             // an entry: sigma added on the diagonal, rounded by E
-            OP_DOT: begin
-                acc_q[ia_q[1:0]] <= sum_a;
-                if (vb_q) acc_q[ib_q[1:0]] <= sum_b;
+            OP_DOT, OP_ALPHA: begin
+                sum_q[SW'(ia_q)] <= sum_a;
+                if (vb_q) sum_q[SW'(ib_q)] <= sum_b;
             end
             OP_ROTI, OP_ROTJ: if (fa_q) v_q[ia_q] <= 24'(satw(rot_c, 24));
-            OP_ALPHA: begin
-                alpha_q[ia_q[QW-1:0]] <= sum_a;
-                if (vb_q) alpha_q[ib_q[QW-1:0]] <= sum_b;
-            end
             OP_SIG: sig_q[ia_q[QW-1:0]] <= fa_q ? 32'd0 : rn_a;
             OP_U: begin
                 u_q[ia_q] <= fa_q ? 24'sd0 : 24'(satw(qa, 24));
@@ -325,7 +325,8 @@ module core_svd #(
             state_q <= S_IDLE;
             {op_q, uact_q, rotations_o, e_o} <= '0;  // op_q 0: nothing
             for (x = 0; x < QQ; x = x + 1) {a_q[x], v_q[x], u_q[x]} <= '0;
-            for (x = 0; x < Q; x = x + 1) {alpha_q[x], sig_q[x]} <= '0;
+            for (x = 0; x < NS; x = x + 1) sum_q[x] <= '0;
+            for (x = 0; x < Q; x = x + 1) sig_q[x] <= '0;
         end else begin
             {op_q, ia_q, ib_q, vb_q, fa_q, fb_q, add_q} <= {op_d, ia_d, ib_d, vb_d, fa_d, fb_d,
                                                             add_d};
@@ -357,8 +358,8 @@ module core_svd #(
                 end
                 S_DDR: state_q <= S_T0;
                 S_T0: begin  // the common rescale of alpha, beta, gamma
-                    {al_q, be_q} <= {32'(acc_q[0] >>> sh0), 32'(acc_q[1] >>> sh0)};
-                    {ga_q, state_q} <= {32'(acc_q[2] >>> sh0), S_T1};
+                    {al_q, be_q} <= {32'(sum_q[0] >> sh0), 32'(sum_q[1] >> sh0)};
+                    {ga_q, state_q} <= {32'($signed(sum_q[2]) >>> sh0), S_T1};
                 end
                 S_T1: {dd_q, gg_q, state_q} <= {rn_a, rn_b, S_T2};  // d, g rounded to 30 bits
                 S_T2: if (skip) next_pair(); else state_q <= S_T3;
