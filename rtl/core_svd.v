@@ -62,10 +62,8 @@ module core_svd #(
     reg [SIG_W-1:0]        sg_q [0:Q-1];   // sigma, and 0 for the scratch column
     reg signed [AW-1:0]    a_q [0:QQ-1];   // core, row k column j at k*Q + j
     reg signed [23:0]      v_q [0:QQ-1], u_q [0:QQ-1];
-    // The running sums: the pair's alpha, beta, gamma (entries 0..2) during the sweeps,
-    // the columns' alpha after them (never live at once: one array).
-    localparam int NS = (Q > 3) ? Q : 3;
-    localparam int SW = $clog2(NS);
+    // The running sums: the pair's alpha, beta, gamma (0..2), then the columns' alpha.
+    localparam int NS = (Q > 3) ? Q : 3, SW = $clog2(NS);
     reg [63:0]             sum_q [0:NS-1];  reg [31:0] sig_q [0:Q-1];
     reg [31:0]  maxa_q, maxb_q, cc4_q;  reg [63:0] amax_q;
     reg signed [31:0] al_q, be_q, ga_q, dd_q, gg_q, sin2_q, c_q, s_q;
@@ -87,6 +85,7 @@ module core_svd #(
     localparam logic [3:0] OP_BOUND = 4'd1, OP_ENT = 4'd2, OP_DOT = 4'd3, OP_ROTI = 4'd4,
                            OP_ROTJ = 4'd5, OP_ALPHA = 4'd6, OP_SIG = 4'd7, OP_U = 4'd8;
     reg [3:0]    op_d, op_q;
+    reg [2:0]    adm_q;                    // op_q's adder operand: a sum, sigma, -B
     reg [XW-1:0] ia_d, ib_d, ia_q, ib_q;   // destinations of products A and B
     reg          vb_d, vb_q;               // product B is one
     reg          fa_d, fb_d, fa_q, fb_q;   // first term / V / flushed / B diagonal
@@ -257,14 +256,30 @@ module core_svd #(
     end
 
     // ---------------------------------------------------------------- stage 2
+    // One adder per product for the running sums (dot terms, alpha) and the rotation's
+    // c u - s v / s u + c v (and S_T3's d^2 + g^2 < 2^61): A + sum, or A +- B (carry in);
+    // A's for an entry's pa + sigma (diagonal) and OP_BOUND's pa + sigma_0 too (66 bits).
+    wire acc_op = adm_q[2], sub = adm_q[0];
+    wire rot_w = sub || op_q == OP_ROTJ;
+    // The sums' read ports: the entries in stage 2; S_COL's column and the next, or the scan's
+    wire [SW-1:0] al0 = acc_op ? SW'(ia_q) : SW'(col_q);
+    wire [SW-1:0] al1 = acc_op ? SW'(ib_q) : SW'(scan ? sc_q[QW-1:0] : col_q + 1'b1);
+    wire [63:0] alpha_0 = sum_q[al0], alpha_1 = sum_q[al1];
+    wire [63:0] ad_x = acc_op ? (fa_q ? 64'd0 : alpha_0) : adm_q[1] ? 64'(add_q)
+                     : (sub ? ~pb[63:0] : pb[63:0]);
+    wire [66:0] ad_s = {pa[64], pa, 1'b1} + {2'b0, ad_x, sub};  // bit 0: the carry in's
+    wire [63:0] sum_a = ad_s[64:1], rot_s = sum_a;  wire unused_c = ad_s[0];
+    wire [6:0]  bl = bitlen96((state_q == S_T0) ? 96'(abg) : 96'(ad_s[65:1]));
+    wire [6:0]  sh0 = (bl > 7'd31) ? bl - 7'd31 : 7'd0;
     // One rounding shifter per product for every use (none overlap): entries by E, sigma
     // (alpha's halves by the rsqrt's exponent), S_T1's d, g to 30 bits, S_R2's cos2, sin2
     // (|sin2| < 2^23), S_R4's c, s, the U products; uses add over 32 bits or saturate.
     wire r4 = op_q != OP_U && state_q == S_R4, t1 = state_q == S_T1, xq = s2_x_i[8];
     wire a96 = op_q == OP_ENT || op_q == OP_SIG || (xq && s2_x_i[7]);
-    // two adds: the halves' sum carries over bits 32..95 only, the entry's over 0..64
-    wire [95:0] hl = (op_q == OP_SIG || xq) ? 96'(pa) + (96'(pb) <<< 32) : 96'(pa) + 96'(add_q);
-    wire [96:0] qa = rq96(a96 ? hl : (t1 ? 96'(d0) : 96'($signed(pa[63:0]))),
+    // pa + pb 2^32: sigma's halves, other clients' (an entry's pa + sigma is ad_s's)
+    wire [95:0] hl = 96'(pa) + (96'(pb) <<< 32);
+    wire [96:0] qa = rq96((op_q == OP_ENT) ? 96'($signed(ad_s[66:1])) : a96 ? hl
+                          : (t1 ? 96'(d0) : 96'($signed(pa[63:0]))),
         xq ? s2_x_i[6:0] : a96 ? ((op_q == OP_SIG) ? ey_q[6:0] : e_o[6:0])
             : (t1 ? sh1 : (r4 ? shr(ey_q, 10) : shr(ey_q, CS))));
     assign s2_q_o = qa;
@@ -273,22 +288,6 @@ module core_svd #(
         (op_q == OP_ENT) ? e_o[6:0] : (t1 ? sh1 : (r4 ? shr(ey_q, 11) : shr(ey_q, CS))));
     wire [31:0] rn_a = qa[31:0] + {31'd0, qa[96]}, rn_b = qb[31:0] + {31'd0, qb[96]};
     wire [31:0] cc4 = ((32'd1 << CS) + rn_b) << 1;  // rn_b: cos2
-    // One adder per product for the running sums (dot terms, alpha) and the rotation's
-    // c u - s v / s u + c v (and S_T3's d^2 + g^2 < 2^61): A + sum, or A +- B (carry in);
-    // A's also for OP_BOUND's pa + sigma_0 (< 2^65, sigma at most 64 bits).
-    wire acc_op = op_q == OP_DOT || op_q == OP_ALPHA, sub = op_q == OP_ROTI;
-    wire rot_w = sub || op_q == OP_ROTJ;
-    // The sums' read ports: the entries in stage 2; S_COL's column and the next, or the scan's
-    wire [SW-1:0] al0 = acc_op ? SW'(ia_q) : SW'(col_q);
-    wire [SW-1:0] al1 = acc_op ? SW'(ib_q) : SW'(scan ? sc_q[QW-1:0] : col_q + 1'b1);
-    wire [63:0] alpha_0 = sum_q[al0], alpha_1 = sum_q[al1];
-    wire [63:0] ad_x = acc_op ? (fa_q ? 64'd0 : alpha_0) : (op_q == OP_BOUND) ? 64'(add_q)
-                     : (sub ? ~pb[63:0] : pb[63:0]);
-    wire [65:0] ad_s = {1'b0, pa[63:0], 1'b1} + {1'b0, ad_x, sub};  // bit 0: the carry in's
-    wire [63:0] sum_a = ad_s[64:1], rot_s = sum_a;  wire unused_c = ad_s[0];
-    wire [6:0]  bl = bitlen96((state_q == S_T0) ? 96'(abg) : 96'(ad_s[65:1]));
-    wire [6:0]  sh0 = (bl > 7'd31) ? bl - 7'd31 : 7'd0;
-
     wire [63:0] sum_b = (fb_q ? 64'd0 : alpha_1) + pb[63:0];
     wire [96:0] rot_c = rq96(96'($signed(rot_s)), 7'(CS));
     task automatic stage2;  // A's two write ports: an entry (A, B), a rotated A (A)
@@ -323,13 +322,15 @@ module core_svd #(
     always @(posedge clk_i) begin
         if (rst_i) begin
             state_q <= S_IDLE;
-            {op_q, uact_q, rotations_o, e_o} <= '0;  // op_q 0: nothing
+            {op_q, adm_q, uact_q, rotations_o, e_o} <= '0;  // op_q 0: nothing
             for (x = 0; x < QQ; x = x + 1) {a_q[x], v_q[x], u_q[x]} <= '0;
             for (x = 0; x < NS; x = x + 1) sum_q[x] <= '0;
             for (x = 0; x < Q; x = x + 1) sig_q[x] <= '0;
         end else begin
             {op_q, ia_q, ib_q, vb_q, fa_q, fb_q, add_q} <= {op_d, ia_d, ib_d, vb_d, fa_d, fb_d,
                                                             add_d};
+            adm_q <= {op_d == OP_DOT || op_d == OP_ALPHA, op_d == OP_BOUND || op_d == OP_ENT,
+                      op_d == OP_ROTI};  // decoded a cycle early: off the adder's path
             stage2();
             if (scan) {amax_q, sc_q} <= {(alpha_1 > amax_q) ? alpha_1 : amax_q, sc_q + 1'b1};
             if (uact_q) {ub_q, ucnt_q, uact_q} <= {ub_q + XW'(2*Q), ucnt_q - 1'b1, ucnt_q != 4'd1};
