@@ -323,9 +323,6 @@ module core_svd #(
         if (rst_i) begin
             state_q <= S_IDLE;
             {op_q, adm_q, uact_q, rotations_o, e_o} <= '0;  // op_q 0: nothing
-            for (x = 0; x < QQ; x = x + 1) {a_q[x], v_q[x], u_q[x]} <= '0;
-            for (x = 0; x < NS; x = x + 1) sum_q[x] <= '0;
-            for (x = 0; x < Q; x = x + 1) sig_q[x] <= '0;
         end else begin
             {op_q, ia_q, ib_q, vb_q, fa_q, fb_q, add_q} <= {op_d, ia_d, ib_d, vb_d, fa_d, fb_d,
                                                             add_d};

@@ -311,7 +311,6 @@ module reduce_ok #(
     always @(posedge clk_i) begin
         if (rst_i) begin
             {state_q, done_o, op_q, xp_q, k_o, lfsr_o} <= '0;
-            for (x = 0; x < Q * R; x = x + 1) {tl_q[x], tr_q[x]} <= '0;
         end else begin
             done_o <= 1'b0;
             {op_q, ia_q, ib_q, vb_q, f_q} <= {op_d, ia_d, ib_d, vb_d, f_d};

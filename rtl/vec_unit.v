@@ -267,7 +267,6 @@ module vec_unit #(
 
     // ---------------------------------------------------------------- sequencing
     wire pass_end = busy_q && drain_q && dcnt_q;
-    integer x;
     always @(posedge clk_i) begin
         if (rst_i) begin
             busy_q <= 1'b0;
@@ -288,10 +287,6 @@ module vec_unit #(
             cj_q <= '0;
             c_q <= '0;
             acc_q <= '0;
-            for (x = 0; x < 2; x = x + 1) begin
-                n2_q[x] <= '0;
-                for (i = 0; i < R; i = i + 1) coef_q[x][i] <= '0;
-            end
         end else begin
             done_o <= 1'b0;
             // issue -> stage 1
