@@ -296,7 +296,7 @@ module core_svd #(
         if (op_q == OP_ENT && vb_q) a_q[ib_q] <= AW'(rn_b);
         case (op_q)
             OP_BOUND: e_o <= (bl > 7'(WC - 1)) ? 8'(bl - 7'(WC - 1)) : 8'd0;
-            // an entry: sigma added on the diagonal, rounded by E
+            // a pair's dot-product sums (S_DOT) or a column's alpha terms (S_AL)
             OP_DOT, OP_ALPHA: begin
                 sum_q[SW'(ia_q)] <= sum_a;
                 if (vb_q) sum_q[SW'(ib_q)] <= sum_b;
@@ -333,8 +333,9 @@ module core_svd #(
             if (uact_q) {ub_q, ucnt_q, uact_q} <= {ub_q + XW'(2*Q), ucnt_q - 1'b1, ucnt_q != 4'd1};
             case (state_q)
                 S_IDLE: if (start_i) begin
-                    for (x = 0; x < Q; x = x + 1) {av_q[x], bv_q[x], sg_q[x]} <= {a_i[x*CIN_W +:
-                        CIN_W], b_i[x*CIN_W +: CIN_W], (x < RANK) ? sigma_i[x*SIG_W +: SIG_W] : '0};
+                    for (x = 0; x < Q; x = x + 1)
+                        {av_q[x], bv_q[x], sg_q[x]} <= {a_i[x*CIN_W +: CIN_W],
+                            b_i[x*CIN_W +: CIN_W], (x < RANK) ? sigma_i[x*SIG_W +: SIG_W] : '0};
                     for (x = 0; x < QQ; x = x + 1)  // V = I, U = 0
                         {v_q[x], u_q[x]} <= {(x % (Q + 1) == 0) ? 24'sd4194304 : 24'sd0, 24'sd0};
                     {rotations_o, sweep_q, pi_q, pj_q} <= {16'd0, 4'd0, QW'(0), QW'(1)};
