@@ -26,9 +26,10 @@ def _verilator_env(session: nox.Session) -> dict[str, str]:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The whole pytest suite: golden model (tests/) and the cocotb RTL benches (sim/)."""
+    """The whole pytest suite: golden model (tests/) and the cocotb RTL benches (sim/), one
+    pytest worker a core (`-- -n 0` runs it in one process)."""
     session.install("-e", ".[test]")
-    session.run("pytest", *session.posargs)
+    session.run("pytest", "-n", "auto", "--dist", "worksteal", *session.posargs)
 
 
 @nox.session
@@ -116,7 +117,7 @@ def cocotb_long(session: nox.Session) -> None:
     per bench spread over all cores (pytest-xdist); then the digits full-system test at
     its full length over N/100 seeds. A failure names its seed and the rerun line.
     """
-    session.install("-e", ".[test]", "pytest-xdist")
+    session.install("-e", ".[test]")
     args = list(session.posargs)
     n = int(args.pop(0)) if args and args[0].isdigit() else 1000
     workers = str(os.cpu_count() or 1)
