@@ -5,13 +5,14 @@ import shutil
 
 import pytest
 
-from pysim.tools import synth, synth_refs
+from pysim.tools import synth_refs
 from pysim.tools.synth_ice40 import (
     UP5K,
     Ice40,
     ice40_blocks,
     ice40_figures,
     ice40_lines,
+    ice40_report,
     overflows,
 )
 
@@ -57,11 +58,10 @@ endmodule
     assert ram.ebrs == 1 and ram.dsps == 0  # 4 Kbit: one block RAM
 
 
-def test_ice40_report_refuses_an_unknown_block(tmp_path, monkeypatch, capsys):
+def test_ice40_report_refuses_an_unknown_block(tmp_path, capsys):
     if shutil.which("yosys") is None:
         pytest.skip("native Yosys missing (apt-get install -y yosys; .ci/run does)")
-    monkeypatch.setattr(synth, "ROOT", tmp_path)
     from pysim.tools.hw_bench import RTL_SMALL
 
-    assert synth.ice40_report(dict(RTL_SMALL), only=["no_such_block"]) is None
+    assert ice40_report(dict(RTL_SMALL), tmp_path, only=["no_such_block"]) is None
     assert "no_such_block" in capsys.readouterr().err

